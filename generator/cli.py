@@ -1,0 +1,135 @@
+"""The ``contractgen`` command line: a thin layer over the library.
+
+Errors become stderr text and an exit status here, in :func:`main`, and
+nowhere else: 0 success, 1 invalid data or a failed step, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from ._version import __version__
+from .amount import rmb_upper
+from .errors import ContractError, ContractInvalid, InputError
+from .load import load_data
+from .model import json_schema
+from .validate import parse, validate
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        issues = validate(load_data(path))
+        for issue in issues:
+            print(f"{path}: {issue}", file=sys.stderr)
+        if issues:
+            failed += 1
+        elif not args.quiet:
+            print(f"{path}: 有效")
+    return 1 if failed else 0
+
+
+def _cmd_amount(args: argparse.Namespace) -> int:
+    print(rmb_upper(args.amount))
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    target: Path = args.path
+    if target.exists() and not args.force:
+        raise InputError(f"{target}: 文件已存在（用 --force 覆盖）")
+    sample = resources.files("generator").joinpath("resources/contract.yaml").read_bytes()
+    target.write_bytes(sample)
+    print(f"已写入 {target}：填写后运行 contractgen validate {target}")
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .api import render_docx, write_set
+
+    contract = parse(load_data(args.file), str(args.file))
+    folder = write_set(render_docx(contract), args.output)
+    print(folder)
+    return 0
+
+
+def _cmd_templates_check(args: argparse.Namespace) -> int:
+    from .context import build_context
+    from .render import TemplateSet
+
+    samples = sorted(args.samples.glob("*.yaml"))
+    contexts = [build_context(parse(load_data(p), str(p))) for p in samples]
+    problems = TemplateSet(args.templates).check(contexts)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if not problems:
+        print(f"模板检查通过（依据 {len(samples)} 个样例的数据）")
+    return 1 if problems else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contractgen",
+        description="由合同数据生成运维服务合同、保密协议、廉洁协议及履约验收方案（DOCX/PDF）。",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate_cmd = commands.add_parser("validate", help="检查合同数据文件（YAML/JSON）")
+    validate_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate_cmd.add_argument("-q", "--quiet", action="store_true", help="只报告问题")
+    validate_cmd.set_defaults(func=_cmd_validate)
+
+    amount_cmd = commands.add_parser("amount", help="把金额写成中文大写（人民银行规则）")
+    amount_cmd.add_argument("amount", help="金额，如 1578000 或 1409.50")
+    amount_cmd.set_defaults(func=_cmd_amount)
+
+    schema_cmd = commands.add_parser("schema", help="输出合同数据的 JSON Schema")
+    schema_cmd.set_defaults(func=_cmd_schema)
+
+    init_cmd = commands.add_parser("init", help="写出一份带注释的合同数据样例以便填写")
+    init_cmd.add_argument("path", nargs="?", type=Path, default=Path("contract.yaml"))
+    init_cmd.add_argument("--force", action="store_true", help="覆盖已有文件")
+    init_cmd.set_defaults(func=_cmd_init)
+
+    render_cmd = commands.add_parser("render", help="生成一份合同的全套文件")
+    render_cmd.add_argument("file", type=Path, metavar="FILE")
+    render_cmd.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    render_cmd.set_defaults(func=_cmd_render)
+
+    templates_cmd = commands.add_parser("templates", help="模板维护")
+    templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)
+    check_cmd = templates_sub.add_parser("check", help="检查模板所用变量均由数据提供")
+    root = Path(__file__).resolve().parent.parent
+    check_cmd.add_argument("--templates", type=Path, default=root / "templates")
+    check_cmd.add_argument("--samples", type=Path, default=root / "samples")
+    check_cmd.set_defaults(func=_cmd_templates_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except ContractInvalid as exc:
+        for issue in exc.issues:
+            print(f"{exc.source}: {issue}" if exc.source else str(issue), file=sys.stderr)
+        return ContractInvalid.exit_code
+    except ContractError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 130
+    return status

@@ -1,0 +1,94 @@
+"""The exception tree and the `Issue` record.
+
+::
+
+    ContractError                         base of everything this package raises
+    ├── AmountError(ValueError)           an amount that cannot be written in 大写
+    ├── ContractInvalid(ValueError)       contract data with issues (carries them)
+    ├── InputError(ValueError)            a file that cannot be read or parsed
+    ├── TemplateProblem(LookupError)      a template that is broken or asks for missing data
+    ├── ConversionError(RuntimeError)     LibreOffice failed to make a PDF
+    └── SealPlacementError(LookupError)   a seal keyword missing or ambiguous in a PDF
+
+Each subclass also inherits the stdlib category it belongs to, so callers
+that know nothing of this package can still catch ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem in contract data: where, what (stable code), and why (Chinese)."""
+
+    path: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        place = self.path or "(根)"
+        return f"{place}: {self.message} [{self.code}]"
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the issue as a JSON-ready mapping."""
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+
+class ContractError(Exception):
+    """Base of every error this package raises."""
+
+    #: exit status the CLI uses for this error
+    exit_code = 1
+
+
+class AmountError(ContractError, ValueError):
+    """An amount that is not a valid contract amount."""
+
+
+class InputError(ContractError, ValueError):
+    """A contract file that cannot be read or parsed."""
+
+
+class ContractInvalid(ContractError, ValueError):
+    """Contract data that breaks one or more rules."""
+
+    def __init__(self, issues: Sequence[Issue], source: str | None = None) -> None:
+        self.issues = list(issues)
+        self.source = source
+        head = f"{source}: " if source else ""
+        super().__init__(head + "; ".join(str(i) for i in self.issues))
+
+
+class TemplateProblem(ContractError, LookupError):
+    """A template that is broken or uses data the context does not provide."""
+
+
+class ConversionError(ContractError, RuntimeError):
+    """LibreOffice could not turn a document into a PDF."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        command: Sequence[str] = (),
+        returncode: int | None = None,
+        stderr: str = "",
+    ) -> None:
+        self.command = list(command)
+        self.returncode = returncode
+        self.stderr_tail = stderr[-2000:]
+        detail = [message]
+        if self.command:
+            detail.append("command: " + " ".join(self.command))
+        if returncode is not None:
+            detail.append(f"exit status: {returncode}")
+        if self.stderr_tail:
+            detail.append("stderr: " + self.stderr_tail)
+        super().__init__("\n".join(detail))
+
+
+class SealPlacementError(ContractError, LookupError):
+    """A seal keyword that is missing, or found more often than expected, in a PDF."""

@@ -1,0 +1,297 @@
+"""Render the .docx templates: the only module that touches docxtpl and Jinja.
+
+Each template is read, patched by docxtpl (so ``{%p …%}`` and ``{%tr …%}``
+work as in docxtpl) and compiled once; a render is then one Jinja pass over
+each XML part plus a deterministic re-zip — no python-docx round trip per
+document. The output is byte-identical for the same context and templates:
+fixed zip timestamps and member order, and core properties derived from the
+data, so a hash recorded at signing can be checked later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import jinja2
+from docxtpl import DocxTemplate
+from jinja2 import nodes
+
+from .errors import TemplateProblem
+
+#: the folder of the four templates (a source checkout keeps them beside the package)
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+#: document kinds in the order of the contract set, with their titles
+KINDS: dict[str, str] = {
+    "service_contract": "运维服务合同",
+    "confidentiality_agreement": "保密协议",
+    "integrity_agreement": "廉洁协议",
+    "acceptance_plan": "履约验收方案",
+}
+
+#: XML parts of a .docx that hold text a template may fill
+_TEMPLATED = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
+#: 1980-01-01, the earliest time a zip entry can carry: fixed so output bytes never vary
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+#: characters docxtpl's listing pass turns into breaks, tabs and paragraphs
+_LISTING_CHARS = re.compile(r"[\n\t\a\f]")
+
+#: docxtpl's patching and listing code, used as functions (they read no instance state)
+_DOCXTPL = DocxTemplate(io.BytesIO())
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def _strip_tags(xml: str) -> str:
+    return re.sub(r"<[^>]+>", "", xml).strip()
+
+
+@dataclass(frozen=True)
+class _Part:
+    name: str
+    data: bytes
+    source: str | None = None
+    template: jinja2.Template | None = None
+
+
+class DocumentTemplate:
+    """One compiled .docx template."""
+
+    def __init__(self, path: Path, env: jinja2.Environment | None = None) -> None:
+        self.path = path
+        self.kind = path.stem
+        env = env or _environment()
+        try:
+            archive = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise TemplateProblem(f"{path}: 无法读取模板：{exc}") from exc
+        parts: list[_Part] = []
+        with archive:
+            for info in archive.infolist():
+                data = archive.read(info)
+                if _TEMPLATED.match(info.filename):
+                    source = self._prepare(data.decode("utf-8"))
+                    parts.append(
+                        _Part(
+                            info.filename, data, source, self._compile(env, info.filename, source)
+                        )
+                    )
+                elif info.filename != "docProps/core.xml":
+                    parts.append(_Part(info.filename, data))
+        self.parts = parts
+
+    @staticmethod
+    def _prepare(xml: str) -> str:
+        # One paragraph per line, so a Jinja line number names a paragraph (as docxtpl does).
+        return re.sub(r"<w:p([ >])", r"\n<w:p\1", _DOCXTPL.patch_xml(xml))
+
+    def _compile(self, env: jinja2.Environment, name: str, source: str) -> jinja2.Template:
+        try:
+            return env.from_string(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateProblem(
+                self._where(name, source, exc.lineno, exc.message or "语法错误")
+            ) from exc
+
+    def _where(self, part: str, source: str, lineno: int | None, message: str) -> str:
+        lines = source.splitlines()
+        place = f"{self.path.name} ({part})"
+        if lineno and 0 < lineno <= len(lines):
+            place += f", paragraph {lineno - 1}: «{_strip_tags(lines[lineno - 1])[:80]}»"
+        return f"{place}: {message}"
+
+    def render(self, context: Mapping[str, Any], properties: Mapping[str, str]) -> bytes:
+        """Return the bytes of the .docx rendered with a context."""
+        listing = _has_listing(context)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+            for part in self.parts:
+                data = part.data
+                if part.template is not None and part.source is not None:
+                    data = self._render_part(part, context, listing)
+                _write(out, part.name, data)
+            _write(out, "docProps/core.xml", _core_properties(properties))
+        return buffer.getvalue()
+
+    def _render_part(self, part: _Part, context: Mapping[str, Any], listing: bool) -> bytes:
+        assert part.template is not None and part.source is not None
+        try:
+            xml = part.template.render(context)
+        except jinja2.UndefinedError as exc:
+            lineno = _error_line(exc, part.template)
+            raise TemplateProblem(
+                self._where(part.name, part.source, lineno, exc.message or "未定义的变量")
+            ) from exc
+        except jinja2.TemplateError as exc:
+            raise TemplateProblem(self._where(part.name, part.source, None, str(exc))) from exc
+        xml = xml.replace("\n<w:p", "<w:p")
+        if listing:
+            xml = _DOCXTPL.resolve_listing(xml)
+        return xml.encode("utf-8")
+
+    def variables(self) -> Iterator[tuple[str, str, str]]:
+        """Yield (dotted path, part, paragraph text) for every variable the template reads."""
+        env = _environment()
+        for part in self.parts:
+            if part.source is None:
+                continue
+            lines = part.source.splitlines()
+            for path, lineno in _paths(env.parse(part.source)):
+                text = _strip_tags(lines[lineno - 1]) if 0 < lineno <= len(lines) else ""
+                yield path, part.name, f"paragraph {lineno - 1}: «{text[:60]}»"
+
+
+def _error_line(exc: BaseException, template: jinja2.Template) -> int | None:
+    tb = exc.__traceback__
+    lineno = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            lineno = template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return lineno
+
+
+def _has_listing(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_LISTING_CHARS.search(value))
+    if isinstance(value, Mapping):
+        return any(_has_listing(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_listing(v) for v in value)
+    return False
+
+
+def _write(out: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    out.writestr(info, data)
+
+
+def _core_properties(properties: Mapping[str, str]) -> bytes:
+    fields = "".join(
+        f"<{tag}>{escape(properties[key])}</{tag}>"
+        for key, tag in (
+            ("title", "dc:title"),
+            ("subject", "dc:subject"),
+            ("creator", "dc:creator"),
+            ("language", "dc:language"),
+        )
+        if properties.get(key)
+    )
+    stamp = properties.get("date", "2000-01-01") + "T00:00:00Z"
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"'
+        ' xmlns:dcmitype="http://purl.org/dc/dcmitype/"'
+        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"{fields}"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+        "</cp:coreProperties>"
+    ).encode()
+
+
+def _paths(tree: nodes.Template) -> Iterator[tuple[str, int]]:
+    """Yield the full dotted path and line of every context lookup in a parsed template."""
+
+    def chain(node: nodes.Node, aliases: Mapping[str, str]) -> str | None:
+        if isinstance(node, nodes.Name):
+            return aliases.get(node.name, node.name)
+        if isinstance(node, nodes.Getattr):
+            base = chain(node.node, aliases)
+            return None if base is None else f"{base}.{node.attr}"
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            base = chain(node.node, aliases)
+            return None if base is None else f"{base}.{node.arg.value}"
+        return None
+
+    def walk(node: nodes.Node, aliases: dict[str, str]) -> Iterator[tuple[str, int]]:
+        if isinstance(node, nodes.For):
+            yield from walk(node.iter, aliases)
+            inner = dict(aliases)
+            iterable = chain(node.iter, aliases)
+            for target in node.target.find_all(nodes.Name):
+                inner[target.name] = f"{iterable}[]" if iterable else target.name
+            inner["loop"] = "loop"
+            for child in [*node.body, *node.else_]:
+                yield from walk(child, inner)
+            if node.test is not None:
+                yield from walk(node.test, inner)
+            return
+        if isinstance(node, nodes.Name | nodes.Getattr | nodes.Getitem):
+            path = chain(node, aliases)
+            if path is not None:
+                if path != "loop" and not path.startswith("loop."):
+                    yield path, node.lineno
+                return
+        for child in node.iter_child_nodes():
+            yield from walk(child, aliases)
+
+    yield from walk(tree, {})
+
+
+def context_paths(contexts: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Return every dotted path the given contexts provide, list items as ``name[]``."""
+    found: set[str] = set()
+
+    def visit(value: Any, path: str) -> None:
+        if path:
+            found.add(path)
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                visit(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            found.add(f"{path}[]")
+            for item in value:
+                visit(item, f"{path}[]")
+
+    for context in contexts:
+        visit(context, "")
+    return found
+
+
+class TemplateSet:
+    """The four templates, compiled once and rendered many times."""
+
+    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+        self.directory = directory
+        env = _environment()
+        self.templates = {kind: DocumentTemplate(directory / f"{kind}.docx", env) for kind in KINDS}
+        digest = hashlib.sha256()
+        for kind in KINDS:
+            digest.update((directory / f"{kind}.docx").read_bytes())
+        #: identifies the exact template files a document was made from
+        self.version = digest.hexdigest()[:16]
+
+    def render(self, kind: str, context: Mapping[str, Any], properties: Mapping[str, str]) -> bytes:
+        """Return one document of the set as .docx bytes."""
+        return self.templates[kind].render(context, properties)
+
+    def check(self, contexts: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Return a line for every variable a template reads that no context provides."""
+        provided = context_paths(contexts)
+        problems = []
+        for kind, template in self.templates.items():
+            for path, part, where in template.variables():
+                if path not in provided:
+                    problems.append(f"{kind}.docx ({part}), {where}: 未提供的变量 {path}")
+        return problems
+
+
+@cache
+def default_templates() -> TemplateSet:
+    """Return the bundled templates, compiled once per process."""
+    return TemplateSet()
