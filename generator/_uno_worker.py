@@ -1,0 +1,179 @@
+# mypy: ignore-errors
+"""Bridge one running LibreOffice to generator/convert.py over UNO.
+
+Run by Debian's ``/usr/bin/python3`` (the only interpreter with ``python3-uno``),
+never imported by the package::
+
+    /usr/bin/python3 generator/_uno_worker.py PIPE_NAME [CONNECT_TIMEOUT_S]
+
+It connects to ``soffice --accept="pipe,name=PIPE_NAME;urp;..."``, prints
+``{"ready": true}``, then reads one JSON job per line on stdin
+(``{"in": path, "out": path, "pdfa": bool}``) and answers one JSON line per job:
+``{"ok": true}`` or ``{"ok": false, "fatal": bool, "error": str}``. ``fatal``
+means the office is gone or unusable and this process is about to exit; a
+non-fatal error is a document LibreOffice could not load or export. End of
+stdin or ``{"quit": true}`` terminates the office and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+
+import uno
+from com.sun.star.beans import PropertyValue
+from com.sun.star.connection import NoConnectException
+from com.sun.star.io import IOException
+from com.sun.star.lang import DisposedException, IllegalArgumentException
+
+# Forcing the import filter by extension: given random bytes named *.docx,
+# LibreOffice's type detection otherwise falls back to importing them as plain
+# text and happily "converts" garbage into a PDF.
+IMPORT_FILTERS = {
+    ".docx": "MS Word 2007 XML",
+    ".doc": "MS Word 97",
+    ".odt": "writer8",
+    ".rtf": "Rich Text Format",
+}
+
+
+class DocumentError(Exception):
+    """A document LibreOffice refused to load or export."""
+
+
+def props(**values):
+    """Return UNO PropertyValues for keyword arguments."""
+    out = []
+    for name, value in values.items():
+        prop = PropertyValue()
+        prop.Name = name
+        prop.Value = value
+        out.append(prop)
+    return tuple(out)
+
+
+def connect(pipe, timeout):
+    """Return the office's component context, retrying until it listens."""
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", local
+    )
+    url = f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return resolver.resolve(url)
+        except NoConnectException:
+            # soffice creates the pipe only once its start-up is done (~1 s).
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def convert(desktop, job):
+    """Load job["in"] hidden, export it as PDF to job["out"], close it."""
+    source = os.path.abspath(job["in"])
+    target = os.path.abspath(job["out"])
+    load = {
+        "Hidden": True,
+        # Read-only: no .~lock file next to the caller's document.
+        "ReadOnly": True,
+        # Never run macros or refresh external links from a generated document.
+        "MacroExecutionMode": 0,
+        "UpdateDocMode": 0,
+    }
+    import_filter = IMPORT_FILTERS.get(os.path.splitext(source)[1].lower())
+    if import_filter:
+        load["FilterName"] = import_filter
+    try:
+        doc = desktop.loadComponentFromURL(
+            uno.systemPathToFileUrl(source), "_blank", 0, props(**load)
+        )
+    except (IllegalArgumentException, IOException) as exc:
+        raise DocumentError(f"cannot load {source}: {exc.Message or type(exc).__name__}") from exc
+    if doc is None:
+        raise DocumentError(f"cannot load {source}: LibreOffice returned no document")
+    try:
+        filter_data = props(
+            EmbedStandardFonts=True,
+            SelectPdfVersion=2 if job.get("pdfa") else 0,
+            UseTaggedPDF=True,
+            ExportBookmarks=True,
+        )
+        export = props(
+            FilterName="writer_pdf_Export",
+            FilterData=uno.Any("[]com.sun.star.beans.PropertyValue", filter_data),
+            Overwrite=True,
+        )
+        try:
+            uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(target), export))
+        except (IllegalArgumentException, IOException) as exc:
+            msg = exc.Message or type(exc).__name__
+            raise DocumentError(f"cannot export {source}: {msg}") from exc
+    finally:
+        close(doc)
+
+
+def close(doc):
+    """Close a document, falling back to dispose when close is vetoed."""
+    try:
+        doc.close(True)
+    except DisposedException:
+        raise
+    except Exception:
+        doc.dispose()
+
+
+def main(argv):
+    """Serve conversion jobs until stdin ends; return the exit status."""
+    pipe = argv[1]
+    timeout = float(argv[2]) if len(argv) > 2 else 60.0
+    # Keep the protocol on a private copy of stdout and point fd 1 at stderr:
+    # anything the UNO runtime prints must not be mistaken for an answer.
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+
+    def answer(**fields):
+        answers.write(json.dumps(fields, ensure_ascii=False) + "\n")
+        answers.flush()
+
+    try:
+        ctx = connect(pipe, timeout)
+        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    except Exception as exc:
+        answer(ready=False, error=f"cannot connect to LibreOffice: {type(exc).__name__}: {exc}")
+        return 2
+    answer(ready=True)
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        if job.get("quit"):
+            break
+        try:
+            convert(desktop, job)
+        except DocumentError as exc:
+            try:
+                desktop.getCurrentComponent()  # still talking to a live office?
+            except Exception:
+                answer(ok=False, fatal=True, error=str(exc) + " (and the office is gone)")
+                return 3
+            answer(ok=False, fatal=False, error=str(exc))
+        except Exception as exc:
+            answer(ok=False, fatal=True, error=f"{type(exc).__name__}: {exc}")
+            return 3
+        else:
+            answer(ok=True)
+
+    # An office that is already gone is fine: the pool kills the process group anyway.
+    with contextlib.suppress(Exception):
+        desktop.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
