@@ -109,7 +109,9 @@ _UPPER_DECIMALS = re.compile(
 
 def _reject(value: object, english: str, chinese: str) -> AmountError:
     """Build the AmountError for a rejected amount."""
-    return AmountError(f"{english}: {value!r} ({chinese})")
+    error = AmountError(f"{english}: {value!r} ({chinese})")
+    error.reason = chinese
+    return error
 
 
 def _from_decimal(value: Decimal, shown: object) -> Decimal:

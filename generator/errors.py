@@ -47,6 +47,9 @@ class ContractError(Exception):
 class AmountError(ContractError, ValueError):
     """An amount that is not a valid contract amount."""
 
+    #: why, in Chinese, for the person who typed the amount
+    reason = "金额无效"
+
 
 class InputError(ContractError, ValueError):
     """A contract file that cannot be read or parsed."""

@@ -91,9 +91,7 @@ def _amount(value: Any) -> Decimal:
     try:
         return parse_amount(value)
     except AmountError as exc:
-        raise _fail(
-            "amount.format", "金额应为非负数，最多两位小数：{detail}", {"detail": str(exc)}
-        ) from exc
+        raise _fail("amount.format", exc.reason) from exc
 
 
 def _positive_amount(value: Decimal) -> Decimal:

@@ -50,6 +50,9 @@ def field_path(loc: Sequence[int | str]) -> str:
 def _from_pydantic(error: Any) -> Issue:
     kind = error["type"]
     path = field_path(error["loc"])
+    if error.get("input", "") is None and kind in _BUILTIN:
+        # An empty YAML value (``method:``) is a missing value, whatever type was expected.
+        kind = "missing"
     if kind in _BUILTIN:
         code, message = _BUILTIN[kind]
         if kind == "literal_error":

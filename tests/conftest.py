@@ -1,0 +1,33 @@
+"""Shared fixtures: the repository's folders and the sample contracts."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.load import load_data
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/*.txt from the output"
+    )
+
+
+@pytest.fixture(scope="session")
+def seed_data() -> dict[str, Any]:
+    """Return the raw data of samples/seed.yaml."""
+    return dict(load_data(SAMPLES / "seed.yaml"))
+
+
+@pytest.fixture
+def seed(seed_data: dict[str, Any]) -> dict[str, Any]:
+    """Return a fresh deep copy of the seed data, free to modify."""
+    return copy.deepcopy(seed_data)
