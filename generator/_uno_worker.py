@@ -7,9 +7,9 @@ never imported by the package::
     /usr/bin/python3 generator/_uno_worker.py PIPE_NAME [CONNECT_TIMEOUT_S]
 
 It connects to ``soffice --accept="pipe,name=PIPE_NAME;urp;..."``, prints
-``{"ready": true}``, then reads one JSON job per line on stdin
-(``{"in": path, "out": path, "pdfa": bool}``) and answers one JSON line per job:
-``{"ok": true}`` or ``{"ok": false, "fatal": bool, "error": str}``. ``fatal``
+``{"ready": true}``, then reads one JSON job per line on stdin, ``{"in": path,
+"out": path, "pdfa": bool, "filter": import filter name or null}``, and answers
+one JSON line per job: ``{"ok": true}`` or ``{"ok": false, "fatal": bool, "error": str}``. ``fatal``
 means the office is gone or unusable and this process is about to exit; a
 non-fatal error is a document LibreOffice could not load or export. End of
 stdin or ``{"quit": true}`` terminates the office and exits.
@@ -28,16 +28,6 @@ from com.sun.star.beans import PropertyValue
 from com.sun.star.connection import NoConnectException
 from com.sun.star.io import IOException
 from com.sun.star.lang import DisposedException, IllegalArgumentException
-
-# Forcing the import filter by extension: given random bytes named *.docx,
-# LibreOffice's type detection otherwise falls back to importing them as plain
-# text and happily "converts" garbage into a PDF.
-IMPORT_FILTERS = {
-    ".docx": "MS Word 2007 XML",
-    ".doc": "MS Word 97",
-    ".odt": "writer8",
-    ".rtf": "Rich Text Format",
-}
 
 
 class DocumentError(Exception):
@@ -85,9 +75,8 @@ def convert(desktop, job):
         "MacroExecutionMode": 0,
         "UpdateDocMode": 0,
     }
-    import_filter = IMPORT_FILTERS.get(os.path.splitext(source)[1].lower())
-    if import_filter:
-        load["FilterName"] = import_filter
+    if job.get("filter"):
+        load["FilterName"] = job["filter"]
     try:
         doc = desktop.loadComponentFromURL(
             uno.systemPathToFileUrl(source), "_blank", 0, props(**load)

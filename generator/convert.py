@@ -66,6 +66,15 @@ _SOFFICE_CANDIDATES = (
     "/usr/local/bin/soffice",
     "/Applications/LibreOffice.app/Contents/MacOS/soffice",
 )
+# Import filters forced by extension: given random bytes
+# named *.docx, LibreOffice's type detection falls back to importing them as plain
+# text and "converts" the garbage into a PDF without complaint.
+_IMPORT_FILTERS = {
+    ".docx": "MS Word 2007 XML",
+    ".doc": "MS Word 97",
+    ".odt": "writer8",
+    ".rtf": "Rich Text Format",
+}
 _TAIL_CHARS = 2000
 # The office stays hidden, never offers document recovery or a start centre, and
 # does not refuse to start because of a stale lock left in the profile.
@@ -225,8 +234,10 @@ class _Worker:
         uno_python: str,
         fonts_conf: Path | None,
         startup_timeout: float,
+        workdir: Path | None,
     ) -> None:
         self.index = index
+        self.workdir = workdir
         self.soffice = soffice
         self.uno_python = uno_python
         self.fonts_conf = fonts_conf
@@ -257,7 +268,7 @@ class _Worker:
     def start(self) -> None:
         """Start soffice with a fresh profile and the bridge; wait until it is ready."""
         self.stop(graceful=False)
-        self.dir = Path(tempfile.mkdtemp(prefix=f"contractgen-lo{self.index}-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=f"contractgen-lo{self.index}-", dir=self.workdir))
         pipe = f"contractgen_{os.getpid()}_{self.index}_{secrets.token_hex(6)}"
         self.command = [
             self.soffice,
@@ -300,7 +311,12 @@ class _Worker:
     def convert(self, source: Path, target: Path, pdfa: bool, timeout: float) -> None:
         """Have the office export ``source`` to ``target``; raise a failure when it cannot."""
         assert self.bridge is not None and self.bridge.stdin is not None
-        job = {"in": str(source), "out": str(target), "pdfa": pdfa}
+        job = {
+            "in": str(source),
+            "out": str(target),
+            "pdfa": pdfa,
+            "filter": _IMPORT_FILTERS.get(source.suffix.lower()),
+        }
         try:
             self.bridge.stdin.write(json.dumps(job).encode() + b"\n")
             self.bridge.stdin.flush()
@@ -380,7 +396,10 @@ class ConverterPool:
     """A thread-safe pool of persistent headless LibreOffice workers.
 
     Workers start lazily, one at a time as concurrent callers need them, and
-    are stopped by :meth:`close` (or leaving the ``with`` block).
+    are stopped by :meth:`close` (or leaving the ``with`` block). ``timeout``
+    bounds one conversion, ``startup_timeout`` one office start; each worker
+    keeps its profile, logs and files in flight in a directory under
+    ``workdir`` (default: the system temporary directory).
     """
 
     def __init__(
@@ -392,6 +411,7 @@ class ConverterPool:
         soffice: str | None = None,
         uno_python: str | None = None,
         fonts_conf: Path | None = FONTS_CONF,
+        workdir: Path | None = None,
     ) -> None:
         count = workers if workers is not None else (os.cpu_count() or 1)
         if count < 1:
@@ -402,6 +422,7 @@ class ConverterPool:
         self._soffice = soffice
         self._uno_python = uno_python
         self._fonts_conf = fonts_conf
+        self._workdir = workdir
         self._workers: list[_Worker] = []
         # LIFO: a caller gets the most recently used, already warm worker, so
         # sequential use never starts a second office.
@@ -535,7 +556,12 @@ class ConverterPool:
                 uno_python = self._uno_python or find_uno_python()
                 for index in reversed(range(self.size)):
                     worker = _Worker(
-                        index, soffice, uno_python, self._fonts_conf, self.startup_timeout
+                        index,
+                        soffice,
+                        uno_python,
+                        self._fonts_conf,
+                        self.startup_timeout,
+                        self._workdir,
                     )
                     self._workers.append(worker)
                     self._idle.put(worker)
@@ -589,10 +615,12 @@ def convert_once(
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="contractgen-lo-once-") as tmp:
+        import_filter = _IMPORT_FILTERS.get(source.suffix.lower())
         command = [
             soffice or find_soffice(),
             *_OFFICE_FLAGS,
             f"-env:UserInstallation={(Path(tmp) / 'profile').as_uri()}",
+            *([f"--infilter={import_filter}"] if import_filter else []),
             "--convert-to",
             "pdf:writer_pdf_Export",
             "--outdir",

@@ -1,0 +1,297 @@
+"""End-to-end tests of generator.convert against the real LibreOffice (no mocks)."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.oxml.ns import qn
+from docx.shared import Pt
+from pypdf import PdfReader
+
+from generator.convert import FONTS_CONF, ConverterPool, convert_once, find_uno_python
+from generator.errors import ConversionError
+
+
+def _have_libreoffice() -> bool:
+    """Tell whether soffice and an interpreter with python3-uno are installed."""
+    if shutil.which("soffice") is None and not os.environ.get("CONTRACTGEN_SOFFICE"):
+        return False
+    probe = subprocess.run(
+        [find_uno_python(), "-c", "import uno"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+pytestmark = pytest.mark.skipif(
+    not _have_libreoffice(), reason="needs LibreOffice and python3-uno (apt)"
+)
+
+RARE = "䶮堃喆昇珺"
+BODY = f"甲方：上海市大数据中心 ☑ 一次性验收 ☐ 分期验收 联系人 {RARE} Total 1,578,000.00 元"
+HEADING = "政府采购服务合同"
+
+
+def add_run(paragraph: object, text: str, font: str, *, latin: str | None = None) -> None:
+    """Add a run in Chinese font ``font`` (Latin font ``latin``, default the same)."""
+    run = paragraph.add_run(text)  # type: ignore[attr-defined]
+    run.font.size = Pt(12)
+    run.font.name = latin or font  # python-docx sets w:ascii and w:hAnsi
+    run._element.get_or_add_rPr().rFonts.set(qn("w:eastAsia"), font)
+
+
+def make_docx(*paragraphs: tuple[str, str], latin: str | None = None) -> bytes:
+    """Return a DOCX with one paragraph per (text, east-Asian font) pair."""
+    doc = Document()
+    for text, font in paragraphs:
+        add_run(doc.add_paragraph(), text, font, latin=latin)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+def big_docx(pages: int = 40) -> bytes:
+    """Return a DOCX of roughly ``pages`` pages, slow enough to interrupt mid-conversion."""
+    line = "本合同一式贰份，甲乙双方各执壹份，具有同等法律效力，自双方签字盖章之日起生效。" * 3
+    return make_docx(*[(f"{i}. {line}", "宋体") for i in range(pages * 8)])
+
+
+def fonts(pdf: Path) -> list[tuple[str, bool]]:
+    """Return (name, embedded) for every font ``pdffonts`` lists."""
+    out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    rows = lines[lines.index(next(x for x in lines if x.startswith("---"))) + 1 :]
+    # name type encoding emb sub uni object-number generation; read from the right
+    # because the type ("Type 1", "CID Type 0C") contains spaces.
+    return [(row.split()[0], row.split()[-5] == "yes") for row in rows if row.strip()]
+
+
+def text_of(pdf: Path) -> str:
+    """Return the PDF's text layer without any whitespace."""
+    # pdftotext rather than pypdf: pypdf moves the ☑ ☐ runs (another font) out of
+    # reading order, pdftotext keeps the line as written.
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return "".join(out.stdout.split())
+
+
+def pdfaid(pdf: Path) -> tuple[str | None, str | None]:
+    """Return (pdfaid:part, pdfaid:conformance) from the PDF's XMP metadata."""
+    xmp = PdfReader(str(pdf)).xmp_metadata
+    if xmp is None:
+        return None, None
+    ns = "http://www.aiim.org/pdfa/ns/id/"
+    values = []
+    for name in ("part", "conformance"):
+        nodes = xmp.rdf_root.getElementsByTagNameNS(ns, name)
+        values.append(nodes[0].firstChild.data.strip() if nodes else None)
+    return values[0], values[1]
+
+
+def alive(pid: int) -> bool:
+    """Tell whether ``pid`` is a live (not zombie) process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def office_bin_pids(pool: ConverterPool) -> list[int]:
+    """Return the pids of the pool's soffice.bin processes."""
+    pids = []
+    for pid in pool.office_pids():
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "soffice.bin":
+                pids.append(pid)
+        except OSError:
+            pass
+    return pids
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ConverterPool]:
+    """Share one two-worker pool across the module's tests."""
+    with ConverterPool(workers=2, timeout=60) as shared:
+        yield shared
+
+
+def test_text_layer_keeps_every_character(pool: ConverterPool, tmp_path: Path) -> None:
+    docx = tmp_path / "合同 草稿.docx"
+    docx.write_bytes(make_docx((HEADING, "黑体"), (BODY, "宋体"), latin="Times New Roman"))
+    pdf = tmp_path / "输出" / "合同.pdf"
+    pool.convert(docx, pdf)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    text = text_of(pdf)
+    source = "".join((HEADING + BODY).split())
+    missing = sorted({ch for ch in source if ch not in text})
+    assert missing == []
+    assert source in text
+    # No LibreOffice lock file or stray output next to the caller's files.
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["合同 草稿.docx", "合同.pdf", "输出"]
+
+
+def test_fonts_embedded_song_serif_hei_sans(pool: ConverterPool, tmp_path: Path) -> None:
+    song = tmp_path / "song.pdf"
+    song.write_bytes(pool.convert_bytes(make_docx((BODY, "宋体"), latin="Times New Roman")))
+    hei = tmp_path / "hei.pdf"
+    hei.write_bytes(pool.convert_bytes(make_docx((HEADING + RARE, "黑体"))))
+
+    song_fonts, hei_fonts = fonts(song), fonts(hei)
+    assert all(embedded for _, embedded in song_fonts + hei_fonts), song_fonts + hei_fonts
+    # ☑ ☐ are not in Noto CJK: fontconfig falls back to DejaVu Sans for them only.
+    song_cjk = [name for name, _ in song_fonts if "DejaVu" not in name]
+    assert song_cjk and all("NotoSerifCJK" in name for name in song_cjk), song_fonts
+    assert [name for name, _ in hei_fonts] and all(
+        "NotoSansCJK" in name for name, _ in hei_fonts
+    ), hei_fonts
+
+
+@pytest.mark.parametrize(
+    ("family", "expected"),
+    [
+        ("宋体", "Noto Serif CJK SC"),
+        ("SimSun", "Noto Serif CJK SC"),
+        ("仿宋_GB2312", "Noto Serif CJK SC"),
+        ("楷体", "Noto Serif CJK SC"),
+        ("方正小标宋简体", "Noto Serif CJK SC"),
+        ("Times New Roman", "Noto Serif CJK SC"),
+        ("黑体", "Noto Sans CJK SC"),
+        ("SimHei", "Noto Sans CJK SC"),
+        ("微软雅黑", "Noto Sans CJK SC"),
+    ],
+)
+def test_fonts_conf_maps_windows_families(family: str, expected: str) -> None:
+    if shutil.which("fc-match") is None:
+        pytest.skip("fc-match not installed")
+    env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF))
+    out = subprocess.run(
+        ["fc-match", "--format=%{family[0]}", family],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert out.stdout == expected
+    assert "warning" not in out.stderr.lower()
+
+
+def test_two_threads_convert_at_once(pool: ConverterPool) -> None:
+    start = threading.Barrier(2)
+    results: dict[int, bytes] = {}
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        data = make_docx((f"第{n}号文件 {BODY}", "宋体"))
+        start.wait()
+        try:
+            results[n] = pool.convert_bytes(data)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for n, pdf in results.items():
+        assert pdf.startswith(b"%PDF-")
+        text = "".join(
+            "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages
+        )
+        assert f"第{n}号文件" in text
+    assert sorted(results) == [1, 2]
+
+
+def test_pdfa_declares_part_2_conformance_b(pool: ConverterPool, tmp_path: Path) -> None:
+    data = make_docx((BODY, "宋体"))
+    archived, plain = tmp_path / "a.pdf", tmp_path / "p.pdf"
+    archived.write_bytes(pool.convert_bytes(data, pdfa=True))
+    plain.write_bytes(pool.convert_bytes(data))
+    assert pdfaid(archived) == ("2", "B")
+    assert pdfaid(plain) == (None, None)
+    assert all(embedded for _, embedded in fonts(archived))
+
+
+def test_corrupt_docx_raises_with_command(pool: ConverterPool, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.docx"
+    bad.write_bytes(os.urandom(4096))
+    with pytest.raises(ConversionError) as info:
+        pool.convert(bad, tmp_path / "bad.pdf")
+    assert info.value.command and info.value.command[0].endswith("soffice")
+    assert "--headless" in str(info.value)
+    assert not (tmp_path / "bad.pdf").exists()
+    with pytest.raises(ConversionError):
+        pool.convert_bytes(b"PK\x03\x04 not really a zip")
+    # The worker that refused the document is still good for the next one.
+    assert pool.convert_bytes(make_docx(("仍然可用", "宋体"))).startswith(b"%PDF-")
+
+
+def test_missing_input_raises(pool: ConverterPool, tmp_path: Path) -> None:
+    with pytest.raises(ConversionError, match="no such document"):
+        pool.convert(tmp_path / "nothing.docx", tmp_path / "nothing.pdf")
+
+
+def test_crashed_and_hung_workers_are_replaced_then_close_kills_all(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    big = big_docx()
+    with ConverterPool(workers=1, timeout=8, workdir=work) as own:
+        assert own.convert_bytes(make_docx(("预热", "宋体"))).startswith(b"%PDF-")
+
+        for sig in (signal.SIGKILL, signal.SIGSTOP):  # crash, then hang
+            (victim,) = office_bin_pids(own)
+            before = own.stats["retries"]
+
+            def strike(pid: int = victim, sig: signal.Signals = sig) -> None:
+                # Strike once the job is in the worker's hands.
+                deadline = time.monotonic() + 30
+                while not list(work.glob("*/job.docx")) and time.monotonic() < deadline:
+                    time.sleep(0.002)
+                os.kill(pid, sig)
+
+            striker = threading.Thread(target=strike)
+            striker.start()
+            pdf = own.convert_bytes(big)
+            striker.join()
+            assert pdf.startswith(b"%PDF-")
+            assert own.stats["retries"] == before + 1
+            assert not alive(victim)
+            assert office_bin_pids(own) and office_bin_pids(own) != [victim]
+
+        pids = own.office_pids()
+        assert pids
+    own.close()  # a second close is harmless
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in pids if alive(pid)] == []
+    assert own.office_pids() == []
+    assert list(work.iterdir()) == []  # profiles removed
+    with pytest.raises(ConversionError, match="closed"):
+        own.convert_bytes(big)
+
+
+def test_convert_once_baseline(tmp_path: Path) -> None:
+    docx = tmp_path / "once.docx"
+    docx.write_bytes(make_docx((BODY, "宋体")))
+    pdf = convert_once(docx, tmp_path / "out")
+    assert pdf == tmp_path / "out" / "once.pdf"
+    assert RARE in text_of(pdf)
+
+
+def test_convert_once_corrupt_raises(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.docx"
+    bad.write_bytes(os.urandom(4096))
+    with pytest.raises(ConversionError) as info:
+        convert_once(bad, tmp_path / "out")
+    assert "--convert-to" in info.value.command
