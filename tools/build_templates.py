@@ -192,6 +192,7 @@ STYLES = (
         "SignPageCaption",
         base="SignLead",
         first_line_chars=2,
+        space_after=12,
         keep_with_next=True,
         page_break_before=True,
     ),
@@ -719,44 +720,47 @@ def deterministic_zip(data: bytes) -> bytes:
 # ---------------------------------------------------------------- checks
 
 
-def check_tags(path: Path) -> None:
+def check_tags(name: str, docx: bytes) -> None:
     """Fail unless every Jinja tag lies inside one w:t and docxtpl can parse the template."""
     problems = []
-    with zipfile.ZipFile(path) as package:
-        for name in package.namelist():
-            if not re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", name):
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        for part in package.namelist():
+            if not re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", part):
                 continue
-            root = etree.fromstring(package.read(name))
+            root = etree.fromstring(package.read(part))
             for text in root.iter(qn("w:t")):
                 rest = JINJA_TAG.sub("", text.text or "")
                 if any(mark in rest for mark in TAG_MARKS):
-                    problems.append(f"{name}: tag split across runs near {text.text!r}")
+                    problems.append(f"{part}: tag split across runs near {text.text!r}")
                 for tag in JINJA_TAG.findall(text.text or ""):
                     if match := DICT_METHOD_ATTR.search(tag):
                         problems.append(
-                            f"{name}: {tag} reads the dict method {match.group(1)}();"
+                            f"{part}: {tag} reads the dict method {match.group(1)}();"
                             f" write ['{match.group(1)}']"
                         )
             for paragraph in root.iter(qn("w:p")):
                 content = "".join(t.text or "" for t in paragraph.iter(qn("w:t")))
                 if "{%p" in content and not re.fullmatch(r"\{%p [^%]*%\}", content):
-                    problems.append(f"{name}: {{%p tag shares its paragraph: {content!r}")
+                    problems.append(f"{part}: {{%p tag shares its paragraph: {content!r}")
     if problems:
-        raise BuildError(f"{path.name}:\n  " + "\n  ".join(problems))
+        raise BuildError(f"{name}:\n  " + "\n  ".join(problems))
     try:
-        DocxTemplate(str(path)).get_undeclared_template_variables(jinja2.Environment())
+        DocxTemplate(io.BytesIO(docx)).get_undeclared_template_variables(jinja2.Environment())
     except jinja2.TemplateSyntaxError as exc:
-        raise BuildError(f"{path.name}: {exc.message} (template line {exc.lineno})") from exc
+        raise BuildError(f"{name}: {exc.message} (template line {exc.lineno})") from exc
 
 
 def build(name: str) -> Path:
-    """Build templates/NAME.docx from templates/src/NAME.txt and check it."""
-    source = parse_source(SRC_DIR / f"{name}.txt")
+    """Build templates/NAME.docx from templates/src/NAME.txt; write it only if it passes."""
+    path = SRC_DIR / f"{name}.txt"
+    if not path.is_file():
+        raise BuildError(f"no template source {path.relative_to(ROOT)}")
     buffer = io.BytesIO()
-    build_document(source).save(buffer)
+    build_document(parse_source(path)).save(buffer)
+    docx = deterministic_zip(buffer.getvalue())
     target = OUT_DIR / f"{name}.docx"
-    target.write_bytes(deterministic_zip(buffer.getvalue()))
-    check_tags(target)
+    check_tags(target.name, docx)
+    target.write_bytes(docx)
     return target
 
 
