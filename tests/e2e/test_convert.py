@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -295,3 +296,30 @@ def test_convert_once_corrupt_raises(tmp_path: Path) -> None:
     with pytest.raises(ConversionError) as info:
         convert_once(bad, tmp_path / "out")
     assert "--convert-to" in info.value.command
+
+
+def test_worker_is_recycled_after_recycle_after_documents() -> None:
+    data = make_docx(("回收", "宋体"))
+    with ConverterPool(workers=1, recycle_after=1) as own:
+        own.convert_bytes(data)
+        first = office_bin_pids(own)
+        own.convert_bytes(data)
+        assert own.stats["starts"] == 2
+        assert office_bin_pids(own) != first
+
+
+def test_interpreter_without_uno_raises_with_stderr() -> None:
+    with ConverterPool(workers=1, uno_python=sys.executable, startup_timeout=30) as own:
+        with pytest.raises(ConversionError) as info:
+            own.convert_bytes(make_docx(("无桥", "宋体")))
+        assert "No module named 'uno'" in info.value.stderr_tail
+        assert info.value.command[0].endswith("soffice")
+        assert own.office_pids() == []
+
+
+def test_missing_soffice_raises() -> None:
+    with (
+        ConverterPool(workers=1, soffice="/nonexistent/soffice") as own,
+        pytest.raises(ConversionError, match="/nonexistent/soffice"),
+    ):
+        own.convert_bytes(make_docx(("无", "宋体")))
