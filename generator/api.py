@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import atexit
+import base64
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 from .context import build_context
+from .convert import ConverterPool
 from .model import Contract
 from .render import KINDS, TemplateSet, default_templates
 from .validate import parse
+
+#: output formats a set can be made in
+FORMATS = ("docx", "pdf")
 
 #: file name of each document inside a contract's folder, numbered in set order
 FILE_STEMS: dict[str, str] = {
@@ -51,6 +59,9 @@ class ContractSet:
     input_sha256: str
     template_version: str
     bundle: bytes | None = None
+    bundle_pages: int | None = None
+    formats: tuple[str, ...] = ("docx",)
+    pdfa: bool = False
 
     @property
     def contract_no(self) -> str:
@@ -61,23 +72,27 @@ class ContractSet:
         """Return every output file of the set by name, the manifest last."""
         out: dict[str, bytes] = {}
         for doc in self.documents:
-            out[f"{doc.stem}.docx"] = doc.docx
+            if "docx" in self.formats:
+                out[f"{doc.stem}.docx"] = doc.docx
             if doc.pdf is not None:
                 out[f"{doc.stem}.pdf"] = doc.pdf
         if self.bundle is not None:
-            out[f"{self.contract_no}_合同全套.pdf"] = self.bundle
+            out[self.bundle_name] = self.bundle
         out[MANIFEST] = self.manifest_bytes()
         return out
+
+    @property
+    def bundle_name(self) -> str:
+        """Return the file name of the whole set as one PDF."""
+        return f"{self.contract_no}_合同全套.pdf"
 
     def manifest(self) -> dict[str, Any]:
         """Return the manifest: versions, input hash, and each file with its hash."""
         documents = []
         for doc in self.documents:
-            entry: dict[str, Any] = {
-                "kind": doc.kind,
-                "title": doc.title,
-                "docx": _describe(f"{doc.stem}.docx", doc.docx),
-            }
+            entry: dict[str, Any] = {"kind": doc.kind, "title": doc.title}
+            if "docx" in self.formats:
+                entry["docx"] = _describe(f"{doc.stem}.docx", doc.docx)
             if doc.pdf is not None:
                 entry["pdf"] = {**_describe(f"{doc.stem}.pdf", doc.pdf), "pages": doc.pages}
                 entry["seals"] = doc.seals
@@ -87,10 +102,15 @@ class ContractSet:
             "generator_version": __version__,
             "template_version": self.template_version,
             "input_sha256": self.input_sha256,
+            "formats": list(self.formats),
+            "pdfa": self.pdfa,
             "documents": documents,
         }
         if self.bundle is not None:
-            manifest["bundle"] = _describe(f"{self.contract_no}_合同全套.pdf", self.bundle)
+            manifest["bundle"] = {
+                **_describe(self.bundle_name, self.bundle),
+                "pages": self.bundle_pages,
+            }
         return manifest
 
     def manifest_bytes(self) -> bytes:
@@ -99,7 +119,13 @@ class ContractSet:
 
 
 def _describe(name: str, data: bytes) -> dict[str, Any]:
-    return {"file": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return {
+        "file": name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        # Content-MD5 (RFC 1864), which some e-signing platforms require on upload
+        "content_md5": base64.b64encode(hashlib.md5(data).digest()).decode(),
+        "size": len(data),
+    }
 
 
 def input_digest(contract: Contract) -> str:
@@ -127,9 +153,70 @@ def render_docx(contract: Contract, templates: TemplateSet | None = None) -> Con
     return ContractSet(contract, documents, input_digest(contract), templates.version)
 
 
-def make_docx(data: Mapping[str, Any], source: str | None = None) -> ContractSet:
-    """Validate raw data and return its DOCX set; raise ContractInvalid for bad data."""
-    return render_docx(parse(data, source))
+_default_pool: ConverterPool | None = None
+_default_lock = threading.Lock()
+
+
+def default_converter() -> ConverterPool:
+    """Return the process-wide LibreOffice pool, started on first use and closed at exit."""
+    global _default_pool
+    with _default_lock:
+        if _default_pool is None:
+            _default_pool = ConverterPool()
+            atexit.register(_default_pool.close)
+        return _default_pool
+
+
+def add_pdfs(contract_set: ContractSet, converter: ConverterPool, *, pdfa: bool = False) -> None:
+    """Convert each document of a set to a sealable PDF and make the bundle."""
+    from . import pdfdoc, seal  # only PDF output needs pypdf and pyHanko
+
+    contract = contract_set.contract
+    meta = {
+        "subject": contract.contract_no,
+        "author": contract.buyer.name,
+        "date": contract.sign_date,
+    }
+
+    def one(doc: Document) -> bytes:
+        raw = converter.convert_bytes(doc.docx, pdfa=pdfa)
+        finished = pdfdoc.finish(raw, title=doc.title, **meta)
+        doc.pdf, doc.seals = seal.add_seal_fields(finished, doc.kind)
+        doc.pages = pdfdoc.page_count(doc.pdf)
+        return finished
+
+    # The four documents convert side by side: the pool bounds how many offices run at once.
+    with ThreadPoolExecutor(max_workers=len(contract_set.documents)) as fan_out:
+        finished = list(fan_out.map(one, contract_set.documents))
+    title = f"{KINDS['service_contract']}（全套）"
+    parts = [(doc.title, pdf) for doc, pdf in zip(contract_set.documents, finished, strict=True)]
+    contract_set.bundle = pdfdoc.bundle(parts, title=title, **meta)
+    contract_set.bundle_pages = pdfdoc.page_count(contract_set.bundle)
+    contract_set.pdfa = pdfa
+
+
+def render_set(
+    contract: Contract,
+    *,
+    formats: Iterable[str] = FORMATS,
+    pdfa: bool = False,
+    converter: ConverterPool | None = None,
+    templates: TemplateSet | None = None,
+) -> ContractSet:
+    """Return the contract set in the given formats (DOCX is always rendered: PDFs come from it)."""
+    chosen = tuple(f for f in FORMATS if f in set(formats))
+    contract_set = render_docx(contract, templates)
+    contract_set.formats = chosen
+    if "pdf" in chosen:
+        add_pdfs(contract_set, converter or default_converter(), pdfa=pdfa)
+    return contract_set
+
+
+def make_set(
+    data: Mapping[str, Any], source: str | None = None, **options: Any
+) -> ContractSet:
+    """Validate raw data and return its set; raise ContractInvalid for bad data."""
+    return render_set(parse(data, source), **options)
 
 
 def write_set(contract_set: ContractSet, out_dir: Path) -> Path:

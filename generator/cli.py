@@ -45,20 +45,57 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    target: Path = args.path
+    target: Path = args.path or Path("contracts.xlsx" if args.xlsx else "contract.yaml")
     if target.exists() and not args.force:
         raise InputError(f"{target}: 文件已存在（用 --force 覆盖）")
+    if args.xlsx:
+        from .sheets import write_workbook
+
+        write_workbook(target, [])
+        print(f"已写入 {target}：每行一份合同，填写后运行 contractgen batch {target} -o DIR")
+        return 0
     sample = resources.files("generator").joinpath("resources/contract.yaml").read_bytes()
     target.write_bytes(sample)
     print(f"已写入 {target}：填写后运行 contractgen validate {target}")
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import Options, run_batch
+
+    options = Options(
+        formats=_formats(args.format), pdfa=args.pdfa, workers=args.workers, force=args.force
+    )
+    summary = run_batch(args.input, args.output, options)
+    counts = summary.counts
+    print(
+        f"完成：生成 {counts['made']}，跳过（已是最新） {counts['skipped']}，"
+        f"失败 {counts['failed']}，用时 {summary.seconds:.1f} 秒"
+        + ("（已中断）" if summary.interrupted else ""),
+        file=sys.stderr,
+    )
+    for line in summary.lines:
+        for error in line.errors:
+            print(
+                f"{line.where} {line.contract_no}: {error['place']}: "
+                f"{error['message']} [{error['code']}]",
+                file=sys.stderr,
+            )
+    print(args.output / "batch-report.csv")
+    return 130 if summary.interrupted else summary.exit_code
+
+
+def _formats(choice: str) -> tuple[str, ...]:
+    return ("docx", "pdf") if choice == "all" else (choice,)
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
-    from .api import render_docx, write_set
+    from .api import render_set, write_set
 
     contract = parse(load_data(args.file), str(args.file))
-    folder = write_set(render_docx(contract), args.output)
+    folder = write_set(
+        render_set(contract, formats=_formats(args.format), pdfa=args.pdfa), args.output
+    )
     print(folder)
     return 0
 
@@ -98,14 +135,28 @@ def _parser() -> argparse.ArgumentParser:
     schema_cmd.set_defaults(func=_cmd_schema)
 
     init_cmd = commands.add_parser("init", help="写出一份带注释的合同数据样例以便填写")
-    init_cmd.add_argument("path", nargs="?", type=Path, default=Path("contract.yaml"))
+    init_cmd.add_argument("path", nargs="?", type=Path, help="默认 contract.yaml 或 contracts.xlsx")
+    init_cmd.add_argument("--xlsx", action="store_true", help="写出批量填写用的 Excel 工作簿")
     init_cmd.add_argument("--force", action="store_true", help="覆盖已有文件")
     init_cmd.set_defaults(func=_cmd_init)
 
     render_cmd = commands.add_parser("render", help="生成一份合同的全套文件")
     render_cmd.add_argument("file", type=Path, metavar="FILE")
     render_cmd.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    render_cmd.add_argument(
+        "--format", choices=("all", "docx", "pdf"), default="all", help="输出格式（默认 all）"
+    )
+    render_cmd.add_argument("--pdfa", action="store_true", help="PDF 采用 PDF/A-2b（长期归档）")
     render_cmd.set_defaults(func=_cmd_render)
+
+    batch_cmd = commands.add_parser("batch", help="批量生成：工作簿、CSV、JSONL 或文件夹")
+    batch_cmd.add_argument("input", type=Path, metavar="INPUT")
+    batch_cmd.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    batch_cmd.add_argument("--format", choices=("all", "docx", "pdf"), default="all")
+    batch_cmd.add_argument("--pdfa", action="store_true", help="PDF 采用 PDF/A-2b")
+    batch_cmd.add_argument("--workers", type=int, default=None, help="并行数（默认每核一个）")
+    batch_cmd.add_argument("--force", action="store_true", help="重新生成已是最新的合同")
+    batch_cmd.set_defaults(func=_cmd_batch)
 
     templates_cmd = commands.add_parser("templates", help="模板维护")
     templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)

@@ -49,8 +49,17 @@ _LISTING_CHARS = re.compile(r"[\n\t\a\f]")
 _DOCXTPL = DocxTemplate(io.BytesIO())
 
 
+class _Environment(jinja2.Environment):
+    """Jinja with context keys winning over dict methods: ``acceptance.items`` is the data."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return _Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 def _strip_tags(xml: str) -> str:
@@ -105,10 +114,9 @@ class DocumentTemplate:
             ) from exc
 
     def _where(self, part: str, source: str, lineno: int | None, message: str) -> str:
-        lines = source.splitlines()
         place = f"{self.path.name} ({part})"
-        if lineno and 0 < lineno <= len(lines):
-            place += f", paragraph {lineno - 1}: «{_strip_tags(lines[lineno - 1])[:80]}»"
+        if lineno:
+            place += f", {_paragraph(source, lineno)}"
         return f"{place}: {message}"
 
     def render(self, context: Mapping[str, Any], properties: Mapping[str, str]) -> bytes:
@@ -129,10 +137,15 @@ class DocumentTemplate:
         try:
             xml = part.template.render(context)
         except jinja2.UndefinedError as exc:
-            lineno = _error_line(exc, part.template)
-            raise TemplateProblem(
-                self._where(part.name, part.source, lineno, exc.message or "未定义的变量")
-            ) from exc
+            lineno = _error_line(exc)
+            provided = context_paths([context])
+            missing = [
+                path
+                for path, line in _paths(_environment().parse(part.source))
+                if line == lineno and path not in provided
+            ]
+            message = "未定义的变量 " + ", ".join(missing) if missing else str(exc.message)
+            raise TemplateProblem(self._where(part.name, part.source, lineno, message)) from exc
         except jinja2.TemplateError as exc:
             raise TemplateProblem(self._where(part.name, part.source, None, str(exc))) from exc
         xml = xml.replace("\n<w:p", "<w:p")
@@ -146,18 +159,25 @@ class DocumentTemplate:
         for part in self.parts:
             if part.source is None:
                 continue
-            lines = part.source.splitlines()
             for path, lineno in _paths(env.parse(part.source)):
-                text = _strip_tags(lines[lineno - 1]) if 0 < lineno <= len(lines) else ""
-                yield path, part.name, f"paragraph {lineno - 1}: «{text[:60]}»"
+                yield path, part.name, _paragraph(part.source, lineno)
 
 
-def _error_line(exc: BaseException, template: jinja2.Template) -> int | None:
+def _paragraph(source: str, lineno: int) -> str:
+    """Return "paragraph N: «text»" for a line of a prepared part (one paragraph per line)."""
+    lines = source.splitlines()[:lineno]
+    if not lines:
+        return f"line {lineno}"
+    number = sum(1 for line in lines if line.startswith("<w:p"))
+    return f"paragraph {number}: «{_strip_tags(lines[-1])[:60]}»"
+
+
+def _error_line(exc: BaseException) -> int | None:
     tb = exc.__traceback__
     lineno = None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == "<template>":
-            lineno = template.get_corresponding_lineno(tb.tb_lineno)
+            lineno = tb.tb_lineno  # Jinja has already rewritten the frame to template lines
         tb = tb.tb_next
     return lineno
 
@@ -223,7 +243,8 @@ def _paths(tree: nodes.Template) -> Iterator[tuple[str, int]]:
             yield from walk(node.iter, aliases)
             inner = dict(aliases)
             iterable = chain(node.iter, aliases)
-            for target in node.target.find_all(nodes.Name):
+            targets = [node.target] if isinstance(node.target, nodes.Name) else []
+            for target in [*targets, *node.target.find_all(nodes.Name)]:
                 inner[target.name] = f"{iterable}[]" if iterable else target.name
             inner["loop"] = "loop"
             for child in [*node.body, *node.else_]:
