@@ -569,7 +569,13 @@ class ConverterPool:
                     )
                     self._workers.append(worker)
                     self._idle.put(worker)
-        return self._idle.get()
+        worker = self._idle.get()
+        if self._closed:
+            # Closed while we waited: hand the worker back for close() (or the
+            # next waiter) and refuse.
+            self._idle.put(worker)
+            raise ConversionError("the converter pool is closed")
+        return worker
 
     def _checkin(self, worker: _Worker) -> None:
         """Return a worker to the pool, or stop it when the pool has closed meanwhile."""
@@ -585,12 +591,18 @@ class ConverterPool:
             self._closed = True
             workers = list(self._workers)
         deadline = time.monotonic() + self.timeout
-        for _ in workers:
+        stopped: list[_Worker] = []
+        while len(stopped) < len(workers):
             try:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
             worker.stop()
+            stopped.append(worker)
+        # Back in the queue so that callers still waiting for a worker wake up and
+        # learn that the pool is closed.
+        for worker in stopped:
+            self._idle.put(worker)
         # Whatever is still busy after the timeout is killed where it stands.
         for worker in workers:
             _kill_group(worker.bridge)

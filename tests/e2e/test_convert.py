@@ -323,3 +323,35 @@ def test_missing_soffice_raises() -> None:
         pytest.raises(ConversionError, match="/nonexistent/soffice"),
     ):
         own.convert_bytes(make_docx(("无", "宋体")))
+
+
+def test_close_waits_for_running_and_refuses_waiting_callers(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    own = ConverterPool(workers=1, timeout=60, workdir=work)
+    own.convert_bytes(make_docx(("预热", "宋体")))
+    outcome: dict[str, object] = {}
+
+    def call(name: str) -> None:
+        try:
+            outcome[name] = own.convert_bytes(big_docx(10))
+        except ConversionError as exc:
+            outcome[name] = exc
+
+    running = threading.Thread(target=call, args=("running",))
+    running.start()
+    deadline = time.monotonic() + 30
+    while not list(work.glob("*/job.docx")) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    waiting = threading.Thread(target=call, args=("waiting",))
+    waiting.start()
+    time.sleep(0.1)  # let it block on the busy worker
+    own.close()
+    running.join(timeout=30)
+    waiting.join(timeout=30)
+    assert not running.is_alive() and not waiting.is_alive()
+    result = outcome["running"]
+    assert isinstance(result, bytes) and result.startswith(b"%PDF-")
+    assert isinstance(outcome["waiting"], ConversionError)
+    assert "closed" in str(outcome["waiting"])
+    assert own.office_pids() == []
