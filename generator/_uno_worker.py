@@ -82,9 +82,9 @@ def convert(desktop, job):
             uno.systemPathToFileUrl(source), "_blank", 0, props(**load)
         )
     except (IllegalArgumentException, IOException) as exc:
-        raise DocumentError(f"cannot load {source}: {exc.Message or type(exc).__name__}") from exc
+        raise DocumentError(f"cannot load it: {exc.Message or type(exc).__name__}") from exc
     if doc is None:
-        raise DocumentError(f"cannot load {source}: LibreOffice returned no document")
+        raise DocumentError("cannot load it: LibreOffice returned no document")
     try:
         filter_data = props(
             EmbedStandardFonts=True,
@@ -101,7 +101,7 @@ def convert(desktop, job):
             uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(target), export))
         except (IllegalArgumentException, IOException) as exc:
             msg = exc.Message or type(exc).__name__
-            raise DocumentError(f"cannot export {source}: {msg}") from exc
+            raise DocumentError(f"cannot export it as PDF: {msg}") from exc
     finally:
         close(doc)
 

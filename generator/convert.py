@@ -300,9 +300,14 @@ class _Worker:
         except OSError as exc:
             self.stop(graceful=False)
             raise _WorkerFailure(f"cannot start LibreOffice: {exc}", None, "") from exc
-        answer = self._read_answer(time.monotonic() + self.startup_timeout, "starting up")
+        try:
+            answer = self._read_answer(time.monotonic() + self.startup_timeout, "starting up")
+        except BaseException as exc:
+            if not isinstance(exc, _WorkerFailure):
+                self.stop(graceful=False)  # e.g. KeyboardInterrupt: leave nothing running
+            raise
         if not answer.get("ready"):
-            raise self._failure(f"LibreOffice did not start: {answer.get('error', answer)}")
+            raise self.failure(f"LibreOffice did not start: {answer.get('error', answer)}")
         self.jobs = 0
 
     def convert(self, source: Path, target: Path, pdfa: bool, timeout: float) -> None:
@@ -318,13 +323,20 @@ class _Worker:
             self.bridge.stdin.write(json.dumps(job).encode() + b"\n")
             self.bridge.stdin.flush()
         except OSError as exc:
-            raise self._failure(f"the UNO bridge is gone ({exc})") from exc
-        answer = self._read_answer(time.monotonic() + timeout, f"converting {source.name}")
+            raise self.failure(f"the UNO bridge is gone ({exc})") from exc
+        try:
+            answer = self._read_answer(time.monotonic() + timeout, f"converting {source.name}")
+        except BaseException as exc:
+            if not isinstance(exc, _WorkerFailure):
+                # Interrupted with the answer unread: the next job would read this
+                # job's answer, so the worker cannot be reused.
+                self.stop(graceful=False)
+            raise
         self.jobs += 1
         if answer.get("ok"):
             return
         if answer.get("fatal"):
-            raise self._failure(f"LibreOffice failed: {answer.get('error')}")
+            raise self.failure(f"LibreOffice failed: {answer.get('error')}")
         raise _DocumentFailure(str(answer.get("error", answer)))
 
     def _read_answer(self, deadline: float, doing: str) -> dict[str, Any]:
@@ -336,25 +348,25 @@ class _Worker:
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._failure(f"LibreOffice timed out while {doing}")
+                raise self.failure(f"LibreOffice timed out while {doing}")
             if not poller.poll(min(remaining, 0.5) * 1000):
                 # The bridge notices a dead office only on its next call, and not at
                 # all while the office is still starting: look ourselves.
                 if self.office is not None and _exited(self.office) is not None:
-                    raise self._failure(f"LibreOffice exited while {doing}")
+                    raise self.failure(f"LibreOffice exited while {doing}")
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:
-                raise self._failure(f"the UNO bridge exited while {doing}")
+                raise self.failure(f"the UNO bridge exited while {doing}")
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:
             answer: dict[str, Any] = json.loads(line)
         except ValueError as exc:
-            raise self._failure(f"the UNO bridge said {line[:200]!r}") from exc
+            raise self.failure(f"the UNO bridge said {line[:200]!r}") from exc
         return answer
 
-    def _failure(self, message: str) -> _WorkerFailure:
+    def failure(self, message: str) -> _WorkerFailure:
         """Return a failure carrying the office's exit status and both logs' tails."""
         code = _exited(self.office) if self.office is not None else None
         logs = ""
@@ -525,7 +537,7 @@ class ConverterPool:
                     raise ConversionError(
                         f"LibreOffice could not convert {label}: {exc}",
                         command=worker.command,
-                        stderr=worker._failure("").stderr,
+                        stderr=worker.failure("").stderr,
                     ) from None
                 except _WorkerFailure as exc:
                     worker.stop(graceful=False)
