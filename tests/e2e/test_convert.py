@@ -19,23 +19,8 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from pypdf import PdfReader
 
-from generator.convert import FONTS_CONF, ConverterPool, convert_once, find_uno_python
+from generator.convert import FONTS_CONF, ConverterPool, convert_once
 from generator.errors import ConversionError
-
-
-def _have_libreoffice() -> bool:
-    """Tell whether soffice and an interpreter with python3-uno are installed."""
-    if shutil.which("soffice") is None and not os.environ.get("CONTRACTGEN_SOFFICE"):
-        return False
-    probe = subprocess.run(
-        [find_uno_python(), "-c", "import uno"], capture_output=True, check=False
-    )
-    return probe.returncode == 0
-
-
-pytestmark = pytest.mark.skipif(
-    not _have_libreoffice(), reason="needs LibreOffice and python3-uno (apt)"
-)
 
 RARE = "䶮堃喆昇珺"
 BODY = f"甲方：上海市大数据中心 ☑ 一次性验收 ☐ 分期验收 联系人 {RARE} Total 1,578,000.00 元"
@@ -171,8 +156,7 @@ def test_fonts_embedded_song_serif_hei_sans(pool: ConverterPool, tmp_path: Path)
     ],
 )
 def test_fonts_conf_maps_windows_families(family: str, expected: str) -> None:
-    if shutil.which("fc-match") is None:
-        pytest.skip("fc-match not installed")
+    assert shutil.which("fc-match"), "fontconfig's fc-match is part of the setup (tools/setup.sh)"
     env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF))
     out = subprocess.run(
         ["fc-match", "--format=%{family[0]}", family],
