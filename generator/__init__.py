@@ -7,6 +7,7 @@ and the acceptance-plan form (履约验收方案) come out as DOCX and PDF.
 
 from ._version import __version__
 from .amount import rmb_upper
+from .api import ContractSet, Document, Generator, render_contract
 from .errors import (
     AmountError,
     ContractError,
@@ -23,12 +24,16 @@ __all__ = [
     "AmountError",
     "ContractError",
     "ContractInvalid",
+    "ContractSet",
     "ConversionError",
+    "Document",
+    "Generator",
     "InputError",
     "Issue",
     "SealPlacementError",
     "TemplateProblem",
     "__version__",
+    "render_contract",
     "rmb_upper",
     "validate",
 ]

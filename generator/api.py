@@ -5,11 +5,13 @@ from __future__ import annotations
 import atexit
 import base64
 import hashlib
+import io
 import json
 import os
 import shutil
 import tempfile
 import threading
+import zipfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from ._version import __version__
 from .context import build_context
 from .convert import ConverterPool
 from .model import Contract
-from .render import KINDS, TemplateSet, default_templates
+from .render import KINDS, TemplateSet, default_templates, write_entry
 from .validate import parse
 
 #: output formats a set can be made in
@@ -212,11 +214,15 @@ def render_set(
     return contract_set
 
 
-def make_set(
-    data: Mapping[str, Any], source: str | None = None, **options: Any
+def render_contract(
+    data: Mapping[str, Any], formats: Iterable[str] = FORMATS, pdfa: bool = False
 ) -> ContractSet:
-    """Validate raw data and return its set; raise ContractInvalid for bad data."""
-    return render_set(parse(data, source), **options)
+    """Validate raw data and return its set in memory; raise ContractInvalid for bad data.
+
+    Uses a process-wide LibreOffice pool; long-running callers should own a
+    :class:`Generator` instead.
+    """
+    return render_set(parse(data), formats=formats, pdfa=pdfa)
 
 
 def write_set(contract_set: ContractSet, out_dir: Path) -> Path:
@@ -246,3 +252,58 @@ def write_set(contract_set: ContractSet, out_dir: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+class Generator:
+    """A long-lived generator: owns its templates and LibreOffice workers.
+
+    Safe to call from several threads at once; the pool bounds how many
+    conversions run together. Use it as a context manager (or call
+    :meth:`close`) so the offices stop with it.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        timeout: float = 60.0,
+        templates: TemplateSet | None = None,
+    ) -> None:
+        self.templates = templates or default_templates()
+        self.converter = ConverterPool(workers, timeout=timeout)
+
+    def __enter__(self) -> Generator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the LibreOffice workers."""
+        self.converter.close()
+
+    def render(
+        self,
+        data: Mapping[str, Any] | Contract,
+        *,
+        formats: Iterable[str] = FORMATS,
+        pdfa: bool = False,
+    ) -> ContractSet:
+        """Return the contract set of raw data (or a parsed contract) in memory."""
+        contract = data if isinstance(data, Contract) else parse(data)
+        return render_set(
+            contract,
+            formats=formats,
+            pdfa=pdfa,
+            converter=self.converter,
+            templates=self.templates,
+        )
+
+
+def set_zip(contract_set: ContractSet) -> bytes:
+    """Return every file of a set in one zip, deterministic for the same set."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contract_set.files().items():
+            write_entry(archive, f"{contract_set.contract_no}/{name}", data)
+    return buffer.getvalue()

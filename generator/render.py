@@ -128,8 +128,8 @@ class DocumentTemplate:
                 data = part.data
                 if part.template is not None and part.source is not None:
                     data = self._render_part(part, context, listing)
-                _write(out, part.name, data)
-            _write(out, "docProps/core.xml", _core_properties(properties))
+                write_entry(out, part.name, data)
+            write_entry(out, "docProps/core.xml", _core_properties(properties))
         return buffer.getvalue()
 
     def _render_part(self, part: _Part, context: Mapping[str, Any], listing: bool) -> bytes:
@@ -192,7 +192,8 @@ def _has_listing(value: Any) -> bool:
     return False
 
 
-def _write(out: zipfile.ZipFile, name: str, data: bytes) -> None:
+def write_entry(out: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """Add a file to a zip with fixed time and mode, so equal content gives equal bytes."""
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
