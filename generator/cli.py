@@ -76,10 +76,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     )
     for line in summary.lines:
         for error in line.errors:
+            number = f"（{line.contract_no}）" if line.contract_no else ""
             print(
-                f"{line.where} {line.contract_no}: {error['place']}: "
-                f"{error['message']} [{error['code']}]",
-                file=sys.stderr,
+                f"{error['place']}{number}: {error['message']} [{error['code']}]", file=sys.stderr
             )
     print(args.output / "batch-report.csv")
     return 130 if summary.interrupted else summary.exit_code
