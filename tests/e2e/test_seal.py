@@ -1,0 +1,375 @@
+"""generator.seal on the real contract set: keywords, positions, and signing into the fields.
+
+The PDFs come from the real templates and the real LibreOffice, finished by
+generator.pdfdoc as the pipeline does. The proof that the fields are usable:
+each is signed, one after the other, with a throw-away self-signed
+certificate, and pyHanko validates both signatures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from docx import Document
+from docx.oxml.ns import qn
+from docx.shared import Pt
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pypdf import PdfReader
+
+from generator import pdfdoc, seal
+from generator.api import render_docx
+from generator.convert import ConverterPool
+from generator.errors import SealPlacementError
+from generator.load import load_data
+from generator.render import KINDS
+from generator.validate import parse
+
+from ..conftest import SAMPLES
+
+SEALED = [kind for kind, parties in seal.SEAL_KEYWORDS.items() if parties]
+DATE = dt.date(2026, 1, 16)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ConverterPool]:
+    with ConverterPool(1) as converter:
+        yield converter
+
+
+@pytest.fixture(scope="module")
+def docx() -> dict[str, bytes]:
+    """Return the seed contract's four documents as DOCX, by kind."""
+    contract_set = render_docx(parse(load_data(SAMPLES / "seed.yaml")))
+    return {doc.kind: doc.docx for doc in contract_set.documents}
+
+
+def finish(raw: bytes, kind: str) -> bytes:
+    return pdfdoc.finish(
+        raw, title=KINDS[kind], subject="11NMB2F042362026201", author="上海市大数据中心", date=DATE
+    )
+
+
+@pytest.fixture(scope="module")
+def finished(pool: ConverterPool, docx: dict[str, bytes]) -> dict[str, bytes]:
+    """Return the four documents as finished PDFs, by kind."""
+    return {kind: finish(pool.convert_bytes(data), kind) for kind, data in docx.items()}
+
+
+@pytest.fixture(scope="module")
+def sealed(finished: dict[str, bytes]) -> dict[str, tuple[bytes, list[dict[str, Any]]]]:
+    return {kind: seal.add_seal_fields(pdf, kind) for kind, pdf in finished.items()}
+
+
+def docx_of(*pages: list[str]) -> bytes:
+    """Return a DOCX with the given paragraphs, one list per page."""
+    doc = Document()
+    for n, paragraphs in enumerate(pages):
+        if n:
+            doc.add_page_break()
+        for text in paragraphs:
+            run = doc.add_paragraph().add_run(text)
+            run.font.size = Pt(12)
+            run.font.name = "宋体"
+            run._element.get_or_add_rPr().rFonts.set(qn("w:eastAsia"), "宋体")
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+def crop_text(pdf: bytes, page: int, rect: list[float], tmp_path: Path) -> str:
+    """Return the text poppler finds inside ``rect`` (bottom-left origin) of a page."""
+    path = tmp_path / "crop.pdf"
+    path.write_bytes(pdf)
+    height = float(PdfReader(io.BytesIO(pdf)).pages[page - 1].mediabox.top)
+    x0, y0, x1, y1 = rect
+    # pdftotext crops in pixels from the top left: at 720 dpi a pixel is 0.1 pt.
+    scale = 10
+    box = [x0, height - y1, x1 - x0, y1 - y0]
+    args = [str(round(v * scale)) for v in box]
+    pages = ["-f", str(page), "-l", str(page), "-r", str(72 * scale)]
+    area = ["-x", args[0], "-y", args[1], "-W", args[2], "-H", args[3]]
+    out = subprocess.run(
+        ["pdftotext", *pages, *area, str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return re.sub(r"\s", "", out.stdout)
+
+
+def grow(rect: list[float], by: float) -> list[float]:
+    x0, y0, x1, y1 = rect
+    return [x0 - by, y0 - by, x1 + by, y1 + by]
+
+
+def test_every_kind_has_its_keywords() -> None:
+    assert set(seal.SEAL_KEYWORDS) == set(KINDS)
+    assert seal.SEAL_KEYWORDS["acceptance_plan"] == ()
+    assert set(SEALED) >= seal.LAST_PAGE_ONLY
+
+
+@pytest.mark.parametrize("kind", SEALED)
+def test_one_field_per_party_where_the_keyword_is(
+    sealed: dict[str, tuple[bytes, list[dict[str, Any]]]], finished: dict[str, bytes], kind: str
+) -> None:
+    pdf, records = sealed[kind]
+    last = pdfdoc.page_count(finished[kind])
+    assert [(r["party"], r["field"], r["keyword"]) for r in records] == [
+        (party, f"seal_{party}", keyword) for party, keyword in seal.SEAL_KEYWORDS[kind]
+    ]
+    page_box = PdfReader(io.BytesIO(pdf)).pages[last - 1].cropbox
+    for record in records:
+        # The signature blocks are on the last page of each document.
+        assert record["page"] == last
+        kx0, ky0, kx1, ky1 = record["keyword_rect"]
+        x0, y0, x1, y1 = record["rect"]
+        assert (x1 - x0, y1 - y0) == (seal.SEAL_SIZE, seal.SEAL_SIZE)
+        assert page_box.left <= x0 and x1 <= page_box.right
+        assert page_box.bottom <= y0 and y1 <= page_box.top
+        # Over the keyword's second half and on to its right, centred on its line.
+        assert abs(x0 - (kx0 + kx1) / 2) <= 0.5
+        assert x0 < kx1 < x1
+        assert abs((y0 + y1) / 2 - (ky0 + ky1) / 2) <= 0.5
+    buyer, supplier = (r["rect"] for r in records)
+    assert buyer[2] <= supplier[0], "the two seals overlap"
+
+
+def test_acceptance_plan_is_not_sealed(
+    sealed: dict[str, tuple[bytes, list[dict[str, Any]]]], finished: dict[str, bytes]
+) -> None:
+    assert sealed["acceptance_plan"] == (finished["acceptance_plan"], [])
+
+
+@pytest.mark.parametrize("kind", SEALED)
+def test_keyword_rect_lies_on_the_keyword(
+    sealed: dict[str, tuple[bytes, list[dict[str, Any]]]], kind: str, tmp_path: Path
+) -> None:
+    pdf, records = sealed[kind]
+    for record in records:
+        rect, keyword = record["keyword_rect"], record["keyword"]
+        assert keyword in crop_text(pdf, record["page"], grow(rect, 1), tmp_path)
+        # Tight: the same box one keyword-width to the right holds none of it.
+        width = rect[2] - rect[0]
+        shifted = [rect[0] + width + 1, rect[1], rect[2] + width + 1, rect[3]]
+        assert keyword[0] not in crop_text(pdf, record["page"], shifted, tmp_path)
+
+
+def test_find_keyword_agrees_with_poppler_word_boxes(
+    finished: dict[str, bytes], tmp_path: Path
+) -> None:
+    pdf = finished["service_contract"]
+    last = pdfdoc.page_count(pdf)
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(pdf)
+    xhtml = subprocess.run(
+        ["pdftotext", "-f", str(last), "-l", str(last), "-bbox", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    height = float(PdfReader(io.BytesIO(pdf)).pages[last - 1].mediabox.top)
+    for word in ("甲方（盖章）：", "乙方（盖章）："):
+        found = re.search(
+            rf'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">{word}<', xhtml
+        )
+        assert found, f"poppler does not see {word} as one word"
+        px0, ptop, px1, pbottom = map(float, found.groups())
+        ((page, (x0, y0, x1, y1)),) = seal.find_keyword(pdf, word)
+        assert page == last
+        # Horizontally the same edges (both from the glyph advance widths) ...
+        assert abs(x0 - px0) < 0.01
+        assert abs(x1 - px1) < 0.01
+        # ... vertically on the same line: ours runs from the baseline up one font
+        # size, poppler's from 0.35 em below the baseline to 0.95 em above it.
+        assert height - pbottom < y0 < height - ptop
+        assert abs(y1 - (height - ptop)) < 0.1 * (y1 - y0)
+
+
+def test_keyword_ignores_white_space_between_chunks(finished: dict[str, bytes]) -> None:
+    # The signature page prints "乙方: 上海众恒…" with a space after the colon.
+    pdf = finished["integrity_agreement"]
+    ((page, rect),) = seal.find_keyword(pdf, "乙方:上海众恒")
+    ((_, colon),) = seal.find_keyword(pdf, "乙方:")
+    assert page == pdfdoc.page_count(pdf)
+    assert rect[0] == colon[0] and rect[2] > colon[2] + 24
+
+
+def test_kangxi_radicals_match_their_ideographs() -> None:
+    assert seal._normal("\u2f45") == "方"
+    assert seal._normal("：") == "："  # full width stays full width
+
+
+def test_add_seal_fields_is_reproducible(
+    pool: ConverterPool, docx: dict[str, bytes], sealed: dict[str, tuple[bytes, list[Any]]]
+) -> None:
+    # A second conversion of the same document by the same, now older, office.
+    again = finish(pool.convert_bytes(docx["service_contract"]), "service_contract")
+    assert seal.add_seal_fields(again, "service_contract") == sealed["service_contract"]
+
+
+def test_missing_keyword_is_an_error(pool: ConverterPool) -> None:
+    pdf = pool.convert_bytes(docx_of(["签约各方：", "甲方（盖章）：", "乙方：", "2026年01月16日"]))
+    with pytest.raises(SealPlacementError) as caught:
+        seal.add_seal_fields(pdf, "service_contract")
+    message = str(caught.value)
+    assert "service_contract" in message
+    assert "'乙方（盖章）'" in message
+    assert "0 times" in message
+
+
+def test_duplicated_keyword_is_an_error(pool: ConverterPool) -> None:
+    pdf = pool.convert_bytes(
+        docx_of(["甲方（盖章）：", "乙方（盖章）："], ["甲方（盖章）：再次出现"])
+    )
+    with pytest.raises(SealPlacementError, match=r"'甲方（盖章）'.* 2 times.*page 1, page 2"):
+        seal.add_seal_fields(pdf, "service_contract")
+
+
+def test_agreements_look_on_the_signature_page_only(pool: ConverterPool) -> None:
+    body = ["协议正文中出现 甲方:上海市大数据中心 与 乙方:某公司 的写法。"]
+    signature = ["甲方:上海市大数据中心", "乙方: 上海众恒智能系统技术有限公司"]
+    pdf = pool.convert_bytes(docx_of(body, signature))
+    _, records = seal.add_seal_fields(pdf, "confidentiality_agreement")
+    assert [r["page"] for r in records] == [2, 2]
+    twice = pool.convert_bytes(docx_of(body, [*signature, "甲方:重复"]))
+    with pytest.raises(SealPlacementError, match=r"integrity_agreement.*'甲方:'.* 2 times.*page 2"):
+        seal.add_seal_fields(twice, "integrity_agreement")
+
+
+def test_fields_are_added_once(sealed: dict[str, tuple[bytes, list[Any]]]) -> None:
+    pdf, _ = sealed["integrity_agreement"]
+    with pytest.raises(SealPlacementError, match="already has the fields"):
+        seal.add_seal_fields(pdf, "integrity_agreement")
+
+
+def test_unknown_kind_is_an_error(finished: dict[str, bytes]) -> None:
+    with pytest.raises(SealPlacementError, match="unknown document kind"):
+        seal.add_seal_fields(finished["service_contract"], "lease")
+
+
+# --- the proof: sign into the fields --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def signer() -> tuple[signers.SimpleSigner, asn1_x509.Certificate]:
+    """Return a signer with a throw-away self-signed certificate, and that certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "上海市大数据中心"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "测试印章（仅供测试）"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    asn1_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    asn1_key = asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    simple = signers.SimpleSigner(
+        signing_cert=asn1_cert,
+        signing_key=asn1_key,
+        cert_registry=SimpleCertificateStore.from_certs([asn1_cert]),
+    )
+    return simple, asn1_cert
+
+
+def sign_field(pdf: bytes, field: str, signer: signers.SimpleSigner) -> bytes:
+    """Return ``pdf`` with the existing empty field ``field`` signed (incrementally, offline)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    meta = signers.PdfSignatureMetadata(field_name=field)
+    out = signers.sign_pdf(writer, meta, signer=signer, existing_fields_only=True)
+    return bytes(out.getvalue())
+
+
+def widget_rects(pdf: bytes) -> dict[str, tuple[int, list[float]]]:
+    """Return each signature widget's (1-based page, /Rect) by field name."""
+    reader = PdfReader(io.BytesIO(pdf))
+    found = {}
+    for number, page in enumerate(reader.pages, 1):
+        for ref in page.get("/Annots", []):
+            annot = ref.get_object()
+            if annot.get("/FT") == "/Sig":
+                found[str(annot["/T"])] = (number, [round(float(v), 2) for v in annot["/Rect"]])
+    return found
+
+
+@pytest.fixture(scope="module")
+def pdfa_contract(pool: ConverterPool, docx: dict[str, bytes]) -> tuple[bytes, list[Any]]:
+    raw = pool.convert_bytes(docx["service_contract"], pdfa=True)
+    return seal.add_seal_fields(finish(raw, "service_contract"), "service_contract")
+
+
+@pytest.mark.parametrize("kind", [*SEALED, "service_contract/pdfa"])
+def test_fields_can_be_signed_one_after_the_other(
+    sealed: dict[str, tuple[bytes, list[dict[str, Any]]]],
+    pdfa_contract: tuple[bytes, list[dict[str, Any]]],
+    signer: tuple[signers.SimpleSigner, asn1_x509.Certificate],
+    kind: str,
+) -> None:
+    pdf, records = pdfa_contract if kind.endswith("/pdfa") else sealed[kind]
+    simple, root = signer
+    signed = pdf
+    for record in records:  # buyer first, then supplier
+        signed = sign_field(signed, record["field"], simple)
+    reader = PdfFileReader(io.BytesIO(signed))
+    embedded = reader.embedded_signatures
+    assert [sig.field_name for sig in embedded] == [r["field"] for r in records]
+    context = ValidationContext(trust_roots=[root])
+    for sig in embedded:
+        status = validate_pdf_signature(sig, context)
+        assert status.intact, sig.field_name
+        assert status.valid, sig.field_name
+        assert status.trusted, sig.field_name
+        # What came after the buyer's signature is the supplier's: form filling.
+        assert status.modification_level is not None
+        assert status.modification_level <= ModificationLevel.FORM_FILLING
+    # The signed fields are where the records say.
+    assert widget_rects(signed) == {r["field"]: (r["page"], r["rect"]) for r in records}

@@ -1,0 +1,394 @@
+"""generator.pdfdoc on real LibreOffice PDFs: metadata, reproducible bytes, the bundle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.dom import minidom
+
+import pytest
+from docx import Document
+from docx.oxml.ns import qn
+from docx.shared import Pt
+from docx.text.paragraph import Paragraph
+from pypdf import PdfReader
+
+from generator import pdfdoc
+from generator.convert import ConverterPool
+
+DATE = dt.date(2024, 3, 5)  # far from any day the tests run on: no clock can produce it
+META: dict[str, Any] = {
+    "title": "运维服务合同",
+    "subject": "11NMB2F042362026201",
+    "author": "上海市大数据中心",
+    "date": DATE,
+}
+CHINA = dt.timezone(dt.timedelta(hours=8))
+XMP_DATE = "2024-03-05T00:00:00+08:00"
+UNIQUE_ID = re.compile(rb"/UniqueID (\d+) def")
+
+
+def _song(paragraph: Paragraph, text: str) -> None:
+    """Add a run of ``text`` in 宋体 12 pt (Noto Serif CJK through our fontconfig map)."""
+    run = paragraph.add_run(text)
+    run.font.size = Pt(12)
+    run.font.name = "宋体"  # creates w:rFonts (ascii, hAnsi); eastAsia is set below
+    run._element.get_or_add_rPr().rFonts.set(qn("w:eastAsia"), "宋体")
+
+
+def make_docx(title: str, pages: int, *, bold_heading: bool = True) -> bytes:
+    """Return a DOCX of ``pages`` pages, each with a heading (a bookmark in the PDF)."""
+    doc = Document()
+    doc.add_heading(title, level=1)
+    for n in range(pages):
+        if n:
+            doc.add_page_break()
+        heading = doc.add_heading(level=2)
+        _song(heading, f"第{n + 1}条 约定")
+        heading.runs[0].bold = bold_heading
+        _song(doc.add_paragraph(), "甲方和乙方本着平等自愿的原则订立本协议。" * 4)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ConverterPool]:
+    """One LibreOffice for the module: one worker, so repeated conversions share its counters."""
+    with ConverterPool(1) as converter:
+        yield converter
+
+
+@pytest.fixture(scope="module")
+def docx() -> bytes:
+    return make_docx("运维服务合同", 3)
+
+
+@pytest.fixture(scope="module")
+def raw(pool: ConverterPool, docx: bytes) -> bytes:
+    return pool.convert_bytes(docx)
+
+
+@pytest.fixture(scope="module")
+def raw_pdfa(pool: ConverterPool, docx: bytes) -> bytes:
+    return pool.convert_bytes(docx, pdfa=True)
+
+
+@pytest.fixture(scope="module")
+def parts(pool: ConverterPool) -> list[tuple[str, bytes, bytes]]:
+    """Return three documents of 3, 1 and 2 pages as (title, PDF, PDF/A), finished."""
+    out = []
+    for title, pages in (("运维服务合同", 3), ("保密协议", 1), ("廉洁协议", 2)):
+        source = make_docx(title, pages)
+        plain = pdfdoc.finish(pool.convert_bytes(source), **{**META, "title": title})
+        pdfa = pdfdoc.finish(pool.convert_bytes(source, pdfa=True), **{**META, "title": title})
+        out.append((title, plain, pdfa))
+    return out
+
+
+def xmp_doc(pdf: bytes) -> minidom.Document:
+    """Return the parsed XMP packet of a PDF."""
+    stream = PdfReader(io.BytesIO(pdf)).root_object["/Metadata"].get_object()
+    return minidom.parseString(stream.get_data())
+
+
+def xmp_values(doc: minidom.Document, namespace: str, name: str) -> list[str]:
+    """Return the text of every occurrence of an XMP property (one per element)."""
+    return [node.toxml() for node in doc.getElementsByTagNameNS(namespace, name)]
+
+
+def text_of(doc: minidom.Document, namespace: str, name: str) -> str:
+    """Return the text inside the single occurrence of a property."""
+    (node,) = doc.getElementsByTagNameNS(namespace, name)
+    return "".join(t.data for t in _texts(node)).strip()
+
+
+def _texts(node: minidom.Node) -> Iterator[minidom.Text]:
+    for child in node.childNodes:
+        if isinstance(child, minidom.Text):
+            yield child
+        else:
+            yield from _texts(child)
+
+
+def unique_ids(pdf: bytes) -> list[int]:
+    """Return the /UniqueID of every embedded Type 1 font program, in object order."""
+    reader = PdfReader(io.BytesIO(pdf))
+    ids = []
+    for number in range(1, int(reader.trailer["/Size"])):
+        obj = reader.get_object(number)
+        if hasattr(obj, "get_data") and "/Length2" in obj:
+            found = UNIQUE_ID.search(obj.get_data()[: obj["/Length1"]])
+            if found:
+                ids.append(int(found.group(1)))
+    return ids
+
+
+def test_page_count(raw: bytes) -> None:
+    assert pdfdoc.page_count(raw) == 3
+
+
+def test_metadata_round_trip(raw: bytes) -> None:
+    reader = PdfReader(io.BytesIO(pdfdoc.finish(raw, **META)))
+    info = reader.metadata
+    assert info is not None
+    assert info.title == "运维服务合同"
+    assert info.subject == "11NMB2F042362026201"
+    assert info.author == "上海市大数据中心"
+    assert info.creator == "contractgen"
+    assert info.producer == PdfReader(io.BytesIO(raw)).metadata.producer  # type: ignore[union-attr]
+    midnight = dt.datetime(2024, 3, 5, tzinfo=CHINA)
+    assert info.creation_date == midnight
+    assert info.modification_date == midnight
+    assert reader.root_object["/Lang"] == "zh-CN"
+    # Nothing of LibreOffice's info survives but its /Producer.
+    assert set(info) == {
+        "/Title",
+        "/Subject",
+        "/Author",
+        "/Creator",
+        "/Producer",
+        "/CreationDate",
+        "/ModDate",
+    }
+
+
+def test_language_is_a_parameter(raw: bytes) -> None:
+    finished = pdfdoc.finish(raw, **META, language="en-GB")
+    assert PdfReader(io.BytesIO(finished)).root_object["/Lang"] == "en-GB"
+
+
+def test_no_xmp_is_added_to_a_pdf_without_one(raw: bytes) -> None:
+    assert "/Metadata" not in PdfReader(io.BytesIO(raw)).root_object
+    assert "/Metadata" not in PdfReader(io.BytesIO(pdfdoc.finish(raw, **META))).root_object
+
+
+def test_pdfa_xmp_agrees_with_the_info_dictionary(raw_pdfa: bytes) -> None:
+    finished = pdfdoc.finish(raw_pdfa, **META)
+    doc = xmp_doc(finished)
+    ns = {
+        "dc": "http://purl.org/dc/elements/1.1/",
+        "pdf": "http://ns.adobe.com/pdf/1.3/",
+        "xmp": "http://ns.adobe.com/xap/1.0/",
+        "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+    }
+    assert text_of(doc, ns["pdfaid"], "part") == "2"
+    assert text_of(doc, ns["pdfaid"], "conformance") == "B"
+    info = PdfReader(io.BytesIO(finished)).metadata
+    assert info is not None
+    assert text_of(doc, ns["dc"], "title") == info.title
+    assert text_of(doc, ns["dc"], "creator") == info.author
+    assert text_of(doc, ns["dc"], "description") == info.subject
+    assert text_of(doc, ns["pdf"], "Producer") == info.producer
+    assert text_of(doc, ns["xmp"], "CreatorTool") == "contractgen"
+    assert text_of(doc, ns["xmp"], "CreateDate") == XMP_DATE
+    assert text_of(doc, ns["xmp"], "ModifyDate") == XMP_DATE
+    # LibreOffice's own dc:creator and CreateDate were replaced, not joined.
+    for namespace, name in (
+        (ns["dc"], "title"),
+        (ns["dc"], "creator"),
+        (ns["xmp"], "CreateDate"),
+        (ns["pdf"], "Producer"),
+    ):
+        assert len(xmp_values(doc, namespace, name)) == 1
+    li = doc.getElementsByTagNameNS(ns["dc"], "title")[0].getElementsByTagName("rdf:li")[0]
+    assert li.getAttribute("xml:lang") == "x-default"
+    # The metadata stream stays uncompressed and typed, as PDF/A wants it.
+    stream = PdfReader(io.BytesIO(finished)).root_object["/Metadata"].get_object()
+    assert stream["/Type"] == "/Metadata"
+    assert stream["/Subtype"] == "/XML"
+    assert "/Filter" not in stream
+
+
+def test_no_wall_clock_time_is_left(raw: bytes, raw_pdfa: bytes) -> None:
+    today = dt.datetime.now(dt.UTC)
+    stamps = {
+        today.strftime("D:%Y%m%d").encode(),
+        today.strftime("%Y-%m-%dT").encode(),
+        today.astimezone().strftime("D:%Y%m%d").encode(),
+    }
+    assert any(stamp in raw_pdfa for stamp in stamps), "LibreOffice no longer dates its PDFs?"
+    for source in (raw, raw_pdfa):
+        finished = pdfdoc.finish(source, **META)
+        assert not any(stamp in finished for stamp in stamps)
+
+
+def test_finish_is_reproducible(raw: bytes) -> None:
+    once = pdfdoc.finish(raw, **META)
+    assert pdfdoc.finish(raw, **META) == once
+    # Finishing a finished file changes nothing.
+    assert pdfdoc.finish(once, **META) == once
+
+
+def test_id_is_a_hash_of_the_content(raw: bytes) -> None:
+    first = PdfReader(io.BytesIO(pdfdoc.finish(raw, **META))).trailer["/ID"]
+    other = PdfReader(io.BytesIO(pdfdoc.finish(raw, **{**META, "title": "保密协议"})))
+    assert first[0] == first[1]
+    assert len(first[0].original_bytes) == 16
+    assert other.trailer["/ID"][0] != first[0]
+    assert PdfReader(io.BytesIO(raw)).trailer["/ID"][0] != first[0]
+
+
+@pytest.mark.parametrize("pdfa", [False, True], ids=["pdf", "pdfa"])
+def test_two_libreoffice_runs_finish_to_the_same_bytes(
+    pool: ConverterPool, docx: bytes, pdfa: bool
+) -> None:
+    # The same worker converts twice: its Type 1 UniqueID counter and the clock
+    # have moved on between the two.
+    first = pool.convert_bytes(docx, pdfa=pdfa)
+    second = pool.convert_bytes(docx, pdfa=pdfa)
+    assert pdfdoc.finish(first, **META) == pdfdoc.finish(second, **META)
+
+
+def test_type1_unique_ids_are_renumbered_and_fonts_still_render(
+    pool: ConverterPool, docx: bytes, tmp_path: Path
+) -> None:
+    later = pool.convert_bytes(docx)  # not this worker's first document: high IDs
+    before = unique_ids(later)
+    if not before:
+        pytest.skip("this LibreOffice embeds no Type 1 fonts with a UniqueID")
+    assert min(before) > 4100001
+    finished = pdfdoc.finish(later, **META)
+    after = unique_ids(finished)
+    assert sorted(after) == list(range(4100001, 4100001 + len(set(before))))
+    # Same order: the renumbering keeps LibreOffice's embedding order.
+    assert sorted(range(len(after)), key=lambda i: after[i]) == sorted(
+        range(len(before)), key=lambda i: before[i]
+    )
+    # The re-encrypted font programs draw exactly the same pixels.
+    images = []
+    for name, pdf in (("raw", later), ("finished", finished)):
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(path), str(tmp_path / name)],
+            check=True,
+        )
+        (image,) = tmp_path.glob(f"{name}-*.png")
+        images.append(image.read_bytes())
+    assert images[0] == images[1]
+
+
+def test_eexec_round_trip() -> None:
+    data = os.urandom(2048)
+    assert pdfdoc._eexec(pdfdoc._uneexec(data)) == data
+    # The Type 1 spec's worked start: key 55665 turns plaintext 0x00 into 0xD9.
+    assert pdfdoc._eexec(b"\x00")[0] == 55665 >> 8
+
+
+def outline_entries(pdf: bytes) -> list[tuple[int, str, int]]:
+    """Return (depth, title, 0-based page) of every outline item, in order."""
+    reader = PdfReader(io.BytesIO(pdf))
+    out: list[tuple[int, str, int]] = []
+
+    def walk(items: list[Any], depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                page = reader.get_destination_page_number(item)
+                out.append((depth, str(item.title), -1 if page is None else page))
+
+    walk(list(reader.outline), 0)
+    return out
+
+
+def test_bundle_has_one_top_level_bookmark_per_part(parts: list[tuple[str, bytes, bytes]]) -> None:
+    bundled = pdfdoc.bundle([(title, pdf) for title, pdf, _ in parts], **{**META, "title": "全套"})
+    assert pdfdoc.page_count(bundled) == 3 + 1 + 2
+    entries = outline_entries(bundled)
+    top = [(title, page) for depth, title, page in entries if depth == 0]
+    assert top == [("运维服务合同", 0), ("保密协议", 3), ("廉洁协议", 4)]
+    # Each part's headings follow under its item, on the part's pages; the part's
+    # own title heading is not repeated below the item that already names it.
+    nested = [(title, page) for depth, title, page in entries if depth == 1]
+    assert nested == [
+        ("第1条 约定", 0),
+        ("第2条 约定", 1),
+        ("第3条 约定", 2),
+        ("第1条 约定", 3),
+        ("第1条 约定", 4),
+        ("第2条 约定", 5),
+    ]
+    reader = PdfReader(io.BytesIO(bundled))
+    assert reader.metadata is not None
+    assert reader.metadata.title == "全套"
+    assert reader.metadata.subject == META["subject"]
+    assert reader.root_object["/Lang"] == "zh-CN"
+    # No PDF/A claim from parts that make none.
+    assert "/Metadata" not in reader.root_object
+
+
+def test_bundle_is_reproducible(parts: list[tuple[str, bytes, bytes]]) -> None:
+    items = [(title, pdf) for title, pdf, _ in parts]
+    assert pdfdoc.bundle(items, **META) == pdfdoc.bundle(items, **META)
+
+
+def test_bundle_of_pdfa_parts_keeps_the_pdfa_claim(parts: list[tuple[str, bytes, bytes]]) -> None:
+    bundled = pdfdoc.bundle(
+        [(title, pdfa) for title, _, pdfa in parts], **{**META, "title": "全套"}
+    )
+    reader = PdfReader(io.BytesIO(bundled))
+    assert "/OutputIntents" in reader.root_object
+    stream = reader.root_object["/Metadata"].get_object()
+    assert (stream["/Type"], stream["/Subtype"]) == ("/Metadata", "/XML")
+    doc = xmp_doc(bundled)
+    assert text_of(doc, "http://www.aiim.org/pdfa/ns/id/", "part") == "2"
+    assert text_of(doc, "http://purl.org/dc/elements/1.1/", "title") == "全套"
+
+
+def test_bundle_of_mixed_parts_claims_no_pdfa(parts: list[tuple[str, bytes, bytes]]) -> None:
+    (t1, _, a1), (t2, p2, _), _ = parts
+    reader = PdfReader(io.BytesIO(pdfdoc.bundle([(t1, a1), (t2, p2)], **META)))
+    assert "/Metadata" not in reader.root_object
+    assert "/OutputIntents" not in reader.root_object
+
+
+def test_bundle_needs_parts() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        pdfdoc.bundle([], **META)
+
+
+def test_xmp_update_replaces_every_form_of_a_managed_property() -> None:
+    packet = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:xap="http://ns.adobe.com/xap/1.0/"
+      xap:CreateDate="2026-11-24T00:47:51Z" xap:MetadataDate="2026-11-24T00:47:51Z"/>
+  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+      xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/">
+   <pdfaid:part>2</pdfaid:part>
+   <pdfaExtension:schemas><rdf:Bag><rdf:li><rdf:Description rdf:about="">
+    <pdfaExtension:note>kept</pdfaExtension:note>
+   </rdf:Description></rdf:li></rdf:Bag></pdfaExtension:schemas>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">Writer</rdf:li></rdf:Alt></dc:title>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>""".encode()
+    meta = pdfdoc._Meta("保密协议", "11NMB2F042362026201", "上海市大数据中心", DATE, "zh-CN")
+    doc = minidom.parseString(pdfdoc._update_xmp(packet, meta, "LibreOffice 7.4", None))
+    xmp = "http://ns.adobe.com/xap/1.0/"
+    assert text_of(doc, xmp, "CreateDate") == XMP_DATE
+    assert text_of(doc, "http://purl.org/dc/elements/1.1/", "title") == "保密协议"
+    assert not doc.getElementsByTagNameNS(xmp, "MetadataDate")
+    descriptions = doc.getElementsByTagNameNS(
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Description"
+    )
+    assert not any(d.hasAttributeNS(xmp, "CreateDate") for d in descriptions)
+    assert not any(d.hasAttributeNS(xmp, "MetadataDate") for d in descriptions)
+    # The PDF/A identification and the extension schema (with its nested description) stay.
+    assert text_of(doc, "http://www.aiim.org/pdfa/ns/id/", "part") == "2"
+    assert text_of(doc, "http://www.aiim.org/pdfa/ns/extension/", "note") == "kept"
+    # The xpacket wrapper stays, and no XML declaration is added.
+    out = pdfdoc._update_xmp(packet, meta, "LibreOffice 7.4", None)
+    assert out.startswith(b"<?xpacket begin=")
+    assert out.endswith(b'<?xpacket end="w"?>')
