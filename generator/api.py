@@ -174,7 +174,7 @@ def add_pdfs(contract_set: ContractSet, converter: ConverterPool, *, pdfa: bool 
     from . import pdfdoc, seal  # only PDF output needs pypdf and pyHanko
 
     contract = contract_set.contract
-    meta = {
+    meta: dict[str, Any] = {
         "subject": contract.contract_no,
         "author": contract.buyer.name,
         "date": contract.sign_date,
