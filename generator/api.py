@@ -236,6 +236,7 @@ def write_set(contract_set: ContractSet, out_dir: Path) -> Path:
     target = out_dir / contract_set.contract_no
     staging = Path(tempfile.mkdtemp(prefix=f".{contract_set.contract_no}.", dir=out_dir))
     try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the finished folder is an ordinary one
         for name, data in contract_set.files().items():
             with open(staging / name, "wb") as fh:
                 fh.write(data)
