@@ -113,6 +113,23 @@ def _cmd_templates_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from .service import Settings, serve
+
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        token=args.token or os.environ.get("CONTRACTGEN_TOKEN") or None,
+        max_body=args.max_body,
+        timeout=args.timeout,
+        queue=args.queue,
+    )
+    return serve(settings)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="contractgen",
@@ -156,6 +173,30 @@ def _parser() -> argparse.ArgumentParser:
     batch_cmd.add_argument("--workers", type=int, default=None, help="并行数（默认每核一个）")
     batch_cmd.add_argument("--force", action="store_true", help="重新生成已是最新的合同")
     batch_cmd.set_defaults(func=_cmd_batch)
+
+    serve_cmd = commands.add_parser("serve", help="运行 HTTP 服务（供电子签章平台调用）")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+    serve_cmd.add_argument(
+        "--workers", type=int, default=None, help="LibreOffice 进程数（默认每核一个）"
+    )
+    serve_cmd.add_argument(
+        "--token", default=None, help="要求 Authorization: Bearer TOKEN（默认取 CONTRACTGEN_TOKEN）"
+    )
+    serve_cmd.add_argument(
+        "--max-body", type=int, default=1 << 20, metavar="BYTES", help="请求体上限（默认 1 MiB）"
+    )
+    serve_cmd.add_argument(
+        "--timeout", type=float, default=120.0, metavar="S", help="单个请求时限（秒）"
+    )
+    serve_cmd.add_argument(
+        "--queue",
+        type=int,
+        default=None,
+        metavar="N",
+        help="等待渲染的请求数上限（默认 workers*2）",
+    )
+    serve_cmd.set_defaults(func=_cmd_serve)
 
     templates_cmd = commands.add_parser("templates", help="模板维护")
     templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)
