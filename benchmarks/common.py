@@ -50,3 +50,65 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
 def median(values: list[float]) -> float:
     """Return the median (the machines are shared and noisy)."""
     return statistics.median(values)
+
+
+class PeakMemory:
+    """Sample the proportional set size (PSS) of a process tree; keep the peak.
+
+    PSS counts shared pages once, split among the processes sharing them, so
+    the sum over LibreOffice workers and Python is the memory really in use.
+    """
+
+    def __init__(self, root_pid: int, interval: float = 0.1) -> None:
+        import threading
+
+        self.root_pid = root_pid
+        self.interval = interval
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mib(self) -> float:
+        """Return the peak in MiB."""
+        return self.peak_kib / 1024
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(parent, []).append(int(entry.name))
+        found, todo = [self.root_pid], [self.root_pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                found.append(child)
+                todo.append(child)
+        return found
+
+    @staticmethod
+    def _pss(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = sum(self._pss(pid) for pid in self._tree())
+            self.peak_kib = max(self.peak_kib, total)
+            self._stop.wait(self.interval)

@@ -12,19 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing.util
 import os
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
     Future,
     ProcessPoolExecutor,
-    ThreadPoolExecutor,
     wait,
 )
 from dataclasses import dataclass, field
@@ -147,34 +147,36 @@ def _clear_leftovers(out_dir: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+#: the LibreOffice pool of a batch worker process (each process owns one office)
 _worker_pool: ConverterPool | None = None
 
 
+def _start_worker(with_pdf: bool) -> None:
+    """Prepare a batch worker process: templates compiled, and its own office for PDF."""
+    global _worker_pool
+    default_templates()
+    if with_pdf:
+        _worker_pool = ConverterPool(1)
+        # Runs when the process leaves the executor's loop, also after Ctrl-C in the parent.
+        multiprocessing.util.Finalize(None, _worker_pool.close, exitpriority=10)
+
+
 def _make(contract: Contract, out_dir: Path, options: Options) -> str:
-    """Make and write one contract's set; return its folder (runs in a worker)."""
+    """Make and write one contract's set; return its folder (runs in a worker process)."""
     contract_set = render_set(
         contract, formats=options.formats, pdfa=options.pdfa, converter=_worker_pool
     )
     return str(write_set(contract_set, out_dir))
 
 
-def _executor(options: Options) -> tuple[Executor, Callable[[], None]]:
-    global _worker_pool
+def _executor(options: Options) -> Executor:
+    # One process per core, each with its own office when PDFs are made: the
+    # PDF post-processing (pypdf, pdfminer, pyHanko) is Python, and one process
+    # would run it on one core while the offices wait.
     workers = options.workers or os.cpu_count() or 1
-    if "pdf" in options.formats:
-        # The offices do the heavy work in their own processes; threads only feed them.
-        _worker_pool = ConverterPool(workers)
-        pool = _worker_pool
-
-        def close() -> None:
-            global _worker_pool
-            pool.close()
-            _worker_pool = None
-
-        return ThreadPoolExecutor(max_workers=workers * 2), close
-    # DOCX only is pure Python: one process per core.
-    executor = ProcessPoolExecutor(max_workers=workers, initializer=default_templates)
-    return executor, lambda: None
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=("pdf" in options.formats,)
+    )
 
 
 class Progress:
@@ -260,7 +262,7 @@ def run_batch(
     progress = Progress(len(todo), stream)
     interrupted = False
     if todo:
-        executor, close = _executor(options)
+        executor = _executor(options)
         pending: dict[Future[str], Line] = {}
         queue = iter(todo)
         limit = (options.workers or os.cpu_count() or 1) * 4
@@ -287,7 +289,6 @@ def run_batch(
                 future.cancel()
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
-            close()
             _clear_leftovers(out_dir)
         for future, line in pending.items():
             # Contracts already under way when Ctrl-C came were finished whole, or not at all.
