@@ -1,0 +1,83 @@
+"""The imports keep the layering: interfaces → orchestration → workers → model → amount → errors."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT
+
+PACKAGE = ROOT / "generator"
+
+#: each module and the package modules it may import
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "_version": set(),
+    "amount": {"errors"},
+    "model": {"amount", "errors"},
+    "load": {"errors"},
+    "validate": {"model", "errors"},
+    "context": {"amount", "model"},
+    "render": {"errors"},
+    "convert": {"errors"},
+    "pdfdoc": {"errors"},
+    "seal": {"errors"},
+    "sheets": {"errors", "load"},
+    "api": {"_version", "context", "convert", "model", "pdfdoc", "render", "seal", "validate"},
+    "batch": {"_version", "api", "convert", "errors", "model", "render", "sheets", "validate"},
+}
+#: third-party packages only one module may import
+OWNERS = {
+    "argparse": {"cli"},
+    "docxtpl": {"render"},
+    "jinja2": {"render"},
+    "fastapi": {"service"},
+    "uvicorn": {"service", "cli"},
+    "pyhanko": {"seal"},
+    "pdfminer": {"seal"},
+}
+
+
+def _imports(path: Path) -> tuple[set[str], set[str]]:
+    """Return (package modules, top-level third-party names) a module imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    internal: set[str] = set()
+    external: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                if node.module:
+                    internal.add(node.module.split(".")[0])
+                else:
+                    internal.update(alias.name for alias in node.names)
+            elif node.module:
+                external.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            external.update(alias.name.split(".")[0] for alias in node.names)
+    return internal, external
+
+
+MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.stem not in {"__init__", "__main__"})
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
+def test_module_imports_only_layers_below(path: Path) -> None:
+    internal, external = _imports(path)
+    if path.stem in ALLOWED:
+        assert internal <= ALLOWED[path.stem], internal - ALLOWED[path.stem]
+    for package, owners in OWNERS.items():
+        if package in external:
+            assert path.stem in owners, f"{path.stem} imports {package}"
+
+
+def test_render_and_convert_never_import_each_other() -> None:
+    assert "convert" not in _imports(PACKAGE / "render.py")[0]
+    assert "render" not in _imports(PACKAGE / "convert.py")[0]
+
+
+def test_only_convert_runs_libreoffice() -> None:
+    for path in MODULES:
+        if path.stem not in {"convert", "_uno_worker"}:
+            assert "soffice" not in path.read_text(encoding="utf-8"), path.stem
