@@ -9,7 +9,6 @@ rest to be identical, document by document.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -69,9 +68,8 @@ def test_agreements_match_the_seed_word_for_word(kind: str) -> None:
     actual = _normalise(docx_text(ours.docx))
     if actual != expected:
         at = next(i for i, (a, b) in enumerate(zip(actual, expected, strict=False)) if a != b)
-        pytest.fail(
-            f"{kind} differs at {at}: ours «{actual[at - 20 : at + 40]}» seed «{expected[at - 20 : at + 40]}»"
-        )
+        ours_part, seed_part = actual[at - 20 : at + 40], expected[at - 20 : at + 40]
+        pytest.fail(f"{kind} differs at {at}: ours «{ours_part}» seed «{seed_part}»")
 
 
 @pytest.mark.skipif(not SEED.exists(), reason="shared/ seed not beside the checkout")
