@@ -755,7 +755,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "status": "ok",
             "version": __version__,
             "workers": pool.size,
-            "offices": len(pool.office_pids()),
+            "office_processes": len(pool.office_pids()),
             "slots": runtime.slots,
             "queue": runtime.queue,
             "rendering": runtime.running,
@@ -875,6 +875,8 @@ def serve(settings: Settings) -> int:
     previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run()
+    except SystemExit as exc:  # uvicorn's way to give up, e.g. the port is taken (logged)
+        return 1 if exc.code else 0
     finally:
         for sig, old in previous.items():
             with contextlib.suppress(ValueError, TypeError):
