@@ -88,6 +88,7 @@ class Settings:
     timeout: float = 120.0
     #: requests that may wait for a rendering slot (None: as many as there are slots)
     queue: int | None = None
+    #: uvicorn's log level (access lines at "info")
     log_level: str = "info"
 
 
@@ -241,7 +242,7 @@ def _require_json(request: Request) -> None:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    """Return the request body; 413 as soon as it passes ``limit`` bytes."""
+    """Return the request body, keeping at most ``limit`` bytes; 413 when there are more."""
     too_large = Problem(
         413,
         "body-too-large",
