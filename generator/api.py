@@ -138,12 +138,22 @@ def input_digest(contract: Contract) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def render_docx(contract: Contract, templates: TemplateSet | None = None) -> ContractSet:
-    """Return the contract set with the four documents as DOCX."""
+def render_docx(
+    contract: Contract,
+    templates: TemplateSet | None = None,
+    kinds: Iterable[str] | None = None,
+) -> ContractSet:
+    """Return the contract set with its documents (all four, or the given kinds) as DOCX."""
     templates = templates or default_templates()
     context = build_context(contract)
+    wanted = set(KINDS if kinds is None else kinds)
+    unknown = wanted - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown document kind(s): {', '.join(sorted(unknown))}")
     documents = []
     for kind, title in KINDS.items():
+        if kind not in wanted:
+            continue
         properties = {
             "title": title,
             "subject": contract.contract_no,
@@ -187,14 +197,16 @@ def add_pdfs(contract_set: ContractSet, converter: ConverterPool, *, pdfa: bool 
         doc.pages = pdfdoc.page_count(doc.pdf)
         return finished
 
-    # The four documents convert side by side: the pool bounds how many offices run at once.
+    # The documents convert side by side: the pool bounds how many offices run at once.
     with ThreadPoolExecutor(max_workers=len(contract_set.documents)) as fan_out:
         finished = list(fan_out.map(one, contract_set.documents))
+    contract_set.pdfa = pdfa
+    if len(contract_set.documents) < len(KINDS):
+        return  # a bundle is of the whole set only
     title = f"{KINDS['service_contract']}（全套）"
     parts = [(doc.title, pdf) for doc, pdf in zip(contract_set.documents, finished, strict=True)]
     contract_set.bundle = pdfdoc.bundle(parts, title=title, **meta)
     contract_set.bundle_pages = pdfdoc.page_count(contract_set.bundle)
-    contract_set.pdfa = pdfa
 
 
 def render_set(
@@ -204,10 +216,14 @@ def render_set(
     pdfa: bool = False,
     converter: ConverterPool | None = None,
     templates: TemplateSet | None = None,
+    kinds: Iterable[str] | None = None,
 ) -> ContractSet:
-    """Return the contract set in the given formats (DOCX is always rendered: PDFs come from it)."""
+    """Return the contract set in the given formats (DOCX is always rendered: PDFs come from it).
+
+    ``kinds`` limits the set to some documents (then no bundle is made).
+    """
     chosen = tuple(f for f in FORMATS if f in set(formats))
-    contract_set = render_docx(contract, templates)
+    contract_set = render_docx(contract, templates, kinds)
     contract_set.formats = chosen
     if "pdf" in chosen:
         add_pdfs(contract_set, converter or default_converter(), pdfa=pdfa)
@@ -289,8 +305,12 @@ class Generator:
         *,
         formats: Iterable[str] = FORMATS,
         pdfa: bool = False,
+        kinds: Iterable[str] | None = None,
     ) -> ContractSet:
-        """Return the contract set of raw data (or a parsed contract) in memory."""
+        """Return the contract set of raw data (or a parsed contract) in memory.
+
+        ``kinds`` limits it to some documents, e.g. ``("service_contract",)``.
+        """
         contract = data if isinstance(data, Contract) else parse(data)
         return render_set(
             contract,
@@ -298,6 +318,7 @@ class Generator:
             pdfa=pdfa,
             converter=self.converter,
             templates=self.templates,
+            kinds=kinds,
         )
 
 

@@ -14,7 +14,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from .amount import parse_amount
@@ -78,6 +85,23 @@ def _optional_text(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+def _number_as_text(value: Any) -> Any:
+    # A postcode, phone or account sent as a JSON number is still the same digits.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _identifier_schema(pattern: str, optional: bool = False) -> WithJsonSchema:
+    shapes: list[dict[str, Any]] = [
+        {"type": "string", "pattern": pattern},
+        {"type": "integer", "minimum": 0},
+    ]
+    if optional:
+        shapes.append({"type": "null"})
+    return WithJsonSchema({"anyOf": shapes})
 
 
 def _maybe_text(value: str | None) -> str | None:
@@ -171,23 +195,26 @@ Text = Annotated[str, AfterValidator(_text)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional_text), AfterValidator(_maybe_text)]
 Postcode = Annotated[
     str,
+    BeforeValidator(_number_as_text),
     AfterValidator(_text),
     AfterValidator(_pattern(POSTCODE_PATTERN, "postcode.format", "邮政编码应为6位数字")),
-    Field(json_schema_extra={"pattern": POSTCODE_PATTERN}),
+    _identifier_schema(POSTCODE_PATTERN),
 ]
 Phone = Annotated[
     str,
+    BeforeValidator(_number_as_text),
     AfterValidator(_text),
     AfterValidator(
         _pattern(
             PHONE_PATTERN, "phone.format", "电话应为11位手机号或带区号的固定电话（如021-20772889）"
         )
     ),
-    Field(json_schema_extra={"pattern": PHONE_PATTERN}),
+    _identifier_schema(PHONE_PATTERN),
 ]
 Fax = Annotated[
     str | None,
     BeforeValidator(_optional_text),
+    BeforeValidator(_number_as_text),
     AfterValidator(
         lambda v: (
             None
@@ -197,13 +224,14 @@ Fax = Annotated[
             )
         )
     ),
-    Field(json_schema_extra={"pattern": FAX_PATTERN}),
+    _identifier_schema(FAX_PATTERN, optional=True),
 ]
 Account = Annotated[
     str,
+    BeforeValidator(_number_as_text),
     AfterValidator(_text),
     AfterValidator(_pattern(ACCOUNT_PATTERN, "account.format", "银行账号应为8至32位数字")),
-    Field(json_schema_extra={"pattern": ACCOUNT_PATTERN}),
+    _identifier_schema(ACCOUNT_PATTERN),
 ]
 CreditCode = Annotated[
     str | None,
@@ -211,7 +239,9 @@ CreditCode = Annotated[
     AfterValidator(lambda v: None if v is None else _credit_code(v.strip().upper())),
     Field(json_schema_extra={"pattern": r"^[0-9A-HJ-NPQRTUWXY]{18}$"}),
 ]
-ContractNo = Annotated[str, AfterValidator(_text), AfterValidator(_contract_no)]
+ContractNo = Annotated[
+    str, BeforeValidator(_number_as_text), AfterValidator(_text), AfterValidator(_contract_no)
+]
 Amount = Annotated[
     Decimal,
     BeforeValidator(_amount),
@@ -225,7 +255,7 @@ Count = Annotated[int, Field(ge=1, le=99)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LegalRepresentative(_Model):

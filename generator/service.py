@@ -46,7 +46,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._version import __version__
-from .api import FILE_STEMS, ContractSet, Document, Generator, add_pdfs, render_docx, set_zip
+from .api import FILE_STEMS, ContractSet, Document, Generator, set_zip
 from .errors import (
     AmountError,
     ContractError,
@@ -685,11 +685,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generator = _runtime(request).generator
 
         def work() -> tuple[ContractSet, Document]:
-            # Only the asked-for document is converted: the set's own steps, on a set of one.
-            contract_set = render_docx(contract, generator.templates)
-            contract_set.documents = [d for d in contract_set.documents if d.kind == kind]
-            contract_set.formats = ("docx", "pdf")
-            add_pdfs(contract_set, generator.converter, pdfa=pdfa)
+            # Only the asked-for document is converted.
+            contract_set = generator.render(contract, pdfa=pdfa, kinds=(kind,))
             return contract_set, contract_set.documents[0]
 
         contract_set, document = await _runtime(request).run(work, until)

@@ -186,3 +186,11 @@ def test_credit_code_check_digit(code: str, ok: bool) -> None:
 )
 def test_contract_no_is_a_safe_file_name(number: str, safe: bool) -> None:
     assert (contract_no_problem(number) is None) is safe
+
+
+def test_a_number_where_text_is_expected_is_an_error(seed: dict[str, Any]) -> None:
+    seed["acceptance_plan"]["procedure"] = 0
+    seed["supplier"]["bank"]["account"] = 31050161393600002908  # digits as a number: fine
+    assert [(i.path, i.code) for i in validate(seed)] == [
+        ("acceptance_plan.procedure", "type.text")
+    ]
