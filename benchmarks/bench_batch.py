@@ -27,18 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, PeakMemory, contracts, write_jsonl
+from benchmarks.common import ROOT, PeakMemory, contracts, pdf_pages, write_jsonl
 from generator.api import render_docx
 from generator.convert import ConverterPool
 from generator.validate import parse
-
-
-def _pages(out: Path) -> int:
-    total = 0
-    for manifest in out.glob("*/manifest.json"):
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        total += sum(doc["pdf"]["pages"] for doc in data["documents"])
-    return total
 
 
 def main() -> None:
@@ -65,7 +57,7 @@ def main() -> None:
             process.wait()
         batch_s = time.perf_counter() - start
         assert process.returncode == 0, process.returncode
-        pages = _pages(out)
+        pages = pdf_pages(out)
 
         documents = [
             d.docx for data in items[: args.pool_sample] for d in render_docx(parse(data)).documents

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import shutil
 import sys
@@ -23,19 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import contracts, median, timed, write_jsonl
+from benchmarks.common import contracts, median, pdf_pages, timed, write_jsonl
 from generator.api import render_docx
 from generator.batch import Options, run_batch
 from generator.convert import convert_once
 from generator.validate import parse
-
-
-def _pages(out: Path) -> int:
-    total = 0
-    for manifest in out.glob("*/manifest.json"):
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        total += sum(doc["pdf"]["pages"] for doc in data["documents"])
-    return total
 
 
 def main() -> None:
@@ -58,7 +49,7 @@ def main() -> None:
             assert summary.counts["made"] == args.contracts, summary.counts
 
         ours_s = median(timed(ours, args.repeat))
-        pages = _pages(out)
+        pages = pdf_pages(out)
 
         naive_dir = work / "naive"
         naive_dir.mkdir()

@@ -37,6 +37,15 @@ def write_jsonl(path: Path, items: list[dict[str, Any]]) -> Path:
     return path
 
 
+def pdf_pages(out: Path) -> int:
+    """Return the PDF pages of every contract folder under ``out``, from their manifests."""
+    total = 0
+    for manifest in out.glob("*/manifest.json"):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        total += sum(doc["pdf"]["pages"] for doc in data["documents"])
+    return total
+
+
 def timed(action: Callable[[], object], repeat: int) -> list[float]:
     """Return the wall times of running an action ``repeat`` times."""
     times = []
