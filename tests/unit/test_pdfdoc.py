@@ -7,6 +7,7 @@ import io
 import os
 import re
 import subprocess
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.paragraph import Paragraph
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import StreamObject
 
 from generator import pdfdoc
 from generator.convert import ConverterPool
@@ -280,6 +282,86 @@ def test_eexec_round_trip() -> None:
     assert pdfdoc._eexec(pdfdoc._uneexec(data)) == data
     # The Type 1 spec's worked start: key 55665 turns plaintext 0x00 into 0xD9.
     assert pdfdoc._eexec(b"\x00")[0] == 55665 >> 8
+
+
+@pytest.mark.parametrize(
+    ("at", "old", "new"),
+    [
+        (300, b"/UniqueID 4100123 def", b"/UniqueID 4100001 def"),
+        (5000, b"/UniqueID 4100123 def", b"/UniqueID 4100001 def"),  # past the first 4 KiB
+        (300, b"/UniqueID  9 def", b"/UniqueID 4100001 def"),  # the length changes
+        (300, b"/UniqueID 4100001 def", b"/UniqueID 4100001 def"),  # nothing changes
+    ],
+)
+def test_reencrypting_from_the_edit_equals_a_full_round_trip(
+    at: int, old: bytes, new: bytes
+) -> None:
+    body = bytes(b for b in os.urandom(9000) if b not in b"/")  # no stray /UniqueID
+    plain = b"HDU " + body[:at] + old + body[at:]
+    cipher = pdfdoc._eexec(plain)
+    assert pdfdoc._reencrypt(cipher, new) == pdfdoc._eexec(plain.replace(old, new, 1))
+    assert pdfdoc._reencrypt(cipher[:200], new) == cipher[:200]  # no UniqueID: unchanged
+
+
+def test_font_program_deflate_round_trip() -> None:
+    clear, secret, trailer = b"%!FontType1 " * 50, os.urandom(70000), b"0" * 512 + b"cleartomark"
+    packed = pdfdoc._deflate(clear, secret, trailer)
+    assert zlib.decompress(packed) == clear + secret + trailer
+    assert len(packed) < len(clear + secret + trailer)
+    assert zlib.decompress(pdfdoc._deflate(b"", b"", b"")) == b""
+
+
+def _streams(pdf: bytes) -> list[bytes]:
+    """Return the decoded data of every stream of a PDF, sorted."""
+    reader = PdfReader(io.BytesIO(pdf))
+    found = []
+    for number in range(1, reader.trailer["/Size"].as_numeric()):  # type: ignore[attr-defined]
+        obj = reader.get_object(number)
+        if isinstance(obj, StreamObject):
+            found.append(obj.get_data())
+    return sorted(found)
+
+
+@pytest.mark.parametrize("pdfa", [False, True], ids=["pdf", "pdfa"])
+def test_byte_level_path_agrees_with_the_general_one(
+    pool: ConverterPool, docx: bytes, pdfa: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = pool.convert_bytes(docx, pdfa=pdfa)  # high UniqueIDs: every font is renumbered
+    meta = pdfdoc._Meta(META["title"], META["subject"], META["author"], DATE, "zh-CN")
+    fast = pdfdoc._finish_classic(later, meta)  # LibreOffice's files take it: no _Irregular
+    assert pdfdoc.finish(later, **META) == fast
+
+    def irregular(pdf: bytes, meta: pdfdoc._Meta) -> bytes:
+        raise pdfdoc._Irregular("test")
+
+    monkeypatch.setattr(pdfdoc, "_finish_classic", irregular)
+    general = pdfdoc.finish(later, **META)
+    one, other = PdfReader(io.BytesIO(fast)), PdfReader(io.BytesIO(general))
+    assert one.metadata == other.metadata
+    assert str(one.root_object["/Lang"]) == str(other.root_object["/Lang"]) == "zh-CN"
+    assert set(one.root_object) == set(other.root_object)
+    # The same content (fonts renumbered alike, XMP alike), page for page.
+    assert _streams(fast) == _streams(general)
+    assert len(one.pages) == len(other.pages)
+    for mine, theirs in zip(one.pages, other.pages, strict=True):
+        assert mine.get_contents() is not None and theirs.get_contents() is not None
+        assert mine.get_contents().get_data() == theirs.get_contents().get_data()  # type: ignore[union-attr]
+
+
+def test_files_not_shaped_like_libreoffice_s_take_the_general_path(raw: bytes) -> None:
+    # An incremental update: a second table and trailer (/Prev).
+    writer = PdfWriter(io.BytesIO(raw), incremental=True)
+    writer.add_metadata({"/Title": "old"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    updated = buffer.getvalue()
+    with pytest.raises(pdfdoc._Irregular):
+        pdfdoc._Classic.parse(updated)
+    finished = pdfdoc.finish(updated, **META)
+    reader = PdfReader(io.BytesIO(finished))
+    assert reader.metadata is not None and reader.metadata.title == META["title"]
+    assert unique_ids(finished) == unique_ids(pdfdoc.finish(raw, **META))
+    assert pdfdoc.finish(updated, **META) == finished
 
 
 def outline_entries(pdf: bytes) -> list[tuple[int, str, int]]:
