@@ -23,14 +23,22 @@ Keywords per kind, chosen from the rendered PDFs:
 * ``acceptance_plan``: none. It is an attachment of the contract, a form
   without a signature place, and is not sealed on its own.
 
-Positions come from pdfminer.six's per-character boxes (the text of a PDF is
-only split into words by poppler, which gives no box for part of a word such
-as ``甲方:`` in ``甲方:上海市大数据中心``). Horizontally they are the glyphs'
+Positions are pdfminer.six's per-character boxes (the text of a PDF is only
+split into words by poppler, which gives no box for part of a word such as
+``甲方:`` in ``甲方:上海市大数据中心``). Horizontally they are the glyphs'
 advance widths, and agree with poppler's word edges to 0.001 pt on our PDFs;
 vertically a box spans the font size from the baseline plus the font's
 descent, which LibreOffice writes as 0 for its CJK subsets, so the box is
 [baseline, baseline + size]: 0.12 em above the ideographic em box (1.4 pt at
 12 pt), well within what placing a 42 mm seal needs.
+
+pdfminer itself costs some 30 ms a page, so LibreOffice's files are read
+directly (:class:`_PageText`): simple fonts with ToUnicode maps, hex strings,
+the text operators, computed with pdfminer's own matrix functions in
+pdfminer's order, which gives its characters and boxes exactly (the tests
+compare every page). A quick look at the codes drawn after each font
+selection skips the pages that cannot hold a keyword. Anything else in a
+page sends the whole search to poppler (to choose pages) and pdfminer.
 """
 
 from __future__ import annotations
@@ -39,18 +47,20 @@ import hashlib
 import io
 import json
 import math
+import re
 import subprocess
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from pdfminer.converter import PDFPageAggregator
+from pdfminer.fontmetrics import FONT_METRICS
 from pdfminer.layout import LTChar, LTContainer, LTItem
 from pdfminer.pdfdocument import PDFDocument
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser
-from pdfminer.utils import Matrix
+from pdfminer.utils import Matrix, apply_matrix_rect, mult_matrix, translate_matrix
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
@@ -99,24 +109,47 @@ def find_keyword(
 
 
 def _find_all(
-    pdf: bytes, keywords: Collection[str], pages: Collection[int] | None
+    pdf: bytes,
+    keywords: Collection[str],
+    pages: Collection[int] | None,
+    reader: PdfReader | None = None,
 ) -> dict[str, list[tuple[int, Rect]]]:
     """Return the occurrences of each keyword, reading the PDF once."""
     needles = {kw: "".join(_normal(ch) for ch in kw if not ch.isspace()) for kw in keywords}
     if not all(needles.values()):
         raise ValueError("empty keyword")
+    try:
+        text = _PageText(reader or PdfReader(io.BytesIO(pdf)))
+        return _search(text.pages_with(needles.values(), pages), needles)
+    except (_Unsupported, KeyError, TypeError, ValueError, AttributeError, IndexError):
+        pass  # something LibreOffice does not write: pdfminer reads it
     if pages is None:
         pages = _candidate_pages(pdf, needles.values())
-    found: dict[str, list[tuple[int, Rect]]] = {kw: [] for kw in keywords}
-    for number, chars in _page_chars(pdf, pages):
-        text = "".join(ch for ch, _ in chars)
+    return _search(_pdfminer_pages(pdf, pages), needles)
+
+
+def _search(
+    pages: Iterable[tuple[int, str, Callable[[int], Rect]]], needles: dict[str, str]
+) -> dict[str, list[tuple[int, Rect]]]:
+    """Return each keyword's occurrences in pages of (number, text, box of a character)."""
+    found: dict[str, list[tuple[int, Rect]]] = {kw: [] for kw in needles}
+    for number, text, box in pages:
         for keyword, needle in needles.items():
             start = text.find(needle)
             while start >= 0:
-                boxes = [box for _, box in chars[start : start + len(needle)]]
+                boxes = [box(i) for i in range(start, start + len(needle))]
                 found[keyword].append((number, _union(boxes)))
                 start = text.find(needle, start + 1)
     return found
+
+
+def _pdfminer_pages(
+    pdf: bytes, pages: Collection[int] | None
+) -> Iterator[tuple[int, str, Callable[[int], Rect]]]:
+    """Yield (number, text, box of a character) of the wanted pages, read by pdfminer."""
+    for number, chars in _page_chars(pdf, pages):
+        boxes = [box for _, box in chars]
+        yield number, "".join(ch for ch, _ in chars), boxes.__getitem__
 
 
 def add_seal_fields(pdf: bytes, kind: str) -> tuple[bytes, list[dict[str, Any]]]:
@@ -138,7 +171,7 @@ def add_seal_fields(pdf: bytes, kind: str) -> tuple[bytes, list[dict[str, Any]]]
     last = len(reader.pages)
     pages = {last} if kind in LAST_PAGE_ONLY else None
     where = f"page {last} (the signature page)" if pages else "the document"
-    occurrences = _find_all(pdf, [keyword for _, keyword in parties], pages)
+    occurrences = _find_all(pdf, [keyword for _, keyword in parties], pages, reader)
     records: list[dict[str, Any]] = []
     for party, keyword in parties:
         hits = occurrences[keyword]
@@ -232,17 +265,456 @@ def _with_fields(pdf: bytes, records: list[dict[str, Any]]) -> bytes:
     return out.getvalue()
 
 
+# --- LibreOffice's text, read directly ---------------------------------------------------
+
+
+class _Unsupported(Exception):
+    """A page holds something the direct reader does not handle: pdfminer reads it instead."""
+
+
+# Content-stream syntax, as far as LibreOffice writes it: one regular expression
+# match per operation (its operands and its operator). Literal strings nest one
+# level, dictionaries two; anything else stops the match, and the page goes to
+# pdfminer.
+_WS = rb"(?:[\x00\t\n\x0c\r ]|%[^\r\n]*)*"
+_NUM = rb"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+_NAME = rb"/[^\x00\t\n\x0c\r ()<>\[\]{}/%]*"
+_HEX = rb"<[0-9A-Fa-f\x00\t\n\x0c\r ]*>"
+_LITERAL = rb"\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)"
+_KEYWORD = rb"(?:true|false|null)(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
+_ATOM = rb"(?:" + rb"|".join((_NUM, _NAME, _HEX, _LITERAL, _KEYWORD)) + rb")"
+_ARRAY = rb"\[(?:" + _WS + _ATOM + rb")*" + _WS + rb"\]"
+_INNER = rb"<<(?:" + _WS + rb"(?:" + _ATOM + rb"|" + _ARRAY + rb"))*" + _WS + rb">>"
+_DICT = rb"<<(?:" + _WS + rb"(?:" + _ATOM + rb"|" + _ARRAY + rb"|" + _INNER + rb"))*" + _WS + rb">>"
+_OPERATION = re.compile(
+    _WS + rb"((?:(?:" + _DICT + rb"|" + _ATOM + rb"|" + _ARRAY + rb")" + _WS + rb")*)"
+    rb"([A-Za-z'\"][A-Za-z0-9*'\"]*)",
+    re.S,
+)
+_END = re.compile(_WS + rb"\Z")
+#: a hex string with white space or an odd number of digits ("<<" opens a dictionary)
+_ODD_HEX = re.compile(rb"<(?<!<<)(?!<)(?:[0-9A-Fa-f]{2})*+(?!>)")
+_HEX_DIGITS = re.compile(rb"<([0-9A-Fa-f]*)>")
+#: a font selection, split on: the font's name is kept
+_TF = re.compile(
+    rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]+)[\x00\t\n\x0c\r ]+" + _NUM + _WS + rb"Tf"
+    rb"(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
+)
+_LAST_HEX = re.compile(rb"<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>" + _WS + rb"\Z")
+_TJ_ITEM = re.compile(rb"<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>|(" + _NUM + rb")|([^\x00\t\n\x0c\r \[\]])")
+_BFCHAR_BLOCK = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
+_BFCHAR = re.compile(rb"\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]*)>")
+_IDENTITY: Matrix = (1, 0, 0, 1, 0, 0)
+
+
+class _Font:
+    """What the direct reader knows of a simple font: text, advance widths, descent."""
+
+    def __init__(self, spec: Any) -> None:
+        """Read a font dictionary the way pdfminer does, or raise _Unsupported."""
+        if spec.get("/Subtype") not in ("/Type1", "/MMType1", "/TrueType"):
+            raise _Unsupported("not a simple font")
+        if str(spec.get("/BaseFont", "/"))[1:] in FONT_METRICS:
+            raise _Unsupported("a standard font: pdfminer takes its widths from its own tables")
+        if "/ToUnicode" not in spec:
+            raise _Unsupported("no ToUnicode map")
+        descriptor = _get(spec, "/FontDescriptor", {})
+        first = int(_get(spec, "/FirstChar", 0))
+        widths = _get(spec, "/Widths", [0] * 256)
+        self.widths = {first + i: float(_get(widths, i, 0)) for i in range(len(widths))}
+        self.missing = float(_get(descriptor, "/MissingWidth", 0))
+        descent = float(_get(descriptor, "/Descent", 0))
+        self.descent = (-descent if descent > 0 else descent) * 0.001
+        unicode = _to_unicode(spec["/ToUnicode"].get_data())
+        #: per code: its characters, white space left out and radicals folded, or None
+        self.text: list[str | None] = [None] * 256
+        #: per character: the codes (as one-byte strings) whose text holds it
+        self.codes: dict[str, set[bytes]] = {}
+        for code, value in unicode.items():
+            if 0 <= code < 256:
+                text = self.text[code] = "".join(_normal(ch) for ch in value if not ch.isspace())
+                for ch in text:
+                    self.codes.setdefault(ch, set()).add(bytes((code,)))
+
+    def show(self, data: bytes) -> str:
+        """Return the characters a string of codes shows."""
+        try:
+            return "".join([self.text[code] for code in data])  # type: ignore[misc]
+        except TypeError:
+            raise _Unsupported("a code without a ToUnicode entry") from None
+
+    def width(self, code: int) -> float:
+        """Return a code's advance width in text space units per unit of font size."""
+        return self.widths.get(code, self.missing) * 0.001
+
+
+def _to_unicode(cmap: bytes) -> dict[int, str]:
+    """Return a ToUnicode CMap made of bfchar entries only, as pdfminer reads it."""
+    if any(word in cmap for word in (b"bfrange", b"cidrange", b"cidchar", b"usecmap")):
+        raise _Unsupported("ToUnicode map with ranges")
+    out: dict[int, str] = {}
+    for block in _BFCHAR_BLOCK.findall(cmap):
+        pairs = _BFCHAR.findall(block)
+        if _BFCHAR.sub(b"", block).strip() or any(len(src) % 2 for src, _ in pairs):
+            raise _Unsupported("ToUnicode entry")
+        for src, dst in pairs:
+            if len(dst) % 2:
+                raise _Unsupported("ToUnicode entry")
+            code, value = int(src, 16), bytes.fromhex(dst.decode()).decode("utf-16-be", "ignore")
+            if value == "\u00a0" and out.get(code) == " ":
+                continue  # pdfminer keeps a space over a later no-break space
+            out[code] = value
+    return out
+
+
+def _hex(data: bytes) -> bytes:
+    """Return the bytes of a hex string's digits (white space allowed)."""
+    digits = bytes(b for b in data if b not in b"\x00\t\n\x0c\r ")
+    if len(digits) % 2:
+        raise _Unsupported("odd hex string")
+    return bytes.fromhex(digits.decode())
+
+
+def _numbers(operands: bytes, count: int) -> list[float]:
+    """Return an operation's operands as ``count`` numbers."""
+    try:
+        values = [float(v) for v in operands.split()]
+    except ValueError:
+        raise _Unsupported("operands") from None
+    if len(values) != count:
+        raise _Unsupported("operands")
+    return values
+
+
+def _shown(operands: bytes) -> bytes:
+    """Return the (hex) string a Tj, ' or \" operation shows: its last operand."""
+    found = _LAST_HEX.search(operands)
+    if found is None:
+        raise _Unsupported("a literal string shown")
+    return _hex(found.group(1))
+
+
+def _tj_items(operands: bytes) -> list[bytes | float]:
+    """Return the strings and adjustments of a TJ array."""
+    inside = operands.strip()
+    if not (inside.startswith(b"[") and inside.endswith(b"]")):
+        raise _Unsupported("TJ operand")
+    items: list[bytes | float] = []
+    for string, number, other in _TJ_ITEM.findall(inside[1:-1]):
+        if other:
+            raise _Unsupported("TJ item")
+        items.append(float(number) if number else _hex(string))
+    return items
+
+
+def _get(container: Any, key: str | int, default: Any) -> Any:
+    """Return an entry of a pypdf dictionary or array, resolved, or ``default``."""
+    if isinstance(key, str) and key not in container:
+        return default
+    value = container[key]
+    return value.get_object() if hasattr(value, "get_object") else value
+
+
+def _key(ref: Any) -> Any:
+    """Return what identifies a PDF object: its number when indirect, else the value itself."""
+    return (ref.idnum, ref.generation) if hasattr(ref, "idnum") else id(ref)
+
+
+class _PageText:
+    """The characters of LibreOffice's pages, read from the content streams directly.
+
+    pdfminer spends about 30 ms per page of contract text (parsing the content
+    stream token by token and the embedded font programs); this reader handles
+    only what LibreOffice writes (simple fonts with ToUnicode maps, hex
+    strings, no form XObjects or inline images) and raises _Unsupported on
+    anything else. Its characters and boxes are pdfminer's, computed with
+    pdfminer's own matrix functions in the same order, for the pages that may
+    hold a keyword (:meth:`_may_hold`).
+    """
+
+    def __init__(self, reader: PdfReader) -> None:
+        self.reader = reader
+        #: fonts by their object, and font resource dictionaries by theirs
+        self.fonts: dict[Any, _Font] = {}
+        self.by_name: dict[Any, dict[bytes, _Font]] = {}
+
+    def pages_with(
+        self, needles: Iterable[str], pages: Collection[int] | None
+    ) -> Iterator[tuple[int, str, Callable[[int], Rect]]]:
+        """Yield (number, text, box of a character) of the wanted pages that may hold a needle."""
+        wanted = [set(needle) for needle in needles]
+        for number, page in enumerate(self.reader.pages, 1):
+            if pages is not None and number not in pages:
+                continue
+            if page.rotation % 360:
+                raise _Unsupported("rotated page")
+            data = self._contents(page)
+            resources = _get(page, "/Resources", {})
+            if self._may_hold(data, resources, wanted):
+                text, box = self._chars(page, data, resources)
+                yield number, text, box
+
+    def _may_hold(self, data: bytes, resources: Any, needles: list[set[str]]) -> bool:
+        """Tell whether a page may show every character of some needle.
+
+        Reading a page costs milliseconds; this look at the codes of the hex
+        strings after each font selection costs a fraction of one. It never says
+        no wrongly: a string drawn in a font follows that font's Tf, before any
+        Q (after which the font is taken as unknown). Pages that show literal
+        strings, irregular hex strings or form XObjects, or whose Tf operations
+        are not all understood, are always read.
+        """
+        if b"(" in data or _ODD_HEX.search(data) or self._has_forms(resources):
+            return True
+        parts = _TF.split(data)
+        if len(parts) // 2 != data.count(b"Tf"):
+            return True
+        fonts = self._fonts(resources)
+        runs: dict[_Font | None, list[bytes]] = {None: [parts[0]]}
+        for i in range(1, len(parts), 2):
+            font, run = fonts.get(parts[i]), parts[i + 1]
+            if font is None:
+                return True
+            cut = run.find(b"Q")  # whatever follows a Q may be in the font it restores
+            if cut < 0:
+                runs.setdefault(font, []).append(run)
+            else:
+                runs.setdefault(font, []).append(run[:cut])
+                runs[None].append(run[cut:])
+        shown = {
+            font: bytes.fromhex(b"".join(_HEX_DIGITS.findall(b"".join(part))).decode())
+            for font, part in runs.items()
+        }
+        anywhere = shown.pop(None)
+
+        def drawn(ch: str) -> bool:
+            for font, codes in shown.items():
+                for code in font.codes.get(ch, ()) if font is not None else ():
+                    if code in codes:
+                        return True
+            return any(
+                code in anywhere for font in fonts.values() for code in font.codes.get(ch, ())
+            )
+
+        return any(all(drawn(ch) for ch in needle) for needle in needles)
+
+    def _fonts(self, resources: Any) -> dict[bytes, _Font]:
+        """Return the fonts of a resource dictionary by name (without the slash)."""
+        ref = resources.raw_get("/Font") if "/Font" in resources else None
+        if ref is None:
+            return {}
+        fonts = self.by_name.get(_key(ref))
+        if fonts is None:
+            fonts = {}
+            table = ref.get_object()
+            for name in table:
+                font_ref = table.raw_get(name)
+                font = self.fonts.get(_key(font_ref))
+                if font is None:
+                    font = self.fonts[_key(font_ref)] = _Font(font_ref.get_object())
+                fonts[name[1:].encode("latin-1")] = font
+            self.by_name[_key(ref)] = fonts
+        return fonts
+
+    @staticmethod
+    def _has_forms(resources: Any) -> bool:
+        """Tell whether a resource dictionary has an XObject other than an image."""
+        xobjects = resources.get("/XObject")
+        if xobjects is None:
+            return False
+        xobjects = xobjects.get_object()
+        return any(xobjects[name].get("/Subtype") != "/Image" for name in xobjects)
+
+    @staticmethod
+    def _contents(page: Any) -> bytes:
+        """Return a page's content stream, decoded."""
+        contents = page.get("/Contents")
+        if contents is None:
+            return b""
+        contents = contents.get_object()
+        if isinstance(contents, list):
+            if len(contents) != 1:
+                raise _Unsupported("several content streams")
+            contents = contents[0].get_object()
+        return bytes(contents.get_data())
+
+    def _font(self, resources: Any, operands: bytes) -> tuple[_Font, float]:
+        """Return the font and size a Tf operation selects."""
+        parts = operands.split()
+        if len(parts) != 2 or not parts[0].startswith(b"/"):
+            raise _Unsupported("Tf operands")
+        font = self._fonts(resources).get(parts[0][1:])
+        if font is None:
+            raise _Unsupported("unknown font")
+        return font, _numbers(parts[1], 1)[0]
+
+    @staticmethod
+    def _xobject(resources: Any, operands: bytes) -> None:
+        """Refuse a form XObject: pdfminer would read the text inside it."""
+        xobjects = resources.get("/XObject")
+        name = "/" + operands.strip()[1:].decode("latin-1")
+        xobject = xobjects.get_object().get(name) if xobjects is not None else None
+        if xobject is not None and xobject.get_object().get("/Subtype") != "/Image":
+            raise _Unsupported("form XObject")
+
+    def _operations(self, data: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Yield each (operands, operator) of a content stream."""
+        match = _OPERATION.match
+        pos = 0
+        while True:
+            found = match(data, pos)
+            if found is None:
+                break
+            pos = found.end()
+            yield found.group(1), found.group(2)
+        if not _END.match(data, pos):
+            raise _Unsupported(f"content stream syntax at {pos}")
+
+    def _chars(self, page: Any, data: bytes, resources: Any) -> tuple[str, Callable[[int], Rect]]:
+        """Return a page's characters and a function giving the box of each, as pdfminer would.
+
+        Mirrors pdfminer's PDFPageInterpreter and PDFTextDevice.render_string
+        (including its text state being saved by q and its leading quirks).
+        """
+        media = _get(page, "/MediaBox", None)
+        if media is None or len(media) != 4:
+            raise _Unsupported("/MediaBox")
+        x0, y0 = float(_get(media, 0, 0)), float(_get(media, 1, 0))
+        base: Matrix = (1, 0, 0, 1, -x0, -y0)
+        to_user = _inverse(base)
+        ctm = base
+        font: _Font | None = None
+        size = charspace = wordspace = leading = rise = 0.0
+        scaling = 100.0
+        matrix: Matrix = _IDENTITY
+        line: tuple[float, float] = (0, 0)
+        saved: list[tuple[Any, ...]] = []
+        text: list[str] = []
+        glyphs: list[tuple[Matrix, float, float, float]] = []
+
+        def show(items: list[bytes | float]) -> None:
+            nonlocal line
+            assert font is not None
+            rendering = mult_matrix(matrix, ctm)
+            scale = scaling * 0.01
+            space = charspace * scale
+            word = wordspace * scale
+            dxscale = 0.001 * size * scale
+            bottom = font.descent * size + rise
+            top = bottom + size
+            x, y = line
+            spaced = False
+            for item in items:
+                if not isinstance(item, bytes):
+                    x -= item * dxscale
+                    spaced = True
+                    continue
+                for code in item:
+                    if spaced:
+                        x += space
+                    advance = font.width(code) * size * scale
+                    chars = font.text[code]
+                    if chars is None:
+                        raise _Unsupported("a code without a ToUnicode entry")
+                    if chars:
+                        glyph = (translate_matrix(rendering, (x, y)), advance, bottom, top)
+                        for ch in chars:
+                            text.append(ch)
+                            glyphs.append(glyph)
+                    x += advance
+                    if code == 32 and word:
+                        x += word
+                    spaced = True
+            line = (x, y)
+
+        for operands, op in self._operations(data):
+            if op == b"Tj":
+                if font is not None:
+                    show([_shown(operands)])
+            elif op == b"TJ":
+                if font is not None:
+                    show(_tj_items(operands))
+            elif op == b"Tm":
+                a, b, c, d, e, f = _numbers(operands, 6)
+                matrix, line = (a, b, c, d, e, f), (0, 0)
+            elif op == b"Tf":
+                font, size = self._font(resources, operands)
+            elif op == b"Td" or op == b"TD":
+                tx, ty = _numbers(operands, 2)
+                a, b, c, d, e, f = matrix
+                matrix = (a, b, c, d, tx * a + ty * c + e, tx * b + ty * d + f)
+                line = (0, 0)
+                if op == b"TD":
+                    leading = ty
+            elif op == b"BT":
+                matrix, line = _IDENTITY, (0, 0)
+            elif op == b"q":
+                saved.append(
+                    (ctm, font, size, charspace, wordspace, scaling, leading, rise, matrix, line)
+                )
+            elif op == b"Q":
+                if saved:
+                    (
+                        ctm,
+                        font,
+                        size,
+                        charspace,
+                        wordspace,
+                        scaling,
+                        leading,
+                        rise,
+                        matrix,
+                        line,
+                    ) = saved.pop()
+            elif op == b"cm":
+                a, b, c, d, e, f = _numbers(operands, 6)
+                ctm = mult_matrix((a, b, c, d, e, f), ctm)
+            elif op == b"Tc":
+                charspace = _numbers(operands, 1)[0]
+            elif op == b"Tw":
+                wordspace = _numbers(operands, 1)[0]
+            elif op == b"Tz":
+                scaling = _numbers(operands, 1)[0]
+            elif op == b"TL":
+                leading = -_numbers(operands, 1)[0]
+            elif op == b"Ts":
+                rise = _numbers(operands, 1)[0]
+            elif op == b"T*" or op == b"'" or op == b'"':
+                if op == b'"':
+                    found = _LAST_HEX.search(operands)
+                    if found is None:
+                        raise _Unsupported("a literal string shown")
+                    wordspace, charspace = _numbers(operands[: found.start()], 2)
+                else:
+                    a, b, c, d, e, f = matrix
+                    matrix = (a, b, c, d, leading * c + e, leading * d + f)
+                    line = (0, 0)
+                if op != b"T*" and font is not None:
+                    show([_shown(operands)])
+            elif op == b"Do":
+                self._xobject(resources, operands)
+            elif op == b"BI":
+                raise _Unsupported("inline image")
+
+        def box(index: int) -> Rect:
+            rendering, advance, bottom, top = glyphs[index]
+            return _transform_rect(to_user, apply_matrix_rect(rendering, (0, bottom, advance, top)))
+
+        return "".join(text), box
+
+
 # --- characters and their boxes ------------------------------------------------------
 
 
 def _candidate_pages(pdf: bytes, needles: Iterable[str]) -> set[int] | None:
     """Return the pages whose text holds any needle, or None to search every page.
 
-    pdfminer reads a page in pure Python (about 0.1 s for a page of contract
-    text); poppler's pdftotext reads the whole document in a few milliseconds.
-    It only narrows the search: the boxes, and the count that decides whether a
-    keyword is missing or repeated, still come from pdfminer on those pages. A
-    needle poppler cannot see at all sends the search back to every page.
+    For PDFs the direct reader does not handle. pdfminer reads a page in pure
+    Python (about 30 ms for a page of contract text); poppler's pdftotext
+    reads the whole document in 4 ms a page. It only narrows the search: the
+    boxes, and the count that decides whether a keyword is missing or
+    repeated, still come from pdfminer on those pages. A needle poppler cannot
+    see at all sends the search back to every page.
     """
     try:
         result = subprocess.run(

@@ -33,7 +33,8 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
 from generator import pdfdoc, seal
 from generator.api import render_docx
@@ -211,6 +212,59 @@ def test_keyword_ignores_white_space_between_chunks(finished: dict[str, bytes]) 
     ((_, colon),) = seal.find_keyword(pdf, "乙方:")
     assert page == pdfdoc.page_count(pdf)
     assert rect[0] == colon[0] and rect[2] > colon[2] + 24
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_direct_reader_agrees_with_pdfminer_on_every_page(
+    finished: dict[str, bytes], pdfa_contract: tuple[bytes, list[Any]], kind: str
+) -> None:
+    # Every character and box, exactly: the direct reader mirrors pdfminer's arithmetic.
+    for pdf in (
+        (finished[kind], pdfa_contract[0]) if kind == "service_contract" else (finished[kind],)
+    ):
+        reader = PdfReader(io.BytesIO(pdf))
+        direct = seal._PageText(reader)
+        for number, chars in seal._page_chars(pdf, None):
+            page = reader.pages[number - 1]
+            data = direct._contents(page)
+            resources = page["/Resources"].get_object()
+            text, box = direct._chars(page, data, resources)
+            assert text == "".join(ch for ch, _ in chars), (kind, number)
+            assert [box(i) for i in range(len(chars))] == [b for _, b in chars], (kind, number)
+            # The quick look that skips pages never skips one showing the text.
+            for start in range(0, len(text), 5):
+                assert direct._may_hold(data, resources, [set(text[start : start + 4])])
+
+
+def test_other_pdfs_are_read_by_pdfminer(tmp_path: Path) -> None:
+    # A standard font and a literal string: not what LibreOffice writes.
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+    )
+    content = StreamObject()
+    content.set_data(b"BT /F1 12 Tf 100 700 Td (Seal: here) Tj ET")
+    page[NameObject("/Contents")] = writer._add_object(content)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    pdf = buffer.getvalue()
+    with pytest.raises(seal._Unsupported):
+        list(seal._PageText(PdfReader(io.BytesIO(pdf))).pages_with(["Seal:"], None))
+    ((number, (x0, y0, x1, y1)),) = seal.find_keyword(pdf, "Seal:")
+    assert number == 1
+    # From pdfminer's metrics of Helvetica: the descent reaches below the baseline.
+    assert round(x0, 2) == 100 and y0 < 700 < y1
+    assert 25 < x1 - x0 < 35 and round(y1 - y0, 6) == 12
 
 
 def test_kangxi_radicals_match_their_ideographs() -> None:
