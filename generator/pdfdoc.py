@@ -116,7 +116,10 @@ class _Meta:
 
 def page_count(pdf: bytes) -> int:
     """Return the number of pages of a PDF."""
-    return len(PdfReader(io.BytesIO(pdf)).pages)
+    try:
+        return _page_count_classic(pdf)
+    except _Irregular:
+        return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def finish(
@@ -226,16 +229,24 @@ def _apply_metadata(writer: PdfWriter, meta: _Meta, *, producer: str, keywords: 
 
 def _write_reproducibly(writer: PdfWriter) -> bytes:
     """Write the document with a trailer /ID that is a hash of everything else."""
-    # Written once with a zero ID, hashed, written again with the hash: the ID is
-    # then a function of the content, and still changes whenever anything does.
-    writer._ID = ArrayObject([ByteStringObject(bytes(16))] * 2)
+    # Written with a zero ID and hashed; the hash then replaces the zero ID in
+    # the trailer, in place (the same length, so no offset moves): the ID is a
+    # function of the content, and still changes whenever anything does.
+    zero = ByteStringObject(bytes(16))
+    writer._ID = ArrayObject([zero, zero])
     draft = io.BytesIO()
     writer.write(draft)
-    digest = ByteStringObject(hashlib.sha256(draft.getvalue()).digest()[:16])
-    writer._ID = ArrayObject([digest, digest])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    data = draft.getvalue()
+    digest = hashlib.sha256(data).digest()[:16]
+    placeholder = b"<%s>" % bytes(16).hex().encode()
+    trailer = data.rfind(b"\ntrailer\n")
+    if trailer < 0 or data.count(placeholder, trailer) != 2:
+        # Not where pypdf writes it: written again, the slow way.
+        writer._ID = ArrayObject([ByteStringObject(digest)] * 2)
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+    return data[:trailer] + data[trailer:].replace(placeholder, b"<%s>" % digest.hex().encode())
 
 
 # --- LibreOffice's files, edited as bytes ---------------------------------------------
@@ -574,6 +585,99 @@ def _rewrite(doc: _Classic, replaced: dict[int, bytes]) -> bytes:
     hex_id = digest.digest()[:16].hex().upper().encode()
     pieces.append(head + hex_id + tail % (hex_id, table_at))
     return b"".join(pieces)
+
+
+_XREF_SECTION = re.compile(rb"xref[\x00\t\x0c\r ]*\n")
+_SUBSECTION = re.compile(rb"(\d+) (\d+)[\x00\t\x0c\r ]*\n")
+_PAGE_TYPE = re.compile(rb"/Type[\x00\t\n\x0c\r ]*/Page(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
+_OBJ_AT = re.compile(rb"(\d+) (\d+) obj[\x00\t\n\x0c\r ]*")
+
+
+def _page_count_classic(pdf: bytes) -> int:
+    """Return the page count of a file with classic tables (and updates) from its page tree.
+
+    Reading the root's /Count through the tables costs microseconds; pypdf
+    parses the whole table and walks the tree (3 ms). The root's kids must all
+    be pages, as many as /Count says; anything else raises _Irregular.
+    """
+    end = _STARTXREF.search(pdf, max(0, len(pdf) - 64))
+    if end is None:
+        raise _Irregular("startxref")
+    sections: list[list[tuple[int, int, int]]] = []
+    root: tuple[int, int] | None = None
+    at: int | None = int(end.group(1))
+    while at is not None:
+        if len(sections) > 100:
+            raise _Irregular("too many updates")
+        head = _XREF_SECTION.match(pdf, at)
+        if head is None:
+            raise _Irregular("not a classic table")
+        subsections, pos = [], head.end()
+        while (sub := _SUBSECTION.match(pdf, pos)) is not None:
+            first, count = int(sub.group(1)), int(sub.group(2))
+            subsections.append((first, count, sub.end()))
+            pos = sub.end() + 20 * count
+        trailer = _TRAILER.match(pdf, pos)
+        if trailer is None or b"/XRefStm" in trailer.group(1) or b"/Encrypt" in trailer.group(1):
+            raise _Irregular("trailer")
+        sections.append(subsections)
+        if root is None:
+            found = re.search(rb"/Root\s+(\d+)\s+(\d+)\s+R", trailer.group(1))
+            if found is None:
+                raise _Irregular("/Root")
+            root = int(found.group(1)), int(found.group(2))
+        prev = re.search(rb"/Prev\s+(\d+)", trailer.group(1))
+        at = int(prev.group(1)) if prev else None
+    assert root is not None
+
+    def locate(ref: object) -> int:
+        """Return where an object's value starts."""
+        if isinstance(ref, IndirectObject):
+            number, generation = ref.idnum, ref.generation
+        elif isinstance(ref, tuple):
+            number, generation = cast(tuple[int, int], ref)
+        else:
+            raise _Irregular("not a reference")
+        for subsections in sections:
+            for first, count, start in subsections:
+                if first <= number < first + count:
+                    at = start + 20 * (number - first)
+                    entry = _XREF_ENTRY.fullmatch(pdf, at, at + 20)
+                    if entry is None or entry.group(3) != b"n" or int(entry.group(2)) != generation:
+                        raise _Irregular(f"object {number}")
+                    head = _OBJ_AT.match(pdf, int(entry.group(1)))
+                    if head is None or (int(head.group(1)), int(head.group(2))) != (
+                        number,
+                        generation,
+                    ):
+                        raise _Irregular(f"object {number}")
+                    return head.end()
+        raise _Irregular(f"object {number} not in the tables")
+
+    def load(ref: object) -> DictionaryObject:
+        """Return a dictionary object, its references unresolved."""
+        stream = io.BytesIO(pdf)
+        stream.seek(locate(ref))
+        try:
+            value = read_object(stream, cast(Any, _Unresolved()))
+        except Exception as error:  # pypdf raises many kinds
+            raise _Irregular(f"{ref}: {error}") from error
+        if not isinstance(value, DictionaryObject):
+            raise _Irregular(f"{ref} is not a dictionary")
+        return value
+
+    def is_page(ref: object) -> bool:
+        """Tell whether an object is a page (a leaf of the page tree)."""
+        start = locate(ref)
+        return _PAGE_TYPE.search(pdf, start, pdf.find(b"endobj", start)) is not None
+
+    pages = load(load(root).get("/Pages"))
+    kids, total = pages.get("/Kids"), pages.get("/Count")
+    if not isinstance(kids, list) or not isinstance(total, int) or len(kids) != total:
+        raise _Irregular("page tree")
+    if not all(is_page(kid) for kid in kids):
+        raise _Irregular("page tree")
+    return total
 
 
 # --- Type 1 UniqueID -------------------------------------------------------------

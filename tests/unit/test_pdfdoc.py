@@ -21,7 +21,7 @@ from docx.text.paragraph import Paragraph
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import StreamObject
 
-from generator import pdfdoc
+from generator import pdfdoc, seal
 from generator.convert import ConverterPool
 
 DATE = dt.date(2024, 3, 5)  # far from any day the tests run on: no clock can produce it
@@ -134,6 +134,29 @@ def unique_ids(pdf: bytes) -> list[int]:
 
 def test_page_count(raw: bytes) -> None:
     assert pdfdoc.page_count(raw) == 3
+
+
+def test_page_count_reads_the_page_tree_through_every_update(
+    raw: bytes, parts: list[tuple[str, bytes, bytes]]
+) -> None:
+    # LibreOffice's file, a finished one, pyHanko's update, a bundle: all read
+    # through their tables (no _Irregular), all agreeing with pypdf's walk.
+    finished = pdfdoc.finish(raw, **META)
+    field = {"field": "seal_test", "page": 2, "rect": [100, 100, 220, 220]}
+    sealed = seal._with_fields(finished, [field])
+    bundled = pdfdoc.bundle([(title, pdf) for title, pdf, _ in parts], **META)
+    files = [raw, finished, sealed, bundled]
+    files += [pdf for _, pdf, _ in parts] + [pdfa for _, _, pdfa in parts]
+    for pdf in files:
+        assert pdfdoc._page_count_classic(pdf) == len(PdfReader(io.BytesIO(pdf)).pages)
+    # pypdf's own update ends in a cross-reference stream: pypdf counts.
+    writer = PdfWriter(io.BytesIO(raw), incremental=True)
+    writer.add_metadata({"/Title": "updated"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    with pytest.raises(pdfdoc._Irregular):
+        pdfdoc._page_count_classic(buffer.getvalue())
+    assert pdfdoc.page_count(buffer.getvalue()) == 3
 
 
 def test_metadata_round_trip(raw: bytes) -> None:
