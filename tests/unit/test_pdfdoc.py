@@ -455,6 +455,83 @@ def test_bundle_of_mixed_parts_claims_no_pdfa(parts: list[tuple[str, bytes, byte
     assert "/OutputIntents" not in reader.root_object
 
 
+def _page_content(pdf: bytes) -> list[tuple[Any, ...]]:
+    """Return per page: its content, its fonts' programs and maps, its size and keys."""
+    reader = PdfReader(io.BytesIO(pdf))
+    pages = []
+    for page in reader.pages:
+        resources: Any = page["/Resources"]
+        fonts = resources["/Font"]
+        programs = []
+        for name in fonts:
+            font = fonts[name]
+            descriptor = font["/FontDescriptor"]
+            files = [
+                descriptor[key].get_data()
+                for key in ("/FontFile", "/FontFile2", "/FontFile3")
+                if key in descriptor
+            ]
+            programs.append(
+                (
+                    name,
+                    str(font["/BaseFont"]),
+                    str(font["/Widths"]),
+                    font["/ToUnicode"].get_data(),
+                    files,
+                )
+            )
+        content = page.get_contents()
+        assert content is not None
+        pages.append((content.get_data(), sorted(programs), list(page.mediabox), sorted(page)))
+    return pages
+
+
+@pytest.mark.parametrize("pdfa", [False, True], ids=["pdf", "pdfa"])
+def test_byte_level_bundle_agrees_with_pypdf_s_merge(
+    parts: list[tuple[str, bytes, bytes]], pdfa: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = [(title, pdfa_pdf if pdfa else pdf) for title, pdf, pdfa_pdf in parts]
+    meta = pdfdoc._Meta("全套", META["subject"], META["author"], DATE, "zh-CN")
+    fast = pdfdoc._bundle_classic(items, meta)  # finish's output takes it: no _Irregular
+    assert pdfdoc.bundle(items, **{**META, "title": "全套"}) == fast
+
+    def irregular(parts: Any, meta: pdfdoc._Meta) -> bytes:
+        raise pdfdoc._Irregular("test")
+
+    monkeypatch.setattr(pdfdoc, "_bundle_classic", irregular)
+    merged = pdfdoc.bundle(items, **{**META, "title": "全套"})
+    one, other = PdfReader(io.BytesIO(fast)), PdfReader(io.BytesIO(merged))
+    assert one.metadata == other.metadata
+    assert set(one.root_object) == set(other.root_object)
+    assert str(one.root_object["/Lang"]) == "zh-CN"
+    assert outline_entries(fast) == outline_entries(merged)
+    assert _page_content(fast) == _page_content(merged)
+    if pdfa:
+        assert xmp_doc(fast).toxml() == xmp_doc(merged).toxml()
+        intents = [
+            reader.root_object["/OutputIntents"][0].get_object()  # type: ignore[index]
+            for reader in (one, other)
+        ]
+        assert (
+            intents[0]["/DestOutputProfile"].get_data()
+            == intents[1]["/DestOutputProfile"].get_data()
+        )
+        assert intents[0]["/OutputConditionIdentifier"] == intents[1]["/OutputConditionIdentifier"]
+
+
+def test_bundle_of_other_files_goes_through_pypdf(parts: list[tuple[str, bytes, bytes]]) -> None:
+    # Parts with an incremental update (as sealing makes them): not finish's shape.
+    field = {"field": "seal_test", "page": 1, "rect": [100, 100, 220, 220]}
+    items = [(title, seal._with_fields(pdf, [field])) for title, pdf, _ in parts]
+    meta = pdfdoc._Meta("全套", META["subject"], META["author"], DATE, "zh-CN")
+    with pytest.raises(pdfdoc._Irregular):
+        pdfdoc._bundle_classic(items, meta)
+    bundled = pdfdoc.bundle(items, **META)
+    plain = pdfdoc.bundle([(title, pdf) for title, pdf, _ in parts], **META)
+    assert outline_entries(bundled) == outline_entries(plain)
+    assert pdfdoc.page_count(bundled) == 6
+
+
 def test_bundle_needs_parts() -> None:
     with pytest.raises(ValueError, match="at least one"):
         pdfdoc.bundle([], **META)
