@@ -32,6 +32,11 @@ descent, which LibreOffice writes as 0 for its CJK subsets, so the box is
 [baseline, baseline + size]: 0.12 em above the ideographic em box (1.4 pt at
 12 pt), well within what placing a 42 mm seal needs.
 
+The fields are written as pyHanko's ``append_signature_field`` writes them;
+for :func:`generator.pdfdoc.finish`'s output the update is written directly
+(:func:`_with_fields_classic`, the same objects without pyHanko reading the
+whole file), for anything else by pyHanko.
+
 pdfminer itself costs some 30 ms a page, so LibreOffice's files are read
 directly (:class:`_PageText`): simple fonts with ToUnicode maps, hex strings,
 the text operators, computed with pdfminer's own matrix functions in
@@ -65,8 +70,10 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from pypdf import PdfReader
+from pypdf.generic import IndirectObject, TextStringObject
 
 from .errors import SealPlacementError
+from .pdfdoc import _Classic, _Irregular
 
 __all__ = [
     "LAST_PAGE_ONLY",
@@ -242,6 +249,14 @@ class _FieldWriter(IncrementalPdfFileWriter):
 
 def _with_fields(pdf: bytes, records: list[dict[str, Any]]) -> bytes:
     """Return ``pdf`` with an incremental update adding one empty signature field per record."""
+    # The first ID stays (ISO 32000 14.4); the second, random in pyHanko, becomes a
+    # hash of what this update is made from.
+    recipe = json.dumps(records, ensure_ascii=False, sort_keys=True).encode()
+    second = hashlib.sha256(pdf + recipe).digest()[:16]
+    try:
+        return _with_fields_classic(pdf, records, second)
+    except _Irregular:
+        pass  # not finish's output, or a form already: pyHanko adds the fields
     writer = _FieldWriter(io.BytesIO(pdf))
     for record in records:
         x0, y0, x1, y1 = record["rect"]
@@ -253,15 +268,116 @@ def _with_fields(pdf: bytes, records: list[dict[str, Any]]) -> bytes:
                 box=(x0, y0, x1, y1),
             ),
         )
-    # The first ID stays (ISO 32000 14.4); the second, random in pyHanko, becomes a
-    # hash of what this update is made from.
-    recipe = json.dumps(records, ensure_ascii=False, sort_keys=True).encode()
-    second = hashlib.sha256(pdf + recipe).digest()[:16]
     writer._document_id = generic.ArrayObject(
         [writer._document_id[0], generic.ByteStringObject(second)]
     )
     out = io.BytesIO()
     writer.write(out)  # type: ignore[no-untyped-call]  # pyHanko leaves write() unannotated
+    return out.getvalue()
+
+
+def _with_fields_classic(pdf: bytes, records: list[dict[str, Any]], second_id: bytes) -> bytes:
+    """Return :func:`_with_fields`'s update, written directly for a file :func:`finish` made.
+
+    The objects pyHanko's ``append_signature_field`` writes for an empty field
+    on a page without annotations, in a document without a form: the page
+    with /Annots, the catalog with /AcroForm (and /Version 1.7, as pyHanko
+    raises it), the form, and per field its widget and empty appearance. The
+    changed dictionaries keep their entries byte for byte. pyHanko costs 2 to 5 ms
+    a document for this, most of it reading the file; anything else raises
+    _Irregular.
+    """
+    doc = _Classic.parse(pdf)
+    catalog = doc.dictionary(doc.root)
+    if "/AcroForm" in catalog or "/Version" in catalog:
+        raise _Irregular("a form or a version in the catalog")
+    pages = catalog.get("/Pages")
+    if not isinstance(pages, IndirectObject):
+        raise _Irregular("/Pages")
+    tree = doc.dictionary(pages.idnum)
+    kids = tree.get("/Kids")
+    if not isinstance(kids, list) or tree.get("/Count") != len(kids):
+        raise _Irregular("page tree")
+    trailer = doc.data[doc.table_at :]
+    first_id = re.search(rb"/ID\s*\[\s*<([0-9A-Fa-f]{32})>", trailer)
+    if first_id is None:
+        raise _Irregular("/ID")
+    form = doc.size + 1  # pyHanko leaves the number /Size names unused
+    bodies: dict[int, bytes] = {}
+    annots: dict[int, list[int]] = {}
+    fields = []
+    for n, record in enumerate(records):
+        widget, appearance = form + 1 + 2 * n, form + 2 + 2 * n
+        page_ref = kids[record["page"] - 1]
+        rect = [float(v) for v in record["rect"]]
+        if not isinstance(page_ref, IndirectObject) or not all(v.is_integer() for v in rect):
+            raise _Irregular("page or rectangle")
+        x0, y0, x1, y1 = (int(v) for v in rect)
+        name = TextStringObject(record["field"])
+        bodies[widget] = (
+            b"<<\n/FT /Sig\n/T %s\n/Type /Annot\n/Subtype /Widget\n/F 132\n"
+            b"/Rect [ %d %d %d %d ]\n/P %d 0 R\n/AP <<\n/N %d 0 R\n>>\n>>"
+            % (_written(name), x0, y0, x1, y1, page_ref.idnum, appearance)
+        )
+        bodies[appearance] = (
+            b"<<\n/BBox [ 0 %d %d 0 ]\n/Resources <<\n>>\n/Type /XObject\n/Subtype /Form\n"
+            b"/Length 0\n>>\nstream\n\nendstream" % (y1 - y0, x1 - x0)
+        )
+        annots.setdefault(page_ref.idnum, []).append(widget)
+        fields.append(widget)
+    for number, widgets in annots.items():
+        page = doc.dictionary(number)
+        if page.get("/Type") != "/Page" or "/Annots" in page:
+            raise _Irregular("page with annotations")
+        body = doc.body(number)
+        refs = b" ".join(b"%d 0 R" % widget for widget in widgets)
+        bodies[number] = body[:-2] + b"/Annots [ %s ]\n>>" % refs
+    bodies[form] = b"<<\n/Fields [ %s ]\n/SigFlags 1\n>>" % b" ".join(
+        b"%d 0 R" % field for field in fields
+    )
+    version = b""
+    if not re.match(rb"%PDF-(1\.[7-9]|[2-9]\.)", pdf):
+        version = b"/Version /1.7\n"  # pyHanko's writer raises the version to 1.7
+    bodies[doc.root] = doc.body(doc.root)[:-2] + version + b"/AcroForm %d 0 R\n>>" % form
+
+    pieces = [pdf if pdf.endswith(b"\n") else pdf + b"\n"]
+    at = len(pieces[0])
+    offsets: dict[int, int] = {}
+    for number in sorted(bodies):
+        whole = b"%d 0 obj\n" % number + bodies[number] + b"\nendobj\n"
+        offsets[number] = at
+        pieces.append(whole)
+        at += len(whole)
+    table = [b"xref\n0 1\n0000000000 65535 f \n"]
+    numbers = sorted(offsets)
+    run: list[int] = []
+    for number in [*numbers, -1]:
+        if run and number != run[-1] + 1:
+            table.append(b"%d %d\n" % (run[0], len(run)))
+            table += [b"%010d 00000 n \n" % offsets[n] for n in run]
+            run = []
+        run.append(number)
+    pieces.append(b"".join(table))
+    pieces.append(
+        b"trailer\n<<\n/Size %d\n/Root %d 0 R\n/Info %d 0 R\n/ID [ <%s> <%s> ]\n/Prev %d\n>>\n"
+        b"startxref\n%d\n%%%%EOF\n"
+        % (
+            form + 1 + 2 * len(records),
+            doc.root,
+            doc.info,
+            first_id.group(1).lower(),
+            second_id.hex().encode(),
+            doc.table_at,
+            at,
+        )
+    )
+    return b"".join(pieces)
+
+
+def _written(obj: TextStringObject) -> bytes:
+    """Return a PDF object's bytes as pypdf writes them."""
+    out = io.BytesIO()
+    obj.write_to_stream(out)
     return out.getvalue()
 
 

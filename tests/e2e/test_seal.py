@@ -154,6 +154,54 @@ def test_one_field_per_party_where_the_keyword_is(
     assert buyer[2] <= supplier[0], "the two seals overlap"
 
 
+def _form(pdf: bytes) -> dict[str, Any]:
+    """Return what a sealed file's update holds: trailer, catalog keys, form, widgets."""
+    reader = PdfReader(io.BytesIO(pdf))
+
+    def plain(obj: Any) -> Any:
+        obj = obj.get_object() if hasattr(obj, "get_object") else obj
+        if isinstance(obj, dict):
+            # /P and /Parent point back up: left out to keep this finite.
+            return {k: plain(v) for k, v in obj.items() if k not in ("/P", "/Parent")}
+        if isinstance(obj, list):
+            return [plain(v) for v in obj]
+        return obj
+
+    root: Any = reader.root_object
+    trailer: Any = reader.trailer
+    return {
+        "id": [value.original_bytes for value in trailer["/ID"]],
+        "size": trailer["/Size"],
+        "catalog": sorted(root),
+        "version": root.get("/Version"),
+        "form": plain(root["/AcroForm"]),
+        "annots": [plain(page.get("/Annots", [])) for page in reader.pages],
+        "page keys": [sorted(page) for page in reader.pages],
+    }
+
+
+@pytest.mark.parametrize("kind", SEALED)
+def test_fields_written_directly_are_pyhanko_s(
+    finished: dict[str, bytes],
+    finished_pdfa: bytes,
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    originals = [finished[kind], finished_pdfa] if kind == "service_contract" else [finished[kind]]
+    direct = [seal.add_seal_fields(pdf, kind) for pdf in originals]
+    for pdf, (_, records) in zip(originals, direct, strict=True):
+        assert seal._with_fields_classic(pdf, records, b"0" * 16)  # finish's output takes it
+
+    def irregular(*args: Any) -> bytes:
+        raise pdfdoc._Irregular("test")
+
+    monkeypatch.setattr(seal, "_with_fields_classic", irregular)
+    for pdf, (sealed, records) in zip(originals, direct, strict=True):
+        by_pyhanko, again = seal.add_seal_fields(pdf, kind)
+        assert again == records
+        assert _form(sealed) == _form(by_pyhanko)
+
+
 def test_acceptance_plan_is_not_sealed(
     sealed: dict[str, tuple[bytes, list[dict[str, Any]]]], finished: dict[str, bytes]
 ) -> None:
@@ -396,9 +444,14 @@ def widget_rects(pdf: bytes) -> dict[str, tuple[int, list[float]]]:
 
 
 @pytest.fixture(scope="module")
-def pdfa_contract(pool: ConverterPool, docx: dict[str, bytes]) -> tuple[bytes, list[Any]]:
+def finished_pdfa(pool: ConverterPool, docx: dict[str, bytes]) -> bytes:
     raw = pool.convert_bytes(docx["service_contract"], pdfa=True)
-    return seal.add_seal_fields(finish(raw, "service_contract"), "service_contract")
+    return finish(raw, "service_contract")
+
+
+@pytest.fixture(scope="module")
+def pdfa_contract(finished_pdfa: bytes) -> tuple[bytes, list[Any]]:
+    return seal.add_seal_fields(finished_pdfa, "service_contract")
 
 
 @pytest.mark.parametrize("kind", [*SEALED, "service_contract/pdfa"])
