@@ -413,6 +413,62 @@ class _Classic:
         return int(body)
 
 
+class _Resolver:
+    """Reads the objects of a :class:`_Classic` file on demand, as pypdf's reader would.
+
+    Passed to pypdf's parser as the document, it resolves references lazily
+    (``IndirectObject.get_object``): a reader without pypdf's reading of the
+    whole table, for files :class:`_Classic` has checked. Objects pypdf cannot
+    parse strictly raise _Irregular.
+    """
+
+    strict = True  # pypdf raises instead of guessing
+
+    def __init__(self, doc: _Classic) -> None:
+        self.doc = doc
+        self.xref: dict[int, dict[int, int]] = {}
+        self.cache: dict[int, Any] = {}
+
+    def get_object(self, ref: int | IndirectObject) -> Any:
+        """Return the object a reference (or object number) points at, parsed once."""
+        number = ref if isinstance(ref, int) else ref.idnum
+        if number in self.cache:
+            return self.cache[number]
+        start, end = self.doc.span(number)
+        head = _OBJ_HEAD.match(self.doc.data, start, end)
+        if head is None or int(head.group(1)) != number:
+            raise _Irregular(f"object {number}")
+        stream = io.BytesIO(self.doc.data)
+        stream.seek(head.end())
+        try:
+            value = read_object(stream, cast(Any, self))
+        except Exception as error:  # pypdf raises many kinds on what it cannot parse
+            raise _Irregular(f"object {number}: {error}") from error
+        self.cache[number] = value
+        return value
+
+    def pages(self) -> list[DictionaryObject]:
+        """Return the page dictionaries of a one-level page tree, inherited entries filled in."""
+        catalog = self.get_object(self.doc.root)
+        tree = catalog["/Pages"] if isinstance(catalog, DictionaryObject) else None
+        kids = tree.get("/Kids") if isinstance(tree, DictionaryObject) else None
+        if not isinstance(kids, list) or tree.get("/Count") != len(kids):  # type: ignore[union-attr]
+            raise _Irregular("page tree")
+        inherited = {
+            key: tree.raw_get(key)  # type: ignore[union-attr]
+            for key in ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+            if key in tree  # type: ignore[operator]
+        }
+        pages = []
+        for kid in kids:
+            page = kid.get_object()
+            if not isinstance(page, DictionaryObject) or page.get("/Type") != "/Page":
+                raise _Irregular("page tree")
+            missing = {key: value for key, value in inherited.items() if key not in page}
+            pages.append(DictionaryObject({**page, **missing}) if missing else page)
+        return pages
+
+
 def _finish_classic(pdf: bytes, meta: _Meta) -> bytes:
     """Return :func:`finish`'s result by rewriting only the objects that change.
 

@@ -73,7 +73,7 @@ from pypdf import PdfReader
 from pypdf.generic import IndirectObject, TextStringObject
 
 from .errors import SealPlacementError
-from .pdfdoc import _Classic, _Irregular
+from .pdfdoc import _Classic, _Irregular, _Resolver
 
 __all__ = [
     "LAST_PAGE_ONLY",
@@ -119,14 +119,14 @@ def _find_all(
     pdf: bytes,
     keywords: Collection[str],
     pages: Collection[int] | None,
-    reader: PdfReader | None = None,
+    pdf_pages: list[Any] | None = None,
 ) -> dict[str, list[tuple[int, Rect]]]:
     """Return the occurrences of each keyword, reading the PDF once."""
     needles = {kw: "".join(_normal(ch) for ch in kw if not ch.isspace()) for kw in keywords}
     if not all(needles.values()):
         raise ValueError("empty keyword")
     try:
-        text = _PageText(reader or PdfReader(io.BytesIO(pdf)))
+        text = _PageText(pdf_pages if pdf_pages is not None else _open(pdf)[1])
         return _search(text.pages_with(needles.values(), pages), needles)
     except (_Unsupported, KeyError, TypeError, ValueError, AttributeError, IndexError):
         pass  # something LibreOffice does not write: pdfminer reads it
@@ -171,14 +171,14 @@ def add_seal_fields(pdf: bytes, kind: str) -> tuple[bytes, list[dict[str, Any]]]
         raise SealPlacementError(f"{kind}: unknown document kind") from None
     if not parties:
         return pdf, []
-    reader = PdfReader(io.BytesIO(pdf))
-    taken = set(reader.get_fields() or {}) & {f"seal_{party}" for party, _ in parties}
+    doc, pdf_pages, fields = _open(pdf)
+    taken = fields & {f"seal_{party}" for party, _ in parties}
     if taken:
         raise SealPlacementError(f"{kind}: the PDF already has the fields {sorted(taken)}")
-    last = len(reader.pages)
+    last = len(pdf_pages)
     pages = {last} if kind in LAST_PAGE_ONLY else None
     where = f"page {last} (the signature page)" if pages else "the document"
-    occurrences = _find_all(pdf, [keyword for _, keyword in parties], pages, reader)
+    occurrences = _find_all(pdf, [keyword for _, keyword in parties], pages, pdf_pages)
     records: list[dict[str, Any]] = []
     for party, keyword in parties:
         hits = occurrences[keyword]
@@ -189,10 +189,11 @@ def add_seal_fields(pdf: bytes, kind: str) -> tuple[bytes, list[dict[str, Any]]]
                 f"in {where}, expected exactly once" + (f" ({places})" if places else "")
             )
         page, keyword_rect = hits[0]
-        pdf_page = reader.pages[page - 1]
-        if int(pdf_page.get("/Rotate", 0)) % 360:
+        pdf_page = pdf_pages[page - 1]
+        if int(_get(pdf_page, "/Rotate", 0)) % 360:
             raise SealPlacementError(f"{kind}: page {page} is rotated; cannot place a seal on it")
-        crop = tuple(float(v) for v in pdf_page.cropbox)
+        box = _get(pdf_page, "/CropBox", None) or _get(pdf_page, "/MediaBox", None)
+        crop = tuple(float(_get(box, i, 0)) for i in range(4))
         records.append(
             {
                 "party": party,
@@ -203,7 +204,24 @@ def add_seal_fields(pdf: bytes, kind: str) -> tuple[bytes, list[dict[str, Any]]]
                 "rect": _rounded(_seal_rect(keyword_rect, (crop[0], crop[1], crop[2], crop[3]))),
             }
         )
-    return _with_fields(pdf, records), records
+    return _with_fields(pdf, records, doc), records
+
+
+def _open(pdf: bytes) -> tuple[_Classic | None, list[Any], set[str]]:
+    """Return the file's table (for finish's output), its pages, and its form's field names.
+
+    :func:`generator.pdfdoc.finish`'s output is read through its own table
+    (no form: no fields); anything else through pypdf's reader.
+    """
+    try:
+        doc = _Classic.parse(pdf)
+        resolver = _Resolver(doc)
+        if "/AcroForm" not in resolver.get_object(doc.root):
+            return doc, resolver.pages(), set()
+    except _Irregular:
+        pass
+    reader = PdfReader(io.BytesIO(pdf))
+    return None, list(reader.pages), set(reader.get_fields() or {})
 
 
 def _seal_rect(keyword: Rect, page: Rect) -> Rect:
@@ -247,14 +265,17 @@ class _FieldWriter(IncrementalPdfFileWriter):
         """Do not touch the document's metadata."""
 
 
-def _with_fields(pdf: bytes, records: list[dict[str, Any]]) -> bytes:
-    """Return ``pdf`` with an incremental update adding one empty signature field per record."""
+def _with_fields(pdf: bytes, records: list[dict[str, Any]], doc: _Classic | None = None) -> bytes:
+    """Return ``pdf`` with an incremental update adding one empty signature field per record.
+
+    ``doc`` is the file's table when :func:`_open` read it so.
+    """
     # The first ID stays (ISO 32000 14.4); the second, random in pyHanko, becomes a
     # hash of what this update is made from.
     recipe = json.dumps(records, ensure_ascii=False, sort_keys=True).encode()
     second = hashlib.sha256(pdf + recipe).digest()[:16]
     try:
-        return _with_fields_classic(pdf, records, second)
+        return _with_fields_classic(pdf, records, second, doc)
     except _Irregular:
         pass  # not finish's output, or a form already: pyHanko adds the fields
     writer = _FieldWriter(io.BytesIO(pdf))
@@ -276,7 +297,9 @@ def _with_fields(pdf: bytes, records: list[dict[str, Any]]) -> bytes:
     return out.getvalue()
 
 
-def _with_fields_classic(pdf: bytes, records: list[dict[str, Any]], second_id: bytes) -> bytes:
+def _with_fields_classic(
+    pdf: bytes, records: list[dict[str, Any]], second_id: bytes, doc: _Classic | None = None
+) -> bytes:
     """Return :func:`_with_fields`'s update, written directly for a file :func:`finish` made.
 
     The objects pyHanko's ``append_signature_field`` writes for an empty field
@@ -287,7 +310,7 @@ def _with_fields_classic(pdf: bytes, records: list[dict[str, Any]], second_id: b
     a document for this, most of it reading the file; anything else raises
     _Irregular.
     """
-    doc = _Classic.parse(pdf)
+    doc = doc or _Classic.parse(pdf)
     catalog = doc.dictionary(doc.root)
     if "/AcroForm" in catalog or "/Version" in catalog:
         raise _Irregular("a form or a version in the catalog")
@@ -548,8 +571,8 @@ class _PageText:
     hold a keyword (:meth:`_may_hold`).
     """
 
-    def __init__(self, reader: PdfReader) -> None:
-        self.reader = reader
+    def __init__(self, pages: list[Any]) -> None:
+        self.pdf_pages = pages
         #: fonts by their object, and font resource dictionaries by theirs
         self.fonts: dict[Any, _Font] = {}
         self.by_name: dict[Any, dict[bytes, _Font]] = {}
@@ -559,10 +582,10 @@ class _PageText:
     ) -> Iterator[tuple[int, str, Callable[[int], Rect]]]:
         """Yield (number, text, box of a character) of the wanted pages that may hold a needle."""
         wanted = [set(needle) for needle in needles]
-        for number, page in enumerate(self.reader.pages, 1):
+        for number, page in enumerate(self.pdf_pages, 1):
             if pages is not None and number not in pages:
                 continue
-            if page.rotation % 360:
+            if int(_get(page, "/Rotate", 0)) % 360:
                 raise _Unsupported("rotated page")
             data = self._contents(page)
             resources = _get(page, "/Resources", {})
