@@ -59,14 +59,18 @@ from xml.parsers.expat import ExpatError
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
+    BooleanObject,
     ByteStringObject,
     DictionaryObject,
     Fit,
+    FloatObject,
     IndirectObject,
     NameObject,
+    NullObject,
     NumberObject,
     StreamObject,
     TextStringObject,
+    create_string_object,
     read_object,
 )
 
@@ -298,6 +302,8 @@ class _Classic:
     table_at: int
     #: dictionaries parsed so far, by object number (not to be changed by callers)
     parsed: dict[int, DictionaryObject] = field(default_factory=dict, repr=False)
+    #: how often each ``/Length N 0 R`` occurs, counted when first needed
+    length_refs: collections.Counter[bytes] | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, data: bytes) -> _Classic:
@@ -377,10 +383,14 @@ class _Classic:
         body = self.body(number)
         if not (body.startswith(b"<<") and body.endswith(b">>")):
             raise _Irregular(f"object {number} is not a dictionary")
-        try:
-            value = read_object(io.BytesIO(body), cast(Any, _Unresolved()))
-        except Exception as error:  # pypdf raises many kinds on what it cannot parse
-            raise _Irregular(f"object {number}: {error}") from error
+        fast = _fast_object(body, 0, len(body), _Unresolved())
+        if fast is not None and fast[1] == len(body):
+            value = fast[0]
+        else:
+            try:
+                value = read_object(io.BytesIO(body), cast(Any, _Unresolved()))
+            except Exception as error:  # pypdf raises many kinds on what it cannot parse
+                raise _Irregular(f"object {number}: {error}") from error
         if not isinstance(value, DictionaryObject):
             raise _Irregular(f"object {number} is not a dictionary")
         self.parsed[number] = value
@@ -413,6 +423,95 @@ class _Classic:
         return int(body)
 
 
+_WHITE = rb"[\x00\t\n\x0c\r ]*"
+_DELIMITED = rb"(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
+_TOKEN = re.compile(
+    _WHITE
+    + rb"(?:(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R"
+    + _DELIMITED
+    + rb"|([+-]?(?:\d+(?:\.\d*)?|\.\d+))"
+    + rb"|(/[!-~]*?)(?=[\x00\t\n\x0c\r ()<>\[\]{}/%])"
+    + rb"|(<<|\[|>>|\])"
+    + rb"|<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>"
+    + rb"|(true|false|null)"
+    + _DELIMITED
+    + rb")"
+)
+_NUMBERS = re.compile(_WHITE + rb"\[([0-9.+\-\x00\t\n\x0c\r ]*)\]")
+
+
+def _fast_object(data: bytes, pos: int, end: int, pdf: Any) -> tuple[Any, int] | None:
+    """Parse the object at ``data[pos:end]`` as pypdf's ``read_object`` would; None if unsure.
+
+    pypdf reads byte by byte (a 256-number /Widths array takes half a
+    millisecond); this takes one regular expression match per token, and one
+    per array of plain numbers. Names with # escapes, literal strings and
+    anything else unusual give None: pypdf then parses the object itself.
+    Returns the object and where it ends.
+    """
+    stack: list[list[Any]] = []  # open containers: [kind, container, pending dictionary key]
+    while True:
+        numbers = _NUMBERS.match(data, pos, end)
+        if numbers is not None:
+            try:
+                value: Any = ArrayObject(
+                    FloatObject(item) if b"." in item else NumberObject(item)
+                    for item in numbers.group(1).split()
+                )
+            except ValueError:
+                return None
+            pos = numbers.end()
+        else:
+            found = _TOKEN.match(data, pos, end)
+            if found is None:
+                return None
+            pos = found.end()
+            ref, generation, number, name, bracket, hexdigits, keyword = found.groups()
+            if ref is not None:
+                value = IndirectObject(int(ref), int(generation), pdf)
+            elif number is not None:
+                try:
+                    value = FloatObject(number) if b"." in number else NumberObject(number)
+                except ValueError:
+                    return None
+            elif name is not None:
+                if b"#" in name:
+                    return None
+                value = NameObject(name.decode("ascii"))
+            elif bracket in (b"[", b"<<"):
+                stack.append(
+                    [bracket, ArrayObject() if bracket == b"[" else DictionaryObject(), None]
+                )
+                continue
+            elif bracket is not None:
+                if not stack or stack[-1][0] != (b"[" if bracket == b"]" else b"<<"):
+                    return None
+                _, value, key = stack.pop()
+                if key is not None:
+                    return None  # a key without a value
+            elif hexdigits is not None:
+                digits = bytes(b for b in hexdigits if b not in b"\x00\t\n\x0c\r ")
+                if len(digits) % 2:
+                    digits += b"0"
+                value = create_string_object(bytes.fromhex(digits.decode()))
+            elif keyword == b"null":
+                value = NullObject()
+            else:
+                value = BooleanObject(keyword == b"true")
+        if not stack:
+            return value, pos
+        top = stack[-1]
+        if top[0] == b"[":
+            top[1].append(value)
+        elif top[2] is None:
+            if not isinstance(value, NameObject):
+                return None  # a dictionary key that is not a name
+            top[2] = value
+        else:
+            top[1][top[2]] = value
+            top[2] = None
+
+
 class _Resolver:
     """Reads the objects of a :class:`_Classic` file on demand, as pypdf's reader would.
 
@@ -438,12 +537,18 @@ class _Resolver:
         head = _OBJ_HEAD.match(self.doc.data, start, end)
         if head is None or int(head.group(1)) != number:
             raise _Irregular(f"object {number}")
-        stream = io.BytesIO(self.doc.data)
-        stream.seek(head.end())
-        try:
-            value = read_object(stream, cast(Any, self))
-        except Exception as error:  # pypdf raises many kinds on what it cannot parse
-            raise _Irregular(f"object {number}: {error}") from error
+        data = self.doc.data
+        close = data.rfind(b"endobj", start, end)
+        fast = _fast_object(data, head.end(), close, self)
+        if fast is not None and not data[fast[1] : close].strip():
+            value = fast[0]
+        else:  # a stream, or something only pypdf parses
+            stream = io.BytesIO(data)
+            stream.seek(head.end())
+            try:
+                value = read_object(stream, cast(Any, self))
+            except Exception as error:  # pypdf raises many kinds on what it cannot parse
+                raise _Irregular(f"object {number}: {error}") from error
         self.cache[number] = value
         return value
 
@@ -506,7 +611,8 @@ def _finish_classic(pdf: bytes, meta: _Meta) -> bytes:
             + b"\nendstream"
         )
 
-    for number, body in _renumbered_fonts(doc).items():
+    changes = _renumbered_fonts(doc)
+    for number, body in changes.items():
         if number in replaced:
             raise _Irregular(f"object {number} twice")
         replaced[number] = body
@@ -568,7 +674,6 @@ def _renumbered_fonts(doc: _Classic) -> dict[int, bytes]:
     renumber = {old: _UNIQUE_ID_BASE + n for n, old in enumerate(order)}
 
     bodies: dict[int, bytes] = {}
-    length_refs: collections.Counter[bytes] | None = None  # how often each /Length N 0 R occurs
     for number, entries, program, old in programs:
         try:
             lengths = int(entries[b"Length1"]), int(entries[b"Length2"])
@@ -584,22 +689,33 @@ def _renumbered_fonts(doc: _Classic) -> dict[int, bytes]:
             _deflate(clear, secret, trailer) if b"Filter" in entries else clear + secret + trailer
         )
         values = {**entries, b"Length1": b"%d" % len(clear), b"Length2": b"%d" % len(secret)}
-        length = values[b"Length"]
-        if length.endswith(b" 0 R"):
-            length_number = int(length.split()[0])
-            if length_refs is None:
-                length_refs = collections.Counter(_LENGTH_REF.findall(data))
-            shared = length_refs[b"%d" % length_number] != 1
-            if shared or length_number in bodies or length_number in fonts:
-                raise _Irregular(f"object {length_number} twice")
-            bodies[length_number] = b"%d" % len(encoded)
-        else:
-            values[b"Length"] = b"%d" % len(encoded)
-        entries_out = b"".join(
-            b"/" + key + (b"" if value[:1] == b"/" else b" ") + value
-            for key, value in values.items()
-        )
-        bodies[number] = b"<<" + entries_out + b">>\nstream\n" + encoded + b"\nendstream"
+        for changed, body in _stream_bodies(doc, number, values, encoded).items():
+            if changed in bodies or (changed in fonts and changed != number):
+                raise _Irregular(f"object {changed} twice")
+            bodies[changed] = body
+    return bodies
+
+
+def _stream_bodies(
+    doc: _Classic, number: int, entries: dict[bytes, bytes], encoded: bytes
+) -> dict[int, bytes]:
+    """Return the bodies of a flat stream with new data and, if indirect, of its /Length."""
+    values = dict(entries)
+    bodies = {}
+    length = values.get(b"Length", b"")
+    if length.endswith(b" 0 R"):
+        length_number = int(length.split()[0])
+        if doc.length_refs is None:
+            doc.length_refs = collections.Counter(_LENGTH_REF.findall(doc.data))
+        if doc.length_refs[b"%d" % length_number] != 1:
+            raise _Irregular(f"object {length_number} is the /Length of several streams")
+        bodies[length_number] = b"%d" % len(encoded)
+    else:
+        values[b"Length"] = b"%d" % len(encoded)
+    entries_out = b"".join(
+        b"/" + key + (b"" if value[:1] == b"/" else b" ") + value for key, value in values.items()
+    )
+    bodies[number] = b"<<" + entries_out + b">>\nstream\n" + encoded + b"\nendstream"
     return bodies
 
 
