@@ -6,10 +6,12 @@ Pure post-processing in Python (pypdf); nothing here runs LibreOffice.
 number, Author, Creator ``contractgen``, CreationDate = ModDate = the signing
 date at 00:00 China time) and the catalog's /Lang, and makes the output a
 function of the input's content only. LibreOffice's PDFs differ from run to
-run in three places, all of which are rewritten:
+run in four places, all of which are rewritten:
 
 * the info dictionary's /CreationDate and, in PDF/A, the XMP ``xmp:CreateDate``
   carry the conversion time;
+* in PDF/A, the sRGB profile of the output intent is made at export time and
+  its header carries the time to the second; it gets the signing date;
 * the trailer /ID is random; it becomes a hash of the finished file;
 * every CJK font LibreOffice embeds as Type 1 carries a ``/UniqueID`` taken from
   a counter that lives as long as the office process (4100001, 4100002, … for
@@ -49,6 +51,7 @@ import functools
 import hashlib
 import io
 import re
+import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -148,6 +151,11 @@ def finish(
     # keep_initial_header: a PDF/A-2 file from LibreOffice says %PDF-1.6, not pypdf's 1.3.
     writer = PdfWriter(clone_from=reader, keep_initial_header=True)
     _renumber_type1_ids(writer)
+    for intent in cast(list[Any], writer.root_object.get("/OutputIntents", [])):
+        profile = intent.get_object().get("/DestOutputProfile")
+        if profile is not None:
+            stream = cast(StreamObject, profile.get_object())
+            stream.set_data(_icc_dated(stream.get_data(), date))
     _apply_metadata(
         writer,
         meta,
@@ -612,11 +620,64 @@ def _finish_classic(pdf: bytes, meta: _Meta) -> bytes:
         )
 
     changes = _renumbered_fonts(doc)
+    for number in _output_profiles(catalog, doc.dictionary):
+        entries, encoded = doc.flat_stream(number)
+        if entries.get(b"Filter", b"/FlateDecode") != b"/FlateDecode" or set(entries) - {
+            b"N",
+            b"Length",
+            b"Filter",
+            b"Alternate",
+        }:
+            raise _Irregular(f"output profile {number}")
+        profile = zlib.decompress(encoded) if b"Filter" in entries else encoded
+        profile = _icc_dated(profile, meta.date)
+        encoded = zlib.compress(profile) if b"Filter" in entries else profile
+        changes.update(_stream_bodies(doc, number, entries, encoded))
     for number, body in changes.items():
         if number in replaced:
             raise _Irregular(f"object {number} twice")
         replaced[number] = body
     return _rewrite(doc, replaced)
+
+
+def _output_profiles(catalog: DictionaryObject, dictionary: Any) -> list[int]:
+    """Return the object numbers of the ICC profiles the catalog's output intents name."""
+    intents = catalog.get("/OutputIntents")
+    if intents is None:
+        return []
+    if not isinstance(intents, ArrayObject):
+        raise _Irregular("/OutputIntents")
+    numbers = []
+    for ref in intents:
+        intent = dictionary(ref.idnum) if isinstance(ref, IndirectObject) else ref
+        if not isinstance(intent, DictionaryObject):
+            raise _Irregular("/OutputIntents")
+        profile = intent.get("/DestOutputProfile")
+        if isinstance(profile, IndirectObject):
+            numbers.append(profile.idnum)
+        elif profile is not None:
+            raise _Irregular("/DestOutputProfile")
+    return numbers
+
+
+def _icc_dated(profile: bytes, date: dt.date) -> bytes:
+    """Return an ICC profile with the given creation date (midnight).
+
+    LibreOffice makes the sRGB profile of PDF/A's output intent at export
+    time, so its header carries the wall clock to the second. A version 4
+    profile's ID (an MD5 of the profile with the flags, the rendering intent
+    and the ID zeroed) is computed again.
+    """
+    if len(profile) < 128 or profile[36:40] != b"acsp":
+        return profile
+    out = bytearray(profile)
+    out[24:36] = struct.pack(">6H", date.year, date.month, date.day, 0, 0, 0)
+    if any(out[84:100]):
+        unsigned = bytearray(out)
+        unsigned[44:48] = unsigned[64:68] = bytes(4)
+        unsigned[84:100] = bytes(16)
+        out[84:100] = hashlib.md5(unsigned, usedforsecurity=False).digest()
+    return bytes(out)
 
 
 def _text_entry(info: DictionaryObject, key: str) -> str | None:

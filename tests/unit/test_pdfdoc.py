@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import re
+import struct
 import subprocess
 import zlib
 from collections.abc import Iterator
@@ -242,6 +244,33 @@ def test_no_wall_clock_time_is_left(raw: bytes, raw_pdfa: bytes) -> None:
     for source in (raw, raw_pdfa):
         finished = pdfdoc.finish(source, **META)
         assert not any(stamp in finished for stamp in stamps)
+
+
+def test_output_intent_profile_carries_the_contract_date(raw_pdfa: bytes) -> None:
+    # LibreOffice makes the sRGB profile at export time: its header holds the wall
+    # clock to the second, and two conversions a second apart would differ.
+    reader = PdfReader(io.BytesIO(pdfdoc.finish(raw_pdfa, **META)))
+    intents: Any = reader.root_object["/OutputIntents"]
+    profile = intents[0].get_object()["/DestOutputProfile"].get_data()
+    assert profile[36:40] == b"acsp"
+    assert struct.unpack(">6H", profile[24:36]) == (2024, 3, 5, 0, 0, 0)
+
+
+def test_icc_date_and_v4_profile_id() -> None:
+    header = bytearray(os.urandom(128))
+    header[36:40] = b"acsp"
+    profile = bytes(header) + os.urandom(300)
+    dated = pdfdoc._icc_dated(profile, DATE)
+    assert struct.unpack(">6H", dated[24:36]) == (2024, 3, 5, 0, 0, 0)
+    assert dated[:24] == profile[:24] and dated[36:84] == profile[36:84]
+    assert dated[100:] == profile[100:]
+    unsigned = bytearray(dated)
+    unsigned[44:48] = unsigned[64:68] = bytes(4)
+    unsigned[84:100] = bytes(16)
+    assert dated[84:100] == hashlib.md5(unsigned).digest()  # a version 4 profile ID
+    v2 = profile[:84] + bytes(16) + profile[100:]
+    assert pdfdoc._icc_dated(v2, DATE)[84:100] == bytes(16)  # no ID: none is made
+    assert pdfdoc._icc_dated(b"not a profile", DATE) == b"not a profile"
 
 
 def test_finish_is_reproducible(raw: bytes) -> None:
