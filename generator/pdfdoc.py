@@ -52,6 +52,7 @@ import hashlib
 import io
 import re
 import struct
+import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -312,6 +313,15 @@ class _Classic:
     parsed: dict[int, DictionaryObject] = field(default_factory=dict, repr=False)
     #: how often each ``/Length N 0 R`` occurs, counted when first needed
     length_refs: collections.Counter[bytes] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, data: bytes) -> _Classic:
+        """Return the table of a file :func:`finish` just returned, or parse it."""
+        with _RECENT_LOCK:
+            known = _RECENT.get(id(data))
+        if known is not None and known.data is data:
+            return known
+        return cls.parse(data)
 
     @classmethod
     def parse(cls, data: bytes) -> _Classic:
@@ -818,7 +828,28 @@ def _rewrite(doc: _Classic, replaced: dict[int, bytes]) -> bytes:
             shift += len(whole) - (end - start)
             copied = end
     pieces.append(data[copied : doc.table_at])
-    return _finish_file(pieces, offsets, doc.root, doc.info)
+    out = _finish_file(pieces, offsets, doc.root, doc.info)
+    # Remembered, so that sealing and bundling what finish returns need not read its
+    # table again: the objects are where the offsets say, in the input's order.
+    table_at = int(_STARTXREF.search(out, len(out) - 64).group(1))  # type: ignore[union-attr]
+    starts = sorted((offsets[number], number) for number in doc.spans)
+    ends = [start for start, _ in starts[1:]] + [table_at]
+    spans = {number: (start, end) for (start, number), end in zip(starts, ends, strict=True)}
+    _remember(_Classic(out, spans, doc.size, doc.root, doc.info, table_at))
+    return out
+
+
+#: the tables of the files finish returned last, by the identity of their bytes
+_RECENT: collections.OrderedDict[int, _Classic] = collections.OrderedDict()
+_RECENT_LOCK = threading.Lock()
+
+
+def _remember(doc: _Classic) -> None:
+    """Keep a file's parsed table for :meth:`_Classic.of` (the last few files only)."""
+    with _RECENT_LOCK:
+        _RECENT[id(doc.data)] = doc
+        while len(_RECENT) > 16:
+            _RECENT.popitem(last=False)
 
 
 def _finish_file(pieces: list[bytes], offsets: list[int], root: int, info: int) -> bytes:
@@ -1052,7 +1083,7 @@ def _bundle_classic(parts: Sequence[tuple[str, bytes]], meta: _Meta) -> bytes:
     content as pypdf's merge, at a fifth of the cost; anything else raises
     _Irregular.
     """
-    docs = [_Classic.parse(data) for _, data in parts]
+    docs = [_Classic.of(data) for _, data in parts]
     numbers = [4]  # 1 catalog, 2 info, 3 page tree
     bodies: dict[int, bytes] = {}
     tree: list[tuple[str, int, list[_OutlineItem], dict[int, int]]] = []  # per part

@@ -214,7 +214,7 @@ def _open(pdf: bytes) -> tuple[_Classic | None, list[Any], set[str]]:
     (no form: no fields); anything else through pypdf's reader.
     """
     try:
-        doc = _Classic.parse(pdf)
+        doc = _Classic.of(pdf)
         resolver = _Resolver(doc)
         if "/AcroForm" not in resolver.get_object(doc.root):
             return doc, resolver.pages(), set()
@@ -310,7 +310,7 @@ def _with_fields_classic(
     a document for this, most of it reading the file; anything else raises
     _Irregular.
     """
-    doc = doc or _Classic.parse(pdf)
+    doc = doc or _Classic.of(pdf)
     catalog = doc.dictionary(doc.root)
     if "/AcroForm" in catalog or "/Version" in catalog:
         raise _Irregular("a form or a version in the catalog")

@@ -400,6 +400,22 @@ def test_byte_level_path_agrees_with_the_general_one(
         assert mine.get_contents().get_data() == theirs.get_contents().get_data()  # type: ignore[union-attr]
 
 
+def test_finish_remembers_the_table_of_what_it_returns(raw: bytes, raw_pdfa: bytes) -> None:
+    for source in (raw, raw_pdfa):
+        finished = pdfdoc.finish(source, **META)
+        known, parsed = pdfdoc._Classic.of(finished), pdfdoc._Classic.parse(finished)
+        assert known is not parsed
+        assert (known.spans, known.size, known.root, known.info, known.table_at) == (
+            parsed.spans,
+            parsed.size,
+            parsed.root,
+            parsed.info,
+            parsed.table_at,
+        )
+        # Equal bytes in another object are parsed, not taken for the remembered file.
+        assert pdfdoc._Classic.of(bytes(bytearray(finished))) is not known
+
+
 def test_files_not_shaped_like_libreoffice_s_take_the_general_path(raw: bytes) -> None:
     # An incremental update: a second table and trailer (/Prev).
     writer = PdfWriter(io.BytesIO(raw), incremental=True)
