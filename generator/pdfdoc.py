@@ -530,68 +530,6 @@ def _fast_object(data: bytes, pos: int, end: int, pdf: Any) -> tuple[Any, int] |
             top[2] = None
 
 
-class _Resolver:
-    """Reads the objects of a :class:`_Classic` file on demand, as pypdf's reader would.
-
-    Passed to pypdf's parser as the document, it resolves references lazily
-    (``IndirectObject.get_object``): a reader without pypdf's reading of the
-    whole table, for files :class:`_Classic` has checked. Objects pypdf cannot
-    parse strictly raise _Irregular.
-    """
-
-    strict = True  # pypdf raises instead of guessing
-
-    def __init__(self, doc: _Classic) -> None:
-        self.doc = doc
-        self.xref: dict[int, dict[int, int]] = {}
-        self.cache: dict[int, Any] = {}
-
-    def get_object(self, ref: int | IndirectObject) -> Any:
-        """Return the object a reference (or object number) points at, parsed once."""
-        number = ref if isinstance(ref, int) else ref.idnum
-        if number in self.cache:
-            return self.cache[number]
-        start, end = self.doc.span(number)
-        head = _OBJ_HEAD.match(self.doc.data, start, end)
-        if head is None or int(head.group(1)) != number:
-            raise _Irregular(f"object {number}")
-        data = self.doc.data
-        close = data.rfind(b"endobj", start, end)
-        fast = _fast_object(data, head.end(), close, self)
-        if fast is not None and not data[fast[1] : close].strip():
-            value = fast[0]
-        else:  # a stream, or something only pypdf parses
-            stream = io.BytesIO(data)
-            stream.seek(head.end())
-            try:
-                value = read_object(stream, cast(Any, self))
-            except Exception as error:  # pypdf raises many kinds on what it cannot parse
-                raise _Irregular(f"object {number}: {error}") from error
-        self.cache[number] = value
-        return value
-
-    def pages(self) -> list[DictionaryObject]:
-        """Return the page dictionaries of a one-level page tree, inherited entries filled in."""
-        catalog = self.get_object(self.doc.root)
-        tree = catalog["/Pages"] if isinstance(catalog, DictionaryObject) else None
-        kids = tree.get("/Kids") if isinstance(tree, DictionaryObject) else None
-        if not isinstance(kids, list) or tree.get("/Count") != len(kids):  # type: ignore[union-attr]
-            raise _Irregular("page tree")
-        inherited = {
-            key: tree.raw_get(key)  # type: ignore[union-attr]
-            for key in ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
-            if key in tree  # type: ignore[operator]
-        }
-        pages = []
-        for kid in kids:
-            page = kid.get_object()
-            if not isinstance(page, DictionaryObject) or page.get("/Type") != "/Page":
-                raise _Irregular("page tree")
-            missing = {key: value for key, value in inherited.items() if key not in page}
-            pages.append(DictionaryObject({**page, **missing}) if missing else page)
-        return pages
-
-
 def _finish_classic(pdf: bytes, meta: _Meta) -> bytes:
     """Return :func:`finish`'s result by rewriting only the objects that change.
 
@@ -829,7 +767,7 @@ def _rewrite(doc: _Classic, replaced: dict[int, bytes]) -> bytes:
             copied = end
     pieces.append(data[copied : doc.table_at])
     out = _finish_file(pieces, offsets, doc.root, doc.info)
-    # Remembered, so that sealing and bundling what finish returns need not read its
+    # Remembered, so that bundling what finish returns need not read its
     # table again: the objects are where the offsets say, in the input's order.
     table_at = int(_STARTXREF.search(out, len(out) - 64).group(1))  # type: ignore[union-attr]
     starts = sorted((offsets[number], number) for number in doc.spans)

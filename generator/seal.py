@@ -56,7 +56,8 @@ import re
 import subprocess
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from pdfminer.converter import PDFPageAggregator
 from pdfminer.fontmetrics import FONT_METRICS
@@ -70,10 +71,21 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from pypdf import PdfReader
-from pypdf.generic import IndirectObject, TextStringObject
+from pypdf.generic import (
+    ArrayObject,
+    BooleanObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    NullObject,
+    NumberObject,
+    TextStringObject,
+    create_string_object,
+    read_object,
+)
 
 from .errors import SealPlacementError
-from .pdfdoc import _Classic, _Irregular, _Resolver
 
 __all__ = [
     "LAST_PAGE_ONLY",
@@ -207,17 +219,16 @@ def add_seal_fields(pdf: bytes, kind: str) -> tuple[bytes, list[dict[str, Any]]]
     return _with_fields(pdf, records, doc), records
 
 
-def _open(pdf: bytes) -> tuple[_Classic | None, list[Any], set[str]]:
+def _open(pdf: bytes) -> tuple[_Table | None, list[Any], set[str]]:
     """Return the file's table (for finish's output), its pages, and its form's field names.
 
     :func:`generator.pdfdoc.finish`'s output is read through its own table
     (no form: no fields); anything else through pypdf's reader.
     """
     try:
-        doc = _Classic.of(pdf)
-        resolver = _Resolver(doc)
-        if "/AcroForm" not in resolver.get_object(doc.root):
-            return doc, resolver.pages(), set()
+        doc = _Table.read(pdf)
+        if "/AcroForm" not in doc.dictionary(doc.root):
+            return doc, doc.pages(), set()
     except _Irregular:
         pass
     reader = PdfReader(io.BytesIO(pdf))
@@ -265,7 +276,7 @@ class _FieldWriter(IncrementalPdfFileWriter):
         """Do not touch the document's metadata."""
 
 
-def _with_fields(pdf: bytes, records: list[dict[str, Any]], doc: _Classic | None = None) -> bytes:
+def _with_fields(pdf: bytes, records: list[dict[str, Any]], doc: _Table | None = None) -> bytes:
     """Return ``pdf`` with an incremental update adding one empty signature field per record.
 
     ``doc`` is the file's table when :func:`_open` read it so.
@@ -297,8 +308,236 @@ def _with_fields(pdf: bytes, records: list[dict[str, Any]], doc: _Classic | None
     return out.getvalue()
 
 
+# --- finish's output, read through its own table -------------------------------------
+
+
+class _Irregular(Exception):
+    """The file is not shaped like :func:`generator.pdfdoc.finish`'s output: pypdf reads it."""
+
+
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
+_XREF = re.compile(rb"xref\r?\n0 (\d+)\r?\n")
+_XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: \r| \n|\r\n)")
+_TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s", re.S)
+_OBJ_HEAD = re.compile(rb"(\d+) 0 obj[\x00\t\n\x0c\r ]*")
+_WHITE = rb"[\x00\t\n\x0c\r ]*"
+_DELIMITED = rb"(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
+_TOKEN = re.compile(
+    _WHITE
+    + rb"(?:(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R"
+    + _DELIMITED
+    + rb"|([+-]?(?:\d+(?:\.\d*)?|\.\d+))"
+    + rb"|(/[!-~]*?)(?=[\x00\t\n\x0c\r ()<>\[\]{}/%])"
+    + rb"|(<<|\[|>>|\])"
+    + rb"|<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>"
+    + rb"|(true|false|null)"
+    + _DELIMITED
+    + rb")"
+)
+_NUMBERS = re.compile(_WHITE + rb"\[([0-9.+\-\x00\t\n\x0c\r ]*)\]")
+
+
+@dataclass
+class _Table:
+    """A file with one classic cross-reference table, its objects read on demand.
+
+    What :func:`generator.pdfdoc.finish` writes. Only the trailer is read up
+    front; each object is found through its table entry, checked to be the
+    object the entry names, and parsed (with pypdf's object types) when first
+    asked for. As the reader of pypdf's objects it resolves their references
+    (``IndirectObject.get_object``).
+    """
+
+    data: bytes
+    table_at: int
+    size: int
+    root: int
+    info: int
+    first_id: bytes | None
+    entries_at: int
+    parsed: dict[int, Any] = field(default_factory=dict, repr=False)
+    strict = True  # pypdf raises instead of guessing
+
+    @classmethod
+    def read(cls, data: bytes) -> _Table:
+        """Read the trailer of a one-table file; raise _Irregular on anything else."""
+        end = _STARTXREF.search(data, max(0, len(data) - 64))
+        if end is None:
+            raise _Irregular("startxref")
+        table_at = int(end.group(1))
+        table = _XREF.match(data, table_at)
+        if table is None:
+            raise _Irregular("not one classic table")
+        size = int(table.group(1))
+        trailer = _TRAILER.match(data, table.end() + 20 * size)
+        if trailer is None or trailer.end() != end.start() + 10:
+            raise _Irregular("trailer")
+        keys = trailer.group(1)
+        if any(key in keys for key in (b"/Prev", b"/Encrypt", b"/XRefStm")):
+            raise _Irregular("an update or encryption")
+        sizes = re.findall(rb"/Size\s+(\d+)", keys)
+        root = re.findall(rb"/Root\s+(\d+)\s+0\s+R", keys)
+        info = re.findall(rb"/Info\s+(\d+)\s+0\s+R", keys)
+        if sizes != [b"%d" % size] or len(root) != 1 or len(info) != 1:
+            raise _Irregular("trailer")
+        first_id = re.search(rb"/ID\s*\[\s*<([0-9A-Fa-f]{32})>", keys)
+        return cls(
+            data,
+            table_at,
+            size,
+            int(root[0]),
+            int(info[0]),
+            first_id.group(1) if first_id else None,
+            table.end(),
+        )
+
+    def start(self, number: int) -> int:
+        """Return where an object's value begins, after ``N 0 obj``."""
+        if not 0 < number < self.size:
+            raise _Irregular(f"no object {number}")
+        at = self.entries_at + 20 * number
+        entry = _XREF_ENTRY.fullmatch(self.data, at, at + 20)
+        if entry is None or entry.group(3) != b"n" or entry.group(2) != b"00000":
+            raise _Irregular(f"object {number}")
+        head = _OBJ_HEAD.match(self.data, int(entry.group(1)), self.table_at)
+        if head is None or int(head.group(1)) != number:
+            raise _Irregular(f"object {number}")
+        return head.end()
+
+    def body(self, number: int) -> bytes:
+        """Return a dictionary object's bytes (not a stream's), ``<<`` to ``>>``."""
+        start = self.start(number)
+        close = self.data.find(b"endobj", start, self.table_at)
+        body = self.data[start:close].rstrip() if close >= 0 else b""
+        if not (body.startswith(b"<<") and body.endswith(b">>")):
+            raise _Irregular(f"object {number} is not a dictionary")
+        return body
+
+    def get_object(self, ref: int | IndirectObject) -> Any:
+        """Return the object a reference (or object number) points at, parsed once."""
+        number = ref if isinstance(ref, int) else ref.idnum
+        if number in self.parsed:
+            return self.parsed[number]
+        start = self.start(number)
+        close = self.data.find(b"endobj", start, self.table_at)
+        fast = _parse_object(self.data, start, close, self) if close >= 0 else None
+        if fast is not None and not self.data[fast[1] : close].strip():
+            value = fast[0]
+        else:  # a stream, or something only pypdf parses
+            stream = io.BytesIO(self.data)
+            stream.seek(start)
+            try:
+                value = read_object(stream, cast(Any, self))
+            except Exception as error:  # pypdf raises many kinds on what it cannot parse
+                raise _Irregular(f"object {number}: {error}") from error
+        self.parsed[number] = value
+        return value
+
+    def dictionary(self, number: int) -> DictionaryObject:
+        """Return a dictionary object (the same each time: not to be changed)."""
+        value = self.get_object(number)
+        if not isinstance(value, DictionaryObject):
+            raise _Irregular(f"object {number} is not a dictionary")
+        return value
+
+    def pages(self) -> list[DictionaryObject]:
+        """Return the page dictionaries of a one-level page tree, inherited entries filled in."""
+        tree = self.dictionary(self.root).get("/Pages")
+        tree = self.get_object(tree) if isinstance(tree, IndirectObject) else None
+        kids = tree.get("/Kids") if isinstance(tree, DictionaryObject) else None
+        if not isinstance(tree, DictionaryObject) or not isinstance(kids, list):
+            raise _Irregular("page tree")
+        if tree.get("/Count") != len(kids):
+            raise _Irregular("page tree")
+        inherited = {
+            key: tree.raw_get(key)
+            for key in ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+            if key in tree
+        }
+        pages = []
+        for kid in kids:
+            page = kid.get_object() if isinstance(kid, IndirectObject) else None
+            if not isinstance(page, DictionaryObject) or page.get("/Type") != "/Page":
+                raise _Irregular("page tree")
+            missing = {key: value for key, value in inherited.items() if key not in page}
+            pages.append(DictionaryObject({**page, **missing}) if missing else page)
+        return pages
+
+
+def _parse_object(data: bytes, pos: int, end: int, pdf: Any) -> tuple[Any, int] | None:
+    """Parse the object at ``data[pos:end]`` as pypdf's ``read_object`` would; None if unsure.
+
+    The same as ``generator.pdfdoc._fast_object`` (seal and pdfdoc import
+    nothing from each other): one regular expression match per token, one
+    per array of plain numbers (pypdf takes half a millisecond for a font's
+    /Widths); names with # escapes, literal strings and anything unusual give
+    None, and pypdf parses the object. Returns the object and where it ends.
+    """
+    stack: list[list[Any]] = []  # open containers: [kind, container, pending dictionary key]
+    while True:
+        numbers = _NUMBERS.match(data, pos, end)
+        if numbers is not None:
+            try:
+                value: Any = ArrayObject(
+                    FloatObject(item) if b"." in item else NumberObject(item)
+                    for item in numbers.group(1).split()
+                )
+            except ValueError:
+                return None
+            pos = numbers.end()
+        else:
+            found = _TOKEN.match(data, pos, end)
+            if found is None:
+                return None
+            pos = found.end()
+            ref, generation, number, name, bracket, hexdigits, keyword = found.groups()
+            if ref is not None:
+                value = IndirectObject(int(ref), int(generation), pdf)
+            elif number is not None:
+                try:
+                    value = FloatObject(number) if b"." in number else NumberObject(number)
+                except ValueError:
+                    return None
+            elif name is not None:
+                if b"#" in name:
+                    return None
+                value = NameObject(name.decode("ascii"))
+            elif bracket in (b"[", b"<<"):
+                stack.append(
+                    [bracket, ArrayObject() if bracket == b"[" else DictionaryObject(), None]
+                )
+                continue
+            elif bracket is not None:
+                if not stack or stack[-1][0] != (b"[" if bracket == b"]" else b"<<"):
+                    return None
+                _, value, key = stack.pop()
+                if key is not None:
+                    return None  # a key without a value
+            elif hexdigits is not None:
+                digits = bytes(b for b in hexdigits if b not in b"\x00\t\n\x0c\r ")
+                if len(digits) % 2:
+                    digits += b"0"
+                value = create_string_object(bytes.fromhex(digits.decode()))
+            elif keyword == b"null":
+                value = NullObject()
+            else:
+                value = BooleanObject(keyword == b"true")
+        if not stack:
+            return value, pos
+        top = stack[-1]
+        if top[0] == b"[":
+            top[1].append(value)
+        elif top[2] is None:
+            if not isinstance(value, NameObject):
+                return None  # a dictionary key that is not a name
+            top[2] = value
+        else:
+            top[1][top[2]] = value
+            top[2] = None
+
+
 def _with_fields_classic(
-    pdf: bytes, records: list[dict[str, Any]], second_id: bytes, doc: _Classic | None = None
+    pdf: bytes, records: list[dict[str, Any]], second_id: bytes, doc: _Table | None = None
 ) -> bytes:
     """Return :func:`_with_fields`'s update, written directly for a file :func:`finish` made.
 
@@ -310,7 +549,7 @@ def _with_fields_classic(
     a document for this, most of it reading the file; anything else raises
     _Irregular.
     """
-    doc = doc or _Classic.of(pdf)
+    doc = doc or _Table.read(pdf)
     catalog = doc.dictionary(doc.root)
     if "/AcroForm" in catalog or "/Version" in catalog:
         raise _Irregular("a form or a version in the catalog")
@@ -321,9 +560,7 @@ def _with_fields_classic(
     kids = tree.get("/Kids")
     if not isinstance(kids, list) or tree.get("/Count") != len(kids):
         raise _Irregular("page tree")
-    trailer = doc.data[doc.table_at :]
-    first_id = re.search(rb"/ID\s*\[\s*<([0-9A-Fa-f]{32})>", trailer)
-    if first_id is None:
+    if doc.first_id is None:
         raise _Irregular("/ID")
     form = doc.size + 1  # pyHanko leaves the number /Size names unused
     bodies: dict[int, bytes] = {}
@@ -388,7 +625,7 @@ def _with_fields_classic(
             form + 1 + 2 * len(records),
             doc.root,
             doc.info,
-            first_id.group(1).lower(),
+            doc.first_id.lower(),
             second_id.hex().encode(),
             doc.table_at,
             at,

@@ -14,7 +14,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from asn1crypto import keys as asn1_keys
@@ -34,7 +34,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DictionaryObject, NameObject, StreamObject
+from pypdf.generic import DictionaryObject, NameObject, StreamObject, read_object
 
 from generator import pdfdoc, seal
 from generator.api import render_docx
@@ -193,7 +193,7 @@ def test_fields_written_directly_are_pyhanko_s(
         assert seal._with_fields_classic(pdf, records, b"0" * 16)  # finish's output takes it
 
     def irregular(*args: Any) -> bytes:
-        raise pdfdoc._Irregular("test")
+        raise seal._Irregular("test")
 
     monkeypatch.setattr(seal, "_with_fields_classic", irregular)
     for pdf, (sealed, records) in zip(originals, direct, strict=True):
@@ -284,6 +284,36 @@ def test_direct_reader_agrees_with_pdfminer_on_every_page(
             # The quick look that skips pages never skips one showing the text.
             for start in range(0, len(text), 5):
                 assert direct._may_hold(data, resources, [set(text[start : start + 4])])
+
+
+def test_own_table_reader_parses_objects_as_pypdf_does(
+    finished: dict[str, bytes], finished_pdfa: bytes
+) -> None:
+    class Reader:
+        strict = True
+
+    compared = 0
+    for pdf in [*finished.values(), finished_pdfa]:
+        table = seal._Table.read(pdf)
+        for number in range(1, table.size):
+            start = table.start(number)
+            close = pdf.find(b"endobj", start)
+            fast = seal._parse_object(pdf, start, close, Reader())
+            if fast is None or pdf[fast[1] : close].strip():
+                continue  # a stream: pypdf parses it
+            stream = io.BytesIO(pdf)
+            stream.seek(start)
+            expected = read_object(stream, cast(Any, Reader()))
+            assert type(fast[0]) is type(expected), number
+            assert _written(fast[0]) == _written(expected), number
+            compared += 1
+    assert compared > 1000
+
+
+def _written(obj: Any) -> bytes:
+    out = io.BytesIO()
+    obj.write_to_stream(out)
+    return out.getvalue()
 
 
 def test_other_pdfs_are_read_by_pdfminer(tmp_path: Path) -> None:
