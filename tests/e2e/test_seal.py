@@ -17,22 +17,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, StreamObject, read_object
 
@@ -45,6 +35,7 @@ from generator.render import KINDS
 from generator.validate import parse
 
 from ..conftest import SAMPLES
+from ..signing import make_pki, sign_field, signature_statuses, widget_rects
 
 SEALED = [kind for kind, parties in seal.SEAL_KEYWORDS.items() if parties]
 DATE = dt.date(2026, 1, 16)
@@ -404,75 +395,8 @@ def test_unknown_kind_is_an_error(finished: dict[str, bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def signer() -> tuple[signers.SimpleSigner, asn1_x509.Certificate]:
-    """Return a signer with a throw-away self-signed certificate, and that certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "上海市大数据中心"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "测试印章（仅供测试）"),
-        ]
-    )
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    asn1_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-    asn1_key = asn1_keys.PrivateKeyInfo.load(
-        key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    simple = signers.SimpleSigner(
-        signing_cert=asn1_cert,
-        signing_key=asn1_key,
-        cert_registry=SimpleCertificateStore.from_certs([asn1_cert]),
-    )
-    return simple, asn1_cert
-
-
-def sign_field(pdf: bytes, field: str, signer: signers.SimpleSigner) -> bytes:
-    """Return ``pdf`` with the existing empty field ``field`` signed (incrementally, offline)."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    meta = signers.PdfSignatureMetadata(field_name=field)
-    out = signers.sign_pdf(writer, meta, signer=signer, existing_fields_only=True)
-    return bytes(out.getvalue())
-
-
-def widget_rects(pdf: bytes) -> dict[str, tuple[int, list[float]]]:
-    """Return each signature widget's (1-based page, /Rect) by field name."""
-    reader = PdfReader(io.BytesIO(pdf))
-    found = {}
-    for number, page in enumerate(reader.pages, 1):
-        for ref in page.get("/Annots", []):
-            annot = ref.get_object()
-            if annot.get("/FT") == "/Sig":
-                found[str(annot["/T"])] = (number, [round(float(v), 2) for v in annot["/Rect"]])
-    return found
+def pki() -> tuple[asn1_x509.Certificate, dict[str, signers.SimpleSigner]]:
+    return make_pki()
 
 
 @pytest.fixture(scope="module")
@@ -490,23 +414,20 @@ def pdfa_contract(finished_pdfa: bytes) -> tuple[bytes, list[Any]]:
 def test_fields_can_be_signed_one_after_the_other(
     sealed: dict[str, tuple[bytes, list[dict[str, Any]]]],
     pdfa_contract: tuple[bytes, list[dict[str, Any]]],
-    signer: tuple[signers.SimpleSigner, asn1_x509.Certificate],
+    pki: tuple[asn1_x509.Certificate, dict[str, signers.SimpleSigner]],
     kind: str,
 ) -> None:
     pdf, records = pdfa_contract if kind.endswith("/pdfa") else sealed[kind]
-    simple, root = signer
+    root, parties = pki
     signed = pdf
     for record in records:  # buyer first, then supplier
-        signed = sign_field(signed, record["field"], simple)
-    reader = PdfFileReader(io.BytesIO(signed))
-    embedded = reader.embedded_signatures
-    assert [sig.field_name for sig in embedded] == [r["field"] for r in records]
-    context = ValidationContext(trust_roots=[root])
-    for sig in embedded:
-        status = validate_pdf_signature(sig, context)
-        assert status.intact, sig.field_name
-        assert status.valid, sig.field_name
-        assert status.trusted, sig.field_name
+        signed = sign_field(signed, record["field"], parties[record["party"]])
+    statuses = signature_statuses(signed, root)
+    assert [name for name, _ in statuses] == [r["field"] for r in records]
+    for name, status in statuses:
+        assert status.intact, name
+        assert status.valid, name
+        assert status.trusted, name
         # What came after the buyer's signature is the supplier's: form filling.
         assert status.modification_level is not None
         assert status.modification_level <= ModificationLevel.FORM_FILLING

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import copy
-import datetime as dt
 import hashlib
 import io
 import json
@@ -26,22 +25,12 @@ from typing import Any
 
 import httpx
 import pytest
-from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pypdf import PdfReader
 
 from ..conftest import ROOT, SAMPLES
 from ..docx_text import docx_text
+from ..signing import make_pki, sign_field, signature_statuses, widget_rects
 
 TOKEN = secrets.token_urlsafe(16)
 JSON_TYPE = {"Content-Type": "application/json"}
@@ -478,78 +467,9 @@ def test_markup_and_template_syntax_come_out_literally(
 # --- sealing round trip -------------------------------------------------------------------
 
 
-def _name(organization: str, common: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.COMMON_NAME, common),
-        ]
-    )
-
-
-def _usage(*, ca: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=not ca,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=ca,
-        crl_sign=ca,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def pki() -> tuple[asn1_x509.Certificate, dict[str, signers.SimpleSigner]]:
-    """Return a throw-away test root and a signer per party with a certificate it issued."""
-    now = dt.datetime.now(dt.UTC)
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root_name = _name("测试根证书机构", "仅供测试的根证书")
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(root_name)
-        .issuer_name(root_name)
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_usage(ca=True), critical=True)
-        .sign(root_key, hashes.SHA256())
-    )
-    asn1_root = asn1_x509.Certificate.load(root.public_bytes(serialization.Encoding.DER))
-    parties = {"buyer": "上海市大数据中心", "supplier": "上海众恒智能系统技术有限公司"}
-    found: dict[str, signers.SimpleSigner] = {}
-    for party, organization in parties.items():
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name(organization, f"{party} 测试印章"))
-            .issuer_name(root_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage(ca=False), critical=True)
-            .sign(root_key, hashes.SHA256())
-        )
-        asn1_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-        asn1_key = asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        found[party] = signers.SimpleSigner(
-            signing_cert=asn1_cert,
-            signing_key=asn1_key,
-            cert_registry=SimpleCertificateStore.from_certs([asn1_cert, asn1_root]),
-        )
-    return asn1_root, found
+    return make_pki()
 
 
 @pytest.mark.parametrize("kind", ["service_contract", "integrity_agreement"])
@@ -566,26 +486,13 @@ def test_sealing_round_trip(
     root, parties = pki
     signed = response.content
     for record in records:  # the buyer seals first, then the supplier
-        writer = IncrementalPdfFileWriter(io.BytesIO(signed))
-        meta = signers.PdfSignatureMetadata(field_name=record["field"])
-        out = signers.sign_pdf(
-            writer, meta, signer=parties[record["party"]], existing_fields_only=True
-        )
-        signed = bytes(out.getvalue())
-    embedded = PdfFileReader(io.BytesIO(signed)).embedded_signatures
-    assert [sig.field_name for sig in embedded] == [r["field"] for r in records]
-    context = ValidationContext(trust_roots=[root])
-    for sig in embedded:
-        status = validate_pdf_signature(sig, context)
-        assert status.intact and status.valid and status.trusted, sig.field_name
+        signed = sign_field(signed, record["field"], parties[record["party"]])
+    statuses = signature_statuses(signed, root)
+    assert [name for name, _ in statuses] == [r["field"] for r in records]
+    for name, status in statuses:
+        assert status.intact and status.valid and status.trusted, name
     # Each signed field sits on the page and at the rectangle the service reported.
-    widgets: dict[str, tuple[int, list[float]]] = {}
-    for number, page in enumerate(PdfReader(io.BytesIO(signed)).pages, 1):
-        for ref in page.get("/Annots", []):
-            annot = ref.get_object()
-            if annot.get("/FT") == "/Sig":
-                widgets[str(annot["/T"])] = (number, [round(float(v), 2) for v in annot["/Rect"]])
-    assert widgets == {r["field"]: (r["page"], r["rect"]) for r in records}
+    assert widget_rects(signed) == {r["field"]: (r["page"], r["rect"]) for r in records}
 
 
 # --- fuzzing from the service's own OpenAPI document --------------------------------------
