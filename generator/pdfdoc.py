@@ -63,20 +63,24 @@ from xml.parsers.expat import ExpatError
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
-    BooleanObject,
     ByteStringObject,
     DictionaryObject,
     Fit,
-    FloatObject,
     IndirectObject,
     NameObject,
-    NullObject,
     NumberObject,
     StreamObject,
     TextStringObject,
-    create_string_object,
     read_object,
 )
+
+from ._pdfbytes import STARTXREF as _STARTXREF
+from ._pdfbytes import TRAILER as _TRAILER
+from ._pdfbytes import XREF_ENTRY as _XREF_ENTRY
+from ._pdfbytes import Irregular as _Irregular
+from ._pdfbytes import page_refs as _page_refs
+from ._pdfbytes import parse_object as _parse_object
+from ._pdfbytes import read_trailer as _read_trailer
 
 __all__ = ["CREATOR", "bundle", "finish", "page_count"]
 
@@ -273,20 +277,11 @@ def _write_reproducibly(writer: PdfWriter) -> bytes:
 # --- LibreOffice's files, edited as bytes ---------------------------------------------
 
 
-class _Irregular(Exception):
-    """The file is not shaped like LibreOffice's output: take the general path."""
-
-
 class _Unresolved:
     """Stands for the document while single objects are parsed: references stay unresolved."""
 
 
 _HEADER = re.compile(rb"%PDF-1\.[0-7][\r\n]")
-_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
-_XREF = re.compile(rb"xref\r?\n0 (\d+)\r?\n")
-_XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: \r| \n|\r\n)")
-_TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s", re.S)
-_REF = rb"(\d+) 0 R"
 #: a stream whose dictionary holds no dictionary, array or string (font programs, XMP)
 _FLAT_STREAM = re.compile(
     rb"(\d+) 0 obj\s*<<((?:\s*/\w+\s*(?:\d+ 0 R|\d+|/\w+))*)\s*>>\s*stream\r?\n"
@@ -328,27 +323,11 @@ class _Classic:
         """Read the table and check that every entry points at its object; or raise _Irregular."""
         if not _HEADER.match(data):
             raise _Irregular("header")
-        end = _STARTXREF.search(data, max(0, len(data) - 64))
-        if end is None:
-            raise _Irregular("startxref")
-        table_at = int(end.group(1))
-        table = _XREF.match(data, table_at)
-        if table is None:
-            raise _Irregular("xref table")
-        size = int(table.group(1))
-        entries_end = table.end() + 20 * size
-        entries = _XREF_ENTRY.findall(data, table.end(), entries_end)
-        trailer = _TRAILER.match(data, entries_end)
-        if len(entries) != size or trailer is None or trailer.end() != end.start() + 10:
-            raise _Irregular("xref entries or trailer")
-        keys = trailer.group(1)
-        if any(key in keys for key in (b"/Prev", b"/Encrypt", b"/XRefStm")):
-            raise _Irregular("trailer")
-        sizes = re.findall(rb"/Size\s+(\d+)", keys)
-        root = re.findall(rb"/Root\s+" + _REF, keys)
-        info = re.findall(rb"/Info\s+" + _REF, keys)
-        if sizes != [b"%d" % size] or len(root) != 1 or len(info) != 1:
-            raise _Irregular("trailer")
+        trailer = _read_trailer(data)
+        table_at, size, root, info = trailer.table_at, trailer.size, trailer.root, trailer.info
+        entries = _XREF_ENTRY.findall(data, trailer.entries_at, trailer.entries_at + 20 * size)
+        if len(entries) != size:
+            raise _Irregular("xref entries")
         starts: list[tuple[int, int]] = []
         for number, (offset, generation, kind) in enumerate(entries):
             if kind == b"f":
@@ -373,7 +352,7 @@ class _Classic:
             spans[number] = (at, after)
         if not starts or starts[0][0] < 9 or starts[-1][0] >= table_at or root == info:
             raise _Irregular("layout")
-        return cls(data, spans, size, int(root[0]), int(info[0]), table_at)
+        return cls(data, spans, size, root, info, table_at)
 
     def span(self, number: int) -> tuple[int, int]:
         """Return where an object's bytes are."""
@@ -401,7 +380,7 @@ class _Classic:
         body = self.body(number)
         if not (body.startswith(b"<<") and body.endswith(b">>")):
             raise _Irregular(f"object {number} is not a dictionary")
-        fast = _fast_object(body, 0, len(body), _Unresolved())
+        fast = _parse_object(body, 0, len(body), _Unresolved())
         if fast is not None and fast[1] == len(body):
             value = fast[0]
         else:
@@ -439,95 +418,6 @@ class _Classic:
         if not body.isdigit():
             raise _Irregular(f"object {number} is not an integer")
         return int(body)
-
-
-_WHITE = rb"[\x00\t\n\x0c\r ]*"
-_DELIMITED = rb"(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
-_TOKEN = re.compile(
-    _WHITE
-    + rb"(?:(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R"
-    + _DELIMITED
-    + rb"|([+-]?(?:\d+(?:\.\d*)?|\.\d+))"
-    + rb"|(/[!-~]*?)(?=[\x00\t\n\x0c\r ()<>\[\]{}/%])"
-    + rb"|(<<|\[|>>|\])"
-    + rb"|<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>"
-    + rb"|(true|false|null)"
-    + _DELIMITED
-    + rb")"
-)
-_NUMBERS = re.compile(_WHITE + rb"\[([0-9.+\-\x00\t\n\x0c\r ]*)\]")
-
-
-def _fast_object(data: bytes, pos: int, end: int, pdf: Any) -> tuple[Any, int] | None:
-    """Parse the object at ``data[pos:end]`` as pypdf's ``read_object`` would; None if unsure.
-
-    pypdf reads byte by byte (a 256-number /Widths array takes half a
-    millisecond); this takes one regular expression match per token, and one
-    per array of plain numbers. Names with # escapes, literal strings and
-    anything else unusual give None: pypdf then parses the object itself.
-    Returns the object and where it ends.
-    """
-    stack: list[list[Any]] = []  # open containers: [kind, container, pending dictionary key]
-    while True:
-        numbers = _NUMBERS.match(data, pos, end)
-        if numbers is not None:
-            try:
-                value: Any = ArrayObject(
-                    FloatObject(item) if b"." in item else NumberObject(item)
-                    for item in numbers.group(1).split()
-                )
-            except ValueError:
-                return None
-            pos = numbers.end()
-        else:
-            found = _TOKEN.match(data, pos, end)
-            if found is None:
-                return None
-            pos = found.end()
-            ref, generation, number, name, bracket, hexdigits, keyword = found.groups()
-            if ref is not None:
-                value = IndirectObject(int(ref), int(generation), pdf)
-            elif number is not None:
-                try:
-                    value = FloatObject(number) if b"." in number else NumberObject(number)
-                except ValueError:
-                    return None
-            elif name is not None:
-                if b"#" in name:
-                    return None
-                value = NameObject(name.decode("ascii"))
-            elif bracket in (b"[", b"<<"):
-                stack.append(
-                    [bracket, ArrayObject() if bracket == b"[" else DictionaryObject(), None]
-                )
-                continue
-            elif bracket is not None:
-                if not stack or stack[-1][0] != (b"[" if bracket == b"]" else b"<<"):
-                    return None
-                _, value, key = stack.pop()
-                if key is not None:
-                    return None  # a key without a value
-            elif hexdigits is not None:
-                digits = bytes(b for b in hexdigits if b not in b"\x00\t\n\x0c\r ")
-                if len(digits) % 2:
-                    digits += b"0"
-                value = create_string_object(bytes.fromhex(digits.decode()))
-            elif keyword == b"null":
-                value = NullObject()
-            else:
-                value = BooleanObject(keyword == b"true")
-        if not stack:
-            return value, pos
-        top = stack[-1]
-        if top[0] == b"[":
-            top[1].append(value)
-        elif top[2] is None:
-            if not isinstance(value, NameObject):
-                return None  # a dictionary key that is not a name
-            top[2] = value
-        else:
-            top[1][top[2]] = value
-            top[2] = None
 
 
 def _finish_classic(pdf: bytes, meta: _Meta) -> bytes:
@@ -1031,13 +921,7 @@ def _bundle_classic(parts: Sequence[tuple[str, bytes]], meta: _Meta) -> bytes:
         catalog = doc.dictionary(doc.root)
         copier = _Copier(doc, numbers)
         copiers.append(copier)
-        pages = catalog.get("/Pages")
-        if not isinstance(pages, IndirectObject):
-            raise _Irregular("/Pages")
-        node = doc.dictionary(pages.idnum)
-        page_refs = node.get("/Kids")
-        if not isinstance(page_refs, ArrayObject) or node.get("/Count") != len(page_refs):
-            raise _Irregular("page tree")
+        page_refs = _page_refs(doc)
         index: dict[int, int] = {}  # the part's page numbers -> the bundle's
         if not page_refs:
             raise _Irregular("a part without pages")

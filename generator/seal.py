@@ -72,19 +72,17 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from pypdf import PdfReader
 from pypdf.generic import (
-    ArrayObject,
-    BooleanObject,
     DictionaryObject,
-    FloatObject,
     IndirectObject,
-    NameObject,
-    NullObject,
-    NumberObject,
     TextStringObject,
-    create_string_object,
     read_object,
 )
 
+from ._pdfbytes import XREF_ENTRY as _XREF_ENTRY
+from ._pdfbytes import Irregular as _Irregular
+from ._pdfbytes import page_refs as _page_refs
+from ._pdfbytes import parse_object as _parse_object
+from ._pdfbytes import read_trailer as _read_trailer
 from .errors import SealPlacementError
 
 __all__ = [
@@ -311,30 +309,7 @@ def _with_fields(pdf: bytes, records: list[dict[str, Any]], doc: _Table | None =
 # --- finish's output, read through its own table -------------------------------------
 
 
-class _Irregular(Exception):
-    """The file is not shaped like :func:`generator.pdfdoc.finish`'s output: pypdf reads it."""
-
-
-_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
-_XREF = re.compile(rb"xref\r?\n0 (\d+)\r?\n")
-_XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: \r| \n|\r\n)")
-_TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s", re.S)
 _OBJ_HEAD = re.compile(rb"(\d+) 0 obj[\x00\t\n\x0c\r ]*")
-_WHITE = rb"[\x00\t\n\x0c\r ]*"
-_DELIMITED = rb"(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
-_TOKEN = re.compile(
-    _WHITE
-    + rb"(?:(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R"
-    + _DELIMITED
-    + rb"|([+-]?(?:\d+(?:\.\d*)?|\.\d+))"
-    + rb"|(/[!-~]*?)(?=[\x00\t\n\x0c\r ()<>\[\]{}/%])"
-    + rb"|(<<|\[|>>|\])"
-    + rb"|<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>"
-    + rb"|(true|false|null)"
-    + _DELIMITED
-    + rb")"
-)
-_NUMBERS = re.compile(_WHITE + rb"\[([0-9.+\-\x00\t\n\x0c\r ]*)\]")
 
 
 @dataclass
@@ -361,34 +336,16 @@ class _Table:
     @classmethod
     def read(cls, data: bytes) -> _Table:
         """Read the trailer of a one-table file; raise _Irregular on anything else."""
-        end = _STARTXREF.search(data, max(0, len(data) - 64))
-        if end is None:
-            raise _Irregular("startxref")
-        table_at = int(end.group(1))
-        table = _XREF.match(data, table_at)
-        if table is None:
-            raise _Irregular("not one classic table")
-        size = int(table.group(1))
-        trailer = _TRAILER.match(data, table.end() + 20 * size)
-        if trailer is None or trailer.end() != end.start() + 10:
-            raise _Irregular("trailer")
-        keys = trailer.group(1)
-        if any(key in keys for key in (b"/Prev", b"/Encrypt", b"/XRefStm")):
-            raise _Irregular("an update or encryption")
-        sizes = re.findall(rb"/Size\s+(\d+)", keys)
-        root = re.findall(rb"/Root\s+(\d+)\s+0\s+R", keys)
-        info = re.findall(rb"/Info\s+(\d+)\s+0\s+R", keys)
-        if sizes != [b"%d" % size] or len(root) != 1 or len(info) != 1:
-            raise _Irregular("trailer")
-        first_id = re.search(rb"/ID\s*\[\s*<([0-9A-Fa-f]{32})>", keys)
+        trailer = _read_trailer(data)
+        first_id = re.search(rb"/ID\s*\[\s*<([0-9A-Fa-f]{32})>", trailer.keys)
         return cls(
             data,
-            table_at,
-            size,
-            int(root[0]),
-            int(info[0]),
+            trailer.table_at,
+            trailer.size,
+            trailer.root,
+            trailer.info,
             first_id.group(1) if first_id else None,
-            table.end(),
+            trailer.entries_at,
         )
 
     def start(self, number: int) -> int:
@@ -464,78 +421,6 @@ class _Table:
         return pages
 
 
-def _parse_object(data: bytes, pos: int, end: int, pdf: Any) -> tuple[Any, int] | None:
-    """Parse the object at ``data[pos:end]`` as pypdf's ``read_object`` would; None if unsure.
-
-    The same as ``generator.pdfdoc._fast_object`` (seal and pdfdoc import
-    nothing from each other): one regular expression match per token, one
-    per array of plain numbers (pypdf takes half a millisecond for a font's
-    /Widths); names with # escapes, literal strings and anything unusual give
-    None, and pypdf parses the object. Returns the object and where it ends.
-    """
-    stack: list[list[Any]] = []  # open containers: [kind, container, pending dictionary key]
-    while True:
-        numbers = _NUMBERS.match(data, pos, end)
-        if numbers is not None:
-            try:
-                value: Any = ArrayObject(
-                    FloatObject(item) if b"." in item else NumberObject(item)
-                    for item in numbers.group(1).split()
-                )
-            except ValueError:
-                return None
-            pos = numbers.end()
-        else:
-            found = _TOKEN.match(data, pos, end)
-            if found is None:
-                return None
-            pos = found.end()
-            ref, generation, number, name, bracket, hexdigits, keyword = found.groups()
-            if ref is not None:
-                value = IndirectObject(int(ref), int(generation), pdf)
-            elif number is not None:
-                try:
-                    value = FloatObject(number) if b"." in number else NumberObject(number)
-                except ValueError:
-                    return None
-            elif name is not None:
-                if b"#" in name:
-                    return None
-                value = NameObject(name.decode("ascii"))
-            elif bracket in (b"[", b"<<"):
-                stack.append(
-                    [bracket, ArrayObject() if bracket == b"[" else DictionaryObject(), None]
-                )
-                continue
-            elif bracket is not None:
-                if not stack or stack[-1][0] != (b"[" if bracket == b"]" else b"<<"):
-                    return None
-                _, value, key = stack.pop()
-                if key is not None:
-                    return None  # a key without a value
-            elif hexdigits is not None:
-                digits = bytes(b for b in hexdigits if b not in b"\x00\t\n\x0c\r ")
-                if len(digits) % 2:
-                    digits += b"0"
-                value = create_string_object(bytes.fromhex(digits.decode()))
-            elif keyword == b"null":
-                value = NullObject()
-            else:
-                value = BooleanObject(keyword == b"true")
-        if not stack:
-            return value, pos
-        top = stack[-1]
-        if top[0] == b"[":
-            top[1].append(value)
-        elif top[2] is None:
-            if not isinstance(value, NameObject):
-                return None  # a dictionary key that is not a name
-            top[2] = value
-        else:
-            top[1][top[2]] = value
-            top[2] = None
-
-
 def _with_fields_classic(
     pdf: bytes, records: list[dict[str, Any]], second_id: bytes, doc: _Table | None = None
 ) -> bytes:
@@ -553,13 +438,7 @@ def _with_fields_classic(
     catalog = doc.dictionary(doc.root)
     if "/AcroForm" in catalog or "/Version" in catalog:
         raise _Irregular("a form or a version in the catalog")
-    pages = catalog.get("/Pages")
-    if not isinstance(pages, IndirectObject):
-        raise _Irregular("/Pages")
-    tree = doc.dictionary(pages.idnum)
-    kids = tree.get("/Kids")
-    if not isinstance(kids, list) or tree.get("/Count") != len(kids):
-        raise _Irregular("page tree")
+    kids = _page_refs(doc)
     if doc.first_id is None:
         raise _Irregular("/ID")
     form = doc.size + 1  # pyHanko leaves the number /Size names unused
