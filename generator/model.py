@@ -53,8 +53,8 @@ _RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
 DEFAULT_SCHEDULE_LIMIT = Decimal(5_000_000)
 
 
-def _fail(code: str, message: str, context: dict[str, Any] | None = None) -> PydanticCustomError:
-    return PydanticCustomError(code, message, context)
+def _fail(code: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(code, message)
 
 
 #: control characters other than tab and newline cannot be printed (nor stored in DOCX XML)
