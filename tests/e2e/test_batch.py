@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,19 +14,9 @@ import pytest
 
 from generator.sheets import COLUMNS, write_workbook
 
-from ..conftest import ROOT, SAMPLES
+from ..conftest import SAMPLES, run_cli
 
 HEADERS = [h for h, _, _ in COLUMNS]
-
-
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-    )
 
 
 def _rows(seed: dict[str, Any], count: int) -> list[dict[str, Any]]:
@@ -80,7 +68,7 @@ def workbook(tmp_path_factory: pytest.TempPathFactory, seed_data: dict[str, Any]
 @pytest.fixture(scope="module")
 def first_run(workbook: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     out = tmp_path_factory.mktemp("out")
-    result = run("batch", workbook, "-o", out, "--format", "docx")
+    result = run_cli("batch", workbook, "-o", out, "--format", "docx")
     return out, result
 
 
@@ -138,7 +126,7 @@ def test_rerun_makes_nothing_new_and_a_changed_row_is_remade(
     first_run: tuple[Path, Any], workbook: Path, tmp_path: Path
 ) -> None:
     out, _ = first_run
-    again = run("batch", workbook, "-o", out, "--format", "docx")
+    again = run_cli("batch", workbook, "-o", out, "--format", "docx")
     statuses = {r["status"] for r in _report(out) if r["status"] != "failed"}
     assert again.returncode == 1 and statuses == {"skipped"}
 
@@ -147,7 +135,7 @@ def test_rerun_makes_nothing_new_and_a_changed_row_is_remade(
     _cell(book["合同"], 10, "服务地点").value = "上海市徐汇区宜山路 700 号"
     book.save(changed)
     before = (out / "HT20260008" / "01_运维服务合同.docx").read_bytes()
-    run("batch", changed, "-o", out, "--format", "docx")
+    run_cli("batch", changed, "-o", out, "--format", "docx")
     rows = {r["contract_no"]: r["status"] for r in _report(out)}
     assert rows["HT20260008"] == "made"
     assert [n for n, s in rows.items() if s == "made"] == ["HT20260008"]
@@ -185,7 +173,7 @@ def test_other_inputs(kind: str, tmp_path: Path, seed_data: dict[str, Any]) -> N
             csv.writer(fh).writerows(ws.iter_rows(values_only=True))
         where = "工作表 合同 第3行"
     out = tmp_path / "out"
-    result = run("batch", source, "-o", out, "--format", "docx")
+    result = run_cli("batch", source, "-o", out, "--format", "docx")
     assert result.returncode == 1, result.stderr
     report = {r["contract_no"]: r for r in _report(out)}
     assert report["HT20260001"]["status"] == "failed"
@@ -195,16 +183,16 @@ def test_other_inputs(kind: str, tmp_path: Path, seed_data: dict[str, Any]) -> N
 
 
 def test_usage_error_exits_2(tmp_path: Path) -> None:
-    assert run("batch", "-o", tmp_path).returncode == 2
+    assert run_cli("batch", "-o", tmp_path).returncode == 2
 
 
 def test_missing_input_exits_1(tmp_path: Path) -> None:
-    result = run("batch", tmp_path / "nothing.xlsx", "-o", tmp_path / "out")
+    result = run_cli("batch", tmp_path / "nothing.xlsx", "-o", tmp_path / "out")
     assert result.returncode == 1
     assert "文件不存在" in result.stderr
 
 
 def test_bundled_batch_sample_is_valid(tmp_path: Path) -> None:
-    result = run("batch", SAMPLES / "batch.xlsx", "-o", tmp_path, "--format", "docx")
+    result = run_cli("batch", SAMPLES / "batch.xlsx", "-o", tmp_path, "--format", "docx")
     assert result.returncode == 0, result.stderr
     assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 5

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from generator.cli import _parser
 
-from ..conftest import FIXTURES, ROOT, SAMPLES
-
-
-def run(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+from ..conftest import FIXTURES, ROOT, SAMPLES, run_cli
 
 
 def test_validate_sample_exits_0() -> None:
-    result = run("validate", SAMPLES / "seed.yaml")
+    result = run_cli("validate", SAMPLES / "seed.yaml")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
 
 
 def test_validate_invalid_prints_one_line_per_issue() -> None:
-    result = run("validate", FIXTURES / "invalid" / "unknown_field.yaml", SAMPLES / "seed.yaml")
+    result = run_cli("validate", FIXTURES / "invalid" / "unknown_field.yaml", SAMPLES / "seed.yaml")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2
@@ -39,7 +27,7 @@ def test_validate_invalid_prints_one_line_per_issue() -> None:
 
 
 def test_validate_unreadable_file() -> None:
-    result = run("validate", "no-such-file.yaml")
+    result = run_cli("validate", "no-such-file.yaml")
     assert result.returncode == 1
     assert "文件不存在" in result.stderr
 
@@ -47,7 +35,7 @@ def test_validate_unreadable_file() -> None:
 def test_validate_broken_yaml(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("buyer: [unclosed\n", encoding="utf-8")
-    result = run("validate", broken)
+    result = run_cli("validate", broken)
     assert result.returncode == 1
     assert "YAML" in result.stderr
 
@@ -57,20 +45,20 @@ def test_validate_broken_yaml(tmp_path: Path) -> None:
     [("1578000", "壹佰伍拾柒万捌仟元整"), ("1409.50", "壹仟肆佰零玖元伍角整")],
 )
 def test_amount(amount: str, upper: str) -> None:
-    result = run("amount", amount)
+    result = run_cli("amount", amount)
     assert (result.returncode, result.stdout.strip()) == (0, upper)
 
 
 @pytest.mark.parametrize("amount", ["1.005", "-1", "abc", "1e5", "10000000000000000"])
 def test_amount_rejects(amount: str) -> None:
-    result = run("amount", "--", amount)
+    result = run_cli("amount", "--", amount)
     assert result.returncode == 1
     assert result.stdout == ""
     assert "金额" in result.stderr
 
 
 def test_schema_prints_the_published_schema() -> None:
-    result = run("schema")
+    result = run_cli("schema")
     assert result.returncode == 0
     published = (ROOT / "schemas" / "contract.schema.json").read_text(encoding="utf-8")
     assert result.stdout == published
@@ -78,9 +66,9 @@ def test_schema_prints_the_published_schema() -> None:
 
 def test_init_writes_a_valid_sample_and_refuses_to_overwrite(tmp_path: Path) -> None:
     target = tmp_path / "new.yaml"
-    assert run("init", target).returncode == 0
-    assert run("validate", target).returncode == 0
-    again = run("init", target)
+    assert run_cli("init", target).returncode == 0
+    assert run_cli("validate", target).returncode == 0
+    again = run_cli("init", target)
     assert again.returncode == 1
     assert "--force" in again.stderr
 
@@ -91,7 +79,7 @@ def test_init_sample_is_the_bundled_seed() -> None:
 
 
 def test_usage_error_exits_2() -> None:
-    assert run("frobnicate").returncode == 2
+    assert run_cli("frobnicate").returncode == 2
 
 
 def _commands() -> list[list[str]]:
@@ -111,7 +99,7 @@ def _commands() -> list[list[str]]:
 
 @pytest.mark.parametrize("command", _commands(), ids=" ".join)
 def test_every_command_has_help_and_is_in_the_readme(command: list[str]) -> None:
-    result = run(*command, "--help")
+    result = run_cli(*command, "--help")
     assert result.returncode == 0
     assert "usage:" in result.stdout
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
