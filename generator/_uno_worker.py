@@ -9,10 +9,19 @@ never imported by the package::
 It connects to ``soffice --accept="pipe,name=PIPE_NAME;urp;..."``, prints
 ``{"ready": true}``, then reads one JSON job per line on stdin, ``{"in": path,
 "out": path, "pdfa": bool, "filter": import filter name or null}``, and answers
-one JSON line per job: ``{"ok": true}`` or ``{"ok": false, "fatal": bool, "error": str}``. ``fatal``
+one JSON line per job: ``{"ok": true}`` (with ``"pages"`` for a joined set,
+below) or ``{"ok": false, "fatal": bool, "error": str}``. ``fatal``
 means the office is gone or unusable and this process is about to exit; a
 non-fatal error is a document LibreOffice could not load or export. End of
 stdin or ``{"quit": true}`` terminates the office and exits.
+
+A job with ``"sections": [{"start": bookmark, "end": bookmark, "total": text}, …]``
+is a set of documents joined into one file (``generator/join.py``). Once the
+layout is done, each section's page count is the page of its end bookmark less
+the page of its start bookmark, plus one; the section's ``total`` placeholder
+(its 共 Y 页) is replaced by that count before the export, which skips the
+blank pages LibreOffice inserts to start a section on a right-hand page. The
+answer carries the counts: ``{"ok": true, "pages": [13, 12, 4, 1]}``.
 """
 
 from __future__ import annotations
@@ -64,7 +73,7 @@ def connect(pipe, timeout):
 
 
 def convert(desktop, job):
-    """Load job["in"] hidden, export it as PDF to job["out"], close it."""
+    """Load job["in"] hidden, export it as PDF to job["out"], close it; return the answer."""
     source = os.path.abspath(job["in"])
     target = os.path.abspath(job["out"])
     load = {
@@ -85,12 +94,18 @@ def convert(desktop, job):
         raise DocumentError(f"cannot load it: {exc.Message or type(exc).__name__}") from exc
     if doc is None:
         raise DocumentError("cannot load it: LibreOffice returned no document")
+    answer = {"ok": True}
     try:
+        sections = job.get("sections")
+        if sections:
+            answer["pages"] = count_pages(doc, sections)
         filter_data = props(
             EmbedStandardFonts=True,
             SelectPdfVersion=2 if job.get("pdfa") else 0,
-            UseTaggedPDF=True,
+            # The structure tree of a joined set would not survive the split.
+            UseTaggedPDF=not sections,
             ExportBookmarks=True,
+            IsSkipEmptyPages=bool(sections),
         )
         export = props(
             FilterName="writer_pdf_Export",
@@ -104,6 +119,30 @@ def convert(desktop, job):
             raise DocumentError(f"cannot export it as PDF: {msg}") from exc
     finally:
         close(doc)
+    return answer
+
+
+def count_pages(doc, sections):
+    """Return each section's page count and write it over the section's placeholder."""
+    cursor = doc.getCurrentController().getViewCursor()
+    bookmarks = doc.getBookmarks()
+    counts = []
+    for section in sections:
+        pages = []
+        for name in (section["start"], section["end"]):
+            if not bookmarks.hasByName(name):
+                raise DocumentError(f"cannot find the section mark {name}")
+            cursor.gotoRange(bookmarks.getByName(name).getAnchor(), False)
+            pages.append(cursor.getPage())
+        if pages[1] < pages[0]:
+            raise DocumentError(f"section {section['start']} ends before it starts")
+        counts.append(pages[1] - pages[0] + 1)
+    for section, count in zip(sections, counts, strict=True):
+        search = doc.createReplaceDescriptor()
+        search.SearchString = section["total"]
+        search.ReplaceString = str(count)
+        doc.replaceAll(search)
+    return counts
 
 
 def close(doc):
@@ -144,7 +183,7 @@ def main(argv):
         if job.get("quit"):
             break
         try:
-            convert(desktop, job)
+            result = convert(desktop, job)
         except DocumentError as exc:
             try:
                 desktop.getCurrentComponent()  # still talking to a live office?
@@ -156,7 +195,7 @@ def main(argv):
             answer(ok=False, fatal=True, error=f"{type(exc).__name__}: {exc}")
             return 3
         else:
-            answer(ok=True)
+            answer(**result)
 
     # An office that is already gone is fine: the pool kills the process group anyway.
     with contextlib.suppress(Exception):

@@ -38,7 +38,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -310,15 +310,27 @@ class _Worker:
             raise self.failure(f"LibreOffice did not start: {answer.get('error', answer)}")
         self.jobs = 0
 
-    def convert(self, source: Path, target: Path, pdfa: bool, timeout: float) -> None:
-        """Have the office export ``source`` to ``target``; raise a failure when it cannot."""
+    def convert(
+        self,
+        source: Path,
+        target: Path,
+        pdfa: bool,
+        timeout: float,
+        sections: Sequence[Mapping[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Have the office export ``source`` to ``target`` and return the bridge's answer.
+
+        Raise a failure when it cannot.
+        """
         assert self.bridge is not None and self.bridge.stdin is not None
-        job = {
+        job: dict[str, Any] = {
             "in": str(source),
             "out": str(target),
             "pdfa": pdfa,
             "filter": _IMPORT_FILTERS.get(source.suffix.lower()),
         }
+        if sections:
+            job["sections"] = [dict(section) for section in sections]
         try:
             self.bridge.stdin.write(json.dumps(job).encode() + b"\n")
             self.bridge.stdin.flush()
@@ -334,7 +346,7 @@ class _Worker:
             raise
         self.jobs += 1
         if answer.get("ok"):
-            return
+            return answer
         if answer.get("fatal"):
             raise self.failure(f"LibreOffice failed: {answer.get('error')}")
         raise _DocumentFailure(str(answer.get("error", answer)))
@@ -480,7 +492,7 @@ class ConverterPool:
             shutil.copyfile(source, staged)
             return staged
 
-        def finish(out: Path) -> None:
+        def finish(out: Path, _: dict[str, Any]) -> None:
             _place(out, Path(pdf))
 
         self._run(stage, finish, pdfa, str(source))
@@ -493,7 +505,7 @@ class ConverterPool:
             staged.write_bytes(docx)
             return staged
 
-        def finish(out: Path) -> bytes:
+        def finish(out: Path, _: dict[str, Any]) -> bytes:
             try:
                 return out.read_bytes()
             finally:
@@ -501,12 +513,44 @@ class ConverterPool:
 
         return self._run(stage, finish, pdfa, f"<{len(docx)} bytes of DOCX>")
 
+    def convert_sections(
+        self, docx: bytes, sections: Sequence[Mapping[str, str]], *, pdfa: bool = False
+    ) -> tuple[bytes, list[int]]:
+        """Return the PDF of a joined set (``generator/join.py``) and each section's page count.
+
+        ``sections`` are the bridge's marks of each section: bookmarks named
+        ``start`` and ``end``, placeholder text ``total``. The counts add up
+        to the PDF's pages (blank pages inserted between sections are left out).
+        """
+
+        def stage(folder: Path) -> Path:
+            staged = folder / "job.docx"
+            staged.write_bytes(docx)
+            return staged
+
+        def finish(out: Path, answer: dict[str, Any]) -> tuple[bytes, list[int]]:
+            try:
+                pages = answer.get("pages")
+                if not (
+                    isinstance(pages, list)
+                    and len(pages) == len(sections)
+                    and all(isinstance(n, int) and n > 0 for n in pages)
+                ):
+                    raise _DocumentFailure(f"no page count for each section: {pages!r}")
+                return out.read_bytes(), pages
+            finally:
+                out.unlink(missing_ok=True)
+
+        label = f"<{len(docx)} bytes of DOCX in {len(sections)} sections>"
+        return self._run(stage, finish, pdfa, label, sections)
+
     def _run(
         self,
         stage: Callable[[Path], Path],
-        finish: Callable[[Path], _T],
+        finish: Callable[[Path, dict[str, Any]], _T],
         pdfa: bool,
         label: str,
+        sections: Sequence[Mapping[str, str]] | None = None,
     ) -> _T:
         """Convert on a worker, replacing a broken worker and retrying once."""
         worker = self._checkout()
@@ -525,11 +569,11 @@ class ConverterPool:
                     staged = stage(worker.dir)
                     out = worker.dir / "job.pdf"
                     out.unlink(missing_ok=True)
-                    worker.convert(staged, out, pdfa, self.timeout)
+                    answer = worker.convert(staged, out, pdfa, self.timeout, sections)
                     problem = _check_pdf(out)
                     if problem:
                         raise _DocumentFailure(problem)
-                    result = finish(out)
+                    result = finish(out, answer)
                     self._count("conversions")
                     return result
                 except _DocumentFailure as exc:
