@@ -82,7 +82,7 @@ from ._pdfbytes import page_refs as _page_refs
 from ._pdfbytes import parse_object as _parse_object
 from ._pdfbytes import read_trailer as _read_trailer
 
-__all__ = ["CREATOR", "bundle", "finish", "page_count"]
+__all__ = ["CREATOR", "bundle", "finish", "page_count", "split"]
 
 #: the /Creator of every finished PDF (the XMP ``xmp:CreatorTool``)
 CREATOR = "contractgen"
@@ -214,6 +214,65 @@ def bundle(
         keywords=None,
     )
     return _write_reproducibly(writer)
+
+
+def split(
+    pdf: bytes,
+    parts: Sequence[tuple[str, int]],
+    *,
+    title: str,
+    subject: str,
+    author: str,
+    date: dt.date,
+    language: str = "zh-CN",
+) -> tuple[list[bytes], bytes]:
+    """Return the documents of a set converted as one PDF, each finished, and the bundle.
+
+    ``parts`` gives each document's title and page count, in page order; the
+    counts must add up to the PDF's pages. Each document comes out as
+    :func:`finish` would make it (its own title, its bookmarks), and the
+    whole as :func:`bundle` would make it of the documents (``title``, one
+    top-level bookmark per document). Fonts are shared by the documents of
+    the PDF, so each document carries the subsets it uses, which also hold
+    glyphs of the others.
+    """
+    if not parts or any(pages < 1 for _, pages in parts):
+        raise ValueError("a split needs documents of at least one page each")
+    metas = [_Meta(name, subject, author, date, language) for name, _ in parts]
+    whole = _Meta(title, subject, author, date, language)
+    try:
+        return _split_classic(pdf, [pages for _, pages in parts], metas, whole)
+    except _Irregular:
+        pass  # not shaped like LibreOffice's output: pypdf copies the pages
+    reader = PdfReader(io.BytesIO(pdf))
+    if sum(pages for _, pages in parts) != len(reader.pages):
+        raise ValueError(f"{len(reader.pages)} pages, not {sum(p for _, p in parts)}")
+    finished, first = [], 0
+    for meta, (_, pages) in zip(metas, parts, strict=True):
+        writer = PdfWriter()
+        writer.pdf_header = reader.pdf_header
+        for number in range(first, first + pages):
+            writer.add_page(reader.pages[number])
+        for key in ("/OutputIntents", "/Metadata"):  # a PDF/A claim and what backs it
+            if key in reader.root_object:
+                writer.root_object[NameObject(key)] = reader.root_object[key].clone(writer)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        finished.append(
+            finish(
+                buffer.getvalue(),
+                title=meta.title,
+                subject=subject,
+                author=author,
+                date=date,
+                language=language,
+            )
+        )
+        first += pages
+    named = [(meta.title, doc) for meta, doc in zip(metas, finished, strict=True)]
+    return finished, bundle(
+        named, title=title, subject=subject, author=author, date=date, language=language
+    )
 
 
 def _info_text(reader: PdfReader, key: str) -> str | None:
@@ -822,9 +881,12 @@ class _OutlineItem:
 class _Copier:
     """Copies a part's objects into the bundle under new numbers, references rewritten."""
 
-    def __init__(self, doc: _Classic, numbers: list[int]) -> None:
+    def __init__(
+        self, doc: _Classic, numbers: list[int], replaced: dict[int, bytes] | None = None
+    ) -> None:
         self.doc = doc
         self.numbers = numbers  # the bundle's counter, shared by all parts: [next number]
+        self.replaced = replaced or {}  # new bodies of some objects, by their old numbers
         self.new: dict[int, int] = {}
         self.queue: list[int] = []
 
@@ -851,7 +913,9 @@ class _Copier:
 
     def body(self, old: int) -> bytes:
         """Return an object's body with its references renumbered, stream data untouched."""
-        body = self.doc.body(old)
+        body = self.replaced.get(old)
+        if body is None:
+            body = self.doc.body(old)
         head = _dictionary_end(body) if body.startswith(b"<<") else len(body)
         if head < len(body) and not _STREAM_KEYWORD.match(body, head):
             raise _Irregular(f"object {old}: something after its dictionary")
@@ -1007,6 +1071,216 @@ def _bundle_classic(parts: Sequence[tuple[str, bytes]], meta: _Meta) -> bytes:
     return _finish_file(pieces, offsets, 1, 2)
 
 
+#: catalog entries a split document keeps from the joined file (besides pages and outline)
+_CATALOG_KEPT = ("/ViewerPreferences", "/PageMode", "/PageLayout", "/OutputIntents")
+#: a name in a content stream: what a page's resources are looked up by
+_CONTENT_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]+)")
+
+
+def _split_classic(
+    pdf: bytes, counts: list[int], metas: list[_Meta], whole: _Meta
+) -> tuple[list[bytes], bytes]:
+    """Return :func:`split`'s result by copying objects as bytes, as the bundle does.
+
+    The Type 1 font programs get their /UniqueID renumbered and a PDF/A
+    output profile its date once, in the joined file; the documents and the
+    bundle then copy those objects. Each document's resources keep only what
+    its content streams name. Anything unexpected raises _Irregular.
+    """
+    doc = _Classic.parse(pdf)
+    refs = _page_refs(doc)
+    if sum(counts) != len(refs) or not all(isinstance(ref, IndirectObject) for ref in refs):
+        raise _Irregular(f"{len(refs)} pages, not {sum(counts)}")
+    catalog = doc.dictionary(doc.root)
+    if catalog.get("/Type") != "/Catalog":
+        raise _Irregular("catalog")
+    replaced = _renumbered_fonts(doc)
+    for number in _output_profiles(catalog, doc.dictionary):
+        entries, encoded = doc.flat_stream(number)
+        if (
+            set(entries) - {b"N", b"Length", b"Filter", b"Alternate"}
+            or entries.get(b"Filter", b"/FlateDecode") != b"/FlateDecode"
+        ):
+            raise _Irregular(f"output profile {number}")
+        profile = zlib.decompress(encoded) if b"Filter" in entries else encoded
+        profile = _icc_dated(profile, whole.date)
+        encoded = zlib.compress(profile) if b"Filter" in entries else profile
+        for changed, body in _stream_bodies(doc, number, entries, encoded).items():
+            if changed in replaced:
+                raise _Irregular(f"object {changed} twice")
+            replaced[changed] = body
+    outlines = catalog.get("/Outlines")
+    items: list[_OutlineItem] = []
+    if isinstance(outlines, IndirectObject):
+        items = _outline_items(doc, doc.dictionary(outlines.idnum).get("/First"), set())
+    elif outlines is not None:
+        raise _Irregular("/Outlines")
+    producer = _text_entry(doc.dictionary(doc.info), "/Producer") or "pypdf"
+    xmp = _catalog_xmp(doc)
+
+    ranges, first = [], 0
+    for count in counts:
+        ranges.append([ref.idnum for ref in refs[first : first + count]])
+        first += count
+    documents = [
+        _pages_file(doc, replaced, pages, meta, producer, xmp, items, prune=True)
+        for pages, meta in zip(ranges, metas, strict=True)
+    ]
+    whole_file = _pages_file(
+        doc, replaced, [n for pages in ranges for n in pages], whole, producer, xmp, items,
+        parts=[(meta.title, pages) for meta, pages in zip(metas, ranges, strict=True)],
+    )  # fmt: skip
+    return documents, whole_file
+
+
+def _pages_file(
+    doc: _Classic,
+    replaced: dict[int, bytes],
+    pages: list[int],
+    meta: _Meta,
+    producer: str,
+    xmp: bytes | None,
+    items: list[_OutlineItem],
+    *,
+    prune: bool = False,
+    parts: list[tuple[str, list[int]]] | None = None,
+) -> bytes:
+    """Return a finished file of some pages of ``doc``, with the bookmarks that point at them.
+
+    With ``parts`` (title and pages of each document), the bookmarks are
+    grouped under one item per document, as in :func:`bundle`.
+    """
+    numbers = [4]  # 1 catalog, 2 info, 3 page tree
+    copier = _Copier(doc, numbers, replaced)
+    bodies: dict[int, bytes] = {}
+    index: dict[int, int] = {}  # old page number -> new
+    resources: dict[Any, Any] = {}  # old /Resources (number or id of a direct one) -> copy
+    names = _content_names(doc, pages) if prune else None
+    for old in pages:
+        page = doc.dictionary(old)
+        if page.get("/Type") != "/Page" or set(page) - _PAGE_KEYS - {"/StructParents"}:
+            raise _Irregular(f"page {old}: {sorted(page)}")
+        new = index[old] = copier.number(old)
+        copier.queue.remove(old)  # written from its parsed dictionary below
+        copy = {key: copier.value(item) for key, item in page.items() if key in _PAGE_KEYS}
+        copy[NameObject("/Parent")] = _ref(3)
+        if names is not None and "/Resources" in page:
+            used = page.get("/Resources")
+            key = used.idnum if isinstance(used, IndirectObject) else id(used)
+            if key not in resources:
+                pruned = _pruned_resources(doc, used, names)
+                number = numbers[0]
+                numbers[0] += 1
+                bodies[number] = _serialise(copier.value(pruned))
+                resources[key] = _ref(number)
+            copy[NameObject("/Resources")] = resources[key]
+        bodies[new] = _serialise(DictionaryObject(copy))
+
+    out_catalog = DictionaryObject(
+        {NameObject("/Type"): NameObject("/Catalog"), NameObject("/Pages"): _ref(3)}
+    )
+    catalog = doc.dictionary(doc.root)
+    for entry in _CATALOG_KEPT:
+        if entry in catalog:
+            out_catalog[NameObject(entry)] = copier.value(catalog.get(entry))
+    opening = catalog.get("/OpenAction")
+    if isinstance(opening, ArrayObject) and len(opening) > 1:
+        out_catalog[NameObject("/OpenAction")] = ArrayObject([_ref(index[pages[0]]), *opening[1:]])
+    if parts is not None:
+        tree = []
+        for name, own in parts:
+            own_items = [item for item in items if item.dest[0].idnum in set(own)]
+            # LibreOffice makes each document's title its one top-level heading;
+            # under the bundle's item for the document it would appear twice.
+            if len(own_items) == 1 and own_items[0].title == name:
+                own_items = own_items[0].children
+            tree.append((name, index[own[0]], own_items, index))
+        top = numbers[0]
+        numbers[0] += 1
+        bodies.update(_outline_objects(tree, top, numbers))
+        out_catalog[NameObject("/Outlines")] = _ref(top)
+    else:
+        level = _outline_level(items, index)
+        if level:
+            top = numbers[0]
+            numbers[0] += 1
+            bodies.update(_write_outline(level, top, numbers))
+            out_catalog[NameObject("/Outlines")] = _ref(top)
+    out_catalog[NameObject("/Lang")] = TextStringObject(meta.language)
+    if xmp is not None:
+        packet = _update_xmp(xmp, meta, producer, None)
+        bodies[numbers[0]] = (
+            b"<</Type/Metadata/Subtype/XML/Length %d>>\nstream\n" % len(packet)
+            + packet
+            + b"\nendstream"
+        )
+        out_catalog[NameObject("/Metadata")] = _ref(numbers[0])
+        numbers[0] += 1
+    while copier.queue:
+        old = copier.queue.pop()
+        bodies[copier.number(old)] = copier.body(old)
+    bodies[1] = _serialise(out_catalog)
+    bodies[2] = _serialise(_info(meta, producer=producer, keywords=None))
+    bodies[3] = b"<</Type/Pages/Count %d/Kids[%s]>>" % (
+        len(pages),
+        b" ".join(b"%d 0 R" % index[old] for old in pages),
+    )
+    header = _HEADER_VERSION.match(doc.data)
+    assert header is not None  # _Classic.parse checked the header
+    pieces = [b"%%PDF-1.%s\n%%\xe2\xe3\xcf\xd3\n" % header.group(1)]
+    offsets = [0] * numbers[0]
+    at = len(pieces[0])
+    for number in range(1, numbers[0]):
+        whole = b"%d 0 obj\n" % number + bodies[number] + b"\nendobj\n"
+        offsets[number] = at
+        pieces.append(whole)
+        at += len(whole)
+    return _finish_file(pieces, offsets, 1, 2)
+
+
+def _content_names(doc: _Classic, pages: list[int]) -> set[bytes]:
+    """Return every name the content streams of some pages use."""
+    names: set[bytes] = set()
+    for old in pages:
+        contents = doc.dictionary(old).get("/Contents")
+        streams = contents if isinstance(contents, ArrayObject) else [contents]
+        for ref in streams:
+            if not isinstance(ref, IndirectObject):
+                raise _Irregular(f"page {old}: /Contents")
+            entries, encoded = doc.flat_stream(ref.idnum)
+            filters = entries.get(b"Filter")
+            if filters not in (None, b"/FlateDecode"):
+                raise _Irregular(f"content stream {ref.idnum}: filter")
+            data = zlib.decompress(encoded) if filters else encoded
+            names.update(_CONTENT_NAME.findall(data))
+    return names
+
+
+def _pruned_resources(doc: _Classic, resources: Any, names: set[bytes]) -> DictionaryObject:
+    """Return a resource dictionary with only the named resources the content uses."""
+    if isinstance(resources, IndirectObject):
+        resources = doc.dictionary(resources.idnum)
+    if not isinstance(resources, DictionaryObject):
+        raise _Irregular("/Resources")
+    out = DictionaryObject()
+    for category, value in resources.items():
+        if category == "/ProcSet":
+            out[NameObject(category)] = value
+            continue
+        entries = doc.dictionary(value.idnum) if isinstance(value, IndirectObject) else value
+        if not isinstance(entries, DictionaryObject):
+            raise _Irregular(f"/Resources {category}")
+        # A name written with #xx escapes is kept: the content has it in another spelling.
+        kept = {
+            NameObject(name): item
+            for name, item in entries.items()
+            if not name[1:].isalnum() or name[1:].encode() in names
+        }
+        if kept:
+            out[NameObject(category)] = DictionaryObject(kept)
+    return out
+
+
 def _catalog_xmp(doc: _Classic) -> bytes | None:
     """Return a part's XMP packet, or None when its catalog has none."""
     ref = doc.dictionary(doc.root).get("/Metadata")
@@ -1020,6 +1294,31 @@ def _catalog_xmp(doc: _Classic) -> bytes | None:
     return packet
 
 
+_Level = list[tuple[str, ArrayObject, list[Any]]]
+
+
+def _ref(number: int) -> IndirectObject:
+    """Return a reference to an object of the file being written."""
+    return IndirectObject(number, 0, cast(Any, _Unresolved()))
+
+
+def _outline_level(items: list[_OutlineItem], pages: dict[int, int]) -> _Level:
+    """Return the items pointing at ``pages`` (old page number -> new), with their children."""
+    out: _Level = []
+    for item in items:
+        page = pages.get(item.dest[0].idnum)
+        if page is None:
+            continue  # not one of the file's pages: left out with its children
+        if item.dest[1] == "/XYZ":
+            if len(item.dest) != 5:
+                raise _Irregular("/XYZ destination")
+            dest = ArrayObject([_ref(page), NameObject("/XYZ"), *item.dest[2:]])
+        else:
+            dest = ArrayObject([_ref(page), NameObject("/Fit")])
+        out.append((item.title, dest, _outline_level(item.children, pages)))
+    return out
+
+
 def _outline_objects(
     tree: list[tuple[str, int, list[_OutlineItem], dict[int, int]]],
     root: int,
@@ -1030,28 +1329,18 @@ def _outline_objects(
     ``tree`` holds per part: its title, its first page's object number in the
     bundle, its bookmarks, and the map from its page numbers to the bundle's.
     """
+    top: _Level = [
+        (name, ArrayObject([_ref(first), NameObject("/Fit")]), _outline_level(items, pages))
+        for name, first, items, pages in tree
+    ]
+    return _write_outline(top, root, numbers)
+
+
+def _write_outline(top: _Level, root: int, numbers: list[int]) -> dict[int, bytes]:
+    """Return the objects of an outline (root object ``root``) with ``top`` as its first level."""
     bodies: dict[int, bytes] = {}
-    level_of = list[tuple[str, ArrayObject, list[Any]]]
 
-    def ref(number: int) -> IndirectObject:
-        return IndirectObject(number, 0, cast(Any, _Unresolved()))
-
-    def entries(items: list[_OutlineItem], pages: dict[int, int]) -> level_of:
-        out: level_of = []
-        for item in items:
-            page = pages.get(item.dest[0].idnum)
-            if page is None:
-                continue  # not one of the part's pages: left out with its children
-            if item.dest[1] == "/XYZ":
-                if len(item.dest) != 5:
-                    raise _Irregular("/XYZ destination")
-                dest = ArrayObject([ref(page), NameObject("/XYZ"), *item.dest[2:]])
-            else:
-                dest = ArrayObject([ref(page), NameObject("/Fit")])
-            out.append((item.title, dest, entries(item.children, pages)))
-        return out
-
-    def write(level: level_of, parent: int) -> tuple[list[int], int]:
+    def write(level: _Level, parent: int) -> tuple[list[int], int]:
         """Write one level of items under ``parent``; return their numbers and visible count."""
         made: list[tuple[int, DictionaryObject]] = []
         visible = 0
@@ -1061,34 +1350,30 @@ def _outline_objects(
             item = DictionaryObject(
                 {
                     NameObject("/Title"): TextStringObject(title),
-                    NameObject("/Parent"): ref(parent),
+                    NameObject("/Parent"): _ref(parent),
                     NameObject("/Dest"): dest,
                 }
             )
             below, count = write(children, number)
             if below:
-                item[NameObject("/First")] = ref(below[0])
-                item[NameObject("/Last")] = ref(below[-1])
+                item[NameObject("/First")] = _ref(below[0])
+                item[NameObject("/Last")] = _ref(below[-1])
                 item[NameObject("/Count")] = NumberObject(count)
             made.append((number, item))
             visible += 1 + count
         for i, (number, item) in enumerate(made):
             if i:
-                item[NameObject("/Prev")] = ref(made[i - 1][0])
+                item[NameObject("/Prev")] = _ref(made[i - 1][0])
             if i + 1 < len(made):
-                item[NameObject("/Next")] = ref(made[i + 1][0])
+                item[NameObject("/Next")] = _ref(made[i + 1][0])
             bodies[number] = _serialise(item)
         return [number for number, _ in made], visible
 
-    top: level_of = [
-        (name, ArrayObject([ref(first), NameObject("/Fit")]), entries(items, pages))
-        for name, first, items, pages in tree
-    ]
     below, count = write(top, root)
     outlines = DictionaryObject({NameObject("/Type"): NameObject("/Outlines")})
     if below:
-        outlines[NameObject("/First")] = ref(below[0])
-        outlines[NameObject("/Last")] = ref(below[-1])
+        outlines[NameObject("/First")] = _ref(below[0])
+        outlines[NameObject("/Last")] = _ref(below[-1])
         outlines[NameObject("/Count")] = NumberObject(count)
     bodies[root] = _serialise(outlines)
     return bodies
