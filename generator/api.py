@@ -14,13 +14,14 @@ import threading
 import zipfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 from .context import build_context
 from .convert import ConverterPool
+from .join import join
 from .model import Contract
 from .render import KINDS, TemplateSet, default_templates, write_entry
 from .validate import parse
@@ -146,10 +147,7 @@ def render_docx(
     """Return the contract set with its documents (all four, or the given kinds) as DOCX."""
     templates = templates or default_templates()
     context = build_context(contract)
-    wanted = set(KINDS if kinds is None else kinds)
-    unknown = wanted - set(KINDS)
-    if unknown:
-        raise ValueError(f"unknown document kind(s): {', '.join(sorted(unknown))}")
+    wanted = _kinds(kinds)
     documents = []
     for kind, title in KINDS.items():
         if kind not in wanted:
@@ -163,6 +161,15 @@ def render_docx(
         }
         documents.append(Document(kind, title, templates.render(kind, context, properties)))
     return ContractSet(contract, documents, input_digest(contract), templates.version)
+
+
+def _kinds(kinds: Iterable[str] | None) -> set[str]:
+    """Return the document kinds asked for (all when None); raise ValueError for unknown ones."""
+    wanted = set(KINDS if kinds is None else kinds)
+    unknown = wanted - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown document kind(s): {', '.join(sorted(unknown))}")
+    return wanted
 
 
 _default_pool: ConverterPool | None = None
@@ -180,33 +187,48 @@ def default_converter() -> ConverterPool:
 
 
 def add_pdfs(contract_set: ContractSet, converter: ConverterPool, *, pdfa: bool = False) -> None:
-    """Convert each document of a set to a sealable PDF and make the bundle."""
+    """Convert each document of a set to a sealable PDF and make the bundle.
+
+    A whole set is joined into one DOCX and converted in one LibreOffice
+    pass, then split (see ``generator/join.py``); documents that cannot be
+    joined, and sets of some documents only, convert one by one.
+    """
     from . import pdfdoc, seal  # only PDF output needs pypdf and pyHanko
 
     contract = contract_set.contract
+    documents = contract_set.documents
     meta: dict[str, Any] = {
         "subject": contract.contract_no,
         "author": contract.buyer.name,
         "date": contract.sign_date,
     }
-
-    def one(doc: Document) -> bytes:
-        raw = converter.convert_bytes(doc.docx, pdfa=pdfa)
-        finished = pdfdoc.finish(raw, title=doc.title, **meta)
-        doc.pdf, doc.seals = seal.add_seal_fields(finished, doc.kind)
-        doc.pages = pdfdoc.page_count(doc.pdf)
-        return finished
-
-    # The documents convert side by side: the pool bounds how many offices run at once.
-    with ThreadPoolExecutor(max_workers=len(contract_set.documents)) as fan_out:
-        finished = list(fan_out.map(one, contract_set.documents))
-    contract_set.pdfa = pdfa
-    if len(contract_set.documents) < len(KINDS):
-        return  # a bundle is of the whole set only
     title = f"{KINDS['service_contract']}（全套）"
-    parts = [(doc.title, pdf) for doc, pdf in zip(contract_set.documents, finished, strict=True)]
-    contract_set.bundle = pdfdoc.bundle(parts, title=title, **meta)
-    contract_set.bundle_pages = pdfdoc.page_count(contract_set.bundle)
+    whole = len(documents) == len(KINDS)
+    joined = join([doc.docx for doc in documents]) if whole else None
+    if joined is not None:
+        raw, counts = converter.convert_sections(
+            joined.docx, [asdict(section) for section in joined.sections], pdfa=pdfa
+        )
+        parts = [(doc.title, pages) for doc, pages in zip(documents, counts, strict=True)]
+        finished, contract_set.bundle = pdfdoc.split(raw, parts, title=title, **meta)
+    else:
+
+        def one(doc: Document) -> bytes:
+            raw = converter.convert_bytes(doc.docx, pdfa=pdfa)
+            return pdfdoc.finish(raw, title=doc.title, **meta)
+
+        # The documents convert side by side: the pool bounds how many offices run at once.
+        with ThreadPoolExecutor(max_workers=len(documents)) as fan_out:
+            finished = list(fan_out.map(one, documents))
+        if whole:
+            named = [(doc.title, pdf) for doc, pdf in zip(documents, finished, strict=True)]
+            contract_set.bundle = pdfdoc.bundle(named, title=title, **meta)
+    for doc, pdf in zip(documents, finished, strict=True):
+        doc.pdf, doc.seals = seal.add_seal_fields(pdf, doc.kind)
+        doc.pages = pdfdoc.page_count(doc.pdf)
+    contract_set.pdfa = pdfa
+    if contract_set.bundle is not None:
+        contract_set.bundle_pages = pdfdoc.page_count(contract_set.bundle)
 
 
 def render_set(
@@ -220,13 +242,21 @@ def render_set(
 ) -> ContractSet:
     """Return the contract set in the given formats (DOCX is always rendered: PDFs come from it).
 
-    ``kinds`` limits the set to some documents (then no bundle is made).
+    ``kinds`` limits the set to some documents (then no bundle is made). Their
+    PDFs are still made with the whole set, so that a document's PDF is the
+    same bytes however it was asked for.
     """
     chosen = tuple(f for f in FORMATS if f in set(formats))
-    contract_set = render_docx(contract, templates, kinds)
-    contract_set.formats = chosen
-    if "pdf" in chosen:
+    wanted = _kinds(kinds)
+    if "pdf" not in chosen:
+        contract_set = render_docx(contract, templates, wanted)
+    else:
+        contract_set = render_docx(contract, templates)
         add_pdfs(contract_set, converter or default_converter(), pdfa=pdfa)
+        if wanted != set(KINDS):
+            contract_set.documents = [d for d in contract_set.documents if d.kind in wanted]
+            contract_set.bundle = contract_set.bundle_pages = None
+    contract_set.formats = chosen
     return contract_set
 
 

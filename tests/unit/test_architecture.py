@@ -22,11 +22,22 @@ ALLOWED: dict[str, set[str]] = {
     "context": {"amount", "model"},
     "render": {"errors"},
     "convert": {"errors"},
+    "join": set(),
     "_pdfbytes": set(),
     "pdfdoc": {"_pdfbytes", "errors"},
     "seal": {"_pdfbytes", "errors"},
     "sheets": {"errors", "load"},
-    "api": {"_version", "context", "convert", "model", "pdfdoc", "render", "seal", "validate"},
+    "api": {
+        "_version",
+        "context",
+        "convert",
+        "join",
+        "model",
+        "pdfdoc",
+        "render",
+        "seal",
+        "validate",
+    },
     "batch": {"_version", "api", "convert", "errors", "model", "render", "sheets", "validate"},
 }
 #: third-party packages only one module may import

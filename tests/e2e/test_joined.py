@@ -1,0 +1,183 @@
+"""A set converted in one LibreOffice pass and split equals its documents converted one by one."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from generator import pdfdoc
+from generator.api import ContractSet, render_docx
+from generator.convert import ConverterPool
+from generator.join import join
+from generator.validate import parse
+
+META: dict[str, Any] = {
+    "title": "运维服务合同（全套）",
+    "subject": "11NMB2F042362026201",
+    "author": "上海市大数据中心",
+    "date": dt.date(2026, 1, 16),
+}
+UNIQUE_ID = re.compile(rb"/UniqueID (\d+) def")
+
+
+def unique_ids(pdf: bytes) -> list[int]:
+    """Return the /UniqueID of every embedded Type 1 font program."""
+    reader = PdfReader(io.BytesIO(pdf))
+    ids = []
+    for number in range(1, int(reader.trailer["/Size"])):
+        obj = reader.get_object(number)
+        if hasattr(obj, "get_data") and "/Length2" in obj:
+            ids += [int(n) for n in UNIQUE_ID.findall(obj.get_data()[: obj["/Length1"]])]
+    return ids
+
+
+def page_texts(pdf: bytes, tmp: Path) -> list[str]:
+    """Return the text of each page as ``pdftotext -layout`` reads it."""
+    path = tmp / "page-texts.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split("\f")[:-1]
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ConverterPool]:
+    with ConverterPool(1) as converter:
+        yield converter
+
+
+@pytest.fixture(scope="module")
+def contract_set(seed_data: dict[str, Any]) -> ContractSet:
+    return render_docx(parse(seed_data))
+
+
+@pytest.fixture(scope="module")
+def converted(pool: ConverterPool, contract_set: ContractSet) -> tuple[bytes, list[int]]:
+    joined = join([doc.docx for doc in contract_set.documents])
+    assert joined is not None
+    sections = [dataclasses.asdict(section) for section in joined.sections]
+    return pool.convert_sections(joined.docx, sections)
+
+
+@pytest.fixture(scope="module")
+def one_by_one(pool: ConverterPool, contract_set: ContractSet) -> list[bytes]:
+    return [pool.convert_bytes(doc.docx) for doc in contract_set.documents]
+
+
+@pytest.fixture(scope="module")
+def split(
+    converted: tuple[bytes, list[int]], contract_set: ContractSet
+) -> tuple[list[bytes], bytes]:
+    pdf, counts = converted
+    parts = [(doc.title, n) for doc, n in zip(contract_set.documents, counts, strict=True)]
+    return pdfdoc.split(pdf, parts, **META)
+
+
+def test_page_counts_are_those_of_the_documents_alone(
+    converted: tuple[bytes, list[int]], one_by_one: list[bytes]
+) -> None:
+    pdf, counts = converted
+    assert counts == [pdfdoc.page_count(alone) for alone in one_by_one]
+    assert sum(counts) == pdfdoc.page_count(pdf)  # no blank page between documents
+
+
+def test_every_page_reads_as_when_converted_alone(
+    split: tuple[list[bytes], bytes], one_by_one: list[bytes], tmp_path: Path
+) -> None:
+    documents, _ = split
+    for part, alone in zip(documents, one_by_one, strict=True):
+        texts = page_texts(part, tmp_path)
+        assert texts == page_texts(alone, tmp_path)
+        # 第 X 页 共 Y 页 counts the document's own pages.
+        for number, text in enumerate(texts, 1):
+            assert re.search(rf"第\s*{number}\s*页\s*共\s*{len(texts)}\s*页", text), number
+
+
+def test_each_document_is_finished_with_its_own_title_and_bookmarks(
+    split: tuple[list[bytes], bytes], contract_set: ContractSet
+) -> None:
+    documents, bundle = split
+    for part, doc in zip(documents, contract_set.documents, strict=True):
+        reader = PdfReader(io.BytesIO(part))
+        assert reader.metadata is not None and reader.metadata.title == doc.title
+        assert reader.metadata.subject == META["subject"]
+        assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
+        top = [item for item in reader.outline if not isinstance(item, list)]
+        assert [item.title for item in top] == [doc.title]
+        # Every font a page uses is embedded (Type 1 /FontFile or TrueType /FontFile2).
+        for page in reader.pages:
+            for font in page["/Resources"]["/Font"].values():
+                descriptor = font.get_object()["/FontDescriptor"]
+                assert "/FontFile" in descriptor or "/FontFile2" in descriptor
+    reader = PdfReader(io.BytesIO(bundle))
+    top = [item for item in reader.outline if not isinstance(item, list)]
+    assert [item.title for item in top] == [doc.title for doc in contract_set.documents]
+    assert len(reader.pages) == sum(len(PdfReader(io.BytesIO(p)).pages) for p in documents)
+
+
+def test_a_document_keeps_only_the_fonts_its_pages_use(split: tuple[list[bytes], bytes]) -> None:
+    documents, bundle = split
+    bundle_fonts = set(PdfReader(io.BytesIO(bundle)).pages[0]["/Resources"]["/Font"])
+    service = PdfReader(io.BytesIO(documents[0]))
+    used = set()
+    for page in service.pages:
+        contents = page.get_contents()
+        assert contents is not None
+        used.update(re.findall(rb"/(\S+) [\d.]+ Tf", contents.get_data()))
+    names = set(service.pages[0]["/Resources"]["/Font"])
+    assert {f"/{n.decode()}" for n in used} == names
+    assert names <= bundle_fonts
+
+
+def test_the_split_is_byte_identical_whichever_office_run_made_the_pdf(
+    pool: ConverterPool, contract_set: ContractSet, split: tuple[list[bytes], bytes]
+) -> None:
+    # The same office again: its Type 1 /UniqueID counter has moved on.
+    joined = join([doc.docx for doc in contract_set.documents])
+    assert joined is not None
+    sections = [dataclasses.asdict(section) for section in joined.sections]
+    pdf, counts = pool.convert_sections(joined.docx, sections)
+    ids = sorted(unique_ids(pdf))
+    assert ids and ids[0] > 4100001  # not what a fresh office writes
+    parts = [(doc.title, n) for doc, n in zip(contract_set.documents, counts, strict=True)]
+    assert pdfdoc.split(pdf, parts, **META) == split
+    assert min(unique_ids(split[1])) == 4100001
+
+
+def test_a_file_of_another_shape_is_split_through_pypdf(
+    converted: tuple[bytes, list[int]],
+    split: tuple[list[bytes], bytes],
+    contract_set: ContractSet,
+    tmp_path: Path,
+) -> None:
+    pdf, counts = converted
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)  # a second table: not LibreOffice's
+    writer.add_metadata({"/Title": "old"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    parts = [(doc.title, n) for doc, n in zip(contract_set.documents, counts, strict=True)]
+    documents, bundle = pdfdoc.split(buffer.getvalue(), parts, **META)
+    for general, fast in zip([*documents, bundle], [*split[0], split[1]], strict=True):
+        assert general != fast
+        assert page_texts(general, tmp_path) == page_texts(fast, tmp_path)
+        reader = PdfReader(io.BytesIO(general))
+        assert reader.metadata is not None
+        assert reader.metadata.title == PdfReader(io.BytesIO(fast)).metadata.title  # type: ignore[union-attr]
+
+
+def test_page_counts_that_do_not_add_up_are_an_error(converted: tuple[bytes, list[int]]) -> None:
+    pdf, counts = converted
+    with pytest.raises(ValueError, match="pages"):
+        pdfdoc.split(pdf, [("a", counts[0]), ("b", 1)], **META)
+    with pytest.raises(ValueError):
+        pdfdoc.split(pdf, [("a", 0), ("b", sum(counts))], **META)

@@ -1,0 +1,130 @@
+"""generator.join: a set's documents as the sections of one DOCX, or None when they cannot be."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+import pytest
+
+from generator.api import render_docx
+from generator.join import join
+from generator.validate import parse
+
+
+def parts(docx: bytes) -> dict[str, str]:
+    """Return the XML parts of a DOCX by name."""
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        return {n: package.read(n).decode() for n in package.namelist() if n.endswith(".xml")}
+
+
+def rels(docx: bytes) -> str:
+    """Return the main part's relationships."""
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        return package.read("word/_rels/document.xml.rels").decode()
+
+
+def replaced(docx: bytes, name: str, old: str, new: str) -> bytes:
+    """Return the DOCX with ``old`` replaced by ``new`` in one part."""
+    source = zipfile.ZipFile(io.BytesIO(docx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        for item in source.namelist():
+            data = source.read(item)
+            if item == name:
+                assert old.encode() in data, (name, old)
+                data = data.replace(old.encode(), new.encode())
+            package.writestr(item, data)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def documents(seed_data: dict[str, Any]) -> list[bytes]:
+    return [doc.docx for doc in render_docx(parse(seed_data)).documents]
+
+
+def test_each_document_becomes_a_section(documents: list[bytes]) -> None:
+    joined = join(documents)
+    assert joined is not None
+    assert len(joined.sections) == 4
+    xml = parts(joined.docx)
+    body = xml["word/document.xml"]
+    # Three sections end in a paragraph, the last in the body; each restarts at page 1.
+    assert body.count("<w:sectPr") == 4
+    assert body.count('<w:pgNumType w:start="1"/>') == 4
+    assert re.search(r"</w:sectPr>\s*</w:body>", body)
+    for section in joined.sections:
+        for mark in (section.start, section.end):
+            assert body.count(f'w:name="{mark}"') == 1
+    # Each document's text is there once, in set order.
+    titles = [body.index(title) for title in ("运维服务合同", "保密协议</w:t>", "廉洁协议</w:t>")]
+    assert titles == sorted(titles)
+
+
+def test_each_section_has_its_own_footer_with_a_placeholder_for_its_page_count(
+    documents: list[bytes],
+) -> None:
+    joined = join(documents)
+    assert joined is not None
+    xml = parts(joined.docx)
+    body = xml["word/document.xml"]
+    relationships = rels(joined.docx)
+    footers = []
+    for properties in re.findall(r"<w:sectPr\b.*?</w:sectPr>", body):
+        (ref,) = re.findall(r'<w:footerReference [^>]*r:id="([^"]+)"', properties)
+        target = re.search(rf'Id="{ref}"[^>]*Target="([^"]+)"', relationships)
+        assert target is not None
+        footers.append(xml[f"word/{target.group(1)}"])
+    assert len(set(footers)) == 4
+    for footer, section in zip(footers, joined.sections, strict=True):
+        assert "NUMPAGES" not in footer
+        assert footer.count(section.total) == 1
+        assert " PAGE " in footer  # 第 X 页 stays a field
+    content_types = zipfile.ZipFile(io.BytesIO(joined.docx)).read("[Content_Types].xml").decode()
+    for name in re.findall(r'Target="(cg\d_[^"]+)"', relationships):
+        assert f'PartName="/word/{name}"' in content_types
+
+
+@pytest.mark.parametrize(
+    ("part", "old", "new", "why"),
+    [
+        ("word/styles.xml", "</w:styles>", "<!-- other --></w:styles>", "styles differ"),
+        (
+            "word/document.xml",
+            "<w:body>",
+            '<w:body><w:p><w:r><w:drawing><a:blip r:embed="rId99"/></w:drawing></w:r></w:p>',
+            "a picture",
+        ),
+        (
+            "word/document.xml",
+            "<w:body>",
+            '<w:body><w:p><w:fldSimple w:instr=" NUMPAGES "/></w:p>',
+            "a page count in the body",
+        ),
+        (
+            "word/document.xml",
+            "<w:body>",
+            '<w:body><w:p><w:bookmarkStart w:id="0" w:name="x"/></w:p>',
+            "a bookmark",
+        ),
+        (
+            "word/footer1.xml",
+            '<w:fldSimple w:instr=" NUMPAGES ">',
+            '<w:r><w:instrText>NUMPAGES</w:instrText></w:r><w:fldSimple w:instr=" PAGE ">',
+            "a complex NUMPAGES field",
+        ),
+    ],
+)
+def test_documents_that_cannot_be_joined_give_none(
+    documents: list[bytes], part: str, old: str, new: str, why: str
+) -> None:
+    changed = [documents[0], replaced(documents[1], part, old, new), *documents[2:]]
+    assert join(changed) is None, why
+
+
+def test_one_document_or_something_else_is_not_joined(documents: list[bytes]) -> None:
+    assert join(documents[:1]) is None
+    assert join([documents[0], b"not a zip"]) is None
+    assert join(documents[:2]) is not None
