@@ -74,6 +74,10 @@ from pypdf.generic import (
     read_object,
 )
 
+try:  # the optional C loop for re-encrypting font programs (see _reencrypt_from)
+    from . import _eexec as _eexec_c  # type: ignore[attr-defined]
+except ImportError:  # not built: the Python loop gives the same bytes
+    _eexec_c = None
 from ._pdfbytes import STARTXREF as _STARTXREF
 from ._pdfbytes import TRAILER as _TRAILER
 from ._pdfbytes import XREF_ENTRY as _XREF_ENTRY
@@ -1466,6 +1470,16 @@ def _key_at(cipher: bytes, position: int) -> int:
 
 
 def _reencrypt_from(cipher: bytes, start: int, replacement: bytes) -> bytes:
+    """Return ``cipher[start:]`` re-encrypted with its first plaintext bytes replaced.
+
+    The same loop in C (``generator/_eexec.c``) when that was built.
+    """
+    if _eexec_c is not None:
+        return cast(bytes, _eexec_c.reencrypt_from(cipher, start, replacement))
+    return _reencrypt_from_python(cipher, start, replacement)
+
+
+def _reencrypt_from_python(cipher: bytes, start: int, replacement: bytes) -> bytes:
     """Return ``cipher[start:]`` re-encrypted with its first plaintext bytes replaced.
 
     One pass decrypts the old ciphertext and encrypts the new plaintext side by

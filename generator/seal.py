@@ -48,6 +48,7 @@ page sends the whole search to poppler (to choose pages) and pdfminer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -580,16 +581,9 @@ class _Font:
         self.missing = float(_get(descriptor, "/MissingWidth", 0))
         descent = float(_get(descriptor, "/Descent", 0))
         self.descent = (-descent if descent > 0 else descent) * 0.001
-        unicode = _to_unicode(spec["/ToUnicode"].get_data())
-        #: per code: its characters, white space left out and radicals folded, or None
-        self.text: list[str | None] = [None] * 256
+        #: per code: its characters, white space left out and radicals folded, or None;
         #: per character: the codes (as one-byte strings) whose text holds it
-        self.codes: dict[str, set[bytes]] = {}
-        for code, value in unicode.items():
-            if 0 <= code < 256:
-                text = self.text[code] = "".join(_normal(ch) for ch in value if not ch.isspace())
-                for ch in text:
-                    self.codes.setdefault(ch, set()).add(bytes((code,)))
+        self.text, self.codes = _code_text(spec["/ToUnicode"].get_data())
 
     def show(self, data: bytes) -> str:
         """Return the characters a string of codes shows."""
@@ -601,6 +595,22 @@ class _Font:
     def width(self, code: int) -> float:
         """Return a code's advance width in text space units per unit of font size."""
         return self.widths.get(code, self.missing) * 0.001
+
+
+@functools.lru_cache(maxsize=64)
+def _code_text(cmap: bytes) -> tuple[list[str | None], dict[str, set[bytes]]]:
+    """Return what a ToUnicode map says each code shows, and which codes show each character.
+
+    Cached: the documents split from one set share their fonts (not to be changed by callers).
+    """
+    text: list[str | None] = [None] * 256
+    codes: dict[str, set[bytes]] = {}
+    for code, value in _to_unicode(cmap).items():
+        if 0 <= code < 256:
+            shown = text[code] = "".join(_normal(ch) for ch in value if not ch.isspace())
+            for ch in shown:
+                codes.setdefault(ch, set()).add(bytes((code,)))
+    return text, codes
 
 
 def _to_unicode(cmap: bytes) -> dict[int, str]:

@@ -355,6 +355,21 @@ def test_reencrypting_from_the_edit_equals_a_full_round_trip(
     assert pdfdoc._reencrypt(cipher[:200], new) == cipher[:200]  # no UniqueID: unchanged
 
 
+def test_the_c_loop_gives_the_python_loop_s_bytes() -> None:
+    # tools/setup.sh installs a C compiler, so the accelerator is built wherever the suite runs.
+    assert pdfdoc._eexec_c is not None, "generator/_eexec.c was not built"
+    for size, start, replacement in (
+        (9000, 300, b"/UniqueID 4100001 def"),
+        (50, 0, b""),
+        (21, 0, b"x" * 21),
+    ):
+        cipher = os.urandom(size)
+        fast = pdfdoc._eexec_c.reencrypt_from(cipher, start, replacement)
+        assert fast == pdfdoc._reencrypt_from_python(cipher, start, replacement)
+    with pytest.raises(ValueError):
+        pdfdoc._eexec_c.reencrypt_from(b"short", 3, b"too long")
+
+
 def test_font_program_deflate_round_trip() -> None:
     clear, secret, trailer = b"%!FontType1 " * 50, os.urandom(70000), b"0" * 512 + b"cleartomark"
     packed = pdfdoc._deflate(clear, secret, trailer)
