@@ -46,6 +46,78 @@ def pdf_pages(out: Path) -> int:
     return total
 
 
+_pipeline_pool: Any = None
+
+
+def _start_pipeline(ready: Any) -> None:
+    """Start a reference worker process: its own office, warmed up on one contract."""
+    global _pipeline_pool
+    from generator.api import render_set
+    from generator.convert import ConverterPool
+    from generator.validate import parse
+
+    _pipeline_pool = ConverterPool(1)
+    render_set(parse(contracts(1)[0]), converter=_pipeline_pool)
+    ready.put(True)
+
+
+def _pipeline_pages(data: dict[str, Any]) -> int:
+    """Make one contract's set in memory (DOCX, PDFs, bundle); return its PDF pages."""
+    from generator.api import render_set
+    from generator.validate import parse
+
+    contract_set = render_set(parse(data), converter=_pipeline_pool)
+    return sum(doc.pages or 0 for doc in contract_set.documents)
+
+
+def pipeline_rate(items: list[dict[str, Any]], workers: int) -> float:
+    """Return the PDF pages per second of the sets made in memory, one process per worker.
+
+    What `contractgen batch` does for each contract, without the batch around it:
+    no input file, no validation report, no files written, offices started
+    before the clock starts. The reference for how much the batch machinery costs.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    ready = context.Queue()
+    with context.Pool(workers, initializer=_start_pipeline, initargs=(ready,)) as pool:
+        for _ in range(workers):
+            ready.get(timeout=120)
+        start = time.perf_counter()
+        pages = sum(pool.map(_pipeline_pages, items, chunksize=1))
+        seconds = time.perf_counter() - start
+        pool.close()
+        pool.join()
+    return pages / seconds
+
+
+def convert_rate(items: list[dict[str, Any]], workers: int) -> float:
+    """Return the PDF pages per second of LibreOffice alone converting the joined sets.
+
+    One thread per worker of one ConverterPool; nothing but the conversion is timed.
+    """
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    from generator.api import render_docx
+    from generator.convert import ConverterPool
+    from generator.join import join
+    from generator.validate import parse
+
+    jobs = []
+    for data in items:
+        joined = join([doc.docx for doc in render_docx(parse(data)).documents])
+        assert joined is not None
+        jobs.append((joined.docx, [dataclasses.asdict(s) for s in joined.sections]))
+    with ConverterPool(workers) as converter, ThreadPoolExecutor(workers) as threads:
+        list(threads.map(lambda job: converter.convert_sections(*job), jobs[:workers]))  # start
+        start = time.perf_counter()
+        results = list(threads.map(lambda job: converter.convert_sections(*job), jobs))
+        seconds = time.perf_counter() - start
+    return sum(sum(counts) for _, counts in results) / seconds
+
+
 def timed(action: Callable[[], object], repeat: int) -> list[float]:
     """Return the wall times of running an action ``repeat`` times."""
     times = []

@@ -6,7 +6,9 @@ import dataclasses
 import datetime as dt
 import io
 import re
+import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,10 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from generator import pdfdoc
-from generator.api import ContractSet, render_docx
+from generator.api import ContractSet, render_docx, render_set
 from generator.convert import ConverterPool
 from generator.join import join
+from generator.render import KINDS, TEMPLATE_DIR, TemplateSet
 from generator.validate import parse
 
 META: dict[str, Any] = {
@@ -181,3 +184,31 @@ def test_page_counts_that_do_not_add_up_are_an_error(converted: tuple[bytes, lis
         pdfdoc.split(pdf, [("a", counts[0]), ("b", 1)], **META)
     with pytest.raises(ValueError):
         pdfdoc.split(pdf, [("a", 0), ("b", sum(counts))], **META)
+
+
+def test_templates_that_cannot_be_joined_convert_one_by_one(
+    tmp_path: Path, pool: ConverterPool, seed_data: dict[str, Any], split: tuple[list[bytes], bytes]
+) -> None:
+    # The same templates, but the integrity agreement's styles differ by a comment.
+    for kind in KINDS:
+        source = TEMPLATE_DIR / f"{kind}.docx"
+        target = tmp_path / source.name
+        if kind != "integrity_agreement":
+            shutil.copyfile(source, target)
+            continue
+        with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+            for name in old.namelist():
+                data = old.read(name)
+                if name == "word/styles.xml":
+                    data = data.replace(b"</w:styles>", b"<!-- local --></w:styles>")
+                new.writestr(name, data)
+    templates = TemplateSet(tmp_path)
+    contract = parse(seed_data)
+    assert join([doc.docx for doc in render_docx(contract, templates).documents]) is None
+    made = render_set(contract, converter=pool, templates=templates)
+    documents, bundle = split
+    assert made.bundle is not None and made.bundle_pages == pdfdoc.page_count(bundle)
+    for doc, joined_pdf in zip(made.documents, documents, strict=True):
+        assert doc.pdf is not None and doc.pdf != joined_pdf  # converted alone
+        assert page_texts(doc.pdf, tmp_path) == page_texts(joined_pdf, tmp_path)
+    assert [len(doc.seals) for doc in made.documents] == [2, 2, 2, 0]

@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "convert": {"errors"},
     "join": set(),
     "_pdfbytes": set(),
-    "pdfdoc": {"_pdfbytes", "errors"},
+    "pdfdoc": {"_eexec", "_pdfbytes", "errors"},
     "seal": {"_pdfbytes", "errors"},
     "sheets": {"errors", "load"},
     "api": {
