@@ -124,9 +124,12 @@ def convert(desktop, job):
 
 def count_pages(doc, sections):
     """Return each section's page count and write it over the section's placeholder."""
+    # The whole layout first: after loading, LibreOffice formats the rest of a
+    # document in idle time, and pages asked for before it is done come out wrong.
+    doc.refresh()
     cursor = doc.getCurrentController().getViewCursor()
     bookmarks = doc.getBookmarks()
-    counts = []
+    spans = []
     for section in sections:
         pages = []
         for name in (section["start"], section["end"]):
@@ -134,9 +137,18 @@ def count_pages(doc, sections):
                 raise DocumentError(f"cannot find the section mark {name}")
             cursor.gotoRange(bookmarks.getByName(name).getAnchor(), False)
             pages.append(cursor.getPage())
-        if pages[1] < pages[0]:
-            raise DocumentError(f"section {section['start']} ends before it starts")
-        counts.append(pages[1] - pages[0] + 1)
+        spans.append(pages)
+    cursor.jumpToLastPage()
+    last = cursor.getPage()
+    # Each section after the one before it, the last one ending on the last page.
+    previous = 0
+    for first, final in spans:
+        if not previous < first <= final:
+            raise DocumentError(f"inconsistent section pages {spans} of {last}")
+        previous = final
+    if previous != last:
+        raise DocumentError(f"inconsistent section pages {spans} of {last}")
+    counts = [final - first + 1 for first, final in spans]
     for section, count in zip(sections, counts, strict=True):
         search = doc.createReplaceDescriptor()
         search.SearchString = section["total"]

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -21,10 +22,13 @@ from typing import Any
 from ._version import __version__
 from .context import build_context
 from .convert import ConverterPool
+from .errors import ConversionError
 from .join import join
 from .model import Contract
 from .render import KINDS, TemplateSet, default_templates, write_entry
 from .validate import parse
+
+_log = logging.getLogger(__name__)
 
 #: output formats a set can be made in
 FORMATS = ("docx", "pdf")
@@ -205,13 +209,23 @@ def add_pdfs(contract_set: ContractSet, converter: ConverterPool, *, pdfa: bool 
     title = f"{KINDS['service_contract']}（全套）"
     whole = len(documents) == len(KINDS)
     joined = join([doc.docx for doc in documents]) if whole else None
-    if joined is not None:
-        raw, counts = converter.convert_sections(
-            joined.docx, [asdict(section) for section in joined.sections], pdfa=pdfa
-        )
-        parts = [(doc.title, pages) for doc, pages in zip(documents, counts, strict=True)]
-        finished, contract_set.bundle = pdfdoc.split(raw, parts, title=title, **meta)
-    else:
+    finished: list[bytes] | None = None
+    for attempt in (1, 2) if joined is not None else ():
+        assert joined is not None
+        try:
+            raw, counts = converter.convert_sections(
+                joined.docx, [asdict(section) for section in joined.sections], pdfa=pdfa
+            )
+            parts = [(doc.title, pages) for doc, pages in zip(documents, counts, strict=True)]
+            finished, contract_set.bundle = pdfdoc.split(raw, parts, title=title, **meta)
+            break
+        except (ConversionError, ValueError) as exc:
+            # A layout the bridge could not measure (see _uno_worker.count_pages), once
+            # more; then one by one, which gives the same pages in other bytes.
+            _log.warning(
+                "%s: the joined set failed (%s), attempt %d", meta["subject"], exc, attempt
+            )
+    if finished is None:
 
         def one(doc: Document) -> bytes:
             raw = converter.convert_bytes(doc.docx, pdfa=pdfa)

@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
         "_version",
         "context",
         "convert",
+        "errors",
         "join",
         "model",
         "pdfdoc",
