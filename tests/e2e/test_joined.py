@@ -212,3 +212,28 @@ def test_templates_that_cannot_be_joined_convert_one_by_one(
         assert doc.pdf is not None and doc.pdf != joined_pdf  # converted alone
         assert page_texts(doc.pdf, tmp_path) == page_texts(joined_pdf, tmp_path)
     assert [len(doc.seals) for doc in made.documents] == [2, 2, 2, 0]
+
+
+class _MismeasuringPool(ConverterPool):
+    """A real pool whose joined conversions report page counts that do not add up."""
+
+    def convert_sections(self, *args: Any, **kwargs: Any) -> tuple[bytes, list[int]]:
+        pdf, counts = super().convert_sections(*args, **kwargs)
+        self.mismeasured = getattr(self, "mismeasured", 0) + 1
+        return pdf, [*counts[:-1], counts[-1] + 1]
+
+
+def test_a_set_whose_pages_do_not_add_up_is_tried_again_then_converted_one_by_one(
+    seed_data: dict[str, Any],
+    split: tuple[list[bytes], bytes],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with _MismeasuringPool(1) as pool:
+        made = render_set(parse(seed_data), converter=pool)
+        assert pool.mismeasured == 2
+    assert [r.message.count("the joined set failed") for r in caplog.records] == [1, 1]
+    documents, _ = split
+    for doc, joined_pdf in zip(made.documents, documents, strict=True):
+        assert doc.pdf is not None
+        assert page_texts(doc.pdf, tmp_path) == page_texts(joined_pdf, tmp_path)
