@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -16,9 +17,10 @@ from typing import Any
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+import generator
 from generator import pdfdoc
 from generator.api import ContractSet, render_docx, render_set
-from generator.convert import ConverterPool
+from generator.convert import ConverterPool, find_uno_python
 from generator.join import join
 from generator.render import KINDS, TEMPLATE_DIR, TemplateSet
 from generator.validate import parse
@@ -30,6 +32,7 @@ META: dict[str, Any] = {
     "date": dt.date(2026, 1, 16),
 }
 UNIQUE_ID = re.compile(rb"/UniqueID (\d+) def")
+BRIDGE = Path(generator.__file__).parent / "_uno_worker.py"
 
 
 def unique_ids(pdf: bytes) -> list[int]:
@@ -237,3 +240,34 @@ def test_a_set_whose_pages_do_not_add_up_is_tried_again_then_converted_one_by_on
     for doc, joined_pdf in zip(made.documents, documents, strict=True):
         assert doc.pdf is not None
         assert page_texts(doc.pdf, tmp_path) == page_texts(joined_pdf, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("spans", "last", "expected"),
+    [
+        ([[1, 13], [14, 25], [26, 29], [30, 30]], 30, True),
+        ([[1, 13], [15, 26], [27, 30], [31, 31]], 31, True),  # a blank page after the first
+        ([[13, 13], [14, 25], [26, 29], [30, 30]], 30, False),  # the start read wrong
+        ([[1, 13], [14, 25], [26, 29], [30, 30]], 31, False),  # not up to the last page
+        ([[1, 13], [17, 25], [26, 29], [30, 30]], 30, False),  # a gap of pages
+        ([[1, 13], [14, 12], [13, 29], [30, 30]], 30, False),  # a section ending before it starts
+    ],
+)
+def test_the_bridge_accepts_only_consistent_section_pages(
+    spans: list[list[int]], last: int, expected: bool
+) -> None:
+    # The bridge runs under Debian's python3 (it imports uno): asked there.
+    script = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('bridge', {str(BRIDGE)!r})\n"
+        "bridge = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(bridge)\n"
+        "print(json.dumps(bridge.consistent(*json.loads(sys.argv[1]))))\n"
+    )
+    out = subprocess.run(
+        [find_uno_python(), "-c", script, json.dumps([spans, last])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) is expected
