@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -13,8 +14,9 @@ import shutil
 import tempfile
 import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -260,18 +262,36 @@ def render_set(
     PDFs are still made with the whole set, so that a document's PDF is the
     same bytes however it was asked for.
     """
-    chosen = tuple(f for f in FORMATS if f in set(formats))
+    chosen = _formats(formats)
     wanted = _kinds(kinds)
     if "pdf" not in chosen:
         contract_set = render_docx(contract, templates, wanted)
-    else:
-        contract_set = render_docx(contract, templates)
-        add_pdfs(contract_set, converter or default_converter(), pdfa=pdfa)
-        if wanted != set(KINDS):
-            contract_set.documents = [d for d in contract_set.documents if d.kind in wanted]
-            contract_set.bundle = contract_set.bundle_pages = None
-    contract_set.formats = chosen
-    return contract_set
+        contract_set.formats = chosen
+        return contract_set
+    contract_set = render_docx(contract, templates)
+    add_pdfs(contract_set, converter or default_converter(), pdfa=pdfa)
+    return _selected(contract_set, chosen, wanted)
+
+
+def _formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """Return the known formats asked for, in their canonical order."""
+    return tuple(f for f in FORMATS if f in set(formats))
+
+
+def _selected(whole: ContractSet, formats: tuple[str, ...], kinds: set[str]) -> ContractSet:
+    """Return a whole set made with PDFs as a set of some formats and documents.
+
+    A new object sharing the documents' bytes: the whole set is left as it is.
+    """
+    documents = [doc for doc in whole.documents if doc.kind in kinds]
+    everything = len(documents) == len(whole.documents)
+    return dataclasses.replace(
+        whole,
+        documents=documents,
+        formats=formats,
+        bundle=whole.bundle if everything else None,
+        bundle_pages=whole.bundle_pages if everything else None,
+    )
 
 
 def render_contract(
@@ -321,6 +341,12 @@ class Generator:
     Safe to call from several threads at once; the pool bounds how many
     conversions run together. Use it as a context manager (or call
     :meth:`close`) so the offices stop with it.
+
+    The last ``cached_sets`` sets made with PDFs are kept in memory by input
+    hash: a platform that fetches a contract's documents one request at a
+    time has the set made once, and the same contract asked for twice at once
+    is made once. The bytes are those a fresh render gives (output is a
+    function of the input), so the cache changes nothing but the time.
     """
 
     def __init__(
@@ -329,9 +355,16 @@ class Generator:
         workers: int | None = None,
         timeout: float = 60.0,
         templates: TemplateSet | None = None,
+        cached_sets: int = 8,
     ) -> None:
         self.templates = templates or default_templates()
         self.converter = ConverterPool(workers, timeout=timeout)
+        self.cached_sets = cached_sets
+        self._sets: OrderedDict[tuple[str, bool], ContractSet] = OrderedDict()
+        self._making: dict[tuple[str, bool], Future[ContractSet]] = {}
+        self._lock = threading.Lock()
+        #: how many sets were made, and how many requests the cache answered
+        self.counts = {"made": 0, "cached": 0}
 
     def __enter__(self) -> Generator:
         return self
@@ -356,14 +389,50 @@ class Generator:
         ``kinds`` limits it to some documents, e.g. ``("service_contract",)``.
         """
         contract = data if isinstance(data, Contract) else parse(data)
-        return render_set(
-            contract,
-            formats=formats,
-            pdfa=pdfa,
-            converter=self.converter,
-            templates=self.templates,
-            kinds=kinds,
-        )
+        chosen, wanted = _formats(formats), _kinds(kinds)
+        if "pdf" not in chosen or self.cached_sets < 1:
+            return render_set(
+                contract,
+                formats=formats,
+                pdfa=pdfa,
+                converter=self.converter,
+                templates=self.templates,
+                kinds=kinds,
+            )
+        return _selected(self._whole(contract, pdfa), chosen, wanted)
+
+    def _whole(self, contract: Contract, pdfa: bool) -> ContractSet:
+        """Return the contract's whole set with PDFs, from the cache or made once."""
+        key = (input_digest(contract), pdfa)
+        with self._lock:
+            whole = self._sets.get(key)
+            if whole is not None:
+                self._sets.move_to_end(key)
+                self.counts["cached"] += 1
+                return whole
+            making = self._making.get(key)
+            mine = making is None
+            if making is None:
+                making = self._making[key] = Future()
+        if not mine:
+            return making.result()  # made by another thread right now
+        try:
+            whole = render_set(
+                contract, pdfa=pdfa, converter=self.converter, templates=self.templates
+            )
+        except BaseException as exc:
+            with self._lock:
+                del self._making[key]
+            making.set_exception(exc)
+            raise
+        with self._lock:
+            del self._making[key]
+            self._sets[key] = whole
+            while len(self._sets) > self.cached_sets:
+                self._sets.popitem(last=False)
+            self.counts["made"] += 1
+        making.set_result(whole)
+        return whole
 
 
 def set_zip(contract_set: ContractSet) -> bytes:

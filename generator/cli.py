@@ -126,6 +126,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         timeout=args.timeout,
         queue=args.queue,
+        cached_sets=args.cached_sets,
     )
     return serve(settings)
 
@@ -195,6 +196,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="等待渲染的请求数上限（默认 workers*2）",
+    )
+    serve_cmd.add_argument(
+        "--cached-sets",
+        type=int,
+        default=8,
+        metavar="N",
+        help="按输入哈希在内存中保留最近生成的全套文件数（默认 8，0 为不保留）",
     )
     serve_cmd.set_defaults(func=_cmd_serve)
 

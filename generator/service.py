@@ -90,6 +90,8 @@ class Settings:
     queue: int | None = None
     #: uvicorn's log level (access lines at "info")
     log_level: str = "info"
+    #: sets kept in memory by input hash (see :class:`~generator.api.Generator`); 0: none
+    cached_sets: int = 8
 
 
 class Problem(Exception):
@@ -569,7 +571,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        generator = Generator(workers=settings.workers, timeout=settings.timeout)
+        generator = Generator(
+            workers=settings.workers, timeout=settings.timeout, cached_sets=settings.cached_sets
+        )
         try:
             async with anyio.create_task_group() as tasks:
                 app.state.runtime = _Runtime(generator, tasks, settings)
@@ -759,6 +763,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "rendering": runtime.running,
             "waiting": runtime.waiting,
             "requests": dict(runtime.counts),
+            "sets": dict(runtime.generator.counts),
             "conversions": pool.stats,
         }
 

@@ -9,8 +9,10 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from pypdf import PdfReader, PdfWriter
 
 import generator
 from generator import pdfdoc
-from generator.api import ContractSet, render_docx, render_set
+from generator.api import ContractSet, Generator, render_docx, render_set
 from generator.convert import ConverterPool, find_uno_python
 from generator.join import join
 from generator.render import KINDS, TEMPLATE_DIR, TemplateSet
@@ -271,3 +273,27 @@ def test_the_bridge_accepts_only_consistent_section_pages(
         check=True,
     )
     assert json.loads(out.stdout) is expected
+
+
+def test_the_generator_makes_a_set_once_for_requests_at_the_same_time(
+    seed_data: dict[str, Any],
+) -> None:
+    with Generator(workers=2) as generator:
+        start = threading.Barrier(4)
+
+        def one(kind: str) -> ContractSet:
+            start.wait()
+            return generator.render(seed_data, formats=("pdf",), kinds=(kind,))
+
+        with ThreadPoolExecutor(4) as threads:
+            made = list(threads.map(one, KINDS))
+        assert generator.counts == {"made": 1, "cached": 0}
+        assert generator.converter.stats["conversions"] == 1
+        again = generator.render(seed_data)
+        assert generator.counts == {"made": 1, "cached": 1}
+        # Each answer holds its own document, the bytes of the whole set.
+        for kind, answer in zip(KINDS, made, strict=True):
+            assert [doc.kind for doc in answer.documents] == [kind]
+            assert answer.bundle is None and answer.formats == ("pdf",)
+            assert answer.documents[0].pdf == again.documents[list(KINDS).index(kind)].pdf
+        assert again.bundle is not None and again.formats == ("docx", "pdf")

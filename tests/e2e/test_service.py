@@ -28,6 +28,8 @@ import pytest
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign import signers
 
+from generator.render import KINDS
+
 from ..conftest import ROOT, SAMPLES
 from ..docx_text import docx_text
 from ..signing import make_pki, sign_field, signature_statuses, widget_rects
@@ -284,23 +286,59 @@ def test_one_pdf_with_its_seal_fields(
 
 
 def test_twenty_concurrent_sets_are_identical(
-    client: httpx.Client, seed_body: bytes, seed_zip: httpx.Response, server: Server
+    seed_body: bytes, seed_zip: httpx.Response, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    start = threading.Barrier(20)
+    # Without the set cache, so that the twenty are really made side by side.
+    server = start_server(
+        tmp_path_factory.mktemp("uncached"), "--workers", "2", "--queue", "20", "--cached-sets", "0"
+    )
+    try:
+        start = threading.Barrier(20)
 
-    def one(_: int) -> httpx.Response:
-        start.wait()
-        return client.post("/v1/contracts", content=seed_body, headers=JSON_TYPE)
+        def one(_: int) -> httpx.Response:
+            start.wait()
+            return httpx.post(
+                f"{server.url}/v1/contracts", content=seed_body, headers=JSON_TYPE, timeout=300
+            )
 
-    with concurrent.futures.ThreadPoolExecutor(20) as pool:
-        responses = list(pool.map(one, range(20)))
-    assert [r.status_code for r in responses] == [200] * 20
-    assert {hashlib.sha256(r.content).hexdigest() for r in responses} == {
-        hashlib.sha256(seed_zip.content).hexdigest()
-    }
-    health = httpx.get(f"{server.url}/healthz").json()
-    assert health["rendering"] == 0 and health["waiting"] == 0
-    assert health["requests"]["rejected"] == 0
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            responses = list(pool.map(one, range(20)))
+        assert [r.status_code for r in responses] == [200] * 20
+        assert {hashlib.sha256(r.content).hexdigest() for r in responses} == {
+            hashlib.sha256(seed_zip.content).hexdigest()
+        }
+        health = httpx.get(f"{server.url}/healthz").json()
+        assert health["rendering"] == 0 and health["waiting"] == 0
+        assert health["requests"]["rejected"] == 0
+        assert health["sets"] == {"made": 0, "cached": 0}  # no cache: made by render_set
+        assert health["conversions"]["conversions"] >= 20
+    finally:
+        stop_server(server)
+
+
+def test_a_contract_s_documents_asked_one_by_one_are_made_once(
+    client: httpx.Client, server: Server, seed_data: dict[str, Any]
+) -> None:
+    data = copy.deepcopy(seed_data)
+    data["contract_no"] = "CACHE2026001"
+    body = json.dumps(data, ensure_ascii=False).encode()
+    before = httpx.get(f"{server.url}/healthz").json()
+    pdfs = {}
+    for kind in KINDS:
+        response = client.post(f"/v1/contracts/{kind}.pdf", content=body, headers=JSON_TYPE)
+        assert response.status_code == 200, response.text
+        pdfs[kind] = response.content
+    whole = client.post(
+        "/v1/contracts", content=body, headers={**JSON_TYPE, "Accept": "application/zip"}
+    )
+    assert whole.status_code == 200, whole.text
+    after = httpx.get(f"{server.url}/healthz").json()
+    assert after["sets"]["made"] - before["sets"]["made"] == 1
+    assert after["sets"]["cached"] - before["sets"]["cached"] == len(KINDS)
+    files = unzip(whole.content)
+    manifest = json.loads(files["CACHE2026001/manifest.json"])
+    for entry in manifest["documents"]:
+        assert pdfs[entry["kind"]] == files[f"CACHE2026001/{entry['pdf']['file']}"]
 
 
 # --- errors -------------------------------------------------------------------------------
