@@ -54,7 +54,8 @@ def start_server(workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]
         proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "generator", "serve", "--port", str(port)),
-                *("--workers", str(workers), "--queue", "64"),
+                # No set cache: each request renders, as a new contract would.
+                *("--workers", str(workers), "--queue", "64", "--cached-sets", "0"),
             ],
             cwd=ROOT,
             env=env,
