@@ -1058,16 +1058,23 @@ def _bundle_classic(parts: Sequence[tuple[str, bytes]], meta: _Meta) -> bytes:
         numbers[0] += 1
     bodies[1] = _serialise(catalog_out)
     bodies[2] = _serialise(_info(meta, producer=producer, keywords=None))
+    version = max(int(_HEADER_VERSION.match(doc.data).group(1)) for doc in docs)  # type: ignore[union-attr]
+    return _new_file(version, bodies, numbers[0], kids)
+
+
+def _new_file(version: int, bodies: dict[int, bytes], size: int, kids: list[int]) -> bytes:
+    """Return a file of the objects 1 to ``size - 1``: 1 the catalog, 2 the info, 3 the pages.
+
+    The page tree (object 3) is made here, of ``kids`` in order.
+    """
     bodies[3] = b"<</Type/Pages/Count %d/Kids[%s]>>" % (
         len(kids),
         b" ".join(b"%d 0 R" % kid for kid in kids),
     )
-
-    version = max(int(_HEADER_VERSION.match(doc.data).group(1)) for doc in docs)  # type: ignore[union-attr]
     pieces = [b"%%PDF-1.%d\n%%\xe2\xe3\xcf\xd3\n" % version]
-    offsets = [0] * numbers[0]
+    offsets = [0] * size
     at = len(pieces[0])
-    for number in range(1, numbers[0]):
+    for number in range(1, size):
         whole = b"%d 0 obj\n" % number + bodies[number] + b"\nendobj\n"
         offsets[number] = at
         pieces.append(whole)
@@ -1225,21 +1232,9 @@ def _pages_file(
         bodies[copier.number(old)] = copier.body(old)
     bodies[1] = _serialise(out_catalog)
     bodies[2] = _serialise(_info(meta, producer=producer, keywords=None))
-    bodies[3] = b"<</Type/Pages/Count %d/Kids[%s]>>" % (
-        len(pages),
-        b" ".join(b"%d 0 R" % index[old] for old in pages),
-    )
     header = _HEADER_VERSION.match(doc.data)
     assert header is not None  # _Classic.parse checked the header
-    pieces = [b"%%PDF-1.%s\n%%\xe2\xe3\xcf\xd3\n" % header.group(1)]
-    offsets = [0] * numbers[0]
-    at = len(pieces[0])
-    for number in range(1, numbers[0]):
-        whole = b"%d 0 obj\n" % number + bodies[number] + b"\nendobj\n"
-        offsets[number] = at
-        pieces.append(whole)
-        at += len(whole)
-    return _finish_file(pieces, offsets, 1, 2)
+    return _new_file(int(header.group(1)), bodies, numbers[0], [index[old] for old in pages])
 
 
 def _content_names(doc: _Classic, pages: list[int]) -> set[bytes]:

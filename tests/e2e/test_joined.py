@@ -27,25 +27,15 @@ from generator.join import join
 from generator.render import KINDS, TEMPLATE_DIR, TemplateSet
 from generator.validate import parse
 
+from ..type1 import unique_ids
+
 META: dict[str, Any] = {
     "title": "运维服务合同（全套）",
     "subject": "11NMB2F042362026201",
     "author": "上海市大数据中心",
     "date": dt.date(2026, 1, 16),
 }
-UNIQUE_ID = re.compile(rb"/UniqueID (\d+) def")
 BRIDGE = Path(generator.__file__).parent / "_uno_worker.py"
-
-
-def unique_ids(pdf: bytes) -> list[int]:
-    """Return the /UniqueID of every embedded Type 1 font program."""
-    reader = PdfReader(io.BytesIO(pdf))
-    ids = []
-    for number in range(1, int(reader.trailer["/Size"])):
-        obj = reader.get_object(number)
-        if hasattr(obj, "get_data") and "/Length2" in obj:
-            ids += [int(n) for n in UNIQUE_ID.findall(obj.get_data()[: obj["/Length1"]])]
-    return ids
 
 
 def page_texts(pdf: bytes, tmp: Path) -> list[str]:

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import re
 import struct
 import subprocess
 import zlib
@@ -26,6 +25,8 @@ from pypdf.generic import StreamObject
 from generator import pdfdoc, seal
 from generator.convert import ConverterPool
 
+from ..type1 import unique_ids
+
 DATE = dt.date(2024, 3, 5)  # far from any day the tests run on: no clock can produce it
 META: dict[str, Any] = {
     "title": "运维服务合同",
@@ -35,7 +36,6 @@ META: dict[str, Any] = {
 }
 CHINA = dt.timezone(dt.timedelta(hours=8))
 XMP_DATE = "2024-03-05T00:00:00+08:00"
-UNIQUE_ID = re.compile(rb"/UniqueID (\d+) def")
 
 
 def _song(paragraph: Paragraph, text: str) -> None:
@@ -119,19 +119,6 @@ def _texts(node: minidom.Node) -> Iterator[minidom.Text]:
             yield child
         else:
             yield from _texts(child)
-
-
-def unique_ids(pdf: bytes) -> list[int]:
-    """Return the /UniqueID of every embedded Type 1 font program, in object order."""
-    reader = PdfReader(io.BytesIO(pdf))
-    ids = []
-    for number in range(1, int(reader.trailer["/Size"])):
-        obj = reader.get_object(number)
-        if hasattr(obj, "get_data") and "/Length2" in obj:
-            found = UNIQUE_ID.search(obj.get_data()[: obj["/Length1"]])
-            if found:
-                ids.append(int(found.group(1)))
-    return ids
 
 
 def test_page_count(raw: bytes) -> None:
