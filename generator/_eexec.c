@@ -5,7 +5,8 @@
  * The cipher chains through the ciphertext, so everything after the edit must be
  * decrypted with the old key sequence and encrypted again with the new one: a
  * loop over every byte of every embedded font, about 45 ms per contract set in
- * pure Python and well under one here. pdfdoc falls back to its Python loop,
+ * pure Python and well under one here. The same goes for decrypting and
+ * encrypting a whole section, which pruning a document's font subsets needs. pdfdoc falls back to its Python loop,
  * which gives the same bytes, when this module was not built.
  */
 #define PY_SSIZE_T_CLEAN
@@ -59,7 +60,31 @@ done:
     return result;
 }
 
+/* crypt(data, decrypt) -> bytes: the whole eexec section en- or decrypted from the start key */
+static PyObject *
+eexec_crypt(PyObject *module, PyObject *args)
+{
+    Py_buffer data;
+    int decrypt;
+    if (!PyArg_ParseTuple(args, "y*p", &data, &decrypt))
+        return NULL;
+    PyObject *result = PyBytes_FromStringAndSize(NULL, data.len);
+    if (result != NULL) {
+        const unsigned char *in = data.buf;
+        unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
+        unsigned int r = EEXEC_KEY;
+        for (Py_ssize_t i = 0; i < data.len; i++) {
+            out[i] = in[i] ^ (unsigned char)(r >> 8);
+            /* the key follows the ciphertext: the input when decrypting, the output otherwise */
+            r = (((decrypt ? in[i] : out[i]) + r) * EEXEC_C1 + EEXEC_C2) & 0xFFFFu;
+        }
+    }
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"crypt", eexec_crypt, METH_VARARGS, "Return an eexec section en- or decrypted (decrypt=True)."},
     {"reencrypt_from", reencrypt_from, METH_VARARGS,
      "Return cipher[start:] re-encrypted with its first plaintext bytes replaced."},
     {NULL, NULL, 0, NULL},

@@ -598,8 +598,88 @@ def _serialise(obj: DictionaryObject) -> bytes:
     return out.getvalue()
 
 
-def _renumbered_fonts(doc: _Classic) -> dict[int, bytes]:
-    """Return the new bodies of the Type 1 font programs and their /Length objects."""
+@dataclass(frozen=True)
+class _Program:
+    """A Type 1 font program's stream entries and its three parts, the second in clear."""
+
+    entries: dict[bytes, bytes]
+    clear: bytes
+    secret: bytes
+    trailer: bytes
+
+
+#: a glyph of a Type 1 encoding, and a charstring of LibreOffice's subsets
+_ENCODING_ENTRY = re.compile(rb"dup (\d+) /(\S+) put\n")
+_CHARSTRING = re.compile(rb"/(\S+) (\d+) RD ")
+#: what a content stream shows, for pruning: a font selection, a hex string, or
+#: what makes the font of the strings unknown (Q) or the stream unsafe to read this way
+_SHOWN = re.compile(
+    rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]+)[\x00\t\n\x0c\r ]+[-+.\d]+[\x00\t\n\x0c\r ]+Tf"
+    rb"|<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>|(\()|(?<![A-Za-z])(Q|BI|Do)(?![A-Za-z])"
+)
+
+
+def _shown_codes(streams: list[bytes]) -> dict[bytes | None, set[int]] | None:
+    """Return the codes each font name shows (None: a font not known there), or None.
+
+    None when a stream shows literal strings, inline images or forms: then
+    nothing is pruned.
+    """
+    shown: dict[bytes | None, set[int]] = {}
+    for data in streams:
+        font: bytes | None = None
+        for found in _SHOWN.finditer(data):
+            name, hexes, literal, operator = found.groups()
+            if name is not None:
+                if b"#" in name:
+                    return None  # spelt otherwise in the resources: not matched safely
+                font = name
+            elif hexes is not None:
+                digits = re.sub(rb"[^0-9A-Fa-f]", b"", hexes)
+                if len(digits) % 2:
+                    digits += b"0"
+                shown.setdefault(font, set()).update(bytes.fromhex(digits.decode()))
+            elif literal is not None or operator in (b"BI", b"Do"):
+                return None
+            else:  # Q: what follows may be in the font it restores
+                font = None
+    return shown
+
+
+def _pruned_program(program: _Program, codes: set[int]) -> _Program | None:
+    """Return a font program with only the glyphs of ``codes`` (and .notdef), or None."""
+    encoding = {int(code): name for code, name in _ENCODING_ENTRY.findall(program.clear)}
+    kept = {b".notdef"} | {encoding[code] for code in codes if code in encoding}
+    clear = _ENCODING_ENTRY.sub(
+        lambda entry: entry.group(0) if entry.group(2) in kept else b"", program.clear
+    )
+    plain = _uneexec(program.secret)
+    begin = plain.find(b"/CharStrings")
+    begin = plain.find(b"begin\n", begin) + len(b"begin\n") if begin >= 0 else -1
+    if begin <= 0:
+        return None
+    glyphs, at = [], begin
+    while not plain.startswith(b"end end", at):
+        entry = _CHARSTRING.match(plain, at)
+        if entry is None:
+            return None
+        end = entry.end() + int(entry.group(2))
+        if plain[end : end + 4] != b" ND\n":
+            return None
+        if entry.group(1) in kept:
+            glyphs.append(plain[at : end + 4])
+        at = end + 4
+    secret = _eexec(plain[:begin] + b"".join(glyphs) + plain[at:])
+    return _Program(program.entries, clear, secret, program.trailer)
+
+
+def _renumbered_fonts(
+    doc: _Classic, programs_out: dict[int, _Program] | None = None
+) -> dict[int, bytes]:
+    """Return the new bodies of the Type 1 font programs and their /Length objects.
+
+    ``programs_out`` receives each renumbered program by object number.
+    """
     data = doc.data
     starts = sorted((start, number) for number, (start, _) in doc.spans.items())
     positions = [start for start, _ in starts]
@@ -645,6 +725,8 @@ def _renumbered_fonts(doc: _Classic) -> dict[int, bytes]:
         if parts is None:
             continue
         clear, secret, trailer = parts
+        if programs_out is not None:
+            programs_out[number] = _Program(entries, clear, secret, trailer)
         # Compressed again even when nothing changed, so that the bytes never depend
         # on whether LibreOffice's counter happened to start afresh.
         encoded = (
@@ -1105,7 +1187,8 @@ def _split_classic(
     catalog = doc.dictionary(doc.root)
     if catalog.get("/Type") != "/Catalog":
         raise _Irregular("catalog")
-    replaced = _renumbered_fonts(doc)
+    programs: dict[int, _Program] = {}
+    replaced = _renumbered_fonts(doc, programs)
     for number in _output_profiles(catalog, doc.dictionary):
         entries, encoded = doc.flat_stream(number)
         if (
@@ -1134,7 +1217,7 @@ def _split_classic(
         ranges.append([ref.idnum for ref in refs[first : first + count]])
         first += count
     documents = [
-        _pages_file(doc, replaced, pages, meta, producer, xmp, items, prune=True)
+        _pages_file(doc, replaced, pages, meta, producer, xmp, items, prune=programs)
         for pages, meta in zip(ranges, metas, strict=True)
     ]
     whole_file = _pages_file(
@@ -1153,7 +1236,7 @@ def _pages_file(
     xmp: bytes | None,
     items: list[_OutlineItem],
     *,
-    prune: bool = False,
+    prune: dict[int, _Program] | None = None,
     parts: list[tuple[str, list[int]]] | None = None,
 ) -> bytes:
     """Return a finished file of some pages of ``doc``, with the bookmarks that point at them.
@@ -1162,11 +1245,14 @@ def _pages_file(
     grouped under one item per document, as in :func:`bundle`.
     """
     numbers = [4]  # 1 catalog, 2 info, 3 page tree
+    streams = _page_streams(doc, pages) if prune is not None else []
+    names = {name for data in streams for name in _CONTENT_NAME.findall(data)}
+    if prune:
+        replaced = {**replaced, **_pruned_fonts(doc, pages, prune, _shown_codes(streams))}
     copier = _Copier(doc, numbers, replaced)
     bodies: dict[int, bytes] = {}
     index: dict[int, int] = {}  # old page number -> new
     resources: dict[Any, Any] = {}  # old /Resources (number or id of a direct one) -> copy
-    names = _content_names(doc, pages) if prune else None
     for old in pages:
         page = doc.dictionary(old)
         if page.get("/Type") != "/Page" or set(page) - _PAGE_KEYS - {"/StructParents"}:
@@ -1175,7 +1261,7 @@ def _pages_file(
         copier.queue.remove(old)  # written from its parsed dictionary below
         copy = {key: copier.value(item) for key, item in page.items() if key in _PAGE_KEYS}
         copy[NameObject("/Parent")] = _ref(3)
-        if names is not None and "/Resources" in page:
+        if prune is not None and "/Resources" in page:
             used = page.get("/Resources")
             key = used.idnum if isinstance(used, IndirectObject) else id(used)
             if key not in resources:
@@ -1237,22 +1323,72 @@ def _pages_file(
     return _new_file(int(header.group(1)), bodies, numbers[0], [index[old] for old in pages])
 
 
-def _content_names(doc: _Classic, pages: list[int]) -> set[bytes]:
-    """Return every name the content streams of some pages use."""
-    names: set[bytes] = set()
+def _page_streams(doc: _Classic, pages: list[int]) -> list[bytes]:
+    """Return the decoded content streams of some pages."""
+    streams = []
     for old in pages:
         contents = doc.dictionary(old).get("/Contents")
-        streams = contents if isinstance(contents, ArrayObject) else [contents]
-        for ref in streams:
+        for ref in contents if isinstance(contents, ArrayObject) else [contents]:
             if not isinstance(ref, IndirectObject):
                 raise _Irregular(f"page {old}: /Contents")
             entries, encoded = doc.flat_stream(ref.idnum)
             filters = entries.get(b"Filter")
             if filters not in (None, b"/FlateDecode"):
                 raise _Irregular(f"content stream {ref.idnum}: filter")
-            data = zlib.decompress(encoded) if filters else encoded
-            names.update(_CONTENT_NAME.findall(data))
-    return names
+            streams.append(zlib.decompress(encoded) if filters else encoded)
+    return streams
+
+
+def _pruned_fonts(
+    doc: _Classic,
+    pages: list[int],
+    programs: dict[int, _Program],
+    shown: dict[bytes | None, set[int]] | None,
+) -> dict[int, bytes]:
+    """Return new bodies of the Type 1 programs some pages use, with only the glyphs they show.
+
+    Nothing when the pages cannot be read for it (``shown`` None); a program
+    whose fonts are shown by no known name keeps the glyphs of every string
+    drawn in an unknown font, as all do.
+    """
+    if shown is None:
+        return {}
+    codes: dict[int, set[int]] = {}  # program object -> codes its fonts show
+    for old in pages:
+        resources = doc.dictionary(old).get("/Resources")
+        if isinstance(resources, IndirectObject):
+            resources = doc.dictionary(resources.idnum)
+        fonts = resources.get("/Font") if isinstance(resources, DictionaryObject) else None
+        if isinstance(fonts, IndirectObject):
+            fonts = doc.dictionary(fonts.idnum)
+        for name, ref in (fonts or {}).items():
+            if not isinstance(ref, IndirectObject):
+                continue
+            descriptor = doc.dictionary(ref.idnum).get("/FontDescriptor")
+            if not isinstance(descriptor, IndirectObject):
+                continue
+            program = doc.dictionary(descriptor.idnum).get("/FontFile")
+            if isinstance(program, IndirectObject) and program.idnum in programs:
+                used = codes.setdefault(program.idnum, set(shown.get(None, ())))
+                used.update(shown.get(name[1:].encode(), ()))
+    bodies: dict[int, bytes] = {}
+    for number, used in codes.items():
+        pruned = _pruned_program(programs[number], used)
+        if pruned is None:
+            continue
+        entries = pruned.entries
+        encoded = (
+            _deflate(pruned.clear, pruned.secret, pruned.trailer)
+            if b"Filter" in entries
+            else pruned.clear + pruned.secret + pruned.trailer
+        )
+        values = {
+            **entries,
+            b"Length1": b"%d" % len(pruned.clear),
+            b"Length2": b"%d" % len(pruned.secret),
+        }
+        bodies.update(_stream_bodies(doc, number, values, encoded))
+    return bodies
 
 
 def _pruned_resources(doc: _Classic, resources: Any, names: set[bytes]) -> DictionaryObject:
@@ -1510,6 +1646,13 @@ def _is_hex(head: bytes) -> bool:
 
 def _uneexec(cipher: bytes) -> bytes:
     """Return the plaintext of an eexec-encrypted section (Type 1 spec, ch. 7)."""
+    if _eexec_c is not None:
+        return cast(bytes, _eexec_c.crypt(cipher, True))
+    return _uneexec_python(cipher)
+
+
+def _uneexec_python(cipher: bytes) -> bytes:
+    """Return :func:`_uneexec`'s result with the Python loop."""
     step = _eexec_table()
     r = _EEXEC_KEY
     out: list[int] = []
@@ -1522,6 +1665,13 @@ def _uneexec(cipher: bytes) -> bytes:
 
 def _eexec(plain: bytes) -> bytes:
     """Return ``plain`` eexec-encrypted; its first four bytes are the cipher's seed bytes."""
+    if _eexec_c is not None:
+        return cast(bytes, _eexec_c.crypt(plain, False))
+    return _eexec_python(plain)
+
+
+def _eexec_python(plain: bytes) -> bytes:
+    """Return :func:`_eexec`'s result with the Python loop."""
     step = _eexec_table()
     r = _EEXEC_KEY
     out: list[int] = []

@@ -287,3 +287,31 @@ def test_the_generator_makes_a_set_once_for_requests_at_the_same_time(
             assert answer.bundle is None and answer.formats == ("pdf",)
             assert answer.documents[0].pdf == again.documents[list(KINDS).index(kind)].pdf
         assert again.bundle is not None and again.formats == ("docx", "pdf")
+
+
+def rasters(pdf: bytes, tmp: Path, first: int, last: int) -> list[bytes]:
+    """Return pages ``first`` to ``last`` of a PDF rendered in grey at 40 dpi."""
+    source = tmp / "raster.pdf"
+    source.write_bytes(pdf)
+    for old in tmp.glob("raster-*.pgm"):
+        old.unlink()
+    pages = ["-f", str(first), "-l", str(last)]
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-gray", *pages, str(source), str(tmp / "raster")], check=True
+    )
+    return [path.read_bytes() for path in sorted(tmp.glob("raster-*.pgm"))]
+
+
+def test_each_document_keeps_only_the_glyphs_it_shows_and_looks_the_same(
+    split: tuple[list[bytes], bytes], tmp_path: Path
+) -> None:
+    documents, bundle = split
+    first = 1
+    for document in documents:
+        pages = pdfdoc.page_count(document)
+        # The bundle keeps the set's whole subsets: a missing glyph would show here.
+        whole = rasters(bundle, tmp_path, first, first + pages - 1)
+        assert rasters(document, tmp_path, 1, pages) == whole
+        first += pages
+    # The one-page form carries far less than the set's fonts.
+    assert len(documents[-1]) < 0.6 * len(bundle)

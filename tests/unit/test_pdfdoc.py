@@ -355,6 +355,9 @@ def test_the_c_loop_gives_the_python_loop_s_bytes() -> None:
         assert fast == pdfdoc._reencrypt_from_python(cipher, start, replacement)
     with pytest.raises(ValueError):
         pdfdoc._eexec_c.reencrypt_from(b"short", 3, b"too long")
+    data = os.urandom(3000)
+    assert pdfdoc._eexec_c.crypt(data, False) == pdfdoc._eexec_python(data)
+    assert pdfdoc._eexec_c.crypt(data, True) == pdfdoc._uneexec_python(data)
 
 
 def test_font_program_deflate_round_trip() -> None:
