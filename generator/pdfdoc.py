@@ -611,38 +611,43 @@ class _Program:
 #: a glyph of a Type 1 encoding, and a charstring of LibreOffice's subsets
 _ENCODING_ENTRY = re.compile(rb"dup (\d+) /(\S+) put\n")
 _CHARSTRING = re.compile(rb"/(\S+) (\d+) RD ")
-#: what a content stream shows, for pruning: a font selection, a hex string, or
-#: what makes the font of the strings unknown (Q) or the stream unsafe to read this way
-_SHOWN = re.compile(
+#: in a content stream, for pruning: a font selection, or what makes the font of the
+#: strings after it unknown (Q) or the stream unsafe to read this way (BI, Do)
+_FONT_OR_RESET = re.compile(
     rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]+)[\x00\t\n\x0c\r ]+[-+.\d]+[\x00\t\n\x0c\r ]+Tf"
-    rb"|<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>|(\()|(?<![A-Za-z])(Q|BI|Do)(?![A-Za-z])"
+    rb"|(?<![A-Za-z])(Q|BI|Do)(?![A-Za-z])"
 )
+#: a hex string of whole bytes, with no white space in it
+_HEX_STRING = re.compile(rb"<((?:[0-9A-Fa-f]{2})*)>")
 
 
 def _shown_codes(streams: list[bytes]) -> dict[bytes | None, set[int]] | None:
     """Return the codes each font name shows (None: a font not known there), or None.
 
-    None when a stream shows literal strings, inline images or forms: then
-    nothing is pruned.
+    None when a stream holds literal strings, other hex strings, inline images
+    or forms: then nothing is pruned.
     """
-    shown: dict[bytes | None, set[int]] = {}
+    segments: dict[bytes | None, list[bytes]] = {None: []}
     for data in streams:
-        font: bytes | None = None
-        for found in _SHOWN.finditer(data):
-            name, hexes, literal, operator = found.groups()
-            if name is not None:
-                if b"#" in name:
-                    return None  # spelt otherwise in the resources: not matched safely
-                font = name
-            elif hexes is not None:
-                digits = re.sub(rb"[^0-9A-Fa-f]", b"", hexes)
-                if len(digits) % 2:
-                    digits += b"0"
-                shown.setdefault(font, set()).update(bytes.fromhex(digits.decode()))
-            elif literal is not None or operator in (b"BI", b"Do"):
-                return None
-            else:  # Q: what follows may be in the font it restores
-                font = None
+        if b"(" in data:
+            return None
+        parts = _FONT_OR_RESET.split(data)  # text, then (name, operator, text) per match
+        segments[None].append(parts[0])
+        for at in range(1, len(parts), 3):
+            name, operator = parts[at], parts[at + 1]
+            if operator is not None and operator != b"Q":
+                return None  # an inline image or a form
+            if name is not None and b"#" in name:
+                return None  # a name spelt otherwise in the resources
+            # After a Q the font is unknown: the one it restores.
+            segments.setdefault(name, []).append(parts[at + 2])
+    shown: dict[bytes | None, set[int]] = {}
+    for font, texts in segments.items():
+        text = b"".join(texts)
+        strings = _HEX_STRING.findall(text)
+        if len(strings) != text.count(b"<"):
+            return None
+        shown[font] = set(bytes.fromhex(b"".join(strings).decode()))
     return shown
 
 
