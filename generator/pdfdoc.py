@@ -653,17 +653,32 @@ def _shown_codes(streams: list[bytes]) -> dict[bytes | None, set[int]] | None:
 
 def _pruned_program(program: _Program, codes: set[int]) -> _Program | None:
     """Return a font program with only the glyphs of ``codes`` (and .notdef), or None."""
+    glyphs = _charstrings(program.secret)
+    if glyphs is None:
+        return None
+    head, entries, tail = glyphs
     encoding = {int(code): name for code, name in _ENCODING_ENTRY.findall(program.clear)}
     kept = {b".notdef"} | {encoding[code] for code in codes if code in encoding}
     clear = _ENCODING_ENTRY.sub(
         lambda entry: entry.group(0) if entry.group(2) in kept else b"", program.clear
     )
-    plain = _uneexec(program.secret)
+    body = b"".join(entry for name, entry in entries if name in kept)
+    return _Program(program.entries, clear, _eexec(head + body + tail), program.trailer)
+
+
+@functools.lru_cache(maxsize=32)
+def _charstrings(secret: bytes) -> tuple[bytes, list[tuple[bytes, bytes]], bytes] | None:
+    """Return an eexec section in clear as the part before the glyphs, each glyph, and the rest.
+
+    Cached: the documents of a set prune the same programs (not to be changed by callers).
+    None for a layout other than LibreOffice's ``/name len RD … ND``.
+    """
+    plain = _uneexec(secret)
     begin = plain.find(b"/CharStrings")
     begin = plain.find(b"begin\n", begin) + len(b"begin\n") if begin >= 0 else -1
     if begin <= 0:
         return None
-    glyphs, at = [], begin
+    entries, at = [], begin
     while not plain.startswith(b"end end", at):
         entry = _CHARSTRING.match(plain, at)
         if entry is None:
@@ -671,11 +686,9 @@ def _pruned_program(program: _Program, codes: set[int]) -> _Program | None:
         end = entry.end() + int(entry.group(2))
         if plain[end : end + 4] != b" ND\n":
             return None
-        if entry.group(1) in kept:
-            glyphs.append(plain[at : end + 4])
+        entries.append((entry.group(1), plain[at : end + 4]))
         at = end + 4
-    secret = _eexec(plain[:begin] + b"".join(glyphs) + plain[at:])
-    return _Program(program.entries, clear, secret, program.trailer)
+    return plain[:begin], entries, plain[at:]
 
 
 def _renumbered_fonts(
