@@ -118,6 +118,13 @@ def convert(desktop, job):
         except (IllegalArgumentException, IOException) as exc:
             msg = exc.Message or type(exc).__name__
             raise DocumentError(f"cannot export it as PDF: {msg}") from exc
+        if sections:
+            # The export lays out every page: the sections must not have moved since
+            # they were measured (seen once in a thousand sets, with all pages laid out
+            # later than refresh() promised).
+            spans, _ = section_pages(doc, sections)
+            if [final - first + 1 for first, final in spans] != answer["pages"]:
+                raise DocumentError(f"sections moved during the export: {spans}")
     finally:
         close(doc)
     return answer
