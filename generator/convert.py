@@ -142,6 +142,17 @@ def _check_pdf(path: Path) -> str | None:
     return None
 
 
+def _staging(docx: bytes) -> Callable[[Path], Path]:
+    """Return a job's stage step: the DOCX bytes written into the worker's folder."""
+
+    def stage(folder: Path) -> Path:
+        staged = folder / "job.docx"
+        staged.write_bytes(docx)
+        return staged
+
+    return stage
+
+
 def _tail(path: Path, chars: int = _TAIL_CHARS) -> str:
     """Return the last ``chars`` characters of a log file, or "" when there is none."""
     try:
@@ -500,18 +511,13 @@ class ConverterPool:
     def convert_bytes(self, docx: bytes, *, pdfa: bool = False) -> bytes:
         """Return the PDF made from the DOCX document ``docx``."""
 
-        def stage(folder: Path) -> Path:
-            staged = folder / "job.docx"
-            staged.write_bytes(docx)
-            return staged
-
         def finish(out: Path, _: dict[str, Any]) -> bytes:
             try:
                 return out.read_bytes()
             finally:
                 out.unlink(missing_ok=True)
 
-        return self._run(stage, finish, pdfa, f"<{len(docx)} bytes of DOCX>")
+        return self._run(_staging(docx), finish, pdfa, f"<{len(docx)} bytes of DOCX>")
 
     def convert_sections(
         self, docx: bytes, sections: Sequence[Mapping[str, str]], *, pdfa: bool = False
@@ -522,11 +528,6 @@ class ConverterPool:
         ``start`` and ``end``, placeholder text ``total``. The counts add up
         to the PDF's pages (blank pages inserted between sections are left out).
         """
-
-        def stage(folder: Path) -> Path:
-            staged = folder / "job.docx"
-            staged.write_bytes(docx)
-            return staged
 
         def finish(out: Path, answer: dict[str, Any]) -> tuple[bytes, list[int]]:
             try:
@@ -542,7 +543,7 @@ class ConverterPool:
                 out.unlink(missing_ok=True)
 
         label = f"<{len(docx)} bytes of DOCX in {len(sections)} sections>"
-        return self._run(stage, finish, pdfa, label, sections)
+        return self._run(_staging(docx), finish, pdfa, label, sections)
 
     def _run(
         self,

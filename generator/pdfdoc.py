@@ -521,24 +521,28 @@ def _finish_classic(pdf: bytes, meta: _Meta) -> bytes:
         )
 
     changes = _renumbered_fonts(doc)
-    for number in _output_profiles(catalog, doc.dictionary):
-        entries, encoded = doc.flat_stream(number)
-        if entries.get(b"Filter", b"/FlateDecode") != b"/FlateDecode" or set(entries) - {
-            b"N",
-            b"Length",
-            b"Filter",
-            b"Alternate",
-        }:
-            raise _Irregular(f"output profile {number}")
-        profile = zlib.decompress(encoded) if b"Filter" in entries else encoded
-        profile = _icc_dated(profile, meta.date)
-        encoded = zlib.compress(profile) if b"Filter" in entries else profile
-        changes.update(_stream_bodies(doc, number, entries, encoded))
-    for number, body in changes.items():
+    for number, body in {**changes, **_dated_profiles(doc, catalog, meta.date)}.items():
         if number in replaced:
             raise _Irregular(f"object {number} twice")
         replaced[number] = body
     return _rewrite(doc, replaced)
+
+
+def _dated_profiles(doc: _Classic, catalog: DictionaryObject, date: dt.date) -> dict[int, bytes]:
+    """Return the new bodies of the output intents' ICC profiles, dated (see _icc_dated)."""
+    bodies: dict[int, bytes] = {}
+    for number in _output_profiles(catalog, doc.dictionary):
+        entries, encoded = doc.flat_stream(number)
+        if (
+            set(entries) - {b"N", b"Length", b"Filter", b"Alternate"}
+            or entries.get(b"Filter", b"/FlateDecode") != b"/FlateDecode"
+        ):
+            raise _Irregular(f"output profile {number}")
+        profile = zlib.decompress(encoded) if b"Filter" in entries else encoded
+        profile = _icc_dated(profile, date)
+        encoded = zlib.compress(profile) if b"Filter" in entries else profile
+        bodies.update(_stream_bodies(doc, number, entries, encoded))
+    return bodies
 
 
 def _output_profiles(catalog: DictionaryObject, dictionary: Any) -> list[int]:
@@ -1207,20 +1211,10 @@ def _split_classic(
         raise _Irregular("catalog")
     programs: dict[int, _Program] = {}
     replaced = _renumbered_fonts(doc, programs)
-    for number in _output_profiles(catalog, doc.dictionary):
-        entries, encoded = doc.flat_stream(number)
-        if (
-            set(entries) - {b"N", b"Length", b"Filter", b"Alternate"}
-            or entries.get(b"Filter", b"/FlateDecode") != b"/FlateDecode"
-        ):
-            raise _Irregular(f"output profile {number}")
-        profile = zlib.decompress(encoded) if b"Filter" in entries else encoded
-        profile = _icc_dated(profile, whole.date)
-        encoded = zlib.compress(profile) if b"Filter" in entries else profile
-        for changed, body in _stream_bodies(doc, number, entries, encoded).items():
-            if changed in replaced:
-                raise _Irregular(f"object {changed} twice")
-            replaced[changed] = body
+    for changed, body in _dated_profiles(doc, catalog, whole.date).items():
+        if changed in replaced:
+            raise _Irregular(f"object {changed} twice")
+        replaced[changed] = body
     outlines = catalog.get("/Outlines")
     items: list[_OutlineItem] = []
     if isinstance(outlines, IndirectObject):
