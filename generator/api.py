@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import base64
 import dataclasses
+import datetime as dt
 import hashlib
 import io
 import json
@@ -27,6 +28,7 @@ from .convert import ConverterPool
 from .errors import ConversionError
 from .join import join
 from .model import Contract
+from .pdf import Meta, Part, SealSpec, finish_set
 from .render import KINDS, TemplateSet, default_templates, write_entry
 from .validate import parse
 
@@ -41,6 +43,23 @@ FILE_STEMS: dict[str, str] = {
 }
 MANIFEST = "manifest.json"
 
+#: where each party seals each document: the keyword printed there (the acceptance-plan
+#: form is an attachment of the contract, not sealed on its own). The agreements' signature
+#: page reads ``甲方:上海市大数据中心`` with an ASCII colon, while their first page has the
+#: full-width ``甲方：``; free text could hold either, so only the last page is searched.
+SEALS: dict[str, tuple[SealSpec, ...]] = {
+    "service_contract": (SealSpec("buyer", "甲方（盖章）"), SealSpec("supplier", "乙方（盖章）")),
+    "confidentiality_agreement": (
+        SealSpec("buyer", "甲方:", last_page_only=True),
+        SealSpec("supplier", "乙方:", last_page_only=True),
+    ),
+    "integrity_agreement": (
+        SealSpec("buyer", "甲方:", last_page_only=True),
+        SealSpec("supplier", "乙方:", last_page_only=True),
+    ),
+    "acceptance_plan": (),
+}
+
 
 @dataclass
 class Document:
@@ -52,6 +71,8 @@ class Document:
     pdf: bytes | None = None
     pages: int | None = None
     seals: list[dict[str, Any]] = field(default_factory=list)
+    #: where a cross-page seal (骑缝章) goes: pages, edge and height (None for one page)
+    cross_page_seal: dict[str, Any] | None = None
 
     @property
     def stem(self) -> str:
@@ -105,6 +126,7 @@ class ContractSet:
             if doc.pdf is not None:
                 entry["pdf"] = {**_describe(f"{doc.stem}.pdf", doc.pdf), "pages": doc.pages}
                 entry["seals"] = doc.seals
+                entry["cross_page_seal"] = doc.cross_page_seal
             documents.append(entry)
         manifest: dict[str, Any] = {
             "contract_no": self.contract_no,
@@ -163,7 +185,7 @@ def render_docx(
             "subject": contract.contract_no,
             "creator": contract.buyer.name,
             "language": "zh-CN",
-            "date": contract.sign_date.isoformat(),
+            "date": contract.signed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         documents.append(Document(kind, title, templates.render(kind, context, properties)))
     return ContractSet(contract, documents, input_digest(contract), templates.version)
@@ -196,55 +218,57 @@ def add_pdfs(contract_set: ContractSet, converter: ConverterPool, *, pdfa: bool 
     """Convert each document of a set to a sealable PDF and make the bundle.
 
     A whole set is joined into one DOCX and converted in one LibreOffice
-    pass, then split (see ``generator/join.py``); documents that cannot be
-    joined, and sets of some documents only, convert one by one.
+    pass, then cut into its documents (see ``generator/join.py``); documents
+    that cannot be joined, and sets of some documents only, convert one by one.
     """
-    from . import pdfdoc, seal  # only PDF output needs pypdf and pyHanko
-
     contract = contract_set.contract
     documents = contract_set.documents
-    meta: dict[str, Any] = {
-        "subject": contract.contract_no,
-        "author": contract.buyer.name,
-        "date": contract.sign_date,
-    }
-    title = f"{KINDS['service_contract']}（全套）"
+
+    def part(doc: Document, pages: int | None = None) -> Part:
+        meta = Meta(doc.title, contract.contract_no, contract.buyer.name, contract.signed_at)
+        return Part(doc.kind, meta, pages, SEALS[doc.kind])
+
     whole = len(documents) == len(KINDS)
+    bundle = Meta(
+        f"{KINDS['service_contract']}（全套）",
+        contract.contract_no,
+        contract.buyer.name,
+        contract.signed_at,
+    )
     joined = join([doc.docx for doc in documents]) if whole else None
-    finished: list[bytes] | None = None
+    made = None
     for attempt in (1, 2) if joined is not None else ():
         assert joined is not None
         try:
             raw, counts = converter.convert_sections(
                 joined.docx, [asdict(section) for section in joined.sections], pdfa=pdfa
             )
-            parts = [(doc.title, pages) for doc, pages in zip(documents, counts, strict=True)]
-            finished, contract_set.bundle = pdfdoc.split(raw, parts, title=title, **meta)
+            parts = [part(doc, pages) for doc, pages in zip(documents, counts, strict=True)]
+            made = finish_set([(raw, parts)], bundle)
             break
-        except (ConversionError, ValueError) as exc:
+        except ConversionError as exc:
             # A layout the bridge could not measure (see _uno_worker.count_pages), once
             # more; then one by one, which gives the same pages in other bytes.
             _log.warning(
-                "%s: the joined set failed (%s), attempt %d", meta["subject"], exc, attempt
+                "%s: the joined set failed (%s), attempt %d", contract.contract_no, exc, attempt
             )
-    if finished is None:
-
-        def one(doc: Document) -> bytes:
-            raw = converter.convert_bytes(doc.docx, pdfa=pdfa)
-            return pdfdoc.finish(raw, title=doc.title, **meta)
-
+    if made is None:
         # The documents convert side by side: the pool bounds how many offices run at once.
         with ThreadPoolExecutor(max_workers=len(documents)) as fan_out:
-            finished = list(fan_out.map(one, documents))
-        if whole:
-            named = [(doc.title, pdf) for doc, pdf in zip(documents, finished, strict=True)]
-            contract_set.bundle = pdfdoc.bundle(named, title=title, **meta)
+            raws = list(
+                fan_out.map(lambda doc: converter.convert_bytes(doc.docx, pdfa=pdfa), documents)
+            )
+        made = finish_set(
+            [(raw, [part(doc)]) for raw, doc in zip(raws, documents, strict=True)],
+            bundle if whole else None,
+        )
+    finished, contract_set.bundle = made
     for doc, pdf in zip(documents, finished, strict=True):
-        doc.pdf, doc.seals = seal.add_seal_fields(pdf, doc.kind)
-        doc.pages = pdfdoc.page_count(doc.pdf)
+        doc.pdf, doc.pages, doc.seals = pdf.pdf, pdf.pages, pdf.seals
+        doc.cross_page_seal = pdf.cross_page_seal
     contract_set.pdfa = pdfa
     if contract_set.bundle is not None:
-        contract_set.bundle_pages = pdfdoc.page_count(contract_set.bundle)
+        contract_set.bundle_pages = sum(pdf.pages for pdf in finished)
 
 
 def render_set(

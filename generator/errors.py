@@ -94,4 +94,33 @@ class ConversionError(ContractError, RuntimeError):
 
 
 class SealPlacementError(ContractError, LookupError):
-    """A seal keyword that is missing, or found more often than expected, in a PDF."""
+    """A seal keyword missing or found more than once in a PDF, or a seal that would cover text."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        party: str,
+        keyword: str,
+        count: int,
+        pages: Sequence[int] = (),
+        where: str = "",
+        covered: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.party = party
+        self.keyword = keyword
+        self.count = count
+        self.pages = list(pages)
+        self.covered = covered
+        if covered is not None:
+            message = (
+                f"{kind}: the {party}'s seal at {keyword!r} would cover other text: {covered!r}"
+            )
+        else:
+            places = ", ".join(f"page {page}" for page in self.pages)
+            message = (
+                f"{kind}: seal keyword {keyword!r} for the {party} found {count} times in "
+                f"{where}, expected exactly once" + (f" ({places})" if places else "")
+            )
+        super().__init__(message)

@@ -10,7 +10,7 @@ message; rules that relate several fields live in :mod:`generator.validate`.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
@@ -385,6 +385,11 @@ class Contract(_Model):
     acceptance_plan: AcceptancePlan
 
     @property
+    def signed_at(self) -> datetime:
+        """Return the instant the documents are dated: midnight of the signing date in China."""
+        return datetime.combine(self.sign_date, time(), CHINA_TIME)
+
+    @property
     def crosses_year(self) -> bool:
         """Return whether the service ends in a later calendar year than the signing (跨年)."""
         return self.service.end_date.year > self.sign_date.year
@@ -393,6 +398,10 @@ class Contract(_Model):
     def default_schedule_applies(self) -> bool:
         """Return whether 5.2's two-instalment default may be used for this contract."""
         return self.amount < DEFAULT_SCHEDULE_LIMIT and not self.crosses_year
+
+
+#: China Standard Time, UTC+8 all year (no daylight saving since 1991)
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
 
 def split_amount(amount: Decimal, percents: list[Decimal]) -> list[Decimal]:

@@ -211,7 +211,7 @@ def _core_properties(properties: Mapping[str, str]) -> bytes:
         )
         if properties.get(key)
     )
-    stamp = properties.get("date", "2000-01-01") + "T00:00:00Z"
+    stamp = properties.get("date", "2000-01-01T00:00:00Z")
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"'

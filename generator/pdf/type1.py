@@ -1,0 +1,255 @@
+"""Rewrite the Type 1 font programs LibreOffice embeds: the one job no PDF library does.
+
+LibreOffice 7.4 embeds each CJK face as Type 1 subsets of up to 256 glyphs
+(``FontFile`` streams with ``/Length1`` clear text, ``/Length2`` eexec-encrypted
+Private dictionary and glyphs, ``/Length3`` zeros). Two things are rewritten:
+
+* ``/UniqueID``: LibreOffice takes it from a counter that lives as long as the
+  office process (4100001, 4100002, … for the first document, higher for the
+  next), written in the clear part and inside the encrypted part. The IDs of a
+  file are renumbered from 4100001 in their original order, which is what a
+  freshly started office would write, so a PDF is the same bytes whichever
+  worker made it.
+* glyphs: a document split from a joined set shares the set's subsets; each
+  program keeps only the glyphs its own pages show (and ``.notdef``), and its
+  ``/ToUnicode`` map only those codes, so no outline or text of another
+  document is left in the file.
+
+The eexec cipher (Type 1 spec, ch. 7) chains through every byte; the optional
+C loop ``_eexec.c`` runs it, the Python loop gives the same bytes slower.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import cast
+
+import pikepdf
+
+try:  # the optional C loop (setup.py builds it when a compiler is there)
+    from . import _eexec as _eexec_c  # type: ignore[attr-defined]
+except ImportError:  # not built: the Python loop gives the same bytes
+    _eexec_c = None
+
+__all__ = ["decrypt", "encrypt", "rewrite_fonts", "shown_codes"]
+
+#: first UniqueID LibreOffice gives a Type 1 font it makes from a CFF font
+UNIQUE_ID_BASE = 4100001
+_UNIQUE_ID = re.compile(rb"/UniqueID\s+(\d+)\s+def")
+_EEXEC_KEY = 55665
+#: a glyph of a Type 1 built-in encoding, and a charstring of LibreOffice's subsets
+_ENCODING_ENTRY = re.compile(rb"dup (\d+) /(\S+) put\n")
+_CHARSTRING = re.compile(rb"/(\S+) (\d+) RD ")
+#: LibreOffice's ToUnicode maps: one byte codes, bfchar entries only
+_BFCHAR = re.compile(rb"<([0-9A-F]{2})> <([0-9A-F]*)>\n")
+_CMAP_HEAD = re.compile(rb"\A(.*?endcodespacerange\n)(.*?)(endcmap\n.*)\Z", re.S)
+_BFCHAR_BLOCK = re.compile(rb"\d+ beginbfchar\n((?:<[0-9A-F]{2}> <[0-9A-F]*>\n)*)endbfchar\n")
+#: the operators that show text, and those the font in use depends on
+_SHOW = {"Tj", "TJ", "'", '"'}
+_OPERATORS = "Tj TJ ' \" Tf q Q Do"
+
+
+def shown_codes(page: pikepdf.Object) -> dict[tuple[int, int], set[int]]:
+    """Return, per font dictionary (object id), the codes a page (and its forms) draws."""
+    shown: dict[tuple[int, int], set[int]] = {}
+    _collect(page, shown, set())
+    return shown
+
+
+def _collect(
+    owner: pikepdf.Object, shown: dict[tuple[int, int], set[int]], seen: set[tuple[int, int]]
+) -> None:
+    """Add the codes drawn by a page or form (and the forms it draws) to ``shown``."""
+    resources = owner.get("/Resources", pikepdf.Dictionary())
+    fonts = resources.get("/Font", pikepdf.Dictionary())
+    forms = resources.get("/XObject", pikepdf.Dictionary())
+    font: set[int] | None = None
+    saved: list[set[int] | None] = []  # the text font is part of the graphics state
+    for instruction in pikepdf.parse_content_stream(owner, _OPERATORS):
+        name = str(instruction.operator)
+        if name in _SHOW:
+            if font is not None:
+                operand = instruction.operands[-1]
+                if name == "TJ":
+                    font.update(
+                        b"".join(bytes(s) for s in operand if isinstance(s, pikepdf.String))
+                    )
+                else:
+                    font.update(bytes(operand))
+        elif name == "Tf":
+            selected = fonts.get(str(instruction.operands[0]))
+            font = None if selected is None else shown.setdefault(selected.objgen, set())
+        elif name == "q":
+            saved.append(font)
+        elif name == "Q":
+            font = saved.pop() if saved else None
+        elif name == "Do":
+            form = forms.get(str(instruction.operands[0]))
+            if form is not None and form.get("/Subtype") == "/Form" and form.objgen not in seen:
+                seen.add(form.objgen)
+                _collect(form, shown, seen)
+
+
+def rewrite_fonts(pdf: pikepdf.Pdf, shown: dict[tuple[int, int], set[int]]) -> None:
+    """Renumber the Type 1 programs' UniqueIDs from 4100001 and prune them to shown glyphs.
+
+    ``shown`` gives the codes drawn per font dictionary (:func:`shown_codes` of
+    every page); a font drawn by no page keeps nothing but ``.notdef``.
+    """
+    programs: dict[tuple[int, int], tuple[pikepdf.Object, set[int], list[pikepdf.Object]]] = {}
+    for font in _fonts(pdf):
+        descriptor = font.get("/FontDescriptor")
+        stream = None if descriptor is None else descriptor.get("/FontFile")
+        if font.get("/Subtype") != "/Type1" or stream is None or "/Length2" not in stream:
+            continue
+        _, codes, users = programs.setdefault(stream.objgen, (stream, set(), []))
+        codes.update(shown.get(font.objgen, ()))
+        users.append(font)
+    parsed = {key: _Program.of(stream) for key, (stream, _, _) in programs.items()}
+    order = sorted({p.unique_id for p in parsed.values() if p.unique_id is not None})
+    renumber = {old: UNIQUE_ID_BASE + n for n, old in enumerate(order)}
+    for key, (stream, codes, users) in programs.items():
+        program = parsed[key]
+        new_id = None if program.unique_id is None else renumber[program.unique_id]
+        clear, secret = program.rewritten(new_id, codes)
+        stream.write(clear + secret + program.trailer)
+        stream.Length1, stream.Length2 = len(clear), len(secret)
+        stream.Length3 = len(program.trailer)
+        for font in users:
+            _prune_to_unicode(font, codes)
+
+
+def _fonts(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
+    """Yield every font dictionary the pages (and their forms) use, each once."""
+    seen: set[tuple[int, int]] = set()
+    stack: list[pikepdf.Object] = [page.obj for page in pdf.pages]
+    while stack:
+        owner = stack.pop()
+        resources = owner.get("/Resources", pikepdf.Dictionary())
+        for font in resources.get("/Font", pikepdf.Dictionary()).values():
+            if font.objgen not in seen:
+                seen.add(font.objgen)
+                yield font
+        for form in resources.get("/XObject", pikepdf.Dictionary()).values():
+            if form.get("/Subtype") == "/Form" and form.objgen not in seen:
+                seen.add(form.objgen)
+                stack.append(form)
+
+
+@dataclass(frozen=True)
+class _Program:
+    """A Type 1 program: clear part, decrypted Private part split at its glyphs, trailer."""
+
+    clear: bytes
+    head: bytes
+    glyphs: tuple[tuple[bytes, bytes], ...]
+    tail: bytes
+    trailer: bytes
+    unique_id: int | None
+
+    @classmethod
+    def of(cls, stream: pikepdf.Object) -> _Program:
+        """Return the program of a ``FontFile`` stream."""
+        data = stream.read_bytes()
+        clear_len, secret_len = int(stream.Length1), int(stream.Length2)
+        return _parse(data[:clear_len], data[clear_len : clear_len + secret_len]).with_trailer(
+            data[clear_len + secret_len :]
+        )
+
+    def with_trailer(self, trailer: bytes) -> _Program:
+        """Return the program with its trailer (the zeros after the encrypted part)."""
+        return _Program(self.clear, self.head, self.glyphs, self.tail, trailer, self.unique_id)
+
+    def rewritten(self, unique_id: int | None, codes: Iterable[int]) -> tuple[bytes, bytes]:
+        """Return the clear and encrypted parts with a new UniqueID and the glyphs of ``codes``."""
+        encoding = {int(code): name for code, name in _ENCODING_ENTRY.findall(self.clear)}
+        kept = {b".notdef"} | {encoding[code] for code in codes if code in encoding}
+        clear = _ENCODING_ENTRY.sub(
+            lambda entry: entry.group(0) if entry.group(2) in kept else b"", self.clear
+        )
+        head = self.head
+        if unique_id is not None:
+            replacement = b"/UniqueID %d def" % unique_id
+            clear = _UNIQUE_ID.sub(replacement, clear, count=1)
+            head = _UNIQUE_ID.sub(replacement, head, count=1)
+        body = b"".join(entry for name, entry in self.glyphs if name in kept)
+        return clear, encrypt(head + body + self.tail)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(clear: bytes, secret: bytes) -> _Program:
+    """Return a program's parts (cached: the documents of a set share their programs).
+
+    Raise ValueError for a layout other than LibreOffice's binary eexec with
+    ``/name len RD … ND`` charstrings.
+    """
+    if len(secret) < 4 or all(chr(b) in "0123456789abcdefABCDEF" for b in secret[:4]):
+        raise ValueError("a Type 1 program with a hexadecimal eexec part")
+    plain = decrypt(secret)
+    begin = plain.find(b"/CharStrings")
+    begin = plain.find(b"begin\n", begin) + len(b"begin\n") if begin >= 0 else -1
+    if begin <= 0:
+        raise ValueError("a Type 1 program without /CharStrings")
+    glyphs, at = [], begin
+    while not plain.startswith(b"end end", at):
+        entry = _CHARSTRING.match(plain, at)
+        end = -1 if entry is None else entry.end() + int(entry.group(2))
+        if entry is None or plain[end : end + 4] != b" ND\n":
+            raise ValueError(f"a Type 1 charstring not written as LibreOffice does, at {at}")
+        glyphs.append((entry.group(1), plain[at : end + 4]))
+        at = end + 4
+    found = _UNIQUE_ID.search(clear)
+    unique_id = int(found.group(1)) if found else None
+    return _Program(clear, plain[:begin], tuple(glyphs), plain[at:], b"", unique_id)
+
+
+def _prune_to_unicode(font: pikepdf.Object, codes: set[int]) -> None:
+    """Keep only the entries of ``codes`` in a font's ToUnicode map (LibreOffice's form)."""
+    stream = font.get("/ToUnicode")
+    if stream is None:
+        return
+    cmap = stream.read_bytes()
+    parts = _CMAP_HEAD.match(cmap)
+    if parts is None or _BFCHAR_BLOCK.sub(b"", parts.group(2)).strip():
+        raise ValueError("a ToUnicode map not written as LibreOffice does")
+    entries = [
+        (code, target) for code, target in _BFCHAR.findall(parts.group(2)) if int(code, 16) in codes
+    ]
+    blocks = []
+    for start in range(0, len(entries), 100):  # at most 100 entries a block (PDF 9.10.3)
+        chunk = entries[start : start + 100]
+        lines = b"".join(b"<%s> <%s>\n" % entry for entry in chunk)
+        blocks.append(b"%d beginbfchar\n%sendbfchar\n" % (len(chunk), lines))
+    stream.write(parts.group(1) + b"".join(blocks) + parts.group(3))
+
+
+@functools.cache
+def _step() -> list[int]:
+    """Return the eexec key step ``r' = (c + r) * 52845 + 22719`` indexed by ``c + r``."""
+    return [(s * 52845 + 22719) & 0xFFFF for s in range(0x10000 + 0x100)]
+
+
+def decrypt(cipher: bytes) -> bytes:
+    """Return the plaintext of an eexec-encrypted section."""
+    if _eexec_c is not None:
+        return cast(bytes, _eexec_c.crypt(cipher, True))
+    step, r, out = _step(), _EEXEC_KEY, bytearray()
+    for c in cipher:
+        out.append(c ^ (r >> 8))
+        r = step[c + r]
+    return bytes(out)
+
+
+def encrypt(plain: bytes) -> bytes:
+    """Return ``plain`` eexec-encrypted (its first four bytes are the cipher's seed)."""
+    if _eexec_c is not None:
+        return cast(bytes, _eexec_c.crypt(plain, False))
+    step, r, out = _step(), _EEXEC_KEY, bytearray()
+    for p in plain:
+        c = p ^ (r >> 8)
+        out.append(c)
+        r = step[c + r]
+    return bytes(out)
