@@ -18,7 +18,6 @@ from pyhanko.sign import signers
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pypdf import PdfReader
 
 #: the organisations whose test seals the parties use
 PARTIES = {"buyer": "上海市大数据中心", "supplier": "上海众恒智能系统技术有限公司"}
@@ -105,14 +104,3 @@ def signature_statuses(pdf: bytes, root: asn1_x509.Certificate) -> list[tuple[st
         (sig.field_name, validate_pdf_signature(sig, context))
         for sig in PdfFileReader(io.BytesIO(pdf)).embedded_signatures
     ]
-
-
-def widget_rects(pdf: bytes) -> dict[str, tuple[int, list[float]]]:
-    """Return each signature widget's (1-based page, /Rect) by field name."""
-    found = {}
-    for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages, 1):
-        for ref in page.get("/Annots", []):
-            annot = ref.get_object()
-            if annot.get("/FT") == "/Sig":
-                found[str(annot["/T"])] = (number, [round(float(v), 2) for v in annot["/Rect"]])
-    return found

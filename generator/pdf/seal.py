@@ -159,14 +159,14 @@ def _seal_rect(
     # The party's column: from its keyword to the next party's keyword on the same line.
     left = keyword[0]
     right = min(
-        [media[2]]
+        [max(ch.box[2] for ch in chars)]
         + [
             o[0]
             for o in others
             if o[0] >= keyword[2] and _overlap(o[1], o[3], keyword[1], keyword[3])
         ]
     )
-    block = _block(chars, keyword, left, right)
+    block, date = _block(chars, keyword, left, right)
     x0 = math.floor(keyword[0])
     x0 = max(math.ceil(media[0]), min(x0, math.floor(min(right, media[2]) - SEAL_SIZE)))
     top = math.ceil(keyword[3]) + 2
@@ -180,6 +180,10 @@ def _seal_rect(
     if above:
         top = min(top, math.floor(min(above)))
     top = min(top, math.floor(media[3]))
+    if date is not None and (date[1] + date[3]) / 2 < top - SEAL_SIZE:
+        # A block taller than a seal (a long name over several lines): the seal still
+        # presses the date and covers the name's last lines above it.
+        top = math.floor((date[1] + date[3]) / 2) - 1 + SEAL_SIZE
     rect = (float(x0), float(top - SEAL_SIZE), float(x0 + SEAL_SIZE), float(top))
     covered = [
         ch
@@ -188,7 +192,7 @@ def _seal_rect(
         and _overlap(ch.box[0], ch.box[2], rect[0], rect[2])
         and _overlap(ch.box[1], ch.box[3], rect[1], rect[3])
     ]
-    if covered or top < keyword[3] - _OVERLAP:
+    if covered:
         raise SealPlacementError(
             kind=kind,
             party=spec.party,
@@ -196,16 +200,19 @@ def _seal_rect(
             count=1,
             pages=[],
             where="",
-            covered="".join(ch.text for ch in covered) or spec.keyword,
+            covered="".join(ch.text for ch in covered),
         )
     return rect
 
 
-def _block(chars: list[_Char], keyword: Rect, left: float, right: float) -> set[int]:
-    """Return the characters of the party's signature block, by index.
+def _block(
+    chars: list[_Char], keyword: Rect, left: float, right: float
+) -> tuple[set[int], Rect | None]:
+    """Return the characters of the party's signature block, by index, and its date's box.
 
-    The block is the party's column from the keyword's line down to the first
-    line there that holds a date (the keyword's line alone when none does).
+    The block is, in the party's column, the keyword's line, the lines that
+    continue it (a name wrapped at the column's edge), and the first line
+    below that holds a date. Whatever lies between is not the party's.
     """
     column = [
         ch for ch in chars if left - _OVERLAP <= (ch.box[0] + ch.box[2]) / 2 < right - _OVERLAP
@@ -221,16 +228,25 @@ def _block(chars: list[_Char], keyword: Rect, left: float, right: float) -> set[
             lines[-1].append(ch)
         else:
             lines.append([ch])
-    block: set[int] = set()
-    for line in lines:
-        block.update(ch.index for ch in line)
-        if _DATE.search("".join(ch.text for ch in sorted(line, key=lambda c: c.box[0]))):
+    if not lines:
+        return set(), None
+    block = {ch.index for ch in lines[0]}
+    rest = iter(lines[1:])
+    line = lines[0]
+    edge = right - 2 * (keyword[3] - keyword[1])  # a line reaching this far was wrapped
+    for following in rest:
+        if max(ch.box[2] for ch in line) < edge:
             break
+        block.update(ch.index for ch in following)
+        line = following
     else:
-        # No date below: the keyword's line only.
-        first = lines[0] if lines else []
-        block = {ch.index for ch in first}
-    return block
+        return block, None
+    for candidate in [following, *rest]:
+        text = "".join(ch.text for ch in sorted(candidate, key=lambda c: c.box[0]))
+        if _DATE.search(text):
+            block.update(ch.index for ch in candidate)
+            return block, _union([ch.box for ch in candidate])
+    return block, None
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:

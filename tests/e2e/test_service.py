@@ -32,7 +32,8 @@ from generator.render import KINDS
 
 from ..conftest import ROOT, SAMPLES
 from ..docx_text import docx_text
-from ..signing import make_pki, sign_field, signature_statuses, widget_rects
+from ..pdfs import widget_rects
+from ..signing import make_pki, sign_field, signature_statuses
 
 TOKEN = secrets.token_urlsafe(16)
 JSON_TYPE = {"Content-Type": "application/json"}
