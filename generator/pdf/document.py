@@ -135,10 +135,13 @@ def assemble(
             targets[source.pages[index].obj.objgen] = copy
             if "/StructParents" in copy.obj:
                 del copy.obj.StructParents
+            drawn = set()
             for font, codes in run.source.codes(index).items():
                 # copy_foreign hands back the copy the page brought along
                 mine = out.copy_foreign(source.get_object(font))
                 shown.setdefault(mine.objgen, set()).update(codes)
+                drawn.add(mine.objgen)
+            _own_fonts(copy, drawn)
     for run in runs:
         _drop_foreign_links(out, run, targets)
     items = [_outline(run, targets) for run in runs]
@@ -160,6 +163,22 @@ def assemble(
     if edit is not None:
         edit(out)
     return save(out, version=first.pdf_version)
+
+
+def _own_fonts(page: pikepdf.Page, drawn: set[tuple[int, int]]) -> None:
+    """Give a page resources that name only the fonts it draws with.
+
+    LibreOffice gives every page one resource dictionary naming all the fonts
+    of the file: a page copied alone would carry every other font with it.
+    """
+    resources = page.obj.get("/Resources")
+    if resources is None or "/Font" not in resources:
+        return
+    own = pikepdf.Dictionary({key: resources[key] for key in resources.keys()})  # noqa: SIM118
+    own.Font = pikepdf.Dictionary(
+        {name: font for name, font in resources.Font.items() if font.objgen in drawn}
+    )
+    page.obj.Resources = own
 
 
 def _outline(run: Pages, targets: dict[tuple[int, int], pikepdf.Page]) -> list[pikepdf.OutlineItem]:

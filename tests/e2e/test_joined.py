@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import io
 import json
 import re
 import shutil
@@ -16,36 +14,37 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 import pytest
-from pypdf import PdfReader, PdfWriter
 
 import generator
-from generator import pdfdoc
-from generator.api import ContractSet, Generator, render_docx, render_set
+from generator.api import SEALS, ContractSet, Generator, render_docx, render_set
 from generator.convert import ConverterPool, find_uno_python
+from generator.errors import ConversionError
 from generator.join import join
+from generator.pdf import Meta, Part, finish_set, page_count
 from generator.render import KINDS, TEMPLATE_DIR, TemplateSet
 from generator.validate import parse
 
-from ..type1 import unique_ids
+from ..pdfs import open_bytes, page_texts, unique_ids
 
-META: dict[str, Any] = {
-    "title": "运维服务合同（全套）",
-    "subject": "11NMB2F042362026201",
-    "author": "上海市大数据中心",
-    "date": dt.date(2026, 1, 16),
-}
 BRIDGE = Path(generator.__file__).parent / "_uno_worker.py"
 
 
-def page_texts(pdf: bytes, tmp: Path) -> list[str]:
-    """Return the text of each page as ``pdftotext -layout`` reads it."""
-    path = tmp / "page-texts.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    return out.split("\f")[:-1]
+def split(pdf: bytes, counts: list[int], contract_set: ContractSet) -> tuple[list[bytes], bytes]:
+    """Return the documents and the bundle the PDF stage makes of a joined set's PDF."""
+    contract = contract_set.contract
+
+    def meta(title: str) -> Meta:
+        return Meta(title, contract.contract_no, contract.buyer.name, contract.signed_at)
+
+    parts = [
+        Part(doc.kind, meta(doc.title), count, SEALS[doc.kind])
+        for doc, count in zip(contract_set.documents, counts, strict=True)
+    ]
+    finished, bundle = finish_set([(pdf, parts)], meta("运维服务合同（全套）"))
+    assert bundle is not None
+    return [doc.pdf for doc in finished], bundle
 
 
 @pytest.fixture(scope="module")
@@ -73,26 +72,22 @@ def one_by_one(pool: ConverterPool, contract_set: ContractSet) -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
-def split(
-    converted: tuple[bytes, list[int]], contract_set: ContractSet
-) -> tuple[list[bytes], bytes]:
-    pdf, counts = converted
-    parts = [(doc.title, n) for doc, n in zip(contract_set.documents, counts, strict=True)]
-    return pdfdoc.split(pdf, parts, **META)
+def cut(converted: tuple[bytes, list[int]], contract_set: ContractSet) -> tuple[list[bytes], bytes]:
+    return split(*converted, contract_set)
 
 
 def test_page_counts_are_those_of_the_documents_alone(
     converted: tuple[bytes, list[int]], one_by_one: list[bytes]
 ) -> None:
     pdf, counts = converted
-    assert counts == [pdfdoc.page_count(alone) for alone in one_by_one]
-    assert sum(counts) == pdfdoc.page_count(pdf)  # no blank page between documents
+    assert counts == [page_count(alone) for alone in one_by_one]
+    assert sum(counts) == page_count(pdf)  # no blank page between documents
 
 
 def test_every_page_reads_as_when_converted_alone(
-    split: tuple[list[bytes], bytes], one_by_one: list[bytes], tmp_path: Path
+    cut: tuple[list[bytes], bytes], one_by_one: list[bytes], tmp_path: Path
 ) -> None:
-    documents, _ = split
+    documents, _ = cut
     for part, alone in zip(documents, one_by_one, strict=True):
         texts = page_texts(part, tmp_path)
         assert texts == page_texts(alone, tmp_path)
@@ -102,43 +97,41 @@ def test_every_page_reads_as_when_converted_alone(
 
 
 def test_each_document_is_finished_with_its_own_title_and_bookmarks(
-    split: tuple[list[bytes], bytes], contract_set: ContractSet
+    cut: tuple[list[bytes], bytes], contract_set: ContractSet
 ) -> None:
-    documents, bundle = split
+    documents, bundle = cut
     for part, doc in zip(documents, contract_set.documents, strict=True):
-        reader = PdfReader(io.BytesIO(part))
-        assert reader.metadata is not None and reader.metadata.title == doc.title
-        assert reader.metadata.subject == META["subject"]
-        assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
-        top = [item for item in reader.outline if not isinstance(item, list)]
-        assert [item.title for item in top] == [doc.title]
-        # Every font a page uses is embedded (Type 1 /FontFile or TrueType /FontFile2).
-        for page in reader.pages:
-            for font in page["/Resources"]["/Font"].values():
-                descriptor = font.get_object()["/FontDescriptor"]
-                assert "/FontFile" in descriptor or "/FontFile2" in descriptor
-    reader = PdfReader(io.BytesIO(bundle))
-    top = [item for item in reader.outline if not isinstance(item, list)]
-    assert [item.title for item in top] == [doc.title for doc in contract_set.documents]
-    assert len(reader.pages) == sum(len(PdfReader(io.BytesIO(p)).pages) for p in documents)
+        with open_bytes(part) as pdf:
+            assert str(pdf.docinfo["/Title"]) == doc.title
+            assert str(pdf.docinfo["/Subject"]) == contract_set.contract_no
+            assert str(pdf.Root.Lang) == "zh-CN"
+            with pdf.open_outline() as outline:
+                assert [item.title for item in outline.root] == [doc.title]
+            # Every font a page uses is embedded (Type 1 /FontFile or TrueType /FontFile2).
+            for page in pdf.pages:
+                for font in page.Resources.Font.values():
+                    descriptor = font.FontDescriptor
+                    assert "/FontFile" in descriptor or "/FontFile2" in descriptor
+    with open_bytes(bundle) as pdf:
+        with pdf.open_outline() as outline:
+            top = [item.title for item in outline.root]
+        assert top == [doc.title for doc in contract_set.documents]
+        assert len(pdf.pages) == sum(page_count(p) for p in documents)
 
 
-def test_a_document_keeps_only_the_fonts_its_pages_use(split: tuple[list[bytes], bytes]) -> None:
-    documents, bundle = split
-    bundle_fonts = set(PdfReader(io.BytesIO(bundle)).pages[0]["/Resources"]["/Font"])
-    service = PdfReader(io.BytesIO(documents[0]))
-    used = set()
-    for page in service.pages:
-        contents = page.get_contents()
-        assert contents is not None
-        used.update(re.findall(rb"/(\S+) [\d.]+ Tf", contents.get_data()))
-    names = set(service.pages[0]["/Resources"]["/Font"])
-    assert {f"/{n.decode()}" for n in used} == names
-    assert names <= bundle_fonts
+def test_each_page_names_only_the_fonts_it_draws_with(cut: tuple[list[bytes], bytes]) -> None:
+    documents, _ = cut
+    for document in documents:
+        with open_bytes(document) as pdf:
+            for page in pdf.pages:
+                used = {
+                    str(operands[0]) for operands, _ in pikepdf.parse_content_stream(page, "Tf")
+                }
+                assert used == set(page.Resources.Font.keys())
 
 
 def test_the_split_is_byte_identical_whichever_office_run_made_the_pdf(
-    pool: ConverterPool, contract_set: ContractSet, split: tuple[list[bytes], bytes]
+    pool: ConverterPool, contract_set: ContractSet, cut: tuple[list[bytes], bytes]
 ) -> None:
     # The same office again: its Type 1 /UniqueID counter has moved on.
     joined = join([doc.docx for doc in contract_set.documents])
@@ -147,42 +140,22 @@ def test_the_split_is_byte_identical_whichever_office_run_made_the_pdf(
     pdf, counts = pool.convert_sections(joined.docx, sections)
     ids = sorted(unique_ids(pdf))
     assert ids and ids[0] > 4100001  # not what a fresh office writes
-    parts = [(doc.title, n) for doc, n in zip(contract_set.documents, counts, strict=True)]
-    assert pdfdoc.split(pdf, parts, **META) == split
-    assert min(unique_ids(split[1])) == 4100001
+    assert split(pdf, counts, contract_set) == cut
+    assert min(unique_ids(cut[1])) == 4100001
 
 
-def test_a_file_of_another_shape_is_split_through_pypdf(
-    converted: tuple[bytes, list[int]],
-    split: tuple[list[bytes], bytes],
-    contract_set: ContractSet,
-    tmp_path: Path,
+def test_page_counts_that_do_not_add_up_are_an_error(
+    converted: tuple[bytes, list[int]], contract_set: ContractSet
 ) -> None:
     pdf, counts = converted
-    writer = PdfWriter(io.BytesIO(pdf), incremental=True)  # a second table: not LibreOffice's
-    writer.add_metadata({"/Title": "old"})
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    parts = [(doc.title, n) for doc, n in zip(contract_set.documents, counts, strict=True)]
-    documents, bundle = pdfdoc.split(buffer.getvalue(), parts, **META)
-    for general, fast in zip([*documents, bundle], [*split[0], split[1]], strict=True):
-        assert general != fast
-        assert page_texts(general, tmp_path) == page_texts(fast, tmp_path)
-        reader = PdfReader(io.BytesIO(general))
-        assert reader.metadata is not None
-        assert reader.metadata.title == PdfReader(io.BytesIO(fast)).metadata.title  # type: ignore[union-attr]
-
-
-def test_page_counts_that_do_not_add_up_are_an_error(converted: tuple[bytes, list[int]]) -> None:
-    pdf, counts = converted
-    with pytest.raises(ValueError, match="pages"):
-        pdfdoc.split(pdf, [("a", counts[0]), ("b", 1)], **META)
-    with pytest.raises(ValueError):
-        pdfdoc.split(pdf, [("a", 0), ("b", sum(counts))], **META)
+    with pytest.raises(ConversionError, match="pages"):
+        split(pdf, [*counts[:-1], counts[-1] + 1], contract_set)
+    with pytest.raises(ConversionError, match="pages"):
+        split(pdf, [0, *counts[1:-1], counts[-1] + counts[0]], contract_set)
 
 
 def test_templates_that_cannot_be_joined_convert_one_by_one(
-    tmp_path: Path, pool: ConverterPool, seed_data: dict[str, Any], split: tuple[list[bytes], bytes]
+    tmp_path: Path, pool: ConverterPool, seed_data: dict[str, Any], cut: tuple[list[bytes], bytes]
 ) -> None:
     # The same templates, but the integrity agreement's styles differ by a comment.
     for kind in KINDS:
@@ -201,8 +174,8 @@ def test_templates_that_cannot_be_joined_convert_one_by_one(
     contract = parse(seed_data)
     assert join([doc.docx for doc in render_docx(contract, templates).documents]) is None
     made = render_set(contract, converter=pool, templates=templates)
-    documents, bundle = split
-    assert made.bundle is not None and made.bundle_pages == pdfdoc.page_count(bundle)
+    documents, bundle = cut
+    assert made.bundle is not None and made.bundle_pages == page_count(bundle)
     for doc, joined_pdf in zip(made.documents, documents, strict=True):
         assert doc.pdf is not None and doc.pdf != joined_pdf  # converted alone
         assert page_texts(doc.pdf, tmp_path) == page_texts(joined_pdf, tmp_path)
@@ -220,7 +193,7 @@ class _MismeasuringPool(ConverterPool):
 
 def test_a_set_whose_pages_do_not_add_up_is_tried_again_then_converted_one_by_one(
     seed_data: dict[str, Any],
-    split: tuple[list[bytes], bytes],
+    cut: tuple[list[bytes], bytes],
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -228,7 +201,7 @@ def test_a_set_whose_pages_do_not_add_up_is_tried_again_then_converted_one_by_on
         made = render_set(parse(seed_data), converter=pool)
         assert pool.mismeasured == 2
     assert [r.message.count("the joined set failed") for r in caplog.records] == [1, 1]
-    documents, _ = split
+    documents, _ = cut
     for doc, joined_pdf in zip(made.documents, documents, strict=True):
         assert doc.pdf is not None
         assert page_texts(doc.pdf, tmp_path) == page_texts(joined_pdf, tmp_path)
@@ -303,12 +276,12 @@ def rasters(pdf: bytes, tmp: Path, first: int, last: int) -> list[bytes]:
 
 
 def test_each_document_keeps_only_the_glyphs_it_shows_and_looks_the_same(
-    split: tuple[list[bytes], bytes], tmp_path: Path
+    cut: tuple[list[bytes], bytes], tmp_path: Path
 ) -> None:
-    documents, bundle = split
+    documents, bundle = cut
     first = 1
     for document in documents:
-        pages = pdfdoc.page_count(document)
+        pages = page_count(document)
         # The bundle keeps the set's whole subsets: a missing glyph would show here.
         whole = rasters(bundle, tmp_path, first, first + pages - 1)
         assert rasters(document, tmp_path, 1, pages) == whole

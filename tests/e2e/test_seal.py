@@ -115,9 +115,10 @@ def crop_text(pdf: bytes, page: int, rect: list[float], tmp_path: Path) -> str:
     x0, y0, x1, y1 = rect
     scale = 10  # pdftotext crops in pixels from the top left: at 720 dpi a pixel is 0.1 pt
     args = [str(round(v * scale)) for v in (x0, height - y1, x1 - x0, y1 - y0)]
+    pages = ["-f", str(page), "-l", str(page), "-r", str(72 * scale)]
+    area = ["-x", args[0], "-y", args[1], "-W", args[2], "-H", args[3]]
     out = subprocess.run(
-        ["pdftotext", "-f", str(page), "-l", str(page), "-r", str(72 * scale)]
-        + ["-x", args[0], "-y", args[1], "-W", args[2], "-H", args[3], str(path), "-"],
+        ["pdftotext", *pages, *area, str(path), "-"],
         capture_output=True,
         text=True,
         check=True,
