@@ -10,6 +10,8 @@ from pathlib import Path
 import pikepdf
 
 UNIQUE_ID = re.compile(rb"/UniqueID (\d+) def")
+#: an indirect reference as qpdf writes it back
+REFERENCE = re.compile(rb"(?<![\d.])(\d+) (\d+) R\b")
 
 
 def open_bytes(pdf: bytes) -> pikepdf.Pdf:
@@ -43,20 +45,21 @@ def page_objects(pdf: bytes) -> tuple[int, int]:
 def unreachable(pdf: bytes) -> list[tuple[int, int]]:
     """Return the objects of the file that nothing reachable from the trailer refers to."""
     with open_bytes(pdf) as doc:
-        present = {obj.objgen for obj in doc.objects if obj.objgen != (0, 0)}
+        edges: dict[tuple[int, int], set[tuple[int, int]]] = {}
+        for obj in doc.objects:
+            if obj.objgen == (0, 0):
+                continue
+            stream = isinstance(obj, pikepdf.Stream)
+            text = (obj.stream_dict if stream else obj).unparse(resolved=True)
+            edges[obj.objgen] = {(int(n), int(g)) for n, g in REFERENCE.findall(text)}
         seen: set[tuple[int, int]] = set()
-        stack: list[pikepdf.Object] = [doc.trailer]
-        while stack:
-            obj = stack.pop()
-            if obj.is_indirect:
-                if obj.objgen in seen:
-                    continue
-                seen.add(obj.objgen)
-            if isinstance(obj, pikepdf.Stream | pikepdf.Dictionary):
-                stack.extend(obj[key] for key in obj.keys())  # noqa: SIM118
-            elif isinstance(obj, pikepdf.Array):
-                stack.extend(obj)
-        return sorted(present - seen)
+        todo = {(int(n), int(g)) for n, g in REFERENCE.findall(doc.trailer.unparse())}
+        while todo:
+            objgen = todo.pop()
+            if objgen not in seen:
+                seen.add(objgen)
+                todo |= edges.get(objgen, set())
+        return sorted(set(edges) - seen)
 
 
 def page_texts(pdf: bytes, tmp: Path) -> list[str]:

@@ -1,0 +1,167 @@
+"""What each finished PDF holds, read object by object with tools this project did not write.
+
+Nothing hidden (every object reachable, every page object a page of the
+document, no text or glyph of another document), one instant for the DOCX and
+the PDF, and PDF/A-2b as pikepdf's validator sees it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+from docx import Document as DocxDocument
+from pikepdf import pdfa
+
+from generator import ContractSet, Generator
+from generator.load import load_data
+
+from ..conftest import SAMPLES
+from ..pdfs import open_bytes, page_objects, page_texts, unreachable
+
+#: midnight of the seed's signing date in China, the instant every date of its set names
+SIGNED = dt.datetime(2026, 1, 16, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.fixture(scope="module")
+def sets(seed_data: dict[str, Any]) -> Iterator[dict[str, ContractSet]]:
+    with Generator(workers=2) as generator:
+        yield {
+            "seed": generator.render(seed_data),
+            "pdfa": generator.render(seed_data, pdfa=True),
+            "cross_year": generator.render(load_data(SAMPLES / "cross_year.yaml")),
+        }
+
+
+def pdfs(contract_set: ContractSet) -> dict[str, bytes]:
+    """Return every PDF of a set by file name, the bundle included."""
+    return {name: data for name, data in contract_set.files().items() if name.endswith(".pdf")}
+
+
+@pytest.mark.parametrize("name", ["seed", "pdfa", "cross_year"])
+def test_every_object_is_reachable_and_every_page_object_is_a_page(
+    sets: dict[str, ContractSet], name: str
+) -> None:
+    for file, pdf in pdfs(sets[name]).items():
+        pages, in_tree = page_objects(pdf)
+        assert pages == in_tree, file
+        assert unreachable(pdf) == [], file
+
+
+def to_unicode_text(pdf: bytes) -> set[str]:
+    """Return every character any font's ToUnicode map in the file can give, found by walking
+    every object of the file."""
+    found: set[str] = set()
+    with open_bytes(pdf) as doc:
+        for obj in doc.objects:
+            if isinstance(obj, pikepdf.Dictionary) and "/ToUnicode" in obj:
+                cmap = obj.ToUnicode.read_bytes().decode("latin-1")
+                for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+                    for target in re.findall(r"<[0-9A-Fa-f]+>\s*<([0-9A-Fa-f]*)>", block):
+                        found.add(bytes.fromhex(target).decode("utf-16-be"))
+    return found
+
+
+@pytest.mark.parametrize("name", ["seed", "pdfa"])
+def test_a_document_holds_nothing_of_the_others(
+    sets: dict[str, ContractSet], name: str, tmp_path: Path
+) -> None:
+    contract = sets[name].contract
+    for doc in sets[name].documents:
+        assert doc.pdf is not None
+        own = "".join(page_texts(doc.pdf, tmp_path))
+        # Every page object of the file, put in a new page tree, as one would repair a
+        # catalog that was pointed at an old tree: the document's pages and nothing more.
+        with open_bytes(doc.pdf) as source:
+            repaired = pikepdf.new()
+            for obj in source.objects:
+                if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/Page":
+                    repaired.pages.append(pikepdf.Page(obj))
+                    if "/Annots" in repaired.pages[-1].obj:  # the seal fields: not text
+                        del repaired.pages[-1].obj.Annots
+            buffer = io.BytesIO()
+            repaired.save(buffer)
+        assert "".join(page_texts(buffer.getvalue(), tmp_path)) == own, doc.kind
+        # The fonts can give no character the document does not show.
+        assert to_unicode_text(doc.pdf) <= set(own) | {" "}, doc.kind
+        if doc.kind == "acceptance_plan":
+            raw = doc.pdf.decode("latin-1")
+            for secret in (contract.supplier.bank.account, contract.supplier.bank.name):
+                assert secret not in own and secret.encode("utf-16-be").decode("latin-1") not in raw
+
+
+def pdf_instant(value: str) -> dt.datetime:
+    """Return the instant of a PDF date string, D:YYYYMMDDHHmmSS+HH'mm'."""
+    found = re.fullmatch(r"D:(\d{14})([+-])(\d\d)'(\d\d)'?", value)
+    assert found, value
+    sign = 1 if found.group(2) == "+" else -1
+    offset = dt.timedelta(hours=int(found.group(3)), minutes=int(found.group(4)))
+    moment = dt.datetime.strptime(found.group(1), "%Y%m%d%H%M%S")
+    return moment.replace(tzinfo=dt.timezone(sign * offset))
+
+
+@pytest.mark.parametrize("name", ["seed", "pdfa"])
+def test_docx_and_pdf_carry_one_instant(sets: dict[str, ContractSet], name: str) -> None:
+    for doc in sets[name].documents:
+        core = DocxDocument(io.BytesIO(doc.docx)).core_properties
+        assert core.created is not None and core.modified is not None
+        # python-docx reads W3CDTF ...Z as a naive UTC time
+        assert core.created.replace(tzinfo=dt.UTC) == SIGNED, doc.kind
+        assert core.modified.replace(tzinfo=dt.UTC) == SIGNED, doc.kind
+    for file, pdf in pdfs(sets[name]).items():
+        with open_bytes(pdf) as document:
+            for key in ("/CreationDate", "/ModDate"):
+                assert pdf_instant(str(document.docinfo[key])) == SIGNED, (file, key)
+            if name == "pdfa":
+                xmp = document.open_metadata()
+                for key in ("xmp:CreateDate", "xmp:ModifyDate"):
+                    assert dt.datetime.fromisoformat(str(xmp[key])) == SIGNED, (file, key)
+                assert "xmp:MetadataDate" not in xmp
+
+
+def test_document_information(sets: dict[str, ContractSet]) -> None:
+    contract_set = sets["seed"]
+    titles = {doc.stem + ".pdf": doc.title for doc in contract_set.documents}
+    titles[contract_set.bundle_name] = "运维服务合同（全套）"
+    for file, pdf in pdfs(contract_set).items():
+        with open_bytes(pdf) as document:
+            info = {key: str(value) for key, value in document.docinfo.items()}
+            assert info["/Title"] == titles[file]
+            assert info["/Subject"] == contract_set.contract_no
+            assert info["/Author"] == contract_set.contract.buyer.name
+            assert info["/Creator"] == "contractgen"
+            assert info["/Producer"].startswith("LibreOffice")
+            assert str(document.Root.Lang) == "zh-CN"
+
+
+def validate(pdf: bytes) -> pdfa.ValidationReport:
+    return pdfa.validate_written(io.BytesIO(pdf), "2b")
+
+
+def test_pdfa_2b_passes_pikepdf_s_validator(sets: dict[str, ContractSet]) -> None:
+    contract_set = sets["pdfa"]
+    assert validate(contract_set.bundle or b"").passed
+    for doc in contract_set.documents:
+        assert doc.pdf is not None
+        report = validate(doc.pdf)
+        if not doc.seals:
+            assert report.passed, (doc.kind, report.findings)
+            continue
+        # The validator does not know signature fields (interactive forms) yet: that is
+        # its only finding, and the same file without the fields passes.
+        assert not report.passed
+        assert {str(f).split("/AcroForm")[0] != str(f) for f in report.findings} == {True}
+        with open_bytes(doc.pdf) as document:
+            del document.Root.AcroForm
+            for page in document.pages:
+                if "/Annots" in page.obj:
+                    del page.obj.Annots
+            buffer = io.BytesIO()
+            document.save(buffer, deterministic_id=True)
+        assert validate(buffer.getvalue()).passed, doc.kind
