@@ -664,6 +664,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         "keyword_rect, rect}; rectangles in PDF points",
                         "schema": {"type": "string"},
                     },
+                    "X-Cross-Page-Seal": {
+                        "description": "JSON {first_page, last_page, edge, y, size} for a "
+                        "cross-page seal (骑缝章); absent for a one-page document",
+                        "schema": {"type": "string"},
+                    },
                     "X-Document-Pages": {"schema": {"type": "integer"}},
                     "X-Document-Sha256": {"schema": {"type": "string"}},
                 },
@@ -707,6 +712,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "X-Seal-Fields": json.dumps(document.seals, separators=(",", ":")),
             }
         )
+        if document.cross_page_seal is not None:
+            headers["X-Cross-Page-Seal"] = json.dumps(
+                document.cross_page_seal, separators=(",", ":")
+            )
         return Response(document.pdf, media_type="application/pdf", headers=headers)
 
     @app.post(

@@ -280,6 +280,8 @@ def test_one_pdf_with_its_seal_fields(
         assert int(response.headers["x-document-pages"]) == entry["pdf"]["pages"]
         seals = json.loads(response.headers["x-seal-fields"])
         assert seals == entry["seals"]
+        crossing = response.headers.get("x-cross-page-seal")
+        assert (None if crossing is None else json.loads(crossing)) == entry["cross_page_seal"]
         assert [s["party"] for s in seals] == (
             ["buyer", "supplier"] if kind in SEALED_KINDS else []
         )
