@@ -97,6 +97,7 @@ def convert(desktop, job):
         raise DocumentError("cannot load it: LibreOffice returned no document")
     answer = {"ok": True}
     try:
+        keep_punctuation(doc)
         sections = job.get("sections")
         if sections:
             answer["pages"] = count_pages(doc, sections)
@@ -128,6 +129,31 @@ def convert(desktop, job):
     finally:
         close(doc)
     return answer
+
+
+def keep_punctuation(doc):
+    """Turn hanging punctuation off before the document is laid out.
+
+    LibreOffice 7.4 hangs a full-width comma, stop or bracket (，、。；：）」) that
+    follows an exactly full justified CJK line into the margin, and its PDF export
+    then neither draws that character nor puts it in the text layer. Without hanging
+    the line ends one character earlier (the punctuation may not start a line), still
+    justified. The DOCX import cannot be asked for this: it reads w:overflowPunct
+    inverted (``val="0"`` turns hanging on). So the property is set in the document
+    defaults and the default paragraph style, which the other styles inherit (headers
+    and footers too), and over the body text, for any style or paragraph of the DOCX
+    that sets it itself.
+    """
+    doc.createInstance("com.sun.star.text.Defaults").setPropertyValue(
+        "ParaIsHangingPunctuation", False
+    )
+    styles = doc.getStyleFamilies().getByName("ParagraphStyles")
+    if styles.hasByName("Standard"):
+        styles.getByName("Standard").setPropertyValue("ParaIsHangingPunctuation", False)
+    body = doc.getText().createTextCursor()
+    body.gotoStart(False)
+    body.gotoEnd(True)
+    body.setPropertyValue("ParaIsHangingPunctuation", False)
 
 
 def count_pages(doc, sections):
