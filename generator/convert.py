@@ -12,8 +12,9 @@ Each worker is two processes:
 
 * ``soffice --headless --accept=pipe,...`` with a private profile directory
   (two offices sharing one profile serialise on it) and ``FONTCONFIG_FILE``
-  pointing at ``generator/fonts/fonts.conf``, which maps 宋体/黑体/仿宋… to the
-  Noto CJK faces so that Song text stays serif;
+  pointing at ``generator/fonts/fonts.conf``, which shows it only the fonts the
+  project declares (so fonts installed on the host change no byte) and maps
+  宋体/黑体/仿宋… to the Noto CJK faces so that Song text stays serif;
 * ``/usr/bin/python3 generator/_uno_worker.py PIPE``: a small bridge, because
   only Debian's interpreter has ``python3-uno``. It takes one JSON job per line
   on stdin and answers one JSON line on stdout.
@@ -111,7 +112,7 @@ def find_uno_python() -> str:
 
 
 def office_env(fonts_conf: Path | None = FONTS_CONF) -> dict[str, str]:
-    """Return the environment for soffice: ours plus the CJK font substitutions."""
+    """Return the environment for soffice: ours, with fontconfig read from ``fonts_conf`` only."""
     env = dict(os.environ)
     if fonts_conf is not None:
         env["FONTCONFIG_FILE"] = str(fonts_conf)

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Install everything contractgen needs on Debian/Ubuntu: LibreOffice Writer, CJK fonts,
-# poppler, Debian's python3-uno (for the PDF workers), a C compiler and Python headers
-# (for the optional generator/_eexec.c), then a venv with the package.
+# Install everything contractgen needs on Debian/Ubuntu: LibreOffice Writer, the fonts that
+# generator/fonts/fonts.conf declares (the only ones LibreOffice is shown), poppler, Debian's
+# python3-uno (for the PDF workers), a C compiler and Python headers (for the optional
+# generator/_eexec.c), then a venv with the package.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libreoffice-writer-nogui fonts-noto-cjk poppler-utils python3-uno python3-venv fontconfig
-  gcc libc6-dev python3-dev)
+packages=(libreoffice-writer-nogui fonts-noto-cjk fonts-dejavu-core fonts-opensymbol poppler-utils
+  python3-uno python3-venv fontconfig gcc libc6-dev python3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
