@@ -6,10 +6,10 @@ Private dictionary and glyphs, ``/Length3`` zeros). Two things are rewritten:
 
 * ``/UniqueID``: LibreOffice takes it from a counter that lives as long as the
   office process (4100001, 4100002, … for the first document, higher for the
-  next), written in the clear part and inside the encrypted part. The IDs of a
-  file are renumbered from 4100001 in their original order, which is what a
-  freshly started office would write, so a PDF is the same bytes whichever
-  worker made it.
+  next), written in the clear part and inside the encrypted part, and the order
+  in which it numbers a document's fonts is not always the same. The IDs of a
+  file are renumbered from 4100001 in the order its pages first use the fonts,
+  so a PDF is the same bytes whichever worker made it, and whenever.
 * glyphs: a document split from a joined set shares the set's subsets; each
   program keeps only the glyphs its own pages show (and ``.notdef``), and its
   ``/ToUnicode`` map only those codes, so no outline or text of another
@@ -109,11 +109,13 @@ def rewrite_fonts(pdf: pikepdf.Pdf, shown: dict[tuple[int, int], set[int]]) -> N
         codes.update(shown.get(font.objgen, ()))
         users.append(font)
     parsed = {key: _Program.of(stream) for key, (stream, _, _) in programs.items()}
-    order = sorted({p.unique_id for p in parsed.values() if p.unique_id is not None})
-    renumber = {old: UNIQUE_ID_BASE + n for n, old in enumerate(order)}
+    # Numbered in the order the pages first use them: LibreOffice's own order (by its
+    # counter) is not always the same for the same document.
+    numbered = [key for key, program in parsed.items() if program.unique_id is not None]
+    renumber = {key: UNIQUE_ID_BASE + n for n, key in enumerate(numbered)}
     for key, (stream, codes, users) in programs.items():
         program = parsed[key]
-        new_id = None if program.unique_id is None else renumber[program.unique_id]
+        new_id = renumber.get(key)
         clear, secret = program.rewritten(new_id, codes)
         stream.write(clear + secret + program.trailer)
         stream.Length1, stream.Length2 = len(clear), len(secret)
@@ -123,20 +125,26 @@ def rewrite_fonts(pdf: pikepdf.Pdf, shown: dict[tuple[int, int], set[int]]) -> N
 
 
 def _fonts(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
-    """Yield every font dictionary the pages (and their forms) use, each once."""
+    """Yield every font dictionary the pages (and their forms) use, each once, in page order."""
     seen: set[tuple[int, int]] = set()
-    stack: list[pikepdf.Object] = [page.obj for page in pdf.pages]
-    while stack:
-        owner = stack.pop()
+
+    def walk(owner: pikepdf.Object) -> Iterator[pikepdf.Object]:
         resources = owner.get("/Resources", pikepdf.Dictionary())
-        for font in resources.get("/Font", pikepdf.Dictionary()).values():
+        fonts = resources.get("/Font", pikepdf.Dictionary())
+        for name in sorted(fonts.keys()):
+            font = fonts[name]
             if font.objgen not in seen:
                 seen.add(font.objgen)
                 yield font
-        for form in resources.get("/XObject", pikepdf.Dictionary()).values():
+        forms = resources.get("/XObject", pikepdf.Dictionary())
+        for name in sorted(forms.keys()):
+            form = forms[name]
             if form.get("/Subtype") == "/Form" and form.objgen not in seen:
                 seen.add(form.objgen)
-                stack.append(form)
+                yield from walk(form)
+
+    for page in pdf.pages:
+        yield from walk(page.obj)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import re
 import shutil
@@ -22,11 +23,11 @@ from generator.api import SEALS, ContractSet, Generator, render_docx, render_set
 from generator.convert import ConverterPool, find_uno_python
 from generator.errors import ConversionError
 from generator.join import join
-from generator.pdf import Meta, Part, finish_set, page_count
+from generator.pdf import Meta, Part, finish_set, page_count, type1
 from generator.render import KINDS, TEMPLATE_DIR, TemplateSet
 from generator.validate import parse
 
-from ..pdfs import open_bytes, page_texts, unique_ids
+from ..pdfs import UNIQUE_ID, open_bytes, page_texts, unique_ids
 
 BRIDGE = Path(generator.__file__).parent / "_uno_worker.py"
 
@@ -288,3 +289,34 @@ def test_each_document_keeps_only_the_glyphs_it_shows_and_looks_the_same(
         first += pages
     # The one-page form carries far less than the set's fonts.
     assert len(documents[-1]) < 0.6 * len(bundle)
+
+
+def renumbered_by_the_office(pdf: bytes) -> bytes:
+    """Return LibreOffice's PDF as an office that numbered its fonts the other way round would
+    have written it: the same programs, their /UniqueIDs given in reverse."""
+    with open_bytes(pdf) as doc:
+        programs = [
+            obj for obj in doc.objects if isinstance(obj, pikepdf.Stream) and "/Length2" in obj
+        ]
+        ids = [int(UNIQUE_ID.search(p.read_bytes()).group(1)) for p in programs]  # type: ignore[union-attr]
+        for program, new in zip(programs, reversed(ids), strict=True):
+            data = program.read_bytes()
+            clear, secret = int(program.Length1), int(program.Length2)
+            plain = type1.decrypt(data[clear : clear + secret])
+            replacement = b"/UniqueID %d def" % new
+            head = UNIQUE_ID.sub(replacement, data[:clear], count=1)
+            plain = UNIQUE_ID.sub(replacement, plain, count=1)
+            program.write(head + type1.encrypt(plain) + data[clear + secret :])
+            program.Length1, program.Length2 = len(head), secret
+        buffer = io.BytesIO()
+        doc.save(buffer)
+        return buffer.getvalue()
+
+
+def test_fonts_are_numbered_whatever_order_the_office_numbered_them_in(
+    converted: tuple[bytes, list[int]], contract_set: ContractSet, cut: tuple[list[bytes], bytes]
+) -> None:
+    pdf, counts = converted
+    other = renumbered_by_the_office(pdf)
+    assert sorted(unique_ids(other)) == sorted(unique_ids(pdf)) and other != pdf
+    assert split(other, counts, contract_set) == cut

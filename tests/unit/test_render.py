@@ -94,7 +94,8 @@ def test_core_properties_come_from_the_data(seed: dict[str, Any]) -> None:
         "11NMB2F042362026201",
         "zh-CN",
     )
-    assert props.created is not None and props.created.date().isoformat() == "2026-01-16"
+    # midnight of the signing date in China, written in UTC as W3CDTF wants: 16:00 the day before
+    assert props.created is not None and props.created.isoformat() == "2026-01-15T16:00:00"
 
 
 def test_explicit_instalments_are_exact_to_the_fen(seed: dict[str, Any]) -> None:
