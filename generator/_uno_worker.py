@@ -104,8 +104,9 @@ def convert(desktop, job):
         filter_data = props(
             EmbedStandardFonts=True,
             SelectPdfVersion=2 if job.get("pdfa") else 0,
-            # The structure tree of a joined set would not survive the split.
-            UseTaggedPDF=not sections,
+            # The PDF stage copies pages into new files; a structure tree would describe
+            # pages that are not there, so none is made.
+            UseTaggedPDF=False,
             ExportBookmarks=True,
             IsSkipEmptyPages=bool(sections),
         )
