@@ -144,25 +144,34 @@ def assemble(
             _own_fonts(copy, drawn)
     for run in runs:
         _drop_foreign_links(out, run, targets)
-    items = [_outline(run, targets) for run in runs]
     with out.open_outline() as outline:
-        for n, run_items in enumerate(items):
-            if top_titles is None:
-                outline.root.extend(run_items)
-                continue
-            title = top_titles[n]
-            if len(run_items) == 1 and run_items[0].title == title:
-                outline.root.append(run_items[0])
-                continue
-            first_page = targets[runs[n].source.pdf.pages[runs[n].first].obj.objgen]
-            top = pikepdf.OutlineItem(title, pikepdf.Array([first_page.obj, pikepdf.Name.Fit]))
-            top.children.extend(run_items)
-            outline.root.append(top)
+        outline.root.extend(_bookmarks(runs, targets, top_titles))
     rewrite_fonts(out, shown)
     _catalog(out, first, meta)
     if edit is not None:
         edit(out)
     return save(out, version=first.pdf_version)
+
+
+def _bookmarks(
+    runs: Sequence[Pages],
+    targets: dict[tuple[int, int], pikepdf.Page],
+    top_titles: Sequence[str] | None,
+) -> list[pikepdf.OutlineItem]:
+    """Return the new file's top-level bookmarks (see :func:`assemble`)."""
+    items = [_outline(run, targets) for run in runs]
+    if top_titles is None:
+        return [item for run_items in items for item in run_items]
+    tops = []
+    for run, run_items, title in zip(runs, items, top_titles, strict=True):
+        if len(run_items) == 1 and run_items[0].title == title:
+            tops.append(run_items[0])
+            continue
+        first_page = targets[run.source.pdf.pages[run.first].obj.objgen]
+        top = pikepdf.OutlineItem(title, pikepdf.Array([first_page.obj, pikepdf.Name.Fit]))
+        top.children.extend(run_items)
+        tops.append(top)
+    return tops
 
 
 def _own_fonts(page: pikepdf.Page, drawn: set[tuple[int, int]]) -> None:
