@@ -15,7 +15,10 @@ Each document becomes one section of the joined file, as it would in Word:
 * ``NUMPAGES`` (共 Y 页) would count the whole joined file, and LibreOffice 7.4
   has no field for the pages of one section. It is replaced by a placeholder
   text that the UNO bridge overwrites with the section's page count once the
-  layout is done (see :class:`Section`);
+  layout is done (see :class:`Section`). The placeholder is fenced by a
+  private-use character that no document may contain (validation refuses
+  them in data; :func:`join` refuses documents holding one), so no text of
+  the contract can be mistaken for it;
 * two bookmarks mark the section's first and last paragraph, so the bridge
   can ask the layout on which pages the section starts and ends.
 
@@ -62,8 +65,11 @@ _FIELD_TEXT = re.compile(r"(<w:t(?:\s[^>]*)?>)[^<]*(</w:t>)")
 _REFUSED = re.compile(
     r'r:(?:id|embed|link|pict)="|<w:bookmarkStart\b|<w:commentReference\b|<w:txbxContent\b'
     r"|<w:footnoteReference\b|<w:endnoteReference\b|<w:pPrChange\b|<w:sectPr\b"
-    r"|NUMPAGES|SECTIONPAGES|PAGEREF|\bREF\s"
+    r"|NUMPAGES|SECTIONPAGES|PAGEREF|\bREF\s|\ue000"
 )
+#: the page-count placeholder is fenced by a private-use character: the bridge replaces it
+#: wherever it appears, so no text of the documents may hold one (validation refuses them)
+_MARK = "\ue000"
 _PARAGRAPH_START = re.compile(r"<w:p(?:\s[^>]*)?>")
 #: section property elements that follow w:pgNumType (ECMA-376 CT_SectPr order)
 _AFTER_PGNUMTYPE = re.compile(
@@ -127,7 +133,9 @@ def _join(packages: list[zipfile.ZipFile]) -> Joined:
     bodies: list[str] = []
     sections: list[Section] = []
     for number, package in enumerate(packages, 1):
-        section = Section(f"_cg_start_{number}", f"_cg_end_{number}", f"#cg-pages-{number}#")
+        section = Section(
+            f"_cg_start_{number}", f"_cg_end_{number}", f"{_MARK}cg-pages-{number}{_MARK}"
+        )
         sections.append(section)
         renamed = _copy_headers(package, number, section.total, parts, relationships)
         body = _section_body(package.read("word/document.xml").decode(), number, section, renamed)
@@ -172,6 +180,8 @@ def _copy_headers(
         new_name = f"cg{number}_{old_name}"
         new_id = f"cgRel{number}_{attributes['Id']}"
         xml = package.read(f"word/{old_name}").decode()
+        if _MARK in xml:
+            raise _Refused(f"{old_name}: holds the placeholder's fence")
         xml = _NUMPAGES.sub(lambda field: _placeholder(field.group(1), total), xml)
         if re.search(r'r:(?:id|embed|link)="|NUMPAGES|SECTIONPAGES|PAGEREF', xml):
             raise _Refused(f"{old_name}: a field or a link that cannot be joined")

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 import jinja2
 from docxtpl import DocxTemplate
 from jinja2 import nodes
+from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import TemplateProblem
 
@@ -49,8 +50,12 @@ _LISTING_CHARS = re.compile(r"[\n\t\a\f]")
 _DOCXTPL = DocxTemplate(io.BytesIO())
 
 
-class _Environment(jinja2.Environment):
-    """Jinja with context keys winning over dict methods: ``acceptance.items`` is the data."""
+class _Environment(SandboxedEnvironment):
+    """Jinja, sandboxed, with context keys winning over dict methods: ``acceptance.items`` is data.
+
+    Sandboxed because a template is a file a maintainer edits, not code: ``{{
+    cycler.__init__.__globals__.os.popen('id').read() }}`` must not run ``id``.
+    """
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
@@ -146,8 +151,9 @@ class DocumentTemplate:
             ]
             message = "未定义的变量 " + ", ".join(missing) if missing else str(exc.message)
             raise TemplateProblem(self._where(part.name, part.source, lineno, message)) from exc
-        except jinja2.TemplateError as exc:
-            raise TemplateProblem(self._where(part.name, part.source, None, str(exc))) from exc
+        except jinja2.TemplateError as exc:  # a SecurityError of the sandbox among them
+            lineno = _error_line(exc)
+            raise TemplateProblem(self._where(part.name, part.source, lineno, str(exc))) from exc
         xml = xml.replace("\n<w:p", "<w:p")
         if listing:
             xml = _DOCXTPL.resolve_listing(xml)

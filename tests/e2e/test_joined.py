@@ -320,3 +320,17 @@ def test_fonts_are_numbered_whatever_order_the_office_numbered_them_in(
     other = renumbered_by_the_office(pdf)
     assert sorted(unique_ids(other)) == sorted(unique_ids(pdf)) and other != pdf
     assert split(other, counts, contract_set) == cut
+
+
+def test_text_that_looks_like_the_page_placeholder_prints_literally(
+    pool: ConverterPool, seed_data: dict[str, Any], tmp_path: Path
+) -> None:
+    # The old placeholder (#cg-pages-1#) was replaced wherever it stood, data included.
+    data = {**seed_data, "other_terms": "见附件#cg-pages-1#及#cg-pages-4#", "project_name": "#cg"}
+    made = render_set(parse(data), converter=pool)
+    contract = made.documents[0]
+    assert contract.pdf is not None
+    text = re.sub(r"\s", "", "".join(page_texts(contract.pdf, tmp_path)))
+    assert "见附件#cg-pages-1#及#cg-pages-4#" in text
+    body = zipfile.ZipFile(io.BytesIO(contract.docx)).read("word/document.xml").decode()
+    assert "见附件#cg-pages-1#及#cg-pages-4#" in re.sub(r"<[^>]+>", "", body)

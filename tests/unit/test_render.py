@@ -95,7 +95,8 @@ def test_core_properties_come_from_the_data(seed: dict[str, Any]) -> None:
         "zh-CN",
     )
     # midnight of the signing date in China, written in UTC as W3CDTF wants: 16:00 the day before
-    assert props.created is not None and props.created.isoformat() == "2026-01-15T16:00:00"
+    assert props.created is not None
+    assert props.created.replace(tzinfo=None).isoformat() == "2026-01-15T16:00:00"
 
 
 def test_explicit_instalments_are_exact_to_the_fen(seed: dict[str, Any]) -> None:
@@ -168,3 +169,14 @@ def test_template_check_reports_full_paths_inside_loops(tmp_path: Path) -> None:
     assert any("supplier.bank.swift" in p and "paragraph 1" in p for p in problems), problems
     assert any("payment.instalments[].due_date" in p for p in problems), problems
     assert not any("instalments[].letter" in p for p in problems)
+
+
+def test_a_template_cannot_run_code(tmp_path: Path, seed: dict[str, Any]) -> None:
+    # A maintainer's template is data: the classic escape from Jinja to os.popen must fail.
+    witness = tmp_path / "ran"
+    escape = f"{{{{ cycler.__init__.__globals__.os.popen('touch {witness}').read() }}}}"
+    template = DocumentTemplate(_template_with(tmp_path, ["第一段", escape]))
+    with pytest.raises(TemplateProblem) as caught:
+        template.render(build_context(parse(seed)), {})
+    assert "paragraph 2" in str(caught.value)
+    assert not witness.exists()
