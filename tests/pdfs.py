@@ -62,12 +62,12 @@ def unreachable(pdf: bytes) -> list[tuple[int, int]]:
         return sorted(set(edges) - seen)
 
 
-def page_texts(pdf: bytes, tmp: Path) -> list[str]:
-    """Return the text of each page as poppler's ``pdftotext -layout`` reads it."""
+def page_texts(pdf: bytes, tmp: Path, mode: str = "-layout") -> list[str]:
+    """Return the text of each page as poppler's ``pdftotext`` reads it (``-layout``, ``-raw``)."""
     path = tmp / "page-texts.pdf"
     path.write_bytes(pdf)
     out = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-layout", str(path), "-"],
+        ["pdftotext", "-enc", "UTF-8", mode, str(path), "-"],
         capture_output=True,
         text=True,
         check=True,

@@ -12,7 +12,6 @@ import copy
 import difflib
 import io
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from generator.api import ContractSet
 from generator.load import load_data
 
 from ..conftest import SAMPLES
+from ..pdfs import page_texts
 
 #: each page's running header and footer, which the DOCX body does not hold
 HEADER = re.compile(r"(合同编号|协议编号)：\S*")
@@ -63,16 +63,8 @@ def pdf_chars(pdf: bytes, tmp: Path) -> str:
     in document order; the default layout mode would read the cells of side-by-side
     tables (signature blocks, the acceptance plan) across by position instead.
     """
-    source = tmp / "text.pdf"
-    source.write_bytes(pdf)
-    text = subprocess.run(
-        ["pdftotext", "-raw", "-enc", "UTF-8", str(source), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     pages = []
-    for page in text.split("\f"):
+    for page in page_texts(pdf, tmp, "-raw"):
         lines = [line.strip() for line in page.splitlines() if line.strip()]
         if lines and HEADER.fullmatch(lines[0]):
             lines = lines[1:]
