@@ -14,11 +14,10 @@ import io
 import json
 import multiprocessing.util
 import os
-import shutil
+import secrets
 import sys
-import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -27,20 +26,51 @@ from concurrent.futures import (
     ProcessPoolExecutor,
     wait,
 )
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from ._version import __version__
-from .api import MANIFEST, input_digest, render_set, write_set
+from .api import (
+    FORMATS,
+    MANIFEST,
+    OutputConflict,
+    clear_dead_staging,
+    input_digest,
+    render_set,
+    write_set,
+)
 from .convert import ConverterPool
-from .errors import ContractError, Issue
+from .errors import ContractError, InputError, Issue
 from .model import Contract
 from .render import default_templates
-from .sheets import Record, read_batch
+from .sheets import BATCH_SUFFIXES, InputTooLarge, Record, read_batch
 from .validate import check
 
 REPORT_NAME = "batch-report"
+#: the files a batch writes beside the contracts' folders: no contract may be numbered so
+#: (compared without case, as Windows and macOS compare file names)
+REPORT_FILES = (f"{REPORT_NAME}.csv", f"{REPORT_NAME}.json")
+#: first characters that make Excel read a cell as a formula (OWASP, CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: the longest error message kept in the report for one failure
+MESSAGE_MAX = 2000
+
+
+class BatchUsageError(ContractError, ValueError):
+    """A batch asked for wrongly: a missing input, an output that is not a folder."""
+
+    exit_code = 2
+
+
+class _RowFailed(Exception):
+    """A contract that could not be made, as plain text that survives the trip between processes."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
 
 
 @dataclass
@@ -95,6 +125,12 @@ class Summary:
         return 0 if all(line.status in ok for line in self.lines) and not self.interrupted else 1
 
 
+def _failure(exc: BaseException) -> str:
+    """Return an exception as a report message: what it is and what it says, cut to size."""
+    text = str(exc) if isinstance(exc, ContractError) else f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= MESSAGE_MAX else text[:MESSAGE_MAX] + "…"
+
+
 def _validated(records: list[Record]) -> tuple[list[Line], list[tuple[Line, Contract]]]:
     lines: list[Line] = []
     valid: list[tuple[Line, Contract]] = []
@@ -105,7 +141,18 @@ def _validated(records: list[Record]) -> tuple[list[Line], list[tuple[Line, Cont
         issues = list(record.issues)
         contract = None
         if not issues:
-            contract, issues = check(record.data)
+            try:
+                contract, issues = check(record.data)
+            except Exception as exc:  # one row's data must never stop the others
+                issues = [Issue("", "validate.error", f"无法校验：{_failure(exc)}")]
+        if record.contract_no.lower() in REPORT_FILES:
+            issues.append(
+                Issue(
+                    "contract_no",
+                    "batch.reserved_name",
+                    f"合同编号“{record.contract_no}”与批量报告文件同名，请改用其他编号",
+                )
+            )
         if record.contract_no and numbers[record.contract_no] > 1:
             issues.append(
                 Issue(
@@ -140,13 +187,6 @@ def _up_to_date(folder: Path, contract: Contract, options: Options, template_ver
     )
 
 
-def _clear_leftovers(out_dir: Path) -> None:
-    # Folders a killed run was still writing (api.write_set stages into hidden siblings).
-    for leftover in out_dir.glob(".*.*"):
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
 #: the LibreOffice pool of a batch worker process (each process owns one office)
 _worker_pool: ConverterPool | None = None
 
@@ -163,10 +203,16 @@ def _start_worker(with_pdf: bool) -> None:
 
 def _make(contract: Contract, out_dir: Path, options: Options) -> str:
     """Make and write one contract's set; return its folder (runs in a worker process)."""
-    contract_set = render_set(
-        contract, formats=options.formats, pdfa=options.pdfa, converter=_worker_pool
-    )
-    return str(write_set(contract_set, out_dir))
+    try:
+        contract_set = render_set(
+            contract, formats=options.formats, pdfa=options.pdfa, converter=_worker_pool
+        )
+        return str(write_set(contract_set, out_dir))
+    except Exception as exc:
+        # Not every exception can be unpickled in the parent (one that cannot breaks the
+        # whole pool), so each goes back as text.
+        code = "output.exists" if isinstance(exc, OutputConflict) else "generate.failed"
+        raise _RowFailed(code, _failure(exc)) from None
 
 
 def _executor(options: Options) -> Executor:
@@ -211,6 +257,29 @@ class Progress:
         self.stream.flush()
 
 
+def _cell(value: str) -> str:
+    """Return a report cell Excel shows as text, never runs as a formula (OWASP's rule)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _write_file(path: Path, content: str, encoding: str) -> None:
+    """Write a file whole or not at all, with the permissions the umask gives any new file."""
+    while True:
+        staging = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        try:
+            fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        break
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(content)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
 def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> None:
     """Write batch-report.json and batch-report.csv atomically."""
     rows = [
@@ -229,16 +298,152 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
     writer.writerow(["位置", "合同编号", "状态", "输出文件夹", "问题"])
     for line in lines:
         problems = "；".join(f"{e['place']}：{e['message']} [{e['code']}]" for e in line.errors)
-        writer.writerow([line.where, line.contract_no, line.status, line.folder, problems])
+        writer.writerow(
+            [_cell(v) for v in (line.where, line.contract_no, line.status, line.folder, problems)]
+        )
     for suffix, content, encoding in (
         (".json", report, "utf-8"),
         # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 instead of the locale's GBK.
         (".csv", text.getvalue(), "utf-8-sig"),
     ):
-        fd, staging = tempfile.mkstemp(prefix=f".{REPORT_NAME}.", dir=out_dir)
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            fh.write(content)
-        os.replace(staging, out_dir / f"{REPORT_NAME}{suffix}")
+        path = out_dir / f"{REPORT_NAME}{suffix}"
+        try:
+            _write_file(path, content, encoding)
+        except OSError as exc:
+            raise ContractError(f"{path}: 无法写入批量报告：{exc.strerror or exc}") from exc
+
+
+def _checked_paths(source: Path, out_dir: Path, options: Options) -> None:
+    """Refuse a batch asked for wrongly before anything is read or written."""
+    if options.workers is not None and options.workers < 1:
+        raise BatchUsageError(f"并行数应为正整数（收到 {options.workers}）")
+    unknown = set(options.formats) - set(FORMATS)
+    if unknown or not options.formats:
+        raise BatchUsageError(f"未知的输出格式：{', '.join(sorted(unknown)) or '（空）'}")
+    if not source.exists():
+        raise BatchUsageError(f"{source}: 文件不存在")
+    if not source.is_dir() and not (source.is_file() and source.suffix.lower() in BATCH_SUFFIXES):
+        raise BatchUsageError(f"{source}: 不支持的批量输入（应为 .xlsx、.csv、.jsonl 或文件夹）")
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise BatchUsageError(f"{out_dir}: 输出位置是指向不存在之处的符号链接")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BatchUsageError(f"{out_dir}: 输出位置已存在且不是文件夹")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchUsageError(f"{out_dir}: 无法创建输出文件夹：{exc.strerror or exc}") from exc
+
+
+def _records(source: Path, out_dir: Path) -> tuple[list[Record], Line | None]:
+    """Return the rows of the input, or the one failed line of an input that cannot be read."""
+    # With -o the input folder itself, the reports written there are not contracts.
+    own = set(REPORT_FILES) if source.is_dir() and source.resolve() == out_dir.resolve() else set()
+    try:
+        return read_batch(source, skip=own), None
+    except InputError as exc:
+        line = Line(str(source), "")
+        code = "input.limit" if isinstance(exc, InputTooLarge) else "input.file"
+        line.fail([Issue("", code, str(exc))])
+        return [], line
+
+
+class _Generation:
+    """Make the contracts in worker processes; a worker that dies costs at most its contract.
+
+    When a worker dies, every contract in flight fails with the pool: those are run
+    again one at a time in a fresh pool, so a contract that kills its worker again is
+    the only one to fail.
+    """
+
+    def __init__(self, out_dir: Path, options: Options, progress: Progress) -> None:
+        self.out_dir = out_dir
+        self.options = options
+        self.progress = progress
+        self.executor: Executor | None = None
+        self.pending: dict[Future[str], tuple[Line, Contract, bool]] = {}
+        self.suspects: deque[tuple[Line, Contract]] = deque()
+        self.limit = (options.workers or os.cpu_count() or 1) * 4
+
+    def run(self, todo: list[tuple[Line, Contract]]) -> bool:
+        """Make every contract of ``todo``; return True when interrupted by Ctrl-C."""
+        queue = deque(todo)
+        try:
+            while True:
+                broken = self._submit(queue)
+                if not self.pending and not broken:
+                    if not queue and not self.suspects:
+                        return False
+                    continue
+                if self.pending:
+                    finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+                    broken = self._settle(finished) or broken
+                if broken:
+                    # The pool is gone: the rest of its futures end (with the same error) at once.
+                    self._settle(wait(self.pending).done)
+                    self._close()
+        except KeyboardInterrupt:
+            for future in self.pending:
+                future.cancel()
+            self._close()
+            for future, (line, _, _) in self.pending.items():
+                # Contracts under way when Ctrl-C came were finished whole, or not at all.
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    line.folder, line.status = future.result(), "made"
+                else:
+                    line.status = "interrupted"
+            for line, _ in self.suspects:
+                line.status = "interrupted"
+            return True
+        finally:
+            self._close()
+
+    def _submit(self, queue: deque[tuple[Line, Contract]]) -> bool:
+        """Fill the window (a suspect goes alone); return True when the pool is found broken."""
+        if self.executor is None:
+            self.executor = _executor(self.options)
+        while self.suspects or queue:
+            alone = bool(self.suspects)
+            if alone and self.pending:
+                break
+            if not alone and len(self.pending) >= self.limit:
+                break
+            line, contract = (self.suspects if alone else queue).popleft()
+            try:
+                future = self.executor.submit(_make, contract, self.out_dir, self.options)
+            except BrokenProcessPool:
+                (self.suspects if alone else queue).appendleft((line, contract))
+                return True
+            self.pending[future] = (line, contract, alone)
+            if alone:
+                break
+        return False
+
+    def _settle(self, finished: Iterable[Future[str]]) -> bool:
+        """Record finished contracts; return True when one found the pool broken."""
+        broken = False
+        for future in finished:
+            line, contract, alone = self.pending.pop(future)
+            try:
+                line.folder, line.status = future.result(), "made"
+            except BrokenProcessPool as exc:
+                broken = True
+                if not alone:
+                    self.suspects.append((line, contract))
+                    continue
+                line.fail(
+                    [Issue("", "generate.worker_died", f"生成该合同的工作进程意外退出：{exc}")]
+                )
+            except _RowFailed as exc:
+                line.fail([Issue("", exc.code, exc.message)])
+            except Exception as exc:  # whatever else reaches here is this contract's alone
+                line.fail([Issue("", "generate.failed", _failure(exc))])
+            self.progress.step(line)
+        return broken
+
+    def _close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
 
 
 def run_batch(
@@ -247,9 +452,12 @@ def run_batch(
     """Make every valid contract of a batch input into ``out_dir``; report every row."""
     options = options or Options()
     started = time.monotonic()
-    lines, valid = _validated(read_batch(source))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _clear_leftovers(out_dir)
+    _checked_paths(source, out_dir, options)
+    records, unreadable = _records(source, out_dir)
+    lines, valid = _validated(records)
+    if unreadable is not None:
+        lines.append(unreadable)
+    clear_dead_staging(out_dir)
     template_version = default_templates().version
     todo: list[tuple[Line, Contract]] = []
     for line, contract in valid:
@@ -259,43 +467,13 @@ def run_batch(
         else:
             todo.append((line, contract))
 
-    progress = Progress(len(todo), stream)
     interrupted = False
     if todo:
-        executor = _executor(options)
-        pending: dict[Future[str], Line] = {}
-        queue = iter(todo)
-        limit = (options.workers or os.cpu_count() or 1) * 4
         try:
-            while True:
-                # Submit a bounded window, so nothing piles up however long the batch.
-                for line, contract in queue:
-                    pending[executor.submit(_make, contract, out_dir, options)] = line
-                    if len(pending) >= limit:
-                        break
-                if not pending:
-                    break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    line = pending.pop(future)
-                    try:
-                        line.folder, line.status = future.result(), "made"
-                    except ContractError as exc:
-                        line.fail([Issue("", "generate.failed", str(exc))])
-                    progress.step(line)
-        except KeyboardInterrupt:
-            interrupted = True
-            for future in pending:
-                future.cancel()
+            interrupted = _Generation(out_dir, options, Progress(len(todo), stream)).run(todo)
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-            _clear_leftovers(out_dir)
-        for future, line in pending.items():
-            # Contracts already under way when Ctrl-C came were finished whole, or not at all.
-            if future.done() and not future.cancelled() and future.exception() is None:
-                line.folder, line.status = future.result(), "made"
-            else:
-                line.status = "interrupted"
+            # What this run's workers left, should one have died mid-write.
+            clear_dead_staging(out_dir)
         for line, _ in todo:
             if line.status == "pending":
                 line.status = "not_started"

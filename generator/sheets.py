@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator, Mapping
+import zipfile
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +21,34 @@ from typing import Any
 
 from .errors import InputError, Issue
 from .load import load_data, parse_json
+
+MiB = 1 << 20
+#: the largest workbook, CSV or JSON-lines file a batch reads
+MAX_FILE_BYTES = 32 * MiB
+#: the most a workbook may unpack to, all its parts together (as its zip directory declares;
+#: Python's zip reader never gives more than declared)
+MAX_UNPACKED_BYTES = 64 * MiB
+#: the most a part of a workbook larger than 1 MiB unpacked may grow from its packed size
+MAX_RATIO = 100
+#: the most parts a workbook (a zip) may hold
+MAX_PARTS = 1000
+#: the most rows with data a sheet, a CSV or a JSON-lines file may hold (the header row aside)
+MAX_ROWS = 10_000
+#: the last column that may hold data (the 合同 sheet uses 53)
+MAX_COLUMNS = 200
+#: the most cells a sheet or CSV may hold, counted to each row's last value
+MAX_CELLS = 1_000_000
+#: the longest line of a JSON-lines file, and the largest contract file in a folder
+MAX_CONTRACT_BYTES = 1 * MiB
+#: the most contract files a folder may hold
+MAX_FILES = MAX_ROWS
+#: the input kinds a batch reads, by suffix (a folder aside)
+BATCH_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".jsonl", ".ndjson")
+
+
+class InputTooLarge(InputError):
+    """A batch input beyond one of the limits above: refused before it costs memory or time."""
+
 
 MAIN_SHEET = "合同"
 INSTALMENT_SHEET = "付款分期"
@@ -129,8 +158,13 @@ class Record:
 
     @property
     def contract_no(self) -> str:
-        """Return the contract number as typed (empty when missing)."""
-        return str(self.data.get("contract_no") or "")
+        """Return the contract number as typed (empty when missing or not a plain value)."""
+        value = self.data.get("contract_no")
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() < 256:
+            return str(value)
+        return ""
 
     def place(self, issue: Issue) -> str:
         """Return where a person finds the value an issue is about."""
@@ -294,32 +328,159 @@ def records_from_tables(tables: Mapping[str, list[list[Any]]], source: str) -> l
     return records
 
 
+def _check_size(path: Path, limit: int = MAX_FILE_BYTES) -> None:
+    size = path.stat().st_size
+    if size > limit:
+        raise InputTooLarge(f"{path}: 文件有 {size} 字节，超过上限 {limit} 字节")
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a workbook that would unpack too large, before any of it is unpacked."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            if len(parts) > MAX_PARTS:
+                raise InputTooLarge(f"{path}: 工作簿含 {len(parts)} 个部件，超过上限 {MAX_PARTS}")
+            total = sum(part.file_size for part in parts)
+            if total > MAX_UNPACKED_BYTES:
+                raise InputTooLarge(
+                    f"{path}: 工作簿解压后有 {total} 字节，超过上限 {MAX_UNPACKED_BYTES} 字节"
+                )
+            for part in parts:
+                if part.file_size > MiB and part.file_size > MAX_RATIO * part.compress_size:
+                    raise InputTooLarge(
+                        f"{path}: 工作簿部件 {part.filename} 的压缩比超过上限 {MAX_RATIO}:1"
+                        f"（{part.compress_size} 字节解压为 {part.file_size} 字节）"
+                    )
+            for part in parts:
+                _refuse_dtd(archive, part, path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+        raise InputError(f"{path}: 不是有效的工作簿（xlsx）：{exc}") from exc
+
+
+class _Prolog(Exception):
+    """The root element began: no DTD can follow."""
+
+
+def _refuse_dtd(archive: zipfile.ZipFile, part: zipfile.ZipInfo, path: Path) -> None:
+    """Refuse a part that declares a DTD (entities, external references): OOXML has none.
+
+    Expat reads the part's own encoding; reading stops at its root element,
+    where a DTD can no longer appear, or at the first byte that is not XML.
+    """
+    from xml.parsers import expat
+
+    def doctype(*_: object) -> None:
+        raise InputError(
+            f"{path}: 工作簿部件 {part.filename} 含有 DTD（实体声明），不予读取"
+            "（Excel 文件从不含 DTD，可能是恶意文件）"
+        )
+
+    def root(*_: object) -> None:
+        raise _Prolog
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    parser.StartElementHandler = root
+    try:
+        with archive.open(part) as member:
+            while chunk := member.read(64 * 1024):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except (_Prolog, expat.ExpatError):
+        return  # a root element, or not XML at all (a picture): no DTD read
+
+
+def _sheet_table(path: Path, sheet: Any) -> list[list[Any]]:
+    """Return a sheet's rows of cells, within the limits, whatever size the sheet declares."""
+    # The declared <dimension> is a claim: read-only sheets pad every row to it.
+    sheet.reset_dimensions()
+    table: list[list[Any]] = []
+    cells = 0
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        width = len(row)
+        while width and _empty(row[width - 1]):
+            width -= 1
+        if not width:
+            if number <= MAX_ROWS + 1:
+                table.append([])
+            continue
+        if number > MAX_ROWS + 1:
+            raise InputTooLarge(
+                f"{path}: 工作表 {sheet.title} 第{number}行有数据，超过上限 {MAX_ROWS} 行"
+            )
+        if width > MAX_COLUMNS:
+            raise InputTooLarge(
+                f"{path}: 工作表 {sheet.title} 第{number}行第{width}列有数据，"
+                f"超过上限 {MAX_COLUMNS} 列"
+            )
+        cells += width
+        if cells > MAX_CELLS:
+            raise InputTooLarge(f"{path}: 工作表 {sheet.title} 超过上限 {MAX_CELLS} 个单元格")
+        table.append(list(row[:width]))
+    while table and not table[-1]:
+        table.pop()
+    return table
+
+
 def read_workbook(path: Path) -> list[Record]:
-    """Return the contracts of an .xlsx workbook."""
+    """Return the contracts of an .xlsx workbook, refusing one beyond the limits."""
     from openpyxl import load_workbook
 
+    _check_size(path)
+    _check_zip(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise InputError(f"{path}: 无法读取工作簿：{exc}") from exc
     try:
-        tables = {
-            ws.title: [list(row) for row in ws.iter_rows(values_only=True)]
-            for ws in book.worksheets
-        }
+        tables = {ws.title: _sheet_table(path, ws) for ws in book.worksheets}
+    except InputError:
+        raise
+    except Exception as exc:  # a part openpyxl cannot parse, seen only as its rows are read
+        raise InputError(f"{path}: 无法读取工作簿：{type(exc).__name__}: {exc}") from exc
     finally:
         book.close()
     return records_from_tables(tables, str(path))
 
 
+def _csv_table(path: Path, encoding: str) -> list[list[Any]]:
+    table: list[list[Any]] = []
+    cells = 0
+    with open(path, encoding=encoding, newline="") as fh:
+        for number, row in enumerate(csv.reader(fh), start=1):
+            width = len(row)
+            while width and not row[width - 1].strip():
+                width -= 1
+            if width and number > MAX_ROWS + 1:
+                raise InputTooLarge(f"{path}: 第{number}行有数据，超过上限 {MAX_ROWS} 行")
+            if width > MAX_COLUMNS:
+                raise InputTooLarge(
+                    f"{path}: 第{number}行第{width}列有数据，超过上限 {MAX_COLUMNS} 列"
+                )
+            cells += width
+            if cells > MAX_CELLS:
+                raise InputTooLarge(f"{path}: 超过上限 {MAX_CELLS} 个单元格")
+            if number <= MAX_ROWS + 1:
+                table.append(row[:width])
+    return table
+
+
 def _read_csv(path: Path) -> list[list[Any]]:
+    _check_size(path)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            return [list(row) for row in csv.reader(fh)]
-    except UnicodeDecodeError:
-        # Excel in a Chinese locale saves CSV as GB18030 (a superset of GBK).
-        with open(path, encoding="gb18030", newline="") as fh:
-            return [list(row) for row in csv.reader(fh)]
+        try:
+            return _csv_table(path, "utf-8-sig")
+        except UnicodeDecodeError:
+            # Excel in a Chinese locale saves CSV as GB18030 (a superset of GBK).
+            return _csv_table(path, "gb18030")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: 既不是 UTF-8 也不是 GB18030 编码：{exc.reason}") from exc
+    except csv.Error as exc:
+        # A field beyond csv's field_size_limit(), a NUL byte, a bad quote.
+        limit = csv.field_size_limit()
+        raise InputError(f"{path}: CSV 格式错误（单元格上限 {limit} 个字符）：{exc}") from exc
 
 
 def read_csv(path: Path) -> list[Record]:
@@ -331,52 +492,102 @@ def read_csv(path: Path) -> list[Record]:
     tables = {MAIN_SHEET: _read_csv(path)}
     for sheet in (INSTALMENT_SHEET, ITEM_SHEET):
         sibling = path.with_name(f"{path.stem}-{sheet}.csv")
-        if sibling.exists():
+        if sibling.is_file():
             tables[sheet] = _read_csv(sibling)
     return records_from_tables(tables, str(path))
 
 
+def _jsonl_record(path: Path, number: int, raw: bytes) -> Record:
+    record = Record(str(path), number, where=f"第{number}行")
+    try:
+        text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        data = parse_json(text, f"{path}:{number}")
+    except UnicodeDecodeError as exc:
+        record.issues.append(Issue("", "input.encoding", f"{path}:{number}: 不是UTF-8编码：{exc}"))
+    except InputError as exc:
+        record.issues.append(Issue("", "input.json", str(exc)))
+    except RecursionError:
+        record.issues.append(Issue("", "input.json", f"{path}:{number}: JSON 嵌套过深"))
+    except Exception as exc:  # e.g. an integer of more digits than Python converts
+        record.issues.append(Issue("", "input.json", f"{path}:{number}: JSON 无法读取：{exc}"))
+    else:
+        if isinstance(data, dict):
+            record.data = data
+        else:
+            record.issues.append(Issue("", "type.object", "每行应为一个合同对象"))
+    return record
+
+
 def read_jsonl(path: Path) -> list[Record]:
     """Return the contracts of a JSON-lines file, one contract object per line."""
+    _check_size(path)
     records = []
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
+    with open(path, "rb") as fh:
+        number = 0
+        while raw := fh.readline(MAX_CONTRACT_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_CONTRACT_BYTES:
+                while raw and not raw.endswith(b"\n"):
+                    raw = fh.readline(MAX_CONTRACT_BYTES)  # the rest of the overlong line
+                record = Record(str(path), number, where=f"第{number}行")
+                record.issues.append(
+                    Issue(
+                        "",
+                        "input.limit",
+                        f"{path}:{number}: 这一行超过上限 {MAX_CONTRACT_BYTES} 字节",
+                    )
+                )
+                records.append(record)
                 continue
-            record = Record(str(path), number, where=f"第{number}行")
-            try:
-                data = parse_json(line, f"{path}:{number}")
-            except InputError as exc:
-                record.issues.append(Issue("", "input.json", str(exc)))
-            else:
-                if isinstance(data, dict):
-                    record.data = data
-                else:
-                    record.issues.append(Issue("", "type.object", "每行应为一个合同对象"))
-            records.append(record)
+            if not raw.strip():
+                continue
+            if len(records) >= MAX_ROWS:
+                raise InputTooLarge(f"{path}: 第{number}行有数据，超过上限 {MAX_ROWS} 行")
+            records.append(_jsonl_record(path, number, raw))
     return records
 
 
-def read_folder(path: Path) -> list[Record]:
-    """Return the contracts of a folder of .yaml/.yml/.json files, in name order."""
+def read_folder(path: Path, skip: Collection[str] = ()) -> list[Record]:
+    """Return the contracts of a folder of .yaml/.yml/.json files, in name order.
+
+    Hidden files, anything but regular files, and the names in ``skip`` are not read.
+    """
+    files = sorted(
+        p
+        for p in path.iterdir()
+        if p.suffix.lower() in {".yaml", ".yml", ".json"}
+        and not p.name.startswith(".")
+        and p.name not in skip
+        and p.is_file()
+    )
+    if len(files) > MAX_FILES:
+        raise InputTooLarge(f"{path}: 文件夹含 {len(files)} 个合同文件，超过上限 {MAX_FILES}")
     records = []
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".yaml", ".yml", ".json"})
     for number, file in enumerate(files, start=1):
         record = Record(str(file), number, where=file.name)
         try:
+            _check_size(file, MAX_CONTRACT_BYTES)
             record.data = dict(load_data(file))
+        except InputTooLarge as exc:
+            record.issues.append(Issue("", "input.limit", str(exc)))
         except InputError as exc:
             record.issues.append(Issue("", "input.file", str(exc)))
+        except Exception as exc:  # one file must never stop the others
+            record.issues.append(
+                Issue("", "input.file", f"{file}: 无法读取：{type(exc).__name__}: {exc}")
+            )
         records.append(record)
     return records
 
 
-def read_batch(path: Path) -> list[Record]:
-    """Return the contracts of a batch input, chosen by its kind."""
+def read_batch(path: Path, skip: Collection[str] = ()) -> list[Record]:
+    """Return the contracts of a batch input, chosen by its kind (``skip``: see read_folder)."""
     if path.is_dir():
-        return read_folder(path)
+        return read_folder(path, skip)
     if not path.exists():
         raise InputError(f"{path}: 文件不存在")
+    if not path.is_file():
+        raise InputError(f"{path}: 不是普通文件")
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
         return read_workbook(path)

@@ -186,10 +186,11 @@ def test_usage_error_exits_2(tmp_path: Path) -> None:
     assert run_cli("batch", "-o", tmp_path).returncode == 2
 
 
-def test_missing_input_exits_1(tmp_path: Path) -> None:
+def test_missing_input_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli("batch", tmp_path / "nothing.xlsx", "-o", tmp_path / "out")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "文件不存在" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_bundled_batch_sample_is_valid(tmp_path: Path) -> None:
