@@ -52,7 +52,25 @@ class AmountError(ContractError, ValueError):
 
 
 class InputError(ContractError, ValueError):
-    """A contract file that cannot be read or parsed."""
+    """A contract file that cannot be read or parsed, or that is over a limit.
+
+    ``issue`` says where (a key path inside the file, or "" for the whole file), a stable
+    code (``input.duplicate_key``, ``input.too_large`` …) and why, in Chinese; ``source``
+    names the file. Raised with a message alone, the code is ``input.unreadable``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        path: str = "",
+        source: str | None = None,
+    ) -> None:
+        self.issue = Issue(path, code or "input.unreadable", message)
+        self.source = source
+        text = (f"{source}: " if source else "") + (f"{path}: " if path else "") + message
+        super().__init__(text + (f" [{code}]" if code else ""))
 
 
 class ContractInvalid(ContractError, ValueError):
