@@ -5,15 +5,31 @@ files are written against them). Field-level format rules (postcode, phone,
 credit code …) live here as annotated types that raise
 :class:`pydantic_core.PydanticCustomError` with a stable code and a Chinese
 message; rules that relate several fields live in :mod:`generator.validate`.
+
+Every text field has a maximum length and every list a maximum number of items
+(the constants below, published in the JSON Schema too), so no value can make
+the documents run to hundreds of pages. Every character of a text value must
+print: bidi controls, invisible format characters, control characters,
+noncharacters, lone surrogates and private-use characters are refused with their
+position, and so is a character for which no font LibreOffice may use has a
+glyph (the fonts ``generator/fonts/fonts.conf`` accepts, read once with
+fontTools): it would print as an empty box. The words the PDF stage finds the
+seal places by (:data:`SEAL_KEYWORDS`) may not occur in the data.
 """
 
 from __future__ import annotations
 
+import functools
+import glob
 import re
+import unicodedata
+import xml.etree.ElementTree as ET
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from fontTools.ttLib import TTCollection, TTFont
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -44,10 +60,51 @@ ACCOUNT_PATTERN = r"^\d{8,32}$"
 CONTRACT_NO_MAX = 64
 #: characters Windows forbids in file names (Linux forbids only "/")
 _UNSAFE_CHARS = set('<>:"/\\|?*')
-#: device names Windows reserves regardless of extension
-_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
-    f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)
+#: device names Windows reserves whatever the extension, superscript digits included
+#: (Microsoft's "Naming Files, Paths, and Namespaces")
+_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"} | {
+    f"{p}{i}" for p in ("COM", "LPT") for i in "0123456789¹²³"
 }
+
+#: the longest organisation name: buyer, supplier, bank, owner and user unit, acceptance subject
+NAME_MAX = 100
+#: the longest person's name: contacts, the legal representative
+PERSON_MAX = 50
+#: the longest address, service site or signing place
+ADDRESS_MAX = 200
+#: the longest project name (it heads the contract and every agreement)
+PROJECT_NAME_MAX = 200
+#: the longest short clause: performance bond, instalment condition, acceptance time …
+SHORT_TEXT_MAX = 500
+#: the longest free text of its own paragraphs: other_terms, confidential_extra
+LONG_TEXT_MAX = 5000
+#: the longest acceptance procedure
+PROCEDURE_MAX = 2000
+#: the longest acceptance item stage, and content or standard
+STAGE_MAX = 100
+ITEM_TEXT_MAX = 500
+#: the longest name of one other contract document (3.6)
+DOCUMENT_NAME_MAX = 200
+#: the most instalments, other documents and acceptance items
+INSTALMENTS_MAX = 24
+OTHER_DOCUMENTS_MAX = 20
+ACCEPTANCE_ITEMS_MAX = 30
+#: the earliest and latest date: a PDF date has a four-digit year, and a procurement
+#: contract dated outside this century is a typo (0226 or 2226 for 2026)
+DATE_MIN = date(2000, 1, 1)
+DATE_MAX = date(2099, 12, 31)
+
+#: the words the PDF stage finds each seal place by (generator/api.py's SEALS): the
+#: contract's 甲方（盖章）/乙方（盖章）, the agreements' signature lines with an ASCII colon.
+#: Data may not contain them, or a seal would land on the data's copy, or on none.
+SEAL_KEYWORDS: dict[str, str] = {
+    "buyer_seal": "甲方（盖章）",
+    "supplier_seal": "乙方（盖章）",
+    "buyer_signature": "甲方:",
+    "supplier_signature": "乙方:",
+}
+#: the font configuration LibreOffice reads: the only fonts it may draw with are listed there
+FONTS_CONF = Path(__file__).resolve().parent / "fonts" / "fonts.conf"
 
 #: 5.2's two-instalment default applies only below this amount (yuan)
 DEFAULT_SCHEDULE_LIMIT = Decimal(5_000_000)
@@ -57,21 +114,129 @@ def _fail(code: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(code, message)
 
 
-#: control characters other than tab and newline cannot be printed (nor stored in DOCX XML)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: bidirectional controls: they reorder what prints (上海众恒\u202e司公限有 shows 上海众恒有限公司)
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: tab and line breaks are text (a multi-line address); \r becomes \n
+_BREAKS = frozenset("\t\n\r")
+
+
+def _refused(char: str) -> tuple[str, str] | None:
+    """Return (code, reason) when a character may not be in contract text, else None."""
+    if char in _BREAKS:
+        return None
+    point = ord(char)
+    category = unicodedata.category(char)
+    if char in _BIDI:
+        return "text.bidi", "双向文本控制符，会改变文字的显示顺序"
+    if category == "Cc":
+        return "text.control", "控制字符，无法打印"
+    if category == "Cs":
+        return "text.surrogate", "不成对的代理码位，不是有效字符"
+    if 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE:
+        # XML (so DOCX) forbids U+FFFE and U+FFFF; no noncharacter is text.
+        return "text.noncharacter", "Unicode非字符，不能写入文档"
+    if category == "Cf":
+        return "text.invisible", "不可见的格式字符（如零宽空格），会造成看似相同的不同文字"
+    if category == "Co":
+        return "text.private_use", "私用区字符，没有通用的字形"
+    if category in {"Zl", "Zp"}:
+        return "text.control", "行或段落分隔符，请使用普通换行"
+    return None
+
+
+def _position(value: str, char: str) -> str:
+    index = value.index(char) + 1
+    name = unicodedata.name(char, "")
+    shown = "" if unicodedata.category(char)[0] in "CZ" else f"“{char}”"
+    return f"第{index}个字符{shown}（U+{ord(char):04X}{' ' + name if name else ''}）"
+
+
+def _first(value: str, chars: list[str]) -> tuple[str, str]:
+    """Return the first of ``chars`` in a value, and how many times they all occur."""
+    first = min(chars, key=value.index)
+    count = sum(value.count(c) for c in chars)
+    return first, f"（共{count}处）" if count > 1 else ""
+
+
+def _check_characters(value: str) -> None:
+    refused = [c for c in set(value) if _refused(c)]
+    if refused:
+        first, more = _first(value, refused)
+        code, reason = _refused(first) or ("", "")
+        raise _fail(code, f"{_position(value, first)}不允许：{reason}{more}")
+
+
+def _declared_fonts(conf: Path) -> tuple[list[str], set[str]]:
+    """Return the font file globs and the families a fontconfig file accepts."""
+    root = ET.parse(conf).getroot()
+    files = [e.text or "" for e in root.iterfind("selectfont/acceptfont/glob")]
+    families = {
+        e.text or ""
+        for e in root.iterfind("selectfont/acceptfont/pattern/patelt[@name='family']/string")
+    }
+    return files, families
+
+
+def _covered(path: Path, families: set[str]) -> set[int]:
+    """Return the code points with a glyph in a font file's faces of the given families."""
+    collection = path.suffix.lower() in {".ttc", ".otc"}
+    fonts = TTCollection(path, lazy=True) if collection else TTFont(path, lazy=True)
+    covered: set[int] = set()
+    try:
+        for face in fonts.fonts if collection else [fonts]:
+            names = face["name"]
+            if (names.getDebugName(16) or names.getDebugName(1)) not in families:
+                continue  # a .ttc's JP/KR/TC faces: fontconfig hides them too
+            # Numbered glyph names: the cmap needs a glyph order, and the real one
+            # means parsing the CFF charset, four times slower.
+            face.setGlyphOrder([f"g{i}" for i in range(face["maxp"].numGlyphs)])
+            covered.update(c for c, glyph in face.getBestCmap().items() if glyph != "g0")
+    finally:
+        fonts.close()
+    return covered
+
+
+@functools.cache
+def printable() -> frozenset[int]:
+    """Return the code points some font LibreOffice may use has a glyph for (empty: no font)."""
+    files, families = _declared_fonts(FONTS_CONF)
+    covered: set[int] = set()
+    for pattern in files:
+        for name in sorted(glob.glob(pattern)):
+            covered |= _covered(Path(name), families)
+    return frozenset(covered)
+
+
+def _check_glyphs(value: str) -> None:
+    covered = printable()
+    if not covered:
+        return  # no declared font installed: no PDF can be made, nothing to check against
+    missing = [c for c in set(value) if ord(c) not in covered and c not in _BREAKS]
+    if missing:
+        first, more = _first(value, missing)
+        raise _fail(
+            "text.no_glyph",
+            f"{_position(value, first)}在合同所用的字体中没有字形，"
+            f"在PDF中会是空白方框，请改用其他写法{more}",
+        )
 
 
 def _text(value: str) -> str:
+    _check_characters(value)
     value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not value:
         raise _fail("required", "不能为空")
-    if _CONTROL.search(value):
-        raise _fail("text.control", "不能包含控制字符")
+    for keyword in SEAL_KEYWORDS.values():
+        if keyword in value:
+            hint = "，请改用全角冒号“：”" if keyword.endswith(":") else ""
+            raise _fail("text.reserved", f"不能包含“{keyword}”：这是定位盖章处的标记{hint}")
+    _check_glyphs(value)
     return value
 
 
 def _pattern(pattern: str, code: str, message: str) -> Any:
-    regex = re.compile(pattern)
+    # ASCII: \d would take full-width and Arabic-Indic digits too.
+    regex = re.compile(pattern, re.ASCII)
 
     def check(value: str) -> str:
         if not regex.fullmatch(value):
@@ -108,6 +273,13 @@ def _maybe_text(value: str | None) -> str | None:
     return None if value is None else _text(value)
 
 
+def _not_bool(value: Any) -> Any:
+    # JSON true is not the number 1, though pydantic takes it as 1 for an int field.
+    if isinstance(value, bool):
+        raise _fail("type.integer", "应为整数，不能是 true/false")
+    return value
+
+
 def _amount(value: Any) -> Decimal:
     if isinstance(value, float):
         # A float comes from a spreadsheet cell: its shortest repr is what was typed.
@@ -132,13 +304,17 @@ def _percent(value: Decimal) -> Decimal:
 
 def _date(value: Any) -> Any:
     if isinstance(value, date) and not hasattr(value, "hour"):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        day = value
+    elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip(), re.ASCII):
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError as exc:
             raise _fail("date.invalid", "日期不存在") from exc
-    raise _fail("date.format", "日期格式应为YYYY-MM-DD")
+    else:
+        raise _fail("date.format", "日期格式应为YYYY-MM-DD")
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise _fail("date.range", f"日期应在{DATE_MIN.year}年至{DATE_MAX.year}年之间")
+    return day
 
 
 def _yes_no(value: Any) -> Any:
@@ -173,26 +349,57 @@ def contract_no_problem(value: str) -> str | None:
     """Return why a contract number is unsafe as a file name, or None when it is safe."""
     if len(value) > CONTRACT_NO_MAX:
         return f"合同编号不能超过{CONTRACT_NO_MAX}个字符"
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return "合同编号不能包含控制字符"
+    if any(unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"} for c in value):
+        return "合同编号不能包含控制字符或不可见字符"
     if any(c in _UNSAFE_CHARS for c in value):
         return '合同编号不能包含 < > : " / \\ | ? * 等字符'
     if ".." in value or value.startswith(".") or value.endswith((".", " ")):
         return "合同编号不能包含“..”，也不能以点或空格开头或结尾"
-    if value.split(".")[0].upper() in _RESERVED_NAMES:
+    if value.split(".")[0].rstrip(" ").upper() in _RESERVED_NAMES:
         return "合同编号不能是Windows保留的设备名"
     return None
 
 
 def _contract_no(value: str) -> str:
-    problem = contract_no_problem(value)
+    # The length first: a megabyte-long number is refused before its characters are read.
+    problem = contract_no_problem(value) if len(value.strip()) > CONTRACT_NO_MAX else None
+    if problem is None:
+        value = _text(value)
+        problem = contract_no_problem(value)
     if problem:
         raise _fail("contract_no.unsafe", problem)
     return value
 
 
-Text = Annotated[str, AfterValidator(_text)]
-OptionalText = Annotated[str | None, BeforeValidator(_optional_text), AfterValidator(_maybe_text)]
+def _bounded(limit: int) -> Any:
+    return Field(max_length=limit)
+
+
+Name = Annotated[str, _bounded(NAME_MAX), AfterValidator(_text)]
+PersonName = Annotated[str, _bounded(PERSON_MAX), AfterValidator(_text)]
+Address = Annotated[str, _bounded(ADDRESS_MAX), AfterValidator(_text)]
+ProjectName = Annotated[str, _bounded(PROJECT_NAME_MAX), AfterValidator(_text)]
+ShortText = Annotated[str, _bounded(SHORT_TEXT_MAX), AfterValidator(_text)]
+LongText = Annotated[str, _bounded(LONG_TEXT_MAX), AfterValidator(_text)]
+Procedure = Annotated[str, _bounded(PROCEDURE_MAX), AfterValidator(_text)]
+Stage = Annotated[str, _bounded(STAGE_MAX), AfterValidator(_text)]
+ItemText = Annotated[str, _bounded(ITEM_TEXT_MAX), AfterValidator(_text)]
+DocumentName = Annotated[str, _bounded(DOCUMENT_NAME_MAX), AfterValidator(_text)]
+OptionalName = Annotated[
+    Annotated[str, _bounded(NAME_MAX)] | None,
+    BeforeValidator(_optional_text),
+    AfterValidator(_maybe_text),
+]
+OptionalShortText = Annotated[
+    Annotated[str, _bounded(SHORT_TEXT_MAX)] | None,
+    BeforeValidator(_optional_text),
+    AfterValidator(_maybe_text),
+]
+OptionalLongText = Annotated[
+    Annotated[str, _bounded(LONG_TEXT_MAX)] | None,
+    BeforeValidator(_optional_text),
+    AfterValidator(_maybe_text),
+]
 Postcode = Annotated[
     str,
     BeforeValidator(_number_as_text),
@@ -215,13 +422,12 @@ Fax = Annotated[
     str | None,
     BeforeValidator(_optional_text),
     BeforeValidator(_number_as_text),
+    AfterValidator(_maybe_text),
     AfterValidator(
         lambda v: (
             None
             if v is None
-            else _pattern(FAX_PATTERN, "fax.format", "传真应为带区号的固定电话或11位手机号")(
-                v.strip()
-            )
+            else _pattern(FAX_PATTERN, "fax.format", "传真应为带区号的固定电话或11位手机号")(v)
         )
     ),
     _identifier_schema(FAX_PATTERN, optional=True),
@@ -240,7 +446,10 @@ CreditCode = Annotated[
     Field(json_schema_extra={"pattern": r"^[0-9A-HJ-NPQRTUWXY]{18}$"}),
 ]
 ContractNo = Annotated[
-    str, BeforeValidator(_number_as_text), AfterValidator(_text), AfterValidator(_contract_no)
+    str,
+    BeforeValidator(_number_as_text),
+    AfterValidator(_contract_no),
+    Field(json_schema_extra={"maxLength": CONTRACT_NO_MAX}),
 ]
 Amount = Annotated[
     Decimal,
@@ -249,9 +458,13 @@ Amount = Annotated[
     Field(json_schema_extra={"exclusiveMinimum": 0, "multipleOf": 0.01}),
 ]
 Percent = Annotated[Decimal, BeforeValidator(_amount), AfterValidator(_percent)]
-Day = Annotated[date, BeforeValidator(_date)]
+Day = Annotated[
+    date,
+    BeforeValidator(_date),
+    Field(json_schema_extra={"formatMinimum": str(DATE_MIN), "formatMaximum": str(DATE_MAX)}),
+]
 YesNo = Annotated[bool, BeforeValidator(_yes_no)]
-Count = Annotated[int, Field(ge=1, le=99)]
+Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=99)]
 
 
 class _Model(BaseModel):
@@ -261,38 +474,38 @@ class _Model(BaseModel):
 class LegalRepresentative(_Model):
     """供应商法人: name and gender as the contract head prints them."""
 
-    name: Text
+    name: PersonName
     gender: Literal["男", "女"]
 
 
 class Bank(_Model):
     """The supplier's bank for payments."""
 
-    name: Text
+    name: Name
     account: Account
 
 
 class Buyer(_Model):
     """甲方（委托人）."""
 
-    name: Text
-    address: Text
+    name: Name
+    address: Address
     postcode: Postcode
     phone: Phone
     fax: Fax = None
-    contact: Text
+    contact: PersonName
 
 
 class Supplier(_Model):
     """乙方（受托人）."""
 
-    name: Text
+    name: Name
     legal_representative: LegalRepresentative
-    address: Text
+    address: Address
     postcode: Postcode
     phone: Phone
     fax: Fax = None
-    contact: Text
+    contact: PersonName
     bank: Bank
     credit_code: CreditCode = None
 
@@ -301,17 +514,19 @@ class Service(_Model):
     """2.3 and 2.4: the service period and site."""
 
     start_date: Annotated[
-        date | None, BeforeValidator(lambda v: None if v in (None, "") else _date(v))
+        date | None,
+        BeforeValidator(lambda v: None if v in (None, "") else _date(v)),
+        Field(json_schema_extra={"formatMinimum": str(DATE_MIN), "formatMaximum": str(DATE_MAX)}),
     ] = None
     end_date: Day
-    site: Text
+    site: Address
 
 
 class Instalment(_Model):
     """One payment of 5.2: its share of the amount and when it falls due."""
 
     percent: Percent
-    condition: Text
+    condition: ShortText
 
 
 class Payment(_Model):
@@ -321,7 +536,7 @@ class Payment(_Model):
     first_percent: Percent = Decimal(70)
     #: 工作日 within which each invoice is paid
     days: Count = 10
-    instalments: list[Instalment] | None = None
+    instalments: Annotated[list[Instalment], Field(max_length=INSTALMENTS_MAX)] | None = None
 
 
 class Terms(_Model):
@@ -339,48 +554,50 @@ class Terms(_Model):
 class AcceptanceItem(_Model):
     """A row of 验收内容与标准."""
 
-    stage: Text
-    content: Text
-    standard: Text
+    stage: Stage
+    content: ItemText
+    standard: ItemText
 
 
 class AcceptancePlan(_Model):
     """附件：履约验收方案, filled in."""
 
     organization: Literal["自行组织", "委托第三方"]
-    subject: Text
+    subject: Name
     other_suppliers: YesNo
     experts: YesNo
     service_recipients: YesNo
     third_party: YesNo
     sampling: YesNo
     destructive: YesNo
-    sampling_ratio: OptionalText = None
-    destroyed_handling: OptionalText = None
+    sampling_ratio: OptionalShortText = None
+    destroyed_handling: OptionalShortText = None
     method: Literal["一次性验收", "分期验收"]
-    time: Text
-    procedure: Text
-    items: Annotated[list[AcceptanceItem], Field(min_length=1)]
+    time: ShortText
+    procedure: Procedure
+    items: Annotated[list[AcceptanceItem], Field(min_length=1, max_length=ACCEPTANCE_ITEMS_MAX)]
 
 
 class Contract(_Model):
     """One contract set: the service contract and its three attachments."""
 
     contract_no: ContractNo
-    project_name: Text
+    project_name: ProjectName
     buyer: Buyer
     supplier: Supplier
     amount: Amount
     service: Service
-    performance_bond: Text = "不收取"
-    other_terms: Text = "无"
-    other_documents: list[Text] = Field(default_factory=list)
+    performance_bond: ShortText = "不收取"
+    other_terms: LongText = "无"
+    other_documents: Annotated[list[DocumentName], Field(max_length=OTHER_DOCUMENTS_MAX)] = Field(
+        default_factory=list
+    )
     payment: Payment = Field(default_factory=Payment)
-    owner_unit: Text
-    user_unit: OptionalText = None
-    confidential_extra: OptionalText = None
+    owner_unit: Name
+    user_unit: OptionalName = None
+    confidential_extra: OptionalLongText = None
     sign_date: Day
-    sign_place: Text
+    sign_place: Address
     terms: Terms = Field(default_factory=Terms)
     acceptance_plan: AcceptancePlan
 

@@ -25,6 +25,7 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "int_type": ("type.integer", "应为整数"),
     "int_parsing": ("type.integer", "应为整数"),
     "int_from_float": ("type.integer", "应为整数"),
+    "int_parsing_size": ("type.integer", "整数位数过多"),
     "greater_than_equal": ("range", "数值过小"),
     "less_than_equal": ("range", "数值过大"),
     "list_type": ("type.list", "应为列表"),
@@ -32,8 +33,17 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "model_attributes_type": ("type.object", "应为对象（键值表）"),
     "dict_type": ("type.object", "应为对象（键值表）"),
     "too_short": ("list.empty", "至少应有一项"),
+    "string_too_long": ("text.too_long", "不能超过{max_length}个字符（现有{actual_length}个）"),
+    "too_long": ("list.too_long", "最多{max_length}项（现有{actual_length}项）"),
     "literal_error": ("choice.invalid", "取值无效，应为：{expected}"),
 }
+
+
+class _Blank(dict[str, Any]):
+    """Format values that leave a missing key empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def field_path(loc: Sequence[int | str]) -> str:
@@ -55,9 +65,19 @@ def _from_pydantic(error: Any) -> Issue:
         kind = "missing"
     if kind in _BUILTIN:
         code, message = _BUILTIN[kind]
-        if kind == "literal_error":
-            message = message.format(expected=error.get("ctx", {}).get("expected", ""))
-        return Issue(path, code, message)
+        context = dict(error.get("ctx", {}))
+        if kind in {"string_too_long", "too_long"}:
+            context["actual_length"] = len(error["input"])
+        return Issue(path, code, message.format_map(_Blank(context)))
+    if kind == "string_unicode" and isinstance(error.get("input"), str):
+        # pydantic refuses a lone surrogate (JSON "\ud800") before any validator of ours.
+        value = error["input"]
+        index, char = next((i, c) for i, c in enumerate(value) if "\ud800" <= c <= "\udfff")
+        return Issue(
+            path,
+            "text.surrogate",
+            f"第{index + 1}个字符（U+{ord(char):04X}）不允许：不成对的代理码位，不是有效字符",
+        )
     # Our own PydanticCustomError: its type is the stable code, its message is Chinese.
     if "." in kind or kind in {"required"}:
         return Issue(path, kind, error["msg"])
