@@ -37,6 +37,8 @@ DECLARED = {
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVu Sans", "Book"),
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "DejaVu Sans", "Bold"),
     ("/usr/share/fonts/truetype/libreoffice/opens___.ttf", "OpenSymbol", "Regular"),
+    ("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf", "HanaMinA", "Regular"),
+    ("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf", "HanaMinB", "Regular"),
 }
 
 
