@@ -51,6 +51,17 @@ def test_there_is_a_fixture_per_rule() -> None:
         "acceptance.sampling_ratio.required",
         "acceptance.destroyed_handling.required",
         "field.unknown",
+        "text.too_long",
+        "list.too_long",
+        "text.bidi",
+        "text.invisible",
+        "text.control",
+        "text.noncharacter",
+        "text.surrogate",
+        "text.private_use",
+        "text.no_glyph",
+        "text.reserved",
+        "date.range",
     } <= codes
 
 
@@ -182,6 +193,18 @@ def test_credit_code_check_digit(code: str, ok: bool) -> None:
         ("x" * 64, True),
         ("x" * 65, False),
         ("tab\there", False),
+        # Windows device names: superscript digits, COM0/LPT0 and the console names too
+        ("COM¹", False),
+        ("lpt².txt", False),
+        ("COM0", False),
+        ("CONIN$", False),
+        ("conout$.pdf", False),
+        ("CON .txt", False),
+        ("COM10", True),
+        ("CONINX", True),
+        # C1 controls and invisible characters
+        ("HT\x85001", False),
+        ("HT\u200b001", False),
     ],
 )
 def test_contract_no_is_a_safe_file_name(number: str, safe: bool) -> None:
@@ -194,3 +217,111 @@ def test_a_number_where_text_is_expected_is_an_error(seed: dict[str, Any]) -> No
     assert [(i.path, i.code) for i in validate(seed)] == [
         ("acceptance_plan.procedure", "type.text")
     ]
+
+
+def _set(data: dict[str, Any], field: str, value: Any) -> None:
+    target = data
+    *parents, last = field.split(".")
+    for key in parents:
+        target = target[key]
+    target[last] = value
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        # organisations, people, places
+        ("buyer.name", 100),
+        ("supplier.name", 100),
+        ("supplier.bank.name", 100),
+        ("owner_unit", 100),
+        ("user_unit", 100),
+        ("acceptance_plan.subject", 100),
+        ("buyer.contact", 50),
+        ("supplier.legal_representative.name", 50),
+        ("buyer.address", 200),
+        ("service.site", 200),
+        ("sign_place", 200),
+        ("project_name", 200),
+        # clauses and free text
+        ("performance_bond", 500),
+        ("acceptance_plan.time", 500),
+        ("acceptance_plan.sampling_ratio", 500),
+        ("other_terms", 5000),
+        ("confidential_extra", 5000),
+        ("acceptance_plan.procedure", 2000),
+    ],
+)
+def test_text_fields_have_a_maximum_length(seed: dict[str, Any], field: str, limit: int) -> None:
+    _set(seed, field, "字" * limit)
+    assert [i for i in validate(seed) if i.path == field] == []
+    _set(seed, field, "字" * (limit + 1))
+    issues = validate(seed)
+    assert [(i.path, i.code) for i in issues] == [(field, "text.too_long")]
+    assert f"不能超过{limit}个字符" in issues[0].message
+
+
+@pytest.mark.parametrize(
+    ("field", "item", "limit"),
+    [
+        ("other_documents", "《服务需求说明书》", 20),
+        ("acceptance_plan.items", {"stage": "a", "content": "b", "standard": "c"}, 30),
+        ("payment.instalments", {"percent": "1", "condition": "验收合格"}, 24),
+    ],
+)
+def test_lists_have_a_maximum_length(
+    seed: dict[str, Any], field: str, item: Any, limit: int
+) -> None:
+    _set(seed, field, [item] * (limit + 1))
+    assert [(i.path, i.code) for i in validate(seed)] == [(field, "list.too_long")]
+
+
+def test_a_megabyte_value_is_one_issue(seed: dict[str, Any]) -> None:
+    seed["project_name"] = "项" * 1_000_000
+    seed["contract_no"] = "H" * 1_000_000
+    assert {(i.path, i.code) for i in validate(seed)} == {
+        ("project_name", "text.too_long"),
+        ("contract_no", "contract_no.unsafe"),
+    }
+
+
+@pytest.mark.parametrize("field", ["payment.days", "terms.copies", "terms.reply_days"])
+@pytest.mark.parametrize("value", [True, False])
+def test_booleans_are_not_integers(seed: dict[str, Any], field: str, value: bool) -> None:
+    _set(seed, field, value)
+    assert [(i.path, i.code) for i in validate(seed)] == [(field, "type.integer")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "valid"),
+    [
+        ("sign_date", "2000-01-01", True),
+        ("sign_date", "1999-12-31", False),
+        ("sign_date", "0001-01-16", False),
+        ("service.end_date", "2099-12-31", True),
+        ("service.end_date", "2100-01-01", False),
+        ("service.start_date", "0226-01-01", False),
+    ],
+)
+def test_dates_are_within_the_century(
+    seed: dict[str, Any], field: str, value: str, valid: bool
+) -> None:
+    _set(seed, field, value)
+    codes = [i.code for i in validate(seed) if i.path == field]
+    assert codes == ([] if valid else ["date.range"])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        # full-width and Arabic-Indic digits are not the ASCII digits an identifier needs
+        ("buyer.postcode", "２０００７２", "postcode.format"),
+        ("supplier.bank.account", "٣١٠٥٠١٦١٣٩٣٦", "account.format"),
+        ("sign_date", "２０２６-01-16", "date.format"),
+    ],
+)
+def test_identifiers_take_ascii_digits_only(
+    seed: dict[str, Any], field: str, value: str, code: str
+) -> None:
+    _set(seed, field, value)
+    assert [(i.path, i.code) for i in validate(seed)] == [(field, code)]
