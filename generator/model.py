@@ -158,12 +158,20 @@ def _first(value: str, chars: list[str]) -> tuple[str, str]:
     return first, f"（共{count}处）" if count > 1 else ""
 
 
-def _check_characters(value: str) -> None:
+def character_problem(value: str) -> tuple[str, str] | None:
+    """Return (code, message) for the first character of a text that may not be in contract data."""
     refused = [c for c in set(value) if _refused(c)]
-    if refused:
-        first, more = _first(value, refused)
-        code, reason = _refused(first) or ("", "")
-        raise _fail(code, f"{_position(value, first)}不允许：{reason}{more}")
+    if not refused:
+        return None
+    first, more = _first(value, refused)
+    code, reason = _refused(first) or ("", "")
+    return code, f"{_position(value, first)}不允许：{reason}{more}"
+
+
+def _check_characters(value: str) -> None:
+    problem = character_problem(value)
+    if problem:
+        raise _fail(*problem)
 
 
 def _declared_fonts(conf: Path) -> tuple[list[str], set[str]]:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import ContractInvalid, Issue
-from .model import Contract
+from .model import Contract, character_problem
 
 #: Chinese messages and stable codes for pydantic's own error types
 _BUILTIN: dict[str, tuple[str, str]] = {
@@ -71,13 +71,9 @@ def _from_pydantic(error: Any) -> Issue:
         return Issue(path, code, message.format_map(_Blank(context)))
     if kind == "string_unicode" and isinstance(error.get("input"), str):
         # pydantic refuses a lone surrogate (JSON "\ud800") before any validator of ours.
-        value = error["input"]
-        index, char = next((i, c) for i, c in enumerate(value) if "\ud800" <= c <= "\udfff")
-        return Issue(
-            path,
-            "text.surrogate",
-            f"第{index + 1}个字符（U+{ord(char):04X}）不允许：不成对的代理码位，不是有效字符",
-        )
+        problem = character_problem(error["input"])
+        if problem:
+            return Issue(path, *problem)
     # Our own PydanticCustomError: its type is the stable code, its message is Chinese.
     if "." in kind or kind in {"required"}:
         return Issue(path, kind, error["msg"])
