@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .amount import rmb_upper
+from .convert import die_with_parent
 from .errors import ContractError, ContractInvalid, InputError
 from .load import load_data
 from .model import json_schema
@@ -216,8 +218,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: the pid of this process when it last forked (see :func:`_follow_parent`)
+_forking_pid = 0
+_fork_hooks = False
+
+
+def _note_forking_pid() -> None:
+    global _forking_pid
+    _forking_pid = os.getpid()
+
+
+def _follow_parent() -> None:
+    """Make a forked child (a batch worker) die with the command, even killed by SIGKILL."""
+    die_with_parent(_forking_pid)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status."""
+    global _fork_hooks
+    if not _fork_hooks:
+        # A child forked by the command dies with it: a batch's worker processes, and
+        # with them their offices (generator/convert.py), do not work on for nobody.
+        os.register_at_fork(before=_note_forking_pid, after_in_child=_follow_parent)
+        _fork_hooks = True
     args = _parser().parse_args(argv)
     try:
         status: int = args.func(args)

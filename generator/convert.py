@@ -20,9 +20,18 @@ Each worker is two processes:
   on stdin and answers one JSON line on stdout.
 
 A worker that hangs past the timeout or whose office dies is killed (whole
-process group) and replaced, and the document is tried once more.
+process group) and replaced, and the document is tried once more: never more
+than twice, and never past the caller's ``deadline``.
 :func:`convert_once` is the naive one-process-per-file way, kept as the
 benchmark baseline.
+
+No process outlives the one that started it, even killed with SIGKILL: the
+office and the bridge each run under a *keeper* (:data:`_KEEPER`, a few lines
+of Python), the leader of their process group, which waits for its command or
+for our process to end (a pidfd of each, Linux 5.3+; polled otherwise) and in
+the second case kills the whole group, soffice.bin included, which soffice
+forks and which no parent-death signal would reach. :func:`die_with_parent`
+does the same for a process of our own, e.g. a batch's worker.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -52,6 +62,7 @@ __all__ = [
     "FONTS_CONF",
     "ConverterPool",
     "convert_once",
+    "die_with_parent",
     "find_soffice",
     "find_uno_python",
     "office_env",
@@ -87,6 +98,77 @@ _OFFICE_FLAGS = (
     "--nodefault",
     "--nolockcheck",
 )
+
+
+#: Run as ``python -I -S -c _KEEPER PARENT_PID COMMAND...`` in a new session: run the
+#: command in the keeper's process group with the keeper's stdin, stdout and stderr,
+#: exit as it exits (a signal as 128 + its number), and kill the whole group as soon as
+#: PARENT_PID, the process that started the keeper, is gone.
+_KEEPER = """
+import os, select, signal, subprocess, sys
+
+def watch(pid):
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+parent = int(sys.argv[1])
+parent_fd = watch(parent)
+if os.getppid() != parent:
+    os.killpg(0, signal.SIGKILL)
+child = subprocess.Popen(sys.argv[2:])
+# Only the command keeps the pipes open: its end is their end.
+null = os.open(os.devnull, os.O_RDWR)
+os.dup2(null, 0)
+os.dup2(null, 1)
+child_fd = watch(child.pid)
+poller = select.poll()
+for fd in (parent_fd, child_fd):
+    if fd is not None:
+        poller.register(fd, select.POLLIN)
+wait_ms = None if parent_fd is not None and child_fd is not None else 200
+while True:
+    ready = [fd for fd, _ in poller.poll(wait_ms)]
+    if parent_fd in ready or os.getppid() != parent:
+        os.killpg(0, signal.SIGKILL)
+    if child.poll() is not None:
+        code = child.returncode
+        os._exit(code if code >= 0 else 128 - code)
+"""
+
+
+def _kept(command: Sequence[str]) -> list[str]:
+    """Return ``command`` run under a keeper that kills its process group when we die."""
+    return [sys.executable, "-I", "-S", "-c", _KEEPER, str(os.getpid()), *command]
+
+
+def _parent_gone(parent: int) -> None:
+    """Block until process ``parent`` is no longer our parent, then SIGKILL this process."""
+    try:
+        watch: int | None = os.pidfd_open(parent)
+    except OSError:
+        watch = None
+    while os.getppid() == parent:
+        if watch is None:
+            time.sleep(0.2)
+        else:
+            select.select([watch], [], [])
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Have this process killed as soon as ``parent`` (default: its parent now) ends.
+
+    For processes we fork ourselves, such as a batch's workers: their offices
+    follow them (see :data:`_KEEPER`). Call it in the child, first thing, with
+    the pid the parent had before forking.
+    """
+    expected = os.getppid() if parent is None else parent
+    watcher = threading.Thread(
+        target=_parent_gone, args=(expected,), name="contractgen-parent-watch", daemon=True
+    )
+    watcher.start()
 
 
 def find_soffice() -> str:
@@ -220,6 +302,17 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def _descendants(pid: int) -> list[int]:
+    """Return the pids of the children of ``pid``, their children and so on."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found.extend(kids)
+        todo.extend(kids)
+    return found
+
+
 class _WorkerFailure(Exception):
     """A worker that hung, crashed or could not start: kill it and try another."""
 
@@ -269,13 +362,16 @@ class _Worker:
         )
 
     def office_pids(self) -> list[int]:
-        """Return the pids of this worker's office: the launcher and its soffice.bin."""
+        """Return the pids of this worker's office: its keeper, the launcher and soffice.bin."""
         if self.office is None or self.office.returncode is not None:
             return []
-        return [self.office.pid, *_children(self.office.pid)]
+        return [self.office.pid, *_descendants(self.office.pid)]
 
-    def start(self) -> None:
-        """Start soffice with a fresh profile and the bridge; wait until it is ready."""
+    def start(self, timeout: float | None = None) -> None:
+        """Start soffice with a fresh profile and the bridge; wait until it is ready.
+
+        ``timeout`` (default: the start-up timeout) bounds the wait.
+        """
         self.stop(graceful=False)
         self.dir = Path(tempfile.mkdtemp(prefix=f"contractgen-lo{self.index}-", dir=self.workdir))
         pipe = f"contractgen_{os.getpid()}_{self.index}_{secrets.token_hex(6)}"
@@ -286,6 +382,13 @@ class _Worker:
             f"-env:UserInstallation={(self.dir / 'profile').as_uri()}",
         ]
         bridge_cmd = [self.uno_python, str(_BRIDGE_SCRIPT), pipe, str(self.startup_timeout)]
+        for program in (self.soffice, self.uno_python):
+            # The keeper starts them: tell a missing program here, as Popen would.
+            if shutil.which(program) is None:
+                self.stop(graceful=False)
+                raise _WorkerFailure(
+                    f"cannot start LibreOffice: no such program: {program}", None, ""
+                )
         try:
             # Logs go to files, not pipes: nobody drains a pipe of a busy office, and
             # a full pipe would block it.
@@ -293,7 +396,7 @@ class _Worker:
                 # Own session: the office's process group can be killed as one, and
                 # Ctrl-C in a terminal does not reach it before we shut it down.
                 self.office = subprocess.Popen(
-                    self.command,
+                    _kept(self.command),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
@@ -302,7 +405,7 @@ class _Worker:
                 )
             with (self.dir / "bridge.log").open("wb") as log:
                 self.bridge = subprocess.Popen(
-                    bridge_cmd,
+                    _kept(bridge_cmd),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=log,
@@ -313,7 +416,8 @@ class _Worker:
             self.stop(graceful=False)
             raise _WorkerFailure(f"cannot start LibreOffice: {exc}", None, "") from exc
         try:
-            answer = self._read_answer(time.monotonic() + self.startup_timeout, "starting up")
+            wait = self.startup_timeout if timeout is None else timeout
+            answer = self._read_answer(time.monotonic() + wait, "starting up")
         except BaseException as exc:
             if not isinstance(exc, _WorkerFailure):
                 self.stop(graceful=False)  # e.g. KeyboardInterrupt: leave nothing running
@@ -490,8 +594,14 @@ class ConverterPool:
             workers = list(self._workers)
         return [pid for worker in workers for pid in worker.office_pids()]
 
-    def convert(self, docx: Path, pdf: Path, *, pdfa: bool = False) -> None:
-        """Convert the document at ``docx`` into ``pdf``; block until done."""
+    def convert(
+        self, docx: Path, pdf: Path, *, pdfa: bool = False, deadline: float | None = None
+    ) -> None:
+        """Convert the document at ``docx`` into ``pdf``; block until done.
+
+        ``deadline`` (a :func:`time.monotonic` time) bounds the whole call, the
+        wait for a worker and a retry included, here and in the other methods.
+        """
         source = Path(docx)
         if not source.is_file():
             raise ConversionError(f"no such document: {source}")
@@ -507,9 +617,11 @@ class ConverterPool:
         def finish(out: Path, _: dict[str, Any]) -> None:
             _place(out, Path(pdf))
 
-        self._run(stage, finish, pdfa, str(source))
+        self._run(stage, finish, pdfa, str(source), deadline=deadline)
 
-    def convert_bytes(self, docx: bytes, *, pdfa: bool = False) -> bytes:
+    def convert_bytes(
+        self, docx: bytes, *, pdfa: bool = False, deadline: float | None = None
+    ) -> bytes:
         """Return the PDF made from the DOCX document ``docx``."""
 
         def finish(out: Path, _: dict[str, Any]) -> bytes:
@@ -518,10 +630,16 @@ class ConverterPool:
             finally:
                 out.unlink(missing_ok=True)
 
-        return self._run(_staging(docx), finish, pdfa, f"<{len(docx)} bytes of DOCX>")
+        label = f"<{len(docx)} bytes of DOCX>"
+        return self._run(_staging(docx), finish, pdfa, label, deadline=deadline)
 
     def convert_sections(
-        self, docx: bytes, sections: Sequence[Mapping[str, str]], *, pdfa: bool = False
+        self,
+        docx: bytes,
+        sections: Sequence[Mapping[str, str]],
+        *,
+        pdfa: bool = False,
+        deadline: float | None = None,
     ) -> tuple[bytes, list[int]]:
         """Return the PDF of a joined set (``generator/join.py``) and each section's page count.
 
@@ -544,7 +662,7 @@ class ConverterPool:
                 out.unlink(missing_ok=True)
 
         label = f"<{len(docx)} bytes of DOCX in {len(sections)} sections>"
-        return self._run(_staging(docx), finish, pdfa, label, sections)
+        return self._run(_staging(docx), finish, pdfa, label, sections, deadline=deadline)
 
     def _run(
         self,
@@ -553,25 +671,42 @@ class ConverterPool:
         pdfa: bool,
         label: str,
         sections: Sequence[Mapping[str, str]] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> _T:
-        """Convert on a worker, replacing a broken worker and retrying once."""
-        worker = self._checkout()
+        """Convert on a worker, replacing a broken worker and retrying once, by ``deadline``."""
+        worker = self._checkout(deadline, label)
+        failed: _WorkerFailure | None = None
         try:
             for attempt in (1, 2):
                 staged: Path | None = None
+                left = self.timeout if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    # Out of time before (another) try: the caller has given up.
+                    self._count("failures")
+                    raise ConversionError(
+                        f"LibreOffice could not convert {label} in the time given"
+                        + (f": {failed}" if failed else ""),
+                        command=worker.command,
+                        returncode=None if failed is None else failed.returncode,
+                        stderr="" if failed is None else failed.stderr,
+                    )
                 try:
                     if self.recycle_after and worker.jobs >= self.recycle_after:
                         # soffice.bin grows by ~0.1 MB per document after a ~300 MB
                         # plateau; a periodic fresh start bounds that.
                         worker.stop()
                     if not worker.running:
-                        worker.start()
+                        worker.start(min(self.startup_timeout, left))
                         self._count("starts")
                     assert worker.dir is not None
                     staged = stage(worker.dir)
                     out = worker.dir / "job.pdf"
                     out.unlink(missing_ok=True)
-                    answer = worker.convert(staged, out, pdfa, self.timeout, sections)
+                    if deadline is not None:
+                        left = deadline - time.monotonic()
+                    timeout = min(self.timeout, left)
+                    answer = worker.convert(staged, out, pdfa, timeout, sections)
                     problem = _check_pdf(out)
                     if problem:
                         raise _DocumentFailure(problem)
@@ -595,6 +730,7 @@ class ConverterPool:
                             returncode=exc.returncode,
                             stderr=exc.stderr,
                         ) from None
+                    failed = exc
                     self._count("retries")
                 finally:
                     if staged is not None:
@@ -608,8 +744,8 @@ class ConverterPool:
         with self._lock:
             self._stats[name] += 1
 
-    def _checkout(self) -> _Worker:
-        """Take an idle worker, creating the pool's worker slots on first use."""
+    def _checkout(self, deadline: float | None = None, label: str = "") -> _Worker:
+        """Take an idle worker (waiting until ``deadline``), creating the slots on first use."""
         with self._lock:
             if self._closed:
                 raise ConversionError("the converter pool is closed")
@@ -627,7 +763,16 @@ class ConverterPool:
                     )
                     self._workers.append(worker)
                     self._idle.put(worker)
-        worker = self._idle.get()
+        try:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            worker = self._idle.get(timeout=wait)
+        except queue.Empty:
+            with self._lock:
+                self._stats["failures"] += 1
+            raise ConversionError(
+                f"LibreOffice could not convert {label} in the time given: "
+                f"all {self.size} workers stayed busy"
+            ) from None
         if self._closed:
             # Closed while we waited: hand the worker back for close() (or the
             # next waiter) and refuse.
@@ -701,30 +846,37 @@ def convert_once(
             str(outdir),
             str(source),
         ]
+        if shutil.which(command[0]) is None:
+            raise ConversionError(f"cannot run LibreOffice: no such program: {command[0]}")
         try:
-            done = subprocess.run(
-                command,
+            proc = subprocess.Popen(
+                _kept(command),
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 env=office_env(fonts_conf),
-                timeout=timeout,
                 start_new_session=True,
-                check=False,
             )
+        except OSError as exc:
+            raise ConversionError(f"cannot run LibreOffice: {exc}", command=command) from exc
+        try:
+            output, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             raise ConversionError(
                 f"LibreOffice timed out after {timeout} s converting {source}", command=command
             ) from exc
-        except OSError as exc:
-            raise ConversionError(f"cannot run LibreOffice: {exc}", command=command) from exc
+        finally:
+            _kill_group(proc)  # soffice.bin too, whatever happened to its launcher
+            if proc.stdout is not None:
+                proc.stdout.close()
     target = outdir / f"{source.stem}.pdf"
     # soffice exits 0 even when the conversion failed: judge by the output.
     problem = _check_pdf(target)
-    if done.returncode != 0 or problem:
+    if proc.returncode != 0 or problem:
         raise ConversionError(
             f"LibreOffice could not convert {source}: {problem or 'non-zero exit'}",
             command=command,
-            returncode=done.returncode,
-            stderr=(done.stdout + done.stderr).decode("utf-8", "replace"),
+            returncode=proc.returncode,
+            stderr=output.decode("utf-8", "replace"),
         )
     return target
