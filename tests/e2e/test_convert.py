@@ -338,3 +338,25 @@ def test_close_waits_for_running_and_refuses_waiting_callers(tmp_path: Path) -> 
     assert isinstance(outcome["waiting"], ConversionError)
     assert "closed" in str(outcome["waiting"])
     assert own.office_pids() == []
+
+
+def test_deadline_bounds_the_conversion_and_its_retry(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    with ConverterPool(workers=1, timeout=600, workdir=work) as own:
+        with pytest.raises(ConversionError, match="in the time given"):
+            own.convert_bytes(make_docx(("过期", "宋体")), deadline=time.monotonic() - 1)
+        assert own.stats["starts"] == 0  # refused before any office started
+
+        assert own.convert_bytes(make_docx(("预热", "宋体"))).startswith(b"%PDF-")
+        (hung,) = office_bin_pids(own)
+        os.kill(hung, signal.SIGSTOP)  # would hang for the pool's 600 s
+        started = time.monotonic()
+        with pytest.raises(ConversionError, match="in the time given") as info:
+            own.convert_bytes(big_docx(5), deadline=started + 3)
+        # Timed out at the deadline, the worker replaced, no second try with no time left.
+        assert time.monotonic() - started < 3 + 10
+        assert "timed out" in str(info.value)
+        assert own.stats["retries"] <= 1
+        assert not alive(hung)
+        assert own.convert_bytes(make_docx(("恢复", "宋体"))).startswith(b"%PDF-")
