@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
+import zlib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,25 +24,39 @@ from .errors import InputError, Issue
 from .load import load_data, parse_json
 
 MiB = 1 << 20
-#: the largest workbook, CSV or JSON-lines file a batch reads
-MAX_FILE_BYTES = 32 * MiB
-#: the most a workbook may unpack to, all its parts together (as its zip directory declares;
-#: Python's zip reader never gives more than declared)
-MAX_UNPACKED_BYTES = 64 * MiB
-#: the most a part of a workbook larger than 1 MiB unpacked may grow from its packed size
-MAX_RATIO = 100
-#: the most parts a workbook (a zip) may hold
-MAX_PARTS = 1000
-#: the most rows with data a sheet, a CSV or a JSON-lines file may hold (the header row aside)
-MAX_ROWS = 10_000
-#: the last column that may hold data (the 合同 sheet uses 53)
-MAX_COLUMNS = 200
-#: the most cells a sheet or CSV may hold, counted to each row's last value
-MAX_CELLS = 1_000_000
-#: the longest line of a JSON-lines file, and the largest contract file in a folder
-MAX_CONTRACT_BYTES = 1 * MiB
-#: the most contract files a folder may hold
-MAX_FILES = MAX_ROWS
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of a batch input is read: beyond any limit it is refused, before the costly work.
+
+    A workbook is checked from its zip directory before anything is unpacked
+    (Python's zip reader never gives more than a part declares); sheets are
+    read row by row, whatever size they declare, and stop at the first limit.
+    """
+
+    #: the largest workbook, CSV or JSON-lines file
+    file_bytes: int = 32 * MiB
+    #: the most a workbook may unpack to, all its parts together
+    unpacked_bytes: int = 64 * MiB
+    #: the most a part larger than 1 MiB unpacked may grow from its packed size
+    ratio: int = 100
+    #: the most parts a workbook (a zip) may hold
+    parts: int = 1000
+    #: the most rows with data a sheet, a CSV or a JSON-lines file may hold, header aside
+    rows: int = 10_000
+    #: the last column that may hold data (the 合同 sheet uses 53)
+    columns: int = 200
+    #: the most cells a sheet or CSV may hold, counted to each row's last value
+    cells: int = 1_000_000
+    #: the longest line of a JSON-lines file, and the largest contract file of a folder
+    contract_bytes: int = 1 * MiB
+    #: the most contract files a folder may hold
+    files: int = 10_000
+
+
+#: the limits a batch reads its input within, unless told others
+LIMITS = Limits()
 #: the input kinds a batch reads, by suffix (a folder aside)
 BATCH_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".jsonl", ".ndjson")
 
@@ -328,33 +343,41 @@ def records_from_tables(tables: Mapping[str, list[list[Any]]], source: str) -> l
     return records
 
 
-def _check_size(path: Path, limit: int = MAX_FILE_BYTES) -> None:
+def _check_size(path: Path, limit: int) -> None:
     size = path.stat().st_size
     if size > limit:
         raise InputTooLarge(f"{path}: 文件有 {size} 字节，超过上限 {limit} 字节")
 
 
-def _check_zip(path: Path) -> None:
+def _check_zip(path: Path, limits: Limits) -> None:
     """Refuse a workbook that would unpack too large, before any of it is unpacked."""
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-            if len(parts) > MAX_PARTS:
-                raise InputTooLarge(f"{path}: 工作簿含 {len(parts)} 个部件，超过上限 {MAX_PARTS}")
-            total = sum(part.file_size for part in parts)
-            if total > MAX_UNPACKED_BYTES:
+            if len(parts) > limits.parts:
                 raise InputTooLarge(
-                    f"{path}: 工作簿解压后有 {total} 字节，超过上限 {MAX_UNPACKED_BYTES} 字节"
+                    f"{path}: 工作簿含 {len(parts)} 个部件，超过上限 {limits.parts}"
+                )
+            total = sum(part.file_size for part in parts)
+            if total > limits.unpacked_bytes:
+                raise InputTooLarge(
+                    f"{path}: 工作簿解压后有 {total} 字节，超过上限 {limits.unpacked_bytes} 字节"
                 )
             for part in parts:
-                if part.file_size > MiB and part.file_size > MAX_RATIO * part.compress_size:
+                if part.file_size > MiB and part.file_size > limits.ratio * part.compress_size:
                     raise InputTooLarge(
-                        f"{path}: 工作簿部件 {part.filename} 的压缩比超过上限 {MAX_RATIO}:1"
+                        f"{path}: 工作簿部件 {part.filename} 的压缩比超过上限 {limits.ratio}:1"
                         f"（{part.compress_size} 字节解压为 {part.file_size} 字节）"
                     )
             for part in parts:
                 _refuse_dtd(archive, part, path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        zlib.error,
+    ) as exc:
         raise InputError(f"{path}: 不是有效的工作簿（xlsx）：{exc}") from exc
 
 
@@ -392,7 +415,7 @@ def _refuse_dtd(archive: zipfile.ZipFile, part: zipfile.ZipInfo, path: Path) -> 
         return  # a root element, or not XML at all (a picture): no DTD read
 
 
-def _sheet_table(path: Path, sheet: Any) -> list[list[Any]]:
+def _sheet_table(path: Path, sheet: Any, limits: Limits) -> list[list[Any]]:
     """Return a sheet's rows of cells, within the limits, whatever size the sheet declares."""
     # The declared <dimension> is a claim: read-only sheets pad every row to it.
     sheet.reset_dimensions()
@@ -403,39 +426,44 @@ def _sheet_table(path: Path, sheet: Any) -> list[list[Any]]:
         while width and _empty(row[width - 1]):
             width -= 1
         if not width:
-            if number <= MAX_ROWS + 1:
+            if number <= limits.rows + 1:
                 table.append([])
             continue
-        if number > MAX_ROWS + 1:
+        if number > limits.rows + 1:
             raise InputTooLarge(
-                f"{path}: 工作表 {sheet.title} 第{number}行有数据，超过上限 {MAX_ROWS} 行"
+                f"{path}: 工作表 {sheet.title} 第{number}行有数据，超过上限 {limits.rows} 行"
             )
-        if width > MAX_COLUMNS:
+        if width > limits.columns:
             raise InputTooLarge(
                 f"{path}: 工作表 {sheet.title} 第{number}行第{width}列有数据，"
-                f"超过上限 {MAX_COLUMNS} 列"
+                f"超过上限 {limits.columns} 列"
             )
         cells += width
-        if cells > MAX_CELLS:
-            raise InputTooLarge(f"{path}: 工作表 {sheet.title} 超过上限 {MAX_CELLS} 个单元格")
+        if cells > limits.cells:
+            raise InputTooLarge(f"{path}: 工作表 {sheet.title} 超过上限 {limits.cells} 个单元格")
         table.append(list(row[:width]))
     while table and not table[-1]:
         table.pop()
     return table
 
 
-def read_workbook(path: Path) -> list[Record]:
+def read_workbook(path: Path, limits: Limits = LIMITS) -> list[Record]:
     """Return the contracts of an .xlsx workbook, refusing one beyond the limits."""
     from openpyxl import load_workbook
 
-    _check_size(path)
-    _check_zip(path)
+    _check_size(path, limits.file_bytes)
+    _check_zip(path, limits)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise InputError(f"{path}: 无法读取工作簿：{exc}") from exc
     try:
-        tables = {ws.title: _sheet_table(path, ws) for ws in book.worksheets}
+        # Only the sheets a batch uses are read (说明 and a person's own notes are not).
+        tables = {
+            ws.title: _sheet_table(path, ws, limits)
+            for ws in book.worksheets
+            if ws.title in {MAIN_SHEET, INSTALMENT_SHEET, ITEM_SHEET}
+        }
     except InputError:
         raise
     except Exception as exc:  # a part openpyxl cannot parse, seen only as its rows are read
@@ -445,7 +473,7 @@ def read_workbook(path: Path) -> list[Record]:
     return records_from_tables(tables, str(path))
 
 
-def _csv_table(path: Path, encoding: str) -> list[list[Any]]:
+def _csv_table(path: Path, encoding: str, limits: Limits) -> list[list[Any]]:
     table: list[list[Any]] = []
     cells = 0
     with open(path, encoding=encoding, newline="") as fh:
@@ -453,28 +481,28 @@ def _csv_table(path: Path, encoding: str) -> list[list[Any]]:
             width = len(row)
             while width and not row[width - 1].strip():
                 width -= 1
-            if width and number > MAX_ROWS + 1:
-                raise InputTooLarge(f"{path}: 第{number}行有数据，超过上限 {MAX_ROWS} 行")
-            if width > MAX_COLUMNS:
+            if width and number > limits.rows + 1:
+                raise InputTooLarge(f"{path}: 第{number}行有数据，超过上限 {limits.rows} 行")
+            if width > limits.columns:
                 raise InputTooLarge(
-                    f"{path}: 第{number}行第{width}列有数据，超过上限 {MAX_COLUMNS} 列"
+                    f"{path}: 第{number}行第{width}列有数据，超过上限 {limits.columns} 列"
                 )
             cells += width
-            if cells > MAX_CELLS:
-                raise InputTooLarge(f"{path}: 超过上限 {MAX_CELLS} 个单元格")
-            if number <= MAX_ROWS + 1:
+            if cells > limits.cells:
+                raise InputTooLarge(f"{path}: 超过上限 {limits.cells} 个单元格")
+            if number <= limits.rows + 1:
                 table.append(row[:width])
     return table
 
 
-def _read_csv(path: Path) -> list[list[Any]]:
-    _check_size(path)
+def _read_csv(path: Path, limits: Limits) -> list[list[Any]]:
+    _check_size(path, limits.file_bytes)
     try:
         try:
-            return _csv_table(path, "utf-8-sig")
+            return _csv_table(path, "utf-8-sig", limits)
         except UnicodeDecodeError:
             # Excel in a Chinese locale saves CSV as GB18030 (a superset of GBK).
-            return _csv_table(path, "gb18030")
+            return _csv_table(path, "gb18030", limits)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: 既不是 UTF-8 也不是 GB18030 编码：{exc.reason}") from exc
     except csv.Error as exc:
@@ -483,17 +511,17 @@ def _read_csv(path: Path) -> list[list[Any]]:
         raise InputError(f"{path}: CSV 格式错误（单元格上限 {limit} 个字符）：{exc}") from exc
 
 
-def read_csv(path: Path) -> list[Record]:
+def read_csv(path: Path, limits: Limits = LIMITS) -> list[Record]:
     """Return the contracts of a CSV laid out as the 合同 sheet.
 
     The repeating parts may sit beside it as ``NAME-付款分期.csv`` and
     ``NAME-验收内容.csv``.
     """
-    tables = {MAIN_SHEET: _read_csv(path)}
+    tables = {MAIN_SHEET: _read_csv(path, limits)}
     for sheet in (INSTALMENT_SHEET, ITEM_SHEET):
         sibling = path.with_name(f"{path.stem}-{sheet}.csv")
         if sibling.is_file():
-            tables[sheet] = _read_csv(sibling)
+            tables[sheet] = _read_csv(sibling, limits)
     return records_from_tables(tables, str(path))
 
 
@@ -518,36 +546,36 @@ def _jsonl_record(path: Path, number: int, raw: bytes) -> Record:
     return record
 
 
-def read_jsonl(path: Path) -> list[Record]:
+def read_jsonl(path: Path, limits: Limits = LIMITS) -> list[Record]:
     """Return the contracts of a JSON-lines file, one contract object per line."""
-    _check_size(path)
+    _check_size(path, limits.file_bytes)
     records = []
     with open(path, "rb") as fh:
         number = 0
-        while raw := fh.readline(MAX_CONTRACT_BYTES + 1):
+        while raw := fh.readline(limits.contract_bytes + 1):
             number += 1
-            if len(raw) > MAX_CONTRACT_BYTES:
+            if len(raw) > limits.contract_bytes:
                 while raw and not raw.endswith(b"\n"):
-                    raw = fh.readline(MAX_CONTRACT_BYTES)  # the rest of the overlong line
+                    raw = fh.readline(limits.contract_bytes)  # the rest of the overlong line
                 record = Record(str(path), number, where=f"第{number}行")
                 record.issues.append(
                     Issue(
                         "",
                         "input.limit",
-                        f"{path}:{number}: 这一行超过上限 {MAX_CONTRACT_BYTES} 字节",
+                        f"{path}:{number}: 这一行超过上限 {limits.contract_bytes} 字节",
                     )
                 )
                 records.append(record)
                 continue
             if not raw.strip():
                 continue
-            if len(records) >= MAX_ROWS:
-                raise InputTooLarge(f"{path}: 第{number}行有数据，超过上限 {MAX_ROWS} 行")
+            if len(records) >= limits.rows:
+                raise InputTooLarge(f"{path}: 第{number}行有数据，超过上限 {limits.rows} 行")
             records.append(_jsonl_record(path, number, raw))
     return records
 
 
-def read_folder(path: Path, skip: Collection[str] = ()) -> list[Record]:
+def read_folder(path: Path, skip: Collection[str] = (), limits: Limits = LIMITS) -> list[Record]:
     """Return the contracts of a folder of .yaml/.yml/.json files, in name order.
 
     Hidden files, anything but regular files, and the names in ``skip`` are not read.
@@ -560,13 +588,13 @@ def read_folder(path: Path, skip: Collection[str] = ()) -> list[Record]:
         and p.name not in skip
         and p.is_file()
     )
-    if len(files) > MAX_FILES:
-        raise InputTooLarge(f"{path}: 文件夹含 {len(files)} 个合同文件，超过上限 {MAX_FILES}")
+    if len(files) > limits.files:
+        raise InputTooLarge(f"{path}: 文件夹含 {len(files)} 个合同文件，超过上限 {limits.files}")
     records = []
     for number, file in enumerate(files, start=1):
         record = Record(str(file), number, where=file.name)
         try:
-            _check_size(file, MAX_CONTRACT_BYTES)
+            _check_size(file, limits.contract_bytes)
             record.data = dict(load_data(file))
         except InputTooLarge as exc:
             record.issues.append(Issue("", "input.limit", str(exc)))
@@ -580,21 +608,21 @@ def read_folder(path: Path, skip: Collection[str] = ()) -> list[Record]:
     return records
 
 
-def read_batch(path: Path, skip: Collection[str] = ()) -> list[Record]:
+def read_batch(path: Path, skip: Collection[str] = (), limits: Limits = LIMITS) -> list[Record]:
     """Return the contracts of a batch input, chosen by its kind (``skip``: see read_folder)."""
     if path.is_dir():
-        return read_folder(path, skip)
+        return read_folder(path, skip, limits)
     if not path.exists():
         raise InputError(f"{path}: 文件不存在")
     if not path.is_file():
         raise InputError(f"{path}: 不是普通文件")
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
-        return read_workbook(path)
+        return read_workbook(path, limits)
     if suffix == ".csv":
-        return read_csv(path)
+        return read_csv(path, limits)
     if suffix in {".jsonl", ".ndjson"}:
-        return read_jsonl(path)
+        return read_jsonl(path, limits)
     raise InputError(f"{path}: 不支持的批量输入（应为 .xlsx、.csv、.jsonl 或文件夹）")
 
 

@@ -130,3 +130,28 @@ def test_ctrl_c_leaves_whole_folders_and_a_report(
     assert {p.name for p in folders} == made
     assert all(_whole(p) for p in folders)
     _assert_no_new_offices(before)
+
+
+def test_a_row_the_pdf_stage_refuses_is_one_failed_row(
+    tmp_path: Path, seed_data: dict[str, Any]
+) -> None:
+    # A seal keyword in free text: the PDF stage's SealPlacementError (or validation, once it
+    # refuses such text) fails this row alone; the error once broke the whole worker pool.
+    rows = _rows(seed_data, 2)
+    rows[1]["other_terms"] = "本合同经甲方（盖章）后生效。"
+    source = tmp_path / "round.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "batch", str(source), "-o", str(out), "--workers", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads((out / "batch-report.json").read_text(encoding="utf-8"))
+    assert [r["status"] for r in report["rows"]] == ["made", "failed"]
+    assert "甲方（盖章）" in report["rows"][1]["errors"][0]["message"]
+    assert _whole(Path(report["rows"][0]["folder"]))
