@@ -343,7 +343,8 @@ def _records(source: Path, out_dir: Path) -> tuple[list[Record], Line | None]:
     except InputError as exc:
         line = Line(str(source), "")
         code = "input.limit" if isinstance(exc, InputTooLarge) else "input.file"
-        line.fail([Issue("", code, str(exc))])
+        # The line's place names the file already.
+        line.fail([Issue("", code, str(exc).removeprefix(f"{source}: "))])
         return [], line
 
 

@@ -202,7 +202,7 @@ def _refused_whole(
     assert row["status"] == "failed"
     (error,) = row["errors"]
     assert error["code"] == code
-    assert all(word in error["message"] for word in words), error
+    assert all(word in f"{error['place']}: {error['message']}" for word in words), error
     assert all(word in result.stderr for word in words)
 
 
