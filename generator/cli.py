@@ -1,7 +1,9 @@
 """The ``contractgen`` command line: a thin layer over the library.
 
 Errors become stderr text and an exit status here, in :func:`main`, and
-nowhere else: 0 success, 1 invalid data or a failed step, 2 a usage error.
+nowhere else: 0 success, 1 invalid data or a failed step, 2 a usage error
+(a bad option or argument, an output path that cannot be a folder, a missing
+folder), always as a Chinese message without a traceback.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any, NoReturn
 
 from ._version import __version__
 from .amount import rmb_upper
@@ -23,10 +27,21 @@ from .model import json_schema
 from .validate import parse, validate
 
 
+class _UsageError(ContractError, ValueError):
+    """The command line asked for something impossible: exit 2."""
+
+    exit_code = 2
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
-        issues = validate(load_data(path))
+        try:
+            issues = validate(load_data(path))
+        except InputError as exc:  # the other files are still checked
+            print(f"错误：{exc}", file=sys.stderr)
+            failed += 1
+            continue
         for issue in issues:
             print(f"{path}: {issue}", file=sys.stderr)
         if issues:
@@ -48,6 +63,10 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def _cmd_init(args: argparse.Namespace) -> int:
     target: Path = args.path or Path("contracts.xlsx" if args.xlsx else "contract.yaml")
+    if target.is_dir():
+        raise _UsageError(f"{target}: 是文件夹，请给出文件名")
+    if not target.absolute().parent.is_dir():
+        raise _UsageError(f"{target}: 文件夹 {target.parent} 不存在")
     if target.exists() and not args.force:
         raise InputError(f"{target}: 文件已存在（用 --force 覆盖）")
     if args.xlsx:
@@ -90,9 +109,21 @@ def _formats(choice: str) -> tuple[str, ...]:
     return ("docx", "pdf") if choice == "all" else (choice,)
 
 
+def _output_folder(path: Path) -> None:
+    """Refuse an output path that is not, and cannot become, a folder."""
+    if path.is_symlink() and not path.exists():
+        raise _UsageError(f"{path}: 是指向不存在位置的符号链接，不能作为输出文件夹")
+    if path.exists() and not path.is_dir():
+        raise _UsageError(f"{path}: 已存在且不是文件夹，不能作为输出文件夹")
+    for parent in path.absolute().parents:
+        if parent.exists() and not parent.is_dir():
+            raise _UsageError(f"{path}: {parent} 不是文件夹，不能在其中建立输出文件夹")
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from .api import render_set, write_set
 
+    _output_folder(args.output)
     contract = parse(load_data(args.file), str(args.file))
     folder = write_set(
         render_set(contract, formats=_formats(args.format), pdfa=args.pdfa), args.output
@@ -115,26 +146,100 @@ def _cmd_templates_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
-    import os
+def _token(args: argparse.Namespace) -> str | None:
+    """Return the bearer token: from --token-file, else $CONTRACTGEN_TOKEN, else none."""
+    if args.token is not None:
+        # A token in the arguments is readable by every user of the machine (ps).
+        raise _UsageError(
+            "--token 会出现在进程列表（ps）中，已不再接受：请用环境变量 CONTRACTGEN_TOKEN "
+            "或 --token-file 文件"
+        )
+    if args.token_file is None:
+        return os.environ.get("CONTRACTGEN_TOKEN") or None
+    path: Path = args.token_file
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise _UsageError(f"{path}: 令牌文件不存在") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _UsageError(f"{path}: 无法读取令牌文件（{exc}）") from None
+    if not token or any(c.isspace() or not c.isprintable() for c in token):
+        raise _UsageError(f"{path}: 令牌文件应只含一行令牌，不含空白")
+    return token
 
+
+def _cmd_serve(args: argparse.Namespace) -> int:
     from .service import Settings, serve
 
     settings = Settings(
         host=args.host,
         port=args.port,
         workers=args.workers,
-        token=args.token or os.environ.get("CONTRACTGEN_TOKEN") or None,
+        token=_token(args),
         max_body=args.max_body,
         timeout=args.timeout,
         queue=args.queue,
         cached_sets=args.cached_sets,
+        read_timeout=args.read_timeout,
+        max_connections=args.max_connections,
     )
     return serve(settings)
 
 
+def _number(
+    kind: Callable[[str], float], low: float, high: float, unit: str = ""
+) -> Callable[[str], Any]:
+    """Return an argparse type: a number of ``kind`` from ``low`` to ``high``."""
+    name = "整数" if kind is int else "数"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"应为{name}，不是 {text!r}") from None
+        if not low <= value <= high:  # NaN too
+            raise argparse.ArgumentTypeError(f"应在 {low:g} 到 {high:g} {unit}之间，不是 {text}")
+        return value
+
+    return parse
+
+
+#: LibreOffice workers: each office takes about 300 MB
+_WORKERS = _number(int, 1, 64)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are in Chinese (exit status 2)."""
+
+    #: argparse's messages (Python 3.11) and their Chinese
+    _MESSAGES = (
+        (r"the following arguments are required: (.*)", r"缺少参数：\1"),
+        (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
+        (
+            r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
+            r"参数 \1：无效的选项 \2（可选 \3）",
+        ),
+        (r"argument (\S+): expected one argument", r"参数 \1 需要一个值"),
+        (r"argument (\S+): invalid (\w+) value: (.*)", r"参数 \1：\3 不是有效的值"),
+        (r"argument (\S+): not allowed with argument (.*)", r"参数 \1 不能与 \2 同用"),
+        (r"argument (\S+): ignored explicit argument (.*)", r"参数 \1 不接受值 \2"),
+        (r"ambiguous option: (\S+) could match (.*)", r"选项 \1 有歧义，可能是 \2"),
+        (r"argument (\S+): (.*)", r"参数 \1：\2"),
+    )
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the message in Chinese; exit 2."""
+        for pattern, chinese in self._MESSAGES:
+            translated, count = re.subn(f"^{pattern}$", chinese, message, flags=re.S)
+            if count:
+                message = translated
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 错误：{message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="contractgen",
         description="由合同数据生成运维服务合同、保密协议、廉洁协议及履约验收方案（DOCX/PDF）。",
     )
@@ -179,29 +284,59 @@ def _parser() -> argparse.ArgumentParser:
 
     serve_cmd = commands.add_parser("serve", help="运行 HTTP 服务（供电子签章平台调用）")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
-    serve_cmd.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
     serve_cmd.add_argument(
-        "--workers", type=int, default=None, help="LibreOffice 进程数（默认每核一个）"
+        "--port", type=_number(int, 1, 65535), default=8000, help="端口（默认 8000）"
     )
     serve_cmd.add_argument(
-        "--token", default=None, help="要求 Authorization: Bearer TOKEN（默认取 CONTRACTGEN_TOKEN）"
+        "--workers", type=_WORKERS, default=None, help="LibreOffice 进程数（1–64，默认每核一个）"
+    )
+    # Refused with an explanation: a token among the arguments shows in ps.
+    serve_cmd.add_argument("--token", default=None, help=argparse.SUPPRESS)
+    serve_cmd.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="从文件读取令牌，要求 Authorization: Bearer TOKEN（默认取环境变量 CONTRACTGEN_TOKEN）",
     )
     serve_cmd.add_argument(
-        "--max-body", type=int, default=1 << 20, metavar="BYTES", help="请求体上限（默认 1 MiB）"
+        "--max-body",
+        type=_number(int, 1, 16 << 20),
+        default=1 << 20,
+        metavar="BYTES",
+        help="请求体上限（默认 1 MiB，最多 16 MiB）",
     )
     serve_cmd.add_argument(
-        "--timeout", type=float, default=120.0, metavar="S", help="单个请求时限（秒）"
+        "--timeout",
+        type=_number(float, 1, 3600, "秒"),
+        default=120.0,
+        metavar="S",
+        help="单个请求时限（秒，默认 120）",
+    )
+    serve_cmd.add_argument(
+        "--read-timeout",
+        type=_number(float, 0.5, 600, "秒"),
+        default=15.0,
+        metavar="S",
+        help="客户端发送请求头、再发送请求体各自的时限（秒，默认 15），超时即关闭连接",
+    )
+    serve_cmd.add_argument(
+        "--max-connections",
+        type=_number(int, 8, 100000),
+        default=None,
+        metavar="N",
+        help="同时打开的连接数上限（默认按打开文件数上限，最多 1000）",
     )
     serve_cmd.add_argument(
         "--queue",
-        type=int,
+        type=_number(int, 0, 10000),
         default=None,
         metavar="N",
         help="等待渲染的请求数上限（默认 workers*2）",
     )
     serve_cmd.add_argument(
         "--cached-sets",
-        type=int,
+        type=_number(int, 0, 1000),
         default=8,
         metavar="N",
         help="按输入哈希在内存中保留最近生成的全套文件数（默认 8，0 为不保留）",
@@ -251,6 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContractError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # e.g. a full disk or a folder that cannot be written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"错误：{where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 130

@@ -16,10 +16,17 @@ owned by the application's lifespan. At most ``workers * 2`` requests render
 at once and a few more wait; beyond that a request is turned away at once
 with 503. Every error leaves as ``application/problem+json`` (RFC 9457),
 translated at this boundary and nowhere else.
+
+Connections are guarded below the application (:func:`_guarded_protocol`):
+a client has ``read_timeout`` seconds to send a request's head, and again its
+body, or the connection is closed; at ``max_connections`` a new connection
+closes the one that has waited longest for its client, so that half-sent
+requests cannot take every file descriptor and ``/healthz`` stays reachable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -27,6 +34,8 @@ import hmac
 import json
 import logging
 import math
+import os
+import resource
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -37,13 +46,16 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import anyio
+import h11
 from anyio.abc import TaskGroup
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._version import __version__
 from .api import FILE_STEMS, ContractSet, Document, Generator, set_zip
@@ -53,6 +65,7 @@ from .errors import (
     ContractInvalid,
     ConversionError,
     InputError,
+    Issue,
     SealPlacementError,
 )
 from .load import parse_json, parse_yaml
@@ -70,6 +83,14 @@ KINDS: tuple[str, ...] = tuple(FILE_STEMS)
 PROBLEM_BASE = "https://contractgen.invalid/problems/"
 #: what is still read (and thrown away) of a body past its limit, so the 413 reaches the client
 _DRAIN_LIMIT = 16 << 20
+#: issues listed in an answer; the rest are counted in ``omitted_issues``
+MAX_ISSUES = 100
+#: characters of an issue's path or message kept in an answer (the rest becomes "…")
+MAX_ISSUE_TEXT = 200
+#: connections at most, whatever the file-descriptor limit allows
+MAX_CONNECTIONS = 1000
+#: file descriptors kept free of connections: the offices' pipes, logs, files in flight
+_FD_RESERVE = 64
 
 
 @dataclass(frozen=True)
@@ -92,6 +113,10 @@ class Settings:
     log_level: str = "info"
     #: sets kept in memory by input hash (see :class:`~generator.api.Generator`); 0: none
     cached_sets: int = 8
+    #: seconds a client has to send a request's head, and then its body
+    read_timeout: float = 15.0
+    #: open connections at most (None: what the file-descriptor limit allows, up to 1000)
+    max_connections: int | None = None
 
 
 class Problem(Exception):
@@ -250,6 +275,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
         "body-too-large",
         "Request body too large",
         f"the body may have at most {limit} bytes",
+        headers={"Connection": "close"},
         max_body=limit,
     )
     declared = request.headers.get("content-length")
@@ -298,17 +324,43 @@ def _decode(body: bytes) -> Any:
         raise Problem(400, "malformed-json", "Malformed JSON", str(exc)) from None
 
 
-async def _data(request: Request, settings: Settings, deadline: float) -> Any:
-    """Return the parsed JSON body of a request, checked for type and size."""
+async def _body(request: Request, settings: Settings, deadline: float) -> bytes:
+    """Return the body of a JSON request, checked for type and size, received in time."""
     _require_json(request)
+    until = min(deadline, anyio.current_time() + settings.read_timeout)
     try:
-        with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
-            body = await _read_body(request, settings.max_body)
+        with anyio.fail_after(max(0.0, until - anyio.current_time())):
+            return await _read_body(request, settings.max_body)
     except TimeoutError:
         raise Problem(
-            408, "request-timeout", "Request timeout", "the body did not arrive in time"
+            408,
+            "request-timeout",
+            "Request timeout",
+            f"the body did not arrive within {min(settings.read_timeout, settings.timeout):g} s",
+            headers={"Connection": "close"},
         ) from None
-    return _decode(body)
+
+
+async def _data(request: Request, settings: Settings, deadline: float) -> Any:
+    """Return the parsed JSON body of a request (parsed in a thread: it may be large)."""
+    body = await _body(request, settings, deadline)
+    return await anyio.to_thread.run_sync(_decode, body)
+
+
+def _cut(text: str, limit: int = MAX_ISSUE_TEXT) -> str:
+    """Return ``text``, cut to ``limit`` characters with a "…" when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _issues(issues: list[Issue]) -> dict[str, Any]:
+    """Return the first :data:`MAX_ISSUES` issues, their texts cut, and the count of the rest."""
+    return {
+        "issues": [
+            {"path": _cut(i.path), "code": _cut(i.code), "message": _cut(i.message)}
+            for i in issues[:MAX_ISSUES]
+        ],
+        "omitted_issues": max(0, len(issues) - MAX_ISSUES),
+    }
 
 
 # -- responses ----------------------------------------------------------------------------
@@ -372,15 +424,24 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}},
+        "omitted_issues": {"type": "integer", "description": "issues past the first 100"},
     },
 }
 _ISSUE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["path", "code", "message"],
     "properties": {
-        "path": {"type": "string", "description": "field path, e.g. supplier.bank.account"},
+        "path": {
+            "type": "string",
+            "maxLength": MAX_ISSUE_TEXT,
+            "description": "field path, e.g. supplier.bank.account",
+        },
         "code": {"type": "string", "description": "stable code, e.g. postcode.format"},
-        "message": {"type": "string", "description": "the problem, in Chinese"},
+        "message": {
+            "type": "string",
+            "maxLength": MAX_ISSUE_TEXT,
+            "description": "the problem, in Chinese",
+        },
     },
 }
 _SET_JSON_SCHEMA: dict[str, Any] = {
@@ -397,10 +458,15 @@ _SET_JSON_SCHEMA: dict[str, Any] = {
 }
 _VALIDATION_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["valid", "issues"],
+    "required": ["valid", "issues", "omitted_issues"],
     "properties": {
         "valid": {"type": "boolean"},
-        "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}},
+        "issues": {
+            "type": "array",
+            "maxItems": MAX_ISSUES,
+            "items": {"$ref": "#/components/schemas/Issue"},
+        },
+        "omitted_issues": {"type": "integer", "description": "issues past the first 100"},
     },
 }
 _CONTRACT_BODY: dict[str, Any] = {
@@ -602,7 +668,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return anyio.current_time() + settings.timeout
 
     async def contract_of(request: Request, until: float) -> Contract:
-        return parse(await _data(request, settings, until))
+        body = await _body(request, settings, until)
+        return await anyio.to_thread.run_sync(lambda: parse(_decode(body)))
 
     @app.post(
         "/v1/contracts",
@@ -733,9 +800,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     async def validate_contract(request: Request) -> JSONResponse:
-        data = await _data(request, settings, deadline())
-        issues = check(data)[1]
-        return JSONResponse({"valid": not issues, "issues": [i.to_dict() for i in issues]})
+        body = await _body(request, settings, deadline())
+        issues = await anyio.to_thread.run_sync(lambda: check(_decode(body))[1])
+        return JSONResponse({"valid": not issues, **_issues(issues)})
 
     schema_text = json.dumps(json_schema(), ensure_ascii=False).encode()
 
@@ -799,7 +866,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             "contract-invalid",
             "Invalid contract data",
             f"the contract data has {len(exc.issues)} issue(s)",
-            issues=[issue.to_dict() for issue in exc.issues],
+            **_issues(list(exc.issues)),
         )
 
     def unplaceable(request: Request, exc: SealPlacementError | AmountError) -> Problem:
@@ -845,6 +912,12 @@ def _add_error_handlers(app: FastAPI) -> None:
             issues=issues,
         )
 
+    def gone(request: Request, exc: ClientDisconnect) -> Problem:
+        # Nobody reads this answer: the client left, or its connection was closed for
+        # being slow (see _guarded_protocol).
+        log.info("client gone before its request was read: %s", request.url.path)
+        return Problem(400, "client-disconnected", "Client disconnected", "the client left")
+
     def bug(request: Request, exc: Exception) -> Problem:
         log.error("unexpected error on %s", request.url.path, exc_info=exc)
         return Problem(500, "internal-error", "Internal server error", "an unexpected error")
@@ -857,6 +930,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConversionError, handler(conversion))
     app.add_exception_handler(StarletteHTTPException, handler(http))
     app.add_exception_handler(RequestValidationError, handler(bad_query))
+    app.add_exception_handler(ClientDisconnect, handler(gone))
     app.add_exception_handler(ContractError, handler(bug))
     app.add_exception_handler(Exception, handler(bug))
 
@@ -868,10 +942,107 @@ def _title(status: int) -> str:
         return "Error"
 
 
+def _guarded_protocol(read_timeout: float, max_connections: int) -> type[H11Protocol]:
+    """Return uvicorn's HTTP/1.1 protocol with a read timeout and a connection cap.
+
+    A connection waits for its client from the moment it opens, or its last
+    answer is sent, until its request's head and body are in. A client that
+    has not sent the head ``read_timeout`` seconds into such a wait (or the
+    rest of a body nobody reads any more) has its connection closed; the body
+    of a request being read has the same time, counted by the application
+    (408). At ``max_connections`` a new connection closes the connection that
+    has waited longest for its client; when every connection has a request at
+    work, the new one is closed instead.
+    """
+    #: connections waiting for their client, the longest waiting first
+    waiting: dict[GuardedProtocol, None] = {}
+
+    class GuardedProtocol(H11Protocol):
+        _wait = 0
+        _timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > max_connections:
+                victim = next(iter(waiting), None)
+                if victim is None:
+                    log.warning("%d connections, all at work: refusing one", max_connections)
+                    transport.close()
+                    return
+                victim.close_slow(f"the longest waiting of {max_connections} connections")
+            self.await_client()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
+                waiting.pop(self, None)  # the request is all in: at work now
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and self.conn.their_state in (
+                h11.IDLE,
+                h11.SEND_BODY,
+            ):
+                self.await_client()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            waiting.pop(self, None)
+            if self._timer is not None:
+                self._timer.cancel()
+            super().connection_lost(exc)
+
+        def await_client(self) -> None:
+            """Start a wait for the client, closing the connection if it runs out."""
+            self._wait += 1
+            waiting.pop(self, None)
+            waiting[self] = None
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_later(read_timeout, self.check_wait, self._wait)
+
+        def check_wait(self, wait: int) -> None:
+            """Close the connection if its client is still sending, and nobody reads it."""
+            if (
+                wait == self._wait
+                and self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+                and (self.cycle is None or self.cycle.response_complete)
+            ):
+                self.close_slow(f"no request within {read_timeout:g} s")
+
+        def close_slow(self, why: str) -> None:
+            """Close the connection of a client that is too slow."""
+            waiting.pop(self, None)
+            if not self.transport.is_closing():
+                log.debug("closing a connection from %s: %s", self.client, why)
+                self.transport.close()
+
+    return GuardedProtocol
+
+
+def _connection_limits(settings: Settings) -> tuple[int, int]:
+    """Return the connection cap and the listen backlog the open-file limit allows.
+
+    The soft open-file limit is raised to the hard one first. asyncio accepts
+    up to ``backlog`` connections in a row before any of them is looked at
+    (and the longest waiting closed), so the cap leaves room for two rows.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    spare = max(32, soft - _FD_RESERVE - 4 * (settings.workers or os.cpu_count() or 1))
+    backlog = min(2048, max(8, spare // 8))
+    cap = min(MAX_CONNECTIONS, spare - 2 * backlog)
+    return (settings.max_connections or cap), backlog
+
+
 def serve(settings: Settings) -> int:
     """Run the service under uvicorn until SIGINT or SIGTERM; return 0 after a clean stop."""
     import uvicorn
 
+    max_connections, backlog = _connection_limits(settings)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -880,6 +1051,8 @@ def serve(settings: Settings) -> int:
         lifespan="on",
         timeout_graceful_shutdown=int(settings.timeout) + 1,
         server_header=False,
+        http=_guarded_protocol(settings.read_timeout, max_connections),
+        backlog=backlog,
     )
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down; a stop

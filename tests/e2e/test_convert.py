@@ -315,18 +315,19 @@ def test_close_waits_for_running_and_refuses_waiting_callers(tmp_path: Path) -> 
     own.convert_bytes(make_docx(("预热", "宋体")))
     outcome: dict[str, object] = {}
 
-    def call(name: str) -> None:
+    def call(name: str, pages: int) -> None:
         try:
-            outcome[name] = own.convert_bytes(big_docx(10))
+            outcome[name] = own.convert_bytes(big_docx(pages))
         except ConversionError as exc:
             outcome[name] = exc
 
-    running = threading.Thread(target=call, args=("running",))
+    # ~1 s of work (a 10-page document takes 0.1 s): it outlasts the waiting caller's start.
+    running = threading.Thread(target=call, args=("running", 100))
     running.start()
     deadline = time.monotonic() + 30
     while not list(work.glob("*/job.docx")) and time.monotonic() < deadline:
         time.sleep(0.002)
-    waiting = threading.Thread(target=call, args=("waiting",))
+    waiting = threading.Thread(target=call, args=("waiting", 10))
     waiting.start()
     time.sleep(0.1)  # let it block on the busy worker
     own.close()

@@ -57,8 +57,13 @@ def free_port() -> int:
         return port
 
 
-def start_server(log_dir: Path, *args: str, token: str | None = None) -> Server:
-    """Start ``python -m generator serve`` on a free port and wait until /healthz answers."""
+def start_server(
+    log_dir: Path, *args: str, token: str | None = None, launcher: list[str] | None = None
+) -> Server:
+    """Start ``python -m generator serve`` on a free port and wait until /healthz answers.
+
+    ``launcher`` replaces ``python -m generator serve`` in the command line.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "CONTRACTGEN_TOKEN"}
     if token:
@@ -66,7 +71,10 @@ def start_server(log_dir: Path, *args: str, token: str | None = None) -> Server:
     log = log_dir / f"server-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "generator", "serve", "--port", str(port), *args],
+            [
+                *(launcher or [sys.executable, "-m", "generator", "serve"]),
+                *("--port", str(port), *args),
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -366,11 +374,15 @@ def test_invalid_contract_is_422_with_field_paths(
 
 
 def test_validate_answers_200_both_ways(client: httpx.Client, seed_data: dict[str, Any]) -> None:
-    assert client.post("/v1/validate", json=seed_data).json() == {"valid": True, "issues": []}
+    assert client.post("/v1/validate", json=seed_data).json() == {
+        "valid": True,
+        "issues": [],
+        "omitted_issues": 0,
+    }
     # Amounts are read exactly, as Decimal: a JSON number with cents is fine...
     body = json.dumps(seed_data, ensure_ascii=False).replace('"1578000"', "1578000.50")
     valid = client.post("/v1/validate", content=body.encode(), headers=JSON_TYPE)
-    assert valid.json() == {"valid": True, "issues": []}
+    assert valid.json() == {"valid": True, "issues": [], "omitted_issues": 0}
     # ... and one with a third decimal is an issue, never a rounding.
     broken = client.post(
         "/v1/validate", content=body.replace("1578000.50", "1578000.005"), headers=JSON_TYPE
