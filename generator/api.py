@@ -16,6 +16,7 @@ import secrets
 import shutil
 import socket
 import threading
+import time
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -29,7 +30,7 @@ from .context import build_context
 from .convert import ConverterPool
 from .errors import ContractError, ConversionError
 from .join import join
-from .model import Contract
+from .model import SEAL_KEYWORDS, Contract
 from .pdf import Meta, Part, SealSpec, finish_set
 from .render import KINDS, TemplateSet, default_templates, write_entry
 from .validate import parse
@@ -49,16 +50,17 @@ MANIFEST = "manifest.json"
 #: form is an attachment of the contract, not sealed on its own). The agreements' signature
 #: page reads ``甲方:上海市大数据中心`` with an ASCII colon, while their first page has the
 #: full-width ``甲方：``; free text could hold either, so only the last page is searched.
+_SIGNATURES = (
+    SealSpec("buyer", SEAL_KEYWORDS["buyer_signature"], last_page_only=True),
+    SealSpec("supplier", SEAL_KEYWORDS["supplier_signature"], last_page_only=True),
+)
 SEALS: dict[str, tuple[SealSpec, ...]] = {
-    "service_contract": (SealSpec("buyer", "甲方（盖章）"), SealSpec("supplier", "乙方（盖章）")),
-    "confidentiality_agreement": (
-        SealSpec("buyer", "甲方:", last_page_only=True),
-        SealSpec("supplier", "乙方:", last_page_only=True),
+    "service_contract": (
+        SealSpec("buyer", SEAL_KEYWORDS["buyer_seal"]),
+        SealSpec("supplier", SEAL_KEYWORDS["supplier_seal"]),
     ),
-    "integrity_agreement": (
-        SealSpec("buyer", "甲方:", last_page_only=True),
-        SealSpec("supplier", "乙方:", last_page_only=True),
-    ),
+    "confidentiality_agreement": _SIGNATURES,
+    "integrity_agreement": _SIGNATURES,
     "acceptance_plan": (),
 }
 
@@ -216,12 +218,19 @@ def default_converter() -> ConverterPool:
         return _default_pool
 
 
-def add_pdfs(contract_set: ContractSet, converter: ConverterPool, *, pdfa: bool = False) -> None:
+def add_pdfs(
+    contract_set: ContractSet,
+    converter: ConverterPool,
+    *,
+    pdfa: bool = False,
+    deadline: float | None = None,
+) -> None:
     """Convert each document of a set to a sealable PDF and make the bundle.
 
     A whole set is joined into one DOCX and converted in one LibreOffice
     pass, then cut into its documents (see ``generator/join.py``); documents
     that cannot be joined, and sets of some documents only, convert one by one.
+    Nothing is tried past ``deadline`` (a :func:`time.monotonic` time).
     """
     contract = contract_set.contract
     documents = contract_set.documents
@@ -243,23 +252,30 @@ def add_pdfs(contract_set: ContractSet, converter: ConverterPool, *, pdfa: bool 
         assert joined is not None
         try:
             raw, counts = converter.convert_sections(
-                joined.docx, [asdict(section) for section in joined.sections], pdfa=pdfa
+                joined.docx,
+                [asdict(section) for section in joined.sections],
+                pdfa=pdfa,
+                deadline=deadline,
             )
             parts = [part(doc, pages) for doc, pages in zip(documents, counts, strict=True)]
             made = finish_set([(raw, parts)], bundle)
             break
         except ConversionError as exc:
             # A layout the bridge could not measure (see _uno_worker.count_pages), once
-            # more; then one by one, which gives the same pages in other bytes.
+            # more; then one by one, which gives the same pages in other bytes. Never
+            # past the deadline: the caller has given up by then.
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
             _log.warning(
                 "%s: the joined set failed (%s), attempt %d", contract.contract_no, exc, attempt
             )
     if made is None:
         # The documents convert side by side: the pool bounds how many offices run at once.
+        def convert(doc: Document) -> bytes:
+            return converter.convert_bytes(doc.docx, pdfa=pdfa, deadline=deadline)
+
         with ThreadPoolExecutor(max_workers=len(documents)) as fan_out:
-            raws = list(
-                fan_out.map(lambda doc: converter.convert_bytes(doc.docx, pdfa=pdfa), documents)
-            )
+            raws = list(fan_out.map(convert, documents))
         made = finish_set(
             [(raw, [part(doc)]) for raw, doc in zip(raws, documents, strict=True)],
             bundle if whole else None,
@@ -281,12 +297,14 @@ def render_set(
     converter: ConverterPool | None = None,
     templates: TemplateSet | None = None,
     kinds: Iterable[str] | None = None,
+    deadline: float | None = None,
 ) -> ContractSet:
     """Return the contract set in the given formats (DOCX is always rendered: PDFs come from it).
 
     ``kinds`` limits the set to some documents (then no bundle is made). Their
     PDFs are still made with the whole set, so that a document's PDF is the
-    same bytes however it was asked for.
+    same bytes however it was asked for. No conversion runs past ``deadline``
+    (a :func:`time.monotonic` time).
     """
     chosen = _formats(formats)
     wanted = _kinds(kinds)
@@ -295,7 +313,7 @@ def render_set(
         contract_set.formats = chosen
         return contract_set
     contract_set = render_docx(contract, templates)
-    add_pdfs(contract_set, converter or default_converter(), pdfa=pdfa)
+    add_pdfs(contract_set, converter or default_converter(), pdfa=pdfa, deadline=deadline)
     return _selected(contract_set, chosen, wanted)
 
 
@@ -558,10 +576,12 @@ class Generator:
         formats: Iterable[str] = FORMATS,
         pdfa: bool = False,
         kinds: Iterable[str] | None = None,
+        deadline: float | None = None,
     ) -> ContractSet:
         """Return the contract set of raw data (or a parsed contract) in memory.
 
-        ``kinds`` limits it to some documents, e.g. ``("service_contract",)``.
+        ``kinds`` limits it to some documents, e.g. ``("service_contract",)``;
+        no conversion runs past ``deadline`` (a :func:`time.monotonic` time).
         """
         contract = data if isinstance(data, Contract) else parse(data)
         chosen, wanted = _formats(formats), _kinds(kinds)
@@ -573,10 +593,11 @@ class Generator:
                 converter=self.converter,
                 templates=self.templates,
                 kinds=kinds,
+                deadline=deadline,
             )
-        return _selected(self._whole(contract, pdfa), chosen, wanted)
+        return _selected(self._whole(contract, pdfa, deadline), chosen, wanted)
 
-    def _whole(self, contract: Contract, pdfa: bool) -> ContractSet:
+    def _whole(self, contract: Contract, pdfa: bool, deadline: float | None) -> ContractSet:
         """Return the contract's whole set with PDFs, from the cache or made once."""
         key = (input_digest(contract), pdfa)
         with self._lock:
@@ -593,7 +614,11 @@ class Generator:
             return making.result()  # made by another thread right now
         try:
             whole = render_set(
-                contract, pdfa=pdfa, converter=self.converter, templates=self.templates
+                contract,
+                pdfa=pdfa,
+                converter=self.converter,
+                templates=self.templates,
+                deadline=deadline,
             )
         except BaseException as exc:
             with self._lock:

@@ -704,7 +704,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generator = _runtime(request).generator
 
         def work() -> tuple[ContractSet, bytes]:
-            contract_set = generator.render(contract, pdfa=pdfa)
+            # The loop's clock is time.monotonic(): the request's deadline bounds LibreOffice.
+            contract_set = generator.render(contract, pdfa=pdfa, deadline=until)
             return contract_set, (_set_json(contract_set) if as_json else set_zip(contract_set))
 
         contract_set, body = await _runtime(request).run(work, until)
@@ -762,7 +763,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         def work() -> tuple[ContractSet, Document]:
             # Only the asked-for document is converted.
-            contract_set = generator.render(contract, pdfa=pdfa, kinds=(kind,))
+            contract_set = generator.render(contract, pdfa=pdfa, kinds=(kind,), deadline=until)
             return contract_set, contract_set.documents[0]
 
         contract_set, document = await _runtime(request).run(work, until)
