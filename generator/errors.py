@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,16 @@ class ConversionError(ContractError, RuntimeError):
         if self.stderr_tail:
             detail.append("stderr: " + self.stderr_tail)
         super().__init__("\n".join(detail))
+        self._message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields (an error crosses from a batch worker process)."""
+        fields = {
+            "command": self.command,
+            "returncode": self.returncode,
+            "stderr": self.stderr_tail,
+        }
+        return (_rebuild, (type(self), (self._message,), fields))
 
 
 class SealPlacementError(ContractError, LookupError):
@@ -131,6 +142,7 @@ class SealPlacementError(ContractError, LookupError):
         self.count = count
         self.pages = list(pages)
         self.covered = covered
+        self.where = where
         if covered is not None:
             message = (
                 f"{kind}: the {party}'s seal at {keyword!r} would cover other text: {covered!r}"
@@ -142,3 +154,21 @@ class SealPlacementError(ContractError, LookupError):
                 f"{where}, expected exactly once" + (f" ({places})" if places else "")
             )
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields (an error crosses from a batch worker process)."""
+        fields = {
+            "kind": self.kind,
+            "party": self.party,
+            "keyword": self.keyword,
+            "count": self.count,
+            "pages": self.pages,
+            "where": self.where,
+            "covered": self.covered,
+        }
+        return (_rebuild, (type(self), (), fields))
+
+
+def _rebuild(cls: type[Exception], args: tuple[Any, ...], fields: dict[str, Any]) -> Exception:
+    """Return an error made again from its arguments and keyword fields (for pickle)."""
+    return cls(*args, **fields)

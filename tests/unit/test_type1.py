@@ -74,3 +74,20 @@ def test_the_output_profile_is_dated_with_the_signing_date(version: int) -> None
 
 def test_what_is_not_an_icc_profile_is_left_as_it_is() -> None:
     assert document.icc_dated(b"not a profile", dt.date(2026, 1, 16)) == b"not a profile"
+
+
+def test_pdf_stage_errors_cross_process_boundaries_whole() -> None:
+    # A batch worker's error reaches the report through pickle.
+    import pickle
+
+    from generator.errors import ConversionError, SealPlacementError
+
+    seal = SealPlacementError(
+        kind="service_contract", party="buyer", keyword="甲方（盖章）", count=2, pages=[4, 13],
+        where="the document",
+    )  # fmt: skip
+    again = pickle.loads(pickle.dumps(seal))
+    assert (str(again), again.pages, again.count) == (str(seal), [4, 13], 2)
+    conversion = ConversionError("timed out", command=["soffice"], returncode=3, stderr="tail")
+    back = pickle.loads(pickle.dumps(conversion))
+    assert (str(back), back.returncode, back.stderr_tail) == (str(conversion), 3, "tail")
