@@ -73,10 +73,6 @@ def test_validate_refuses_bombs_with_a_code(tmp_path: Path, make: object, code: 
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator/cli.py's validate must turn InputError into its issue (exc.issue) per file",
-)
 def test_validate_reports_every_file() -> None:
     files = [
         INPUT / "duplicate_amount.yaml",
