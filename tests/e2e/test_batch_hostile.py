@@ -291,10 +291,11 @@ def test_a_killed_worker_costs_no_contract(tmp_path: Path, seed: dict[str, Any])
 # --- 4. formula injection, 5. small things -------------------------------------------------
 
 
-def test_report_csv_neutralises_formulas(tmp_path: Path, seed: dict[str, Any]) -> None:
-    numbers = ["=1+1", "@SUM(1+1)", "+86", "-5", "HT1"]
-    out = tmp_path / "out"
-    result = run_cli(
+def batch_of_numbers(
+    tmp_path: Path, seed: dict[str, Any], numbers: list[str], out: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a DOCX batch of the seed under each contract number, into ``out``."""
+    return run_cli(
         "batch",
         jsonl(tmp_path / "r.jsonl", contracts(seed, numbers)),
         "-o",
@@ -302,6 +303,12 @@ def test_report_csv_neutralises_formulas(tmp_path: Path, seed: dict[str, Any]) -
         "--format",
         "docx",
     )
+
+
+def test_report_csv_neutralises_formulas(tmp_path: Path, seed: dict[str, Any]) -> None:
+    numbers = ["=1+1", "@SUM(1+1)", "+86", "-5", "HT1"]
+    out = tmp_path / "out"
+    result = batch_of_numbers(tmp_path, seed, numbers, out)
     assert result.returncode == 0, result.stderr
     with open(out / "batch-report.csv", encoding="utf-8-sig", newline="") as fh:
         cells = [row[1] for row in list(csv.reader(fh))[1:]]
@@ -368,14 +375,7 @@ def test_usage_errors_exit_2(tmp_path: Path, case: str) -> None:
 def test_contracts_named_like_the_report_are_refused(tmp_path: Path, seed: dict[str, Any]) -> None:
     numbers = ["batch-report.csv", "BATCH-REPORT.JSON", "HT1"]
     out = tmp_path / "out"
-    result = run_cli(
-        "batch",
-        jsonl(tmp_path / "r.jsonl", contracts(seed, numbers)),
-        "-o",
-        out,
-        "--format",
-        "docx",
-    )
+    result = batch_of_numbers(tmp_path, seed, numbers, out)
     assert result.returncode == 1, result.stderr
     _no_traceback(result)
     rows = {r["contract_no"]: r for r in _report(out)["rows"]}
