@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,13 +30,24 @@ import pypdfium2 as pdfium
 
 from ..errors import SealPlacementError
 
-__all__ = ["SEAL_SIZE", "Rect", "SealSpec", "TextLayer", "add_fields", "cross_page_seal", "place"]
+__all__ = [
+    "PDFIUM_LOCK",
+    "SEAL_SIZE",
+    "Rect",
+    "SealSpec",
+    "TextLayer",
+    "add_fields",
+    "cross_page_seal",
+    "place",
+]
 
 #: a rectangle (x0, y0, x1, y1) in PDF points, origin at the bottom left of the page
 Rect = tuple[float, float, float, float]
 
 #: side of a seal field in points: an official round seal is 42 mm (119 pt) across
 SEAL_SIZE = 120
+#: held around every call into PDFium, which must never run in two threads at once
+PDFIUM_LOCK = threading.Lock()
 #: the signing date line that closes a party's signature block
 _DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 #: how far two boxes must overlap (points) to count as covering each other
@@ -64,34 +76,57 @@ class _Char:
 
 
 class TextLayer:
-    """The text and character boxes of a PDF's pages, read by PDFium once per page."""
+    """The text and character boxes of a PDF's pages, read by PDFium once per page.
+
+    PDFium is not thread-safe, not even across documents: every call into it
+    holds :data:`PDFIUM_LOCK`, so a service converting sets in threads stays
+    sound. Text is read per page as the keywords are searched; character boxes
+    only for the pages a keyword is on.
+    """
 
     def __init__(self, data: bytes) -> None:
-        self._doc = pdfium.PdfDocument(data)
-        self._pages: dict[int, tuple[str, list[_Char], Rect]] = {}
+        with PDFIUM_LOCK:
+            self._doc = pdfium.PdfDocument(data)
+        self._texts: dict[int, str] = {}
+        self._pages: dict[int, tuple[list[_Char], Rect]] = {}
 
     def close(self) -> None:
         """Release PDFium's document."""
+        self._texts.clear()
         self._pages.clear()
-        self._doc.close()
+        with PDFIUM_LOCK:
+            self._doc.close()
+
+    def text(self, index: int) -> str:
+        """Return a page's text as PDFium reads it (character indexes match :meth:`page`)."""
+        if index not in self._texts:
+            with PDFIUM_LOCK:
+                page = self._doc[index]
+                text_page = page.get_textpage()
+                count = text_page.count_chars()
+                self._texts[index] = text_page.get_text_range(0, count) if count else ""
+                text_page.close()
+                page.close()
+        return self._texts[index]
 
     def page(self, index: int) -> tuple[str, list[_Char], Rect]:
         """Return a page's text, its visible characters with boxes, and its media box."""
+        text = self.text(index)
         if index not in self._pages:
-            page = self._doc[index]
-            text_page = page.get_textpage()
-            count = text_page.count_chars()
-            text = text_page.get_text_range(0, count) if count else ""
-            chars = [
-                _Char(i, ch, text_page.get_charbox(i, loose=True))
-                for i, ch in enumerate(text)
-                if not ch.isspace()
-            ]
-            box = tuple(page.get_mediabox())
-            self._pages[index] = (text, chars, (box[0], box[1], box[2], box[3]))
-            text_page.close()
-            page.close()
-        return self._pages[index]
+            with PDFIUM_LOCK:
+                page = self._doc[index]
+                text_page = page.get_textpage()
+                chars = [
+                    _Char(i, ch, text_page.get_charbox(i, loose=True))
+                    for i, ch in enumerate(text)
+                    if not ch.isspace()
+                ]
+                box = tuple(page.get_mediabox())
+                text_page.close()
+                page.close()
+            self._pages[index] = (chars, (box[0], box[1], box[2], box[3]))
+        chars, media = self._pages[index]
+        return text, chars, media
 
 
 def place(
@@ -141,7 +176,10 @@ def place(
 
 def _find(layer: TextLayer, index: int, keyword: str) -> list[tuple[int, Rect, list[_Char]]]:
     """Return each occurrence of ``keyword`` on a page: the page, its box and its characters."""
-    text, chars, _ = layer.page(index)
+    text = layer.text(index)
+    if keyword not in text:
+        return []
+    _, chars, _ = layer.page(index)
     by_index = {ch.index: ch for ch in chars}
     found, at = [], text.find(keyword)
     while at >= 0:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +168,77 @@ def test_pdfa_2b_passes_pikepdf_s_validator(sets: dict[str, ContractSet]) -> Non
             buffer = io.BytesIO()
             document.save(buffer, deterministic_id=True)
         assert validate(buffer.getvalue()).passed, doc.kind
+
+
+#: a child process that places every document's seals from several threads at once, as the
+#: service does when it finishes sets in its worker threads; it prints each thread's records
+_THREADS = """
+import json, sys, threading
+from pathlib import Path
+from generator.api import SEALS
+from generator.pdf.seal import TextLayer, place
+
+files = {kind: Path(path).read_bytes() for kind, path in json.loads(sys.argv[1]).items()}
+pages = json.loads(sys.argv[2])
+def alone():
+    records = []
+    for kind, data in files.items():
+        layer = TextLayer(data)
+        try:
+            records.append(place(layer, range(pages[kind]), SEALS[kind], kind))
+        finally:
+            layer.close()
+    return records
+
+start = threading.Barrier(4)
+results = [None] * 4
+
+def work(slot):
+    start.wait()
+    records = []
+    for _ in range(15):
+        for kind, data in files.items():
+            layer = TextLayer(data)
+            try:
+                records.append(place(layer, range(pages[kind]), SEALS[kind], kind))
+            finally:
+                layer.close()
+    results[slot] = records
+
+threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps({"alone": alone(), "threads": results}))
+"""
+
+
+def test_seals_are_placed_soundly_from_several_threads_at_once(
+    sets: dict[str, ContractSet], tmp_path: Path
+) -> None:
+    """PDFium is not thread-safe: without one lock around it, this child dies of SIGSEGV."""
+    contract_set = sets["seed"]
+    paths, pages, expected = {}, {}, []
+    for doc in contract_set.documents:
+        path = tmp_path / f"{doc.kind}.pdf"
+        path.write_bytes(doc.pdf)
+        paths[doc.kind], pages[doc.kind] = str(path), doc.pages
+        expected.append(doc.seals)
+    child = subprocess.run(
+        [sys.executable, "-c", _THREADS, json.dumps(paths), json.dumps(pages)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    results = json.loads(child.stdout)
+    alone = results["alone"]
+    # the seals fall where the manifest says (read from the finished files, not LibreOffice's)
+    assert [[r["rect"] for r in doc] for doc in alone] == [
+        [r["rect"] for r in doc] for doc in expected
+    ]
+    assert len(results["threads"]) == 4
+    for records in results["threads"]:
+        assert records == alone * 15
