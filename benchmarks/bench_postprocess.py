@@ -26,6 +26,8 @@ is what limits pages per second. The machines are shared and noisy: medians.
 ``--profile N`` then runs the new stage's joined set under cProfile for the
 same rounds and prints its top N functions by own time and by cumulative time.
 
+The old stage needs its libraries: ``.venv/bin/pip install -e '.[bench]'``.
+
     .venv/bin/python benchmarks/bench_postprocess.py [--repeat 15] [--pdfa] [--no-old]
         [--old-without-c] [--keep DIR] [--profile 25]
 """
@@ -199,10 +201,15 @@ def old_times(raw: Raw, repeat: int, work: Path, with_c: bool) -> tuple[dict[str
             ],
             env={**os.environ, "PYTHONPATH": str(tree)},
             cwd=tree,
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
+        if result.returncode != 0:
+            hint = ""
+            if "ModuleNotFoundError" in result.stderr:
+                hint = "\n(the old stage's libraries: .venv/bin/pip install -e '.[bench]')"
+            raise SystemExit(f"the old stage failed ({result.returncode}):\n{result.stderr}{hint}")
         times: dict[str, Any] = json.loads(result.stdout)
         if Path(times["generator"]) != (tree / "generator").resolve():
             raise SystemExit(f"the old stage was imported from {times['generator']}")

@@ -20,6 +20,7 @@ import json
 import re
 import stat
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
 from pathlib import Path
@@ -144,14 +145,27 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return duplicated
 
 
-def _duplicate(data: Any, where: list[str | int]) -> tuple[str, str] | None:
-    """Return (path, key) of the first key given twice in parsed JSON, or None."""
+@dataclass(frozen=True)
+class _Refused:
+    """A JSON value refused while parsing, kept in its place so its path can be named."""
+
+    code: str
+    message: str
+
+
+def _problem(data: Any, where: list[str | int]) -> tuple[str, str, str] | None:
+    """Return (path, code, message) of the first refused value or repeated key, or None."""
+    if isinstance(data, _Refused):
+        return _key_path(where), data.code, data.message
     if isinstance(data, _Duplicated):
-        return _key_path([*where, data.key]), data.key
+        message = f"键“{data.key}”重复，不会以后者为准，请删去其一"
+        return _key_path([*where, data.key]), "input.duplicate_key", message
+    if not isinstance(data, dict | list):
+        return None
     items: Any = data.items() if isinstance(data, dict) else enumerate(data)
     for key, value in items:
-        if isinstance(value, dict | list):
-            found = _duplicate(value, [*where, key])
+        if isinstance(value, dict | list | _Refused):
+            found = _problem(value, [*where, key])
             if found:
                 return found
     return None
@@ -174,22 +188,18 @@ def parse_json(text: str, source: str = "<json>") -> Any:
     if _json_depth(text) > MAX_DEPTH:
         raise _limit_error("input.too_deep", f"嵌套层数过多（超过{MAX_DEPTH}层）", source)
 
-    def integer(digits: str) -> int:
+    def integer(digits: str) -> int | _Refused:
         if len(digits.lstrip("-")) > MAX_INT_DIGITS:
-            raise _limit_error(
-                "input.number_too_long", f"整数位数过多（超过{MAX_INT_DIGITS}位）", source
-            )
+            return _Refused("input.number_too_long", f"整数位数过多（超过{MAX_INT_DIGITS}位）")
         return int(digits)
 
-    def number(literal: str) -> Decimal:
+    def number(literal: str) -> Decimal | _Refused:
         if len(literal) > MAX_NUMBER_CHARS:
-            raise _limit_error(
-                "input.number_too_long", f"数字过长（超过{MAX_NUMBER_CHARS}个字符）", source
-            )
+            return _Refused("input.number_too_long", f"数字过长（超过{MAX_NUMBER_CHARS}个字符）")
         return Decimal(literal)
 
-    def constant(name: str) -> Any:
-        raise _limit_error("input.json", f"JSON 不允许 {name}", source)
+    def constant(name: str) -> _Refused:
+        return _Refused("input.json", f"JSON 不允许 {name}")
 
     try:
         data = json.loads(
@@ -205,12 +215,10 @@ def parse_json(text: str, source: str = "<json>") -> Any:
             code="input.json",
             source=source,
         ) from exc
-    found = _duplicate(data, []) if isinstance(data, dict | list) else None
+    found = _problem(data, [])
     if found:
-        path, key = found
-        raise _limit_error(
-            "input.duplicate_key", f"键“{key}”重复，不会以后者为准，请删去其一", source, path
-        )
+        path, code, message = found
+        raise _limit_error(code, message, source, path)
     return data
 
 

@@ -74,31 +74,31 @@ def _nested(depth: int, inner: str = "1") -> str:
 
 
 @pytest.mark.parametrize(
-    ("parse", "text", "code"),
+    ("parse", "text", "path", "code"),
     [
         # nesting: 100,000 levels, and one past the limit
-        (parse_json, _nested(100_000), "input.too_deep"),
-        (parse_json, _nested(MAX_DEPTH + 1), "input.too_deep"),
-        (parse_yaml, _nested(100_000), "input.too_deep"),
-        (parse_yaml, "- " * 100_000 + "x", "input.too_deep"),
-        (parse_yaml, "? " + _nested(100_000) + "\n: 1", "input.too_deep"),
-        (parse_yaml, _nested(MAX_DEPTH + 1), "input.too_deep"),
-        # values: the number of YAML nodes, the digits of a JSON integer
-        (parse_yaml, "- a\n" * (MAX_NODES + 1), "input.too_many_values"),
-        (parse_json, '{"amount": ' + "9" * 5000 + "}", "input.number_too_long"),
-        (parse_json, '{"a": ' + "1" * (MAX_INT_DIGITS + 1) + "}", "input.number_too_long"),
-        (parse_json, '{"amount": 1.' + "5" * 5000 + "}", "input.number_too_long"),
-        (parse_json, '{"amount": NaN}', "input.json"),
-        (parse_json, '{"amount": -Infinity}', "input.json"),
+        (parse_json, _nested(100_000), "", "input.too_deep"),
+        (parse_json, _nested(MAX_DEPTH + 1), "", "input.too_deep"),
+        (parse_yaml, _nested(100_000), "", "input.too_deep"),
+        (parse_yaml, "- " * 100_000 + "x", "", "input.too_deep"),
+        (parse_yaml, "? " + _nested(100_000) + "\n: 1", "", "input.too_deep"),
+        (parse_yaml, _nested(MAX_DEPTH + 1), "", "input.too_deep"),
+        # values: the number of YAML nodes, the digits of a JSON number (named by its key)
+        (parse_yaml, "- a\n" * (MAX_NODES + 1), "", "input.too_many_values"),
+        (parse_json, '{"amount": ' + "9" * 5000 + "}", "amount", "input.number_too_long"),
+        (parse_json, '{"a": ' + "1" * (MAX_INT_DIGITS + 1) + "}", "a", "input.number_too_long"),
+        (parse_json, '{"amount": 1.' + "5" * 5000 + "}", "amount", "input.number_too_long"),
+        (parse_json, '{"amount": NaN}', "amount", "input.json"),
+        (parse_json, '{"amount": -Infinity}', "amount", "input.json"),
         # a string of escaped quotes never closed: malformed, found in linear time
-        (parse_json, '"' + '\\"' * 300_000, "input.json"),
+        (parse_json, '"' + '\\"' * 300_000, "", "input.json"),
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None,
 )
 def test_limits_are_refused_before_building_the_data(
-    parse: Callable[[str, str], object], text: str, code: str
+    parse: Callable[[str, str], object], text: str, path: str, code: str
 ) -> None:
-    _refused(lambda: parse(text, "x"), "", code)
+    _refused(lambda: parse(text, "x"), path, code)
 
 
 @pytest.mark.parametrize(
@@ -109,6 +109,11 @@ def test_limits_are_refused_before_building_the_data(
         # brackets inside strings are text, not nesting
         (parse_json, '{"other_terms": "' + "[" * 1000 + '"}'),
         (parse_json, '{"account": ' + "9" * MAX_INT_DIGITS + "}"),
+        # any JSON value at the top (the model then says it is not a contract)
+        (parse_json, "null"),
+        (parse_json, "1.5"),
+        (parse_json, "true"),
+        (parse_json, '"x"'),
         # an anchor without an alias is harmless
         (parse_yaml, "buyer: &b {name: x}"),
     ],
