@@ -6,7 +6,7 @@ PDF stage was rebuilt (d1ad635), whose ``generator.pdfdoc`` and
 paths, the joined set's page counts, the metadata, the rounds) from the
 file named on the command line and prints, as JSON, the CPU seconds of each
 round (this process plus the pdftotext children it waits for) of what the
-old ``generator.api.add_pdfs`` ran after LibreOffice:
+old ``generator.pipeline.add_pdfs`` ran after LibreOffice:
 
 * joined: ``pdfdoc.split`` (documents and bundle), then per document
   ``seal.add_seal_fields`` and ``pdfdoc.page_count``, and the bundle's count;

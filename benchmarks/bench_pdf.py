@@ -27,10 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import contracts, convert_rate, median, pdf_pages, timed, write_jsonl
-from generator.api import render_docx
 from generator.batch import Options, run_batch
-from generator.convert import convert_once
-from generator.validate import parse
+from generator.domain.validate import parse
+from generator.office.convert import convert_once
+from generator.pipeline import render_docx
 
 
 def main() -> None:

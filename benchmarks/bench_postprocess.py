@@ -3,7 +3,7 @@
 The post-processing is everything after LibreOffice: cutting a joined set's
 PDF into its documents, fonts renumbered and pruned, metadata, seal placement
 and fields, the bundle — ``generator.pdf.finish_set``, called as
-``generator.api.add_pdfs`` calls it.
+``generator.pipeline.add_pdfs`` calls it.
 
 LibreOffice converts the seed contract's set twice, keeping the second (in a
 batch the office's font counter has moved on, and every embedded Type 1 font
@@ -51,13 +51,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import ROOT, median
-from generator.api import SEALS, ContractSet, render_docx
-from generator.convert import ConverterPool
-from generator.join import join
-from generator.load import load_data
+from generator.docx.join import join
+from generator.domain.documents import SET_TITLE
+from generator.domain.validate import parse
+from generator.inputs.load import load_data
+from generator.office.convert import ConverterPool
 from generator.pdf import Meta, Part, finish_set
-from generator.render import KINDS
-from generator.validate import parse
+from generator.pipeline import ContractSet, render_docx, seal_specs
 
 #: the last commit of the stage before the rebuild
 OLD_COMMIT = "d1ad635"
@@ -114,10 +114,10 @@ def new_actions(raw: Raw) -> dict[str, Callable[[], bytes | None]]:
 
     def part(kind: str, title: str, pages: int | None = None) -> Part:
         meta = Meta(title, contract.contract_no, contract.buyer.name, contract.signed_at)
-        return Part(kind, meta, pages, SEALS[kind])
+        return Part(kind, meta, pages, seal_specs(kind))
 
     bundle = Meta(
-        f"{KINDS['service_contract']}（全套）",
+        SET_TITLE,
         contract.contract_no,
         contract.buyer.name,
         contract.signed_at,
@@ -189,7 +189,7 @@ def old_times(raw: Raw, repeat: int, work: Path, with_c: bool) -> tuple[dict[str
             "subject": contract.contract_no,
             "author": contract.buyer.name,
             "date": contract.sign_date.isoformat(),
-            "bundle_title": f"{KINDS['service_contract']}（全套）",
+            "bundle_title": SET_TITLE,
             "repeat": repeat,
         }
         (work / "job.json").write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from generator.load import load_data
+from generator.inputs.load import load_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,9 +52,9 @@ _pipeline_pool: Any = None
 def _start_pipeline(ready: Any) -> None:
     """Start a reference worker process: its own office, warmed up on one contract."""
     global _pipeline_pool
-    from generator.api import render_set
-    from generator.convert import ConverterPool
-    from generator.validate import parse
+    from generator.domain.validate import parse
+    from generator.office.convert import ConverterPool
+    from generator.pipeline import render_set
 
     _pipeline_pool = ConverterPool(1)
     render_set(parse(contracts(1)[0]), converter=_pipeline_pool)
@@ -63,8 +63,8 @@ def _start_pipeline(ready: Any) -> None:
 
 def _pipeline_pages(data: dict[str, Any]) -> int:
     """Make one contract's set in memory (DOCX, PDFs, bundle); return its PDF pages."""
-    from generator.api import render_set
-    from generator.validate import parse
+    from generator.domain.validate import parse
+    from generator.pipeline import render_set
 
     contract_set = render_set(parse(data), converter=_pipeline_pool)
     return sum(doc.pages or 0 for doc in contract_set.documents)
@@ -100,10 +100,10 @@ def convert_rate(items: list[dict[str, Any]], workers: int) -> float:
     import dataclasses
     from concurrent.futures import ThreadPoolExecutor
 
-    from generator.api import render_docx
-    from generator.convert import ConverterPool
-    from generator.join import join
-    from generator.validate import parse
+    from generator.docx.join import join
+    from generator.domain.validate import parse
+    from generator.office.convert import ConverterPool
+    from generator.pipeline import render_docx
 
     jobs = []
     for data in items:

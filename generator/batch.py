@@ -32,21 +32,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._version import __version__
-from .api import (
-    FORMATS,
-    MANIFEST,
-    OutputConflict,
-    clear_dead_staging,
-    input_digest,
-    render_set,
-    write_set,
+from .docx.render import TemplateSet, default_templates
+from .domain.model import Contract
+from .domain.validate import check
+from .errors import (
+    ContractError,
+    InputError,
+    InputTooLargeError,
+    Issue,
+    OutputConflictError,
+    UsageError,
 )
-from .convert import ConverterPool
-from .errors import ContractError, InputError, Issue
-from .model import Contract
-from .render import default_templates
-from .sheets import BATCH_SUFFIXES, InputTooLarge, Record, read_batch
-from .validate import check
+from .inputs.sheets import BATCH_SUFFIXES, Record, read_batch
+from .pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest, write_set
 
 REPORT_NAME = "batch-report"
 #: the files a batch writes beside the contracts' folders: no contract may be numbered so
@@ -56,12 +54,6 @@ REPORT_FILES = (f"{REPORT_NAME}.csv", f"{REPORT_NAME}.json")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: the longest error message kept in the report for one failure
 MESSAGE_MAX = 2000
-
-
-class BatchUsageError(ContractError, ValueError):
-    """A batch asked for wrongly: a missing input, an output that is not a folder."""
-
-    exit_code = 2
 
 
 class _RowFailed(Exception):
@@ -103,6 +95,8 @@ class Options:
     pdfa: bool = False
     workers: int | None = None
     force: bool = False
+    #: a folder of the office's own templates (None: the built-in ones)
+    templates: Path | None = None
 
 
 @dataclass
@@ -187,42 +181,41 @@ def _up_to_date(folder: Path, contract: Contract, options: Options, template_ver
     )
 
 
-#: the LibreOffice pool of a batch worker process (each process owns one office)
-_worker_pool: ConverterPool | None = None
+#: the generator of a batch worker process: its templates and its own one office
+_worker: Generator | None = None
 
 
-def _start_worker(with_pdf: bool) -> None:
-    """Prepare a batch worker process: templates compiled, and its own office for PDF."""
-    global _worker_pool
-    default_templates()
-    if with_pdf:
-        _worker_pool = ConverterPool(1)
-        # Runs when the process leaves the executor's loop, also after Ctrl-C in the parent.
-        multiprocessing.util.Finalize(None, _worker_pool.close, exitpriority=10)
+def _templates(options: Options) -> TemplateSet:
+    return TemplateSet(options.templates) if options.templates else default_templates()
+
+
+def _start_worker(options: Options) -> None:
+    """Prepare a batch worker process: templates compiled, its own office started on first use."""
+    global _worker
+    _worker = Generator(workers=1, templates=_templates(options), cached_sets=0)
+    # Runs when the process leaves the executor's loop, also after Ctrl-C in the parent.
+    multiprocessing.util.Finalize(None, _worker.close, exitpriority=10)
 
 
 def _make(contract: Contract, out_dir: Path, options: Options) -> str:
     """Make and write one contract's set; return its folder (runs in a worker process)."""
+    assert _worker is not None
     try:
-        contract_set = render_set(
-            contract, formats=options.formats, pdfa=options.pdfa, converter=_worker_pool
-        )
+        contract_set = _worker.render(contract, formats=options.formats, pdfa=options.pdfa)
         return str(write_set(contract_set, out_dir))
     except Exception as exc:
         # Not every exception can be unpickled in the parent (one that cannot breaks the
         # whole pool), so each goes back as text.
-        code = "output.exists" if isinstance(exc, OutputConflict) else "generate.failed"
+        code = "output.exists" if isinstance(exc, OutputConflictError) else "generate.failed"
         raise _RowFailed(code, _failure(exc)) from None
 
 
 def _executor(options: Options) -> Executor:
     # One process per core, each with its own office when PDFs are made: the
-    # PDF post-processing (pypdf, pdfminer, pyHanko) is Python, and one process
-    # would run it on one core while the offices wait.
+    # PDF post-processing is partly Python, and one process would run it on one
+    # core while the offices wait.
     workers = options.workers or os.cpu_count() or 1
-    return ProcessPoolExecutor(
-        max_workers=workers, initializer=_start_worker, initargs=("pdf" in options.formats,)
-    )
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(options,))
 
 
 class Progress:
@@ -316,22 +309,22 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
 def _checked_paths(source: Path, out_dir: Path, options: Options) -> None:
     """Refuse a batch asked for wrongly before anything is read or written."""
     if options.workers is not None and options.workers < 1:
-        raise BatchUsageError(f"并行数应为正整数（收到 {options.workers}）")
+        raise UsageError(f"并行数应为正整数（收到 {options.workers}）")
     unknown = set(options.formats) - set(FORMATS)
     if unknown or not options.formats:
-        raise BatchUsageError(f"未知的输出格式：{', '.join(sorted(unknown)) or '（空）'}")
+        raise UsageError(f"未知的输出格式：{', '.join(sorted(unknown)) or '（空）'}")
     if not source.exists():
-        raise BatchUsageError(f"{source}: 文件不存在")
+        raise UsageError(f"{source}: 文件不存在")
     if not source.is_dir() and not (source.is_file() and source.suffix.lower() in BATCH_SUFFIXES):
-        raise BatchUsageError(f"{source}: 不支持的批量输入（应为 .xlsx、.csv、.jsonl 或文件夹）")
+        raise UsageError(f"{source}: 不支持的批量输入（应为 .xlsx、.csv、.jsonl 或文件夹）")
     if out_dir.is_symlink() and not out_dir.exists():
-        raise BatchUsageError(f"{out_dir}: 输出位置是指向不存在之处的符号链接")
+        raise UsageError(f"{out_dir}: 输出位置是指向不存在之处的符号链接")
     if out_dir.exists() and not out_dir.is_dir():
-        raise BatchUsageError(f"{out_dir}: 输出位置已存在且不是文件夹")
+        raise UsageError(f"{out_dir}: 输出位置已存在且不是文件夹")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BatchUsageError(f"{out_dir}: 无法创建输出文件夹：{exc.strerror or exc}") from exc
+        raise UsageError(f"{out_dir}: 无法创建输出文件夹：{exc.strerror or exc}") from exc
 
 
 def _records(source: Path, out_dir: Path) -> tuple[list[Record], Line | None]:
@@ -342,7 +335,7 @@ def _records(source: Path, out_dir: Path) -> tuple[list[Record], Line | None]:
         return read_batch(source, skip=own), None
     except InputError as exc:
         line = Line(str(source), "")
-        code = "input.limit" if isinstance(exc, InputTooLarge) else "input.file"
+        code = "input.limit" if isinstance(exc, InputTooLargeError) else "input.file"
         # The line's place names the file already.
         line.fail([Issue("", code, str(exc).removeprefix(f"{source}: "))])
         return [], line
@@ -459,7 +452,7 @@ def run_batch(
     if unreadable is not None:
         lines.append(unreadable)
     clear_dead_staging(out_dir)
-    template_version = default_templates().version
+    template_version = _templates(options).version
     todo: list[tuple[Line, Contract]] = []
     for line, contract in valid:
         folder = out_dir / contract.contract_no

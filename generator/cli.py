@@ -19,18 +19,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ._version import __version__
-from .amount import rmb_upper
-from .convert import die_with_parent
-from .errors import ContractError, ContractInvalid, InputError
-from .load import load_data
-from .model import json_schema
-from .validate import parse, validate
-
-
-class _UsageError(ContractError, ValueError):
-    """The command line asked for something impossible: exit 2."""
-
-    exit_code = 2
+from .domain.amount import rmb_upper
+from .domain.model import json_schema
+from .domain.validate import parse, validate
+from .errors import ContractError, InputError, InvalidContractError, UsageError
+from .inputs.load import load_data
+from .office.convert import die_with_parent
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -64,13 +58,13 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_init(args: argparse.Namespace) -> int:
     target: Path = args.path or Path("contracts.xlsx" if args.xlsx else "contract.yaml")
     if target.is_dir():
-        raise _UsageError(f"{target}: 是文件夹，请给出文件名")
+        raise UsageError(f"{target}: 是文件夹，请给出文件名")
     if not target.absolute().parent.is_dir():
-        raise _UsageError(f"{target}: 文件夹 {target.parent} 不存在")
+        raise UsageError(f"{target}: 文件夹 {target.parent} 不存在")
     if target.exists() and not args.force:
         raise InputError(f"{target}: 文件已存在（用 --force 覆盖）")
     if args.xlsx:
-        from .sheets import write_workbook
+        from .inputs.sheets import write_workbook
 
         write_workbook(target, [])
         print(f"已写入 {target}：每行一份合同，填写后运行 contractgen batch {target} -o DIR")
@@ -112,16 +106,16 @@ def _formats(choice: str) -> tuple[str, ...]:
 def _output_folder(path: Path) -> None:
     """Refuse an output path that is not, and cannot become, a folder."""
     if path.is_symlink() and not path.exists():
-        raise _UsageError(f"{path}: 是指向不存在位置的符号链接，不能作为输出文件夹")
+        raise UsageError(f"{path}: 是指向不存在位置的符号链接，不能作为输出文件夹")
     if path.exists() and not path.is_dir():
-        raise _UsageError(f"{path}: 已存在且不是文件夹，不能作为输出文件夹")
+        raise UsageError(f"{path}: 已存在且不是文件夹，不能作为输出文件夹")
     for parent in path.absolute().parents:
         if parent.exists() and not parent.is_dir():
-            raise _UsageError(f"{path}: {parent} 不是文件夹，不能在其中建立输出文件夹")
+            raise UsageError(f"{path}: {parent} 不是文件夹，不能在其中建立输出文件夹")
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from .api import render_set, write_set
+    from .pipeline import render_set, write_set
 
     _output_folder(args.output)
     contract = parse(load_data(args.file), str(args.file))
@@ -133,12 +127,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_templates_check(args: argparse.Namespace) -> int:
-    from .context import build_context
-    from .render import TemplateSet
+    from .docx.render import TEMPLATE_DIR, TemplateSet
+    from .domain.context import build_context
 
-    samples = sorted(args.samples.glob("*.yaml"))
+    folder = args.samples or Path(str(resources.files("generator").joinpath("resources")))
+    samples = sorted(folder.glob("*.yaml"))
     contexts = [build_context(parse(load_data(p), str(p))) for p in samples]
-    problems = TemplateSet(args.templates).check(contexts)
+    problems = TemplateSet(args.templates or TEMPLATE_DIR).check(contexts)
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:
@@ -150,7 +145,7 @@ def _token(args: argparse.Namespace) -> str | None:
     """Return the bearer token: from --token-file, else $CONTRACTGEN_TOKEN, else none."""
     if args.token is not None:
         # A token in the arguments is readable by every user of the machine (ps).
-        raise _UsageError(
+        raise UsageError(
             "--token 会出现在进程列表（ps）中，已不再接受：请用环境变量 CONTRACTGEN_TOKEN "
             "或 --token-file 文件"
         )
@@ -160,16 +155,16 @@ def _token(args: argparse.Namespace) -> str | None:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise _UsageError(f"{path}: 令牌文件不存在") from None
+        raise UsageError(f"{path}: 令牌文件不存在") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise _UsageError(f"{path}: 无法读取令牌文件（{exc}）") from None
+        raise UsageError(f"{path}: 无法读取令牌文件（{exc}）") from None
     if not token or any(c.isspace() or not c.isprintable() for c in token):
-        raise _UsageError(f"{path}: 令牌文件应只含一行令牌，不含空白")
+        raise UsageError(f"{path}: 令牌文件应只含一行令牌，不含空白")
     return token
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .service import Settings, serve
+    from .service.app import Settings, serve
 
     settings = Settings(
         host=args.host,
@@ -346,9 +341,12 @@ def _parser() -> argparse.ArgumentParser:
     templates_cmd = commands.add_parser("templates", help="模板维护")
     templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)
     check_cmd = templates_sub.add_parser("check", help="检查模板所用变量均由数据提供")
-    root = Path(__file__).resolve().parent.parent
-    check_cmd.add_argument("--templates", type=Path, default=root / "templates")
-    check_cmd.add_argument("--samples", type=Path, default=root / "samples")
+    check_cmd.add_argument(
+        "--templates", type=Path, default=None, help="模板文件夹（默认：内置模板）"
+    )
+    check_cmd.add_argument(
+        "--samples", type=Path, default=None, help="样例数据文件夹（默认：内置样例）"
+    )
     check_cmd.set_defaults(func=_cmd_templates_check)
     return parser
 
@@ -379,10 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         status: int = args.func(args)
-    except ContractInvalid as exc:
+    except InvalidContractError as exc:
         for issue in exc.issues:
             print(f"{exc.source}: {issue}" if exc.source else str(issue), file=sys.stderr)
-        return ContractInvalid.exit_code
+        return InvalidContractError.exit_code
     except ContractError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code

@@ -2,16 +2,22 @@
 
 ::
 
-    ContractError                         base of everything this package raises
-    ├── AmountError(ValueError)           an amount that cannot be written in 大写
-    ├── ContractInvalid(ValueError)       contract data with issues (carries them)
-    ├── InputError(ValueError)            a file that cannot be read or parsed
-    ├── TemplateProblem(LookupError)      a template that is broken or asks for missing data
-    ├── ConversionError(RuntimeError)     LibreOffice failed to make a PDF
-    └── SealPlacementError(LookupError)   a seal keyword missing or ambiguous in a PDF
+    ContractError                          base of everything this package raises
+    ├── InputError(ValueError)             a file that cannot be read or parsed (.issue, .source)
+    │   └── InputTooLargeError             … or that is over a limit
+    ├── AmountError(ValueError)            an amount that cannot be written in 大写
+    ├── InvalidContractError(ValueError)   contract data with issues (.issues, .source)
+    ├── UnknownDocumentError(ValueError)   a document kind the set does not have (.kind)
+    ├── UsageError(ValueError)             a command used wrongly (exit status 2)
+    ├── TemplateError(LookupError)         a broken template, or one that asks for missing
+    │                                      data (.template, .part, .paragraph, .problem)
+    ├── ConversionError(RuntimeError)      LibreOffice failed to make a PDF
+    ├── SealPlacementError(LookupError)    a seal keyword missing or ambiguous in a PDF
+    └── OutputConflictError(FileExistsError)  a contract's folder taken by something else
 
 Each subclass also inherits the stdlib category it belongs to, so callers
-that know nothing of this package can still catch ``ValueError``.
+that know nothing of this package can still catch ``ValueError``. Every class
+keeps its fields through pickle (an error crosses from a batch worker process).
 """
 
 from __future__ import annotations
@@ -19,6 +25,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+__all__ = [
+    "AmountError",
+    "ContractError",
+    "ConversionError",
+    "InputError",
+    "InputTooLargeError",
+    "InvalidContractError",
+    "Issue",
+    "OutputConflictError",
+    "SealPlacementError",
+    "TemplateError",
+    "UnknownDocumentError",
+    "UsageError",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +93,19 @@ class InputError(ContractError, ValueError):
         self.source = source
         text = (f"{source}: " if source else "") + (f"{path}: " if path else "") + message
         super().__init__(text + (f" [{code}]" if code else ""))
+        self._fields = {"code": code, "path": path, "source": source}
+        self._message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        return (_rebuild, (type(self), (self._message,), self._fields))
 
 
-class ContractInvalid(ContractError, ValueError):
+class InputTooLargeError(InputError):
+    """An input file over one of the explicit limits (size, rows, cells, files)."""
+
+
+class InvalidContractError(ContractError, ValueError):
     """Contract data that breaks one or more rules."""
 
     def __init__(self, issues: Sequence[Issue], source: str | None = None) -> None:
@@ -83,9 +114,66 @@ class ContractInvalid(ContractError, ValueError):
         head = f"{source}: " if source else ""
         super().__init__(head + "; ".join(str(i) for i in self.issues))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        return (_rebuild, (type(self), (self.issues, self.source), {}))
 
-class TemplateProblem(ContractError, LookupError):
-    """A template that is broken or uses data the context does not provide."""
+
+class UnknownDocumentError(ContractError, ValueError):
+    """A document kind that is not one of the set's."""
+
+    def __init__(self, kind: str, known: Sequence[str]) -> None:
+        self.kind = kind
+        self.known = list(known)
+        super().__init__(f"合同文件中没有 {kind!r}；可选：{'、'.join(self.known)}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        return (_rebuild, (type(self), (self.kind, self.known), {}))
+
+
+class UsageError(ContractError, ValueError):
+    """A command or call used wrongly: an option out of range, a path that cannot be used."""
+
+    exit_code = 2
+
+
+class TemplateError(ContractError, LookupError):
+    """A template that cannot be read, does not compile, or uses data the context lacks.
+
+    ``template`` is the file, ``part`` the XML part inside it (``word/document.xml``),
+    ``paragraph`` the paragraph's number in that part and ``excerpt`` its text where
+    known, and ``problem`` what is wrong.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        template: str = "",
+        part: str | None = None,
+        paragraph: int | None = None,
+        excerpt: str = "",
+    ) -> None:
+        self.problem = problem
+        self.template = template
+        self.part = part
+        self.paragraph = paragraph
+        self.excerpt = excerpt
+        place = template + (f" ({part})" if part else "")
+        if paragraph is not None:
+            place += f", paragraph {paragraph}: «{excerpt}»"
+        super().__init__(f"{place}: {problem}" if place else problem)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        fields = {
+            "template": self.template,
+            "part": self.part,
+            "paragraph": self.paragraph,
+            "excerpt": self.excerpt,
+        }
+        return (_rebuild, (type(self), (self.problem,), fields))
 
 
 class ConversionError(ContractError, RuntimeError):
@@ -167,6 +255,21 @@ class SealPlacementError(ContractError, LookupError):
             "covered": self.covered,
         }
         return (_rebuild, (type(self), (), fields))
+
+
+class OutputConflictError(ContractError, FileExistsError):
+    """A contract's folder is taken by something contractgen did not make, or kept changing."""
+
+    def __init__(self, message: str, *, folder: str = "", contract_no: str = "") -> None:
+        self.folder = folder
+        self.contract_no = contract_no
+        super().__init__(message)
+        self._message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        fields = {"folder": self.folder, "contract_no": self.contract_no}
+        return (_rebuild, (type(self), (self._message,), fields))
 
 
 def _rebuild(cls: type[Exception], args: tuple[Any, ...], fields: dict[str, Any]) -> Exception:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from generator.load import load_data
+from generator.inputs.load import load_data
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -1,7 +1,7 @@
-"""Build the docxtpl templates in templates/ from the plain-text sources in templates/src/.
+"""Build the docxtpl templates in generator/docx/templates/ from their plain-text sources (src/).
 
-Run ``python tools/build_templates.py``. Each ``templates/src/NAME.txt`` becomes
-``templates/NAME.docx``. The sources are the legal text; this script only lays it
+Run ``python tools/build_templates.py``. Each ``generator/docx/templates/src/NAME.txt`` becomes
+``generator/docx/templates/NAME.docx``. The sources are the legal text; this script only lays it
 out, so that every paragraph carries a named style and every Jinja tag sits in
 one run (a tag split across runs is a build error).
 
@@ -63,17 +63,14 @@ from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate
 from lxml import etree
 
-ROOT = Path(__file__).resolve().parent.parent
-SRC_DIR = ROOT / "templates" / "src"
-OUT_DIR = ROOT / "templates"
+from generator.domain.documents import KINDS
 
-#: Templates built by default, in the order the contract set is bound.
-TEMPLATE_NAMES = (
-    "service_contract",
-    "confidentiality_agreement",
-    "integrity_agreement",
-    "acceptance_plan",
-)
+ROOT = Path(__file__).resolve().parent.parent
+SRC_DIR = ROOT / "generator" / "docx" / "templates" / "src"
+OUT_DIR = ROOT / "generator" / "docx" / "templates"
+
+#: Templates built by default: the registry's documents, in the order the set is bound.
+TEMPLATE_NAMES = KINDS
 
 #: Latin face next to the Chinese one; Word and WPS readers have both.
 LATIN_FONT = "Times New Roman"
@@ -751,7 +748,7 @@ def check_tags(name: str, docx: bytes) -> None:
 
 
 def build(name: str) -> Path:
-    """Build templates/NAME.docx from templates/src/NAME.txt; write it only if it passes."""
+    """Build NAME.docx from generator/docx/templates/src/NAME.txt; write it only if it passes."""
     path = SRC_DIR / f"{name}.txt"
     if not path.is_file():
         raise BuildError(f"no template source {path.relative_to(ROOT)}")

@@ -99,7 +99,7 @@ def test_users_hidden_folders_survive(tmp_path: Path) -> None:
 _STAGE = """
 import sys
 from pathlib import Path
-from generator.api import make_staging
+from generator.pipeline import make_staging
 folder, owner = make_staging(Path(sys.argv[1]))
 (folder / "half-written.docx").write_bytes(b"PK")
 print(folder.name, flush=True)

@@ -1,4 +1,4 @@
-"""End-to-end tests of generator.convert against the real LibreOffice (no mocks)."""
+"""End-to-end tests of generator.office.convert against the real LibreOffice (no mocks)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from generator.convert import FONTS_CONF, ConverterPool, convert_once
 from generator.errors import ConversionError
+from generator.office.convert import FONTS_CONF, ConverterPool, convert_once
 
 RARE = "䶮堃喆昇珺"
 BODY = f"甲方：上海市大数据中心 ☑ 一次性验收 ☐ 分期验收 联系人 {RARE} Total 1,578,000.00 元"

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from generator.api import render_set
-from generator.convert import FONTS_CONF, ConverterPool
-from generator.load import load_data
-from generator.validate import parse
+from generator.domain.validate import parse
+from generator.inputs.load import load_data
+from generator.office.convert import FONTS_CONF, ConverterPool
+from generator.pipeline import render_set
 
 from ..conftest import SAMPLES
 

@@ -19,13 +19,14 @@ import pikepdf
 import pytest
 
 import generator
-from generator.api import SEALS, ContractSet, Generator, render_docx, render_set
-from generator.convert import ConverterPool, find_uno_python
+from generator import KINDS
+from generator.docx.join import join
+from generator.docx.render import TEMPLATE_DIR, TemplateSet
+from generator.domain.validate import parse
 from generator.errors import ConversionError
-from generator.join import join
+from generator.office.convert import ConverterPool, find_uno_python
 from generator.pdf import Meta, Part, finish_set, page_count, type1
-from generator.render import KINDS, TEMPLATE_DIR, TemplateSet
-from generator.validate import parse
+from generator.pipeline import ContractSet, Generator, render_docx, render_set, seal_specs
 
 from ..pdfs import UNIQUE_ID, open_bytes, page_texts, unique_ids
 
@@ -40,7 +41,7 @@ def split(pdf: bytes, counts: list[int], contract_set: ContractSet) -> tuple[lis
         return Meta(title, contract.contract_no, contract.buyer.name, contract.signed_at)
 
     parts = [
-        Part(doc.kind, meta(doc.title), count, SEALS[doc.kind])
+        Part(doc.kind, meta(doc.title), count, seal_specs(doc.kind))
         for doc, count in zip(contract_set.documents, counts, strict=True)
     ]
     finished, bundle = finish_set([(pdf, parts)], meta("运维服务合同（全套）"))
@@ -247,13 +248,13 @@ def test_the_generator_makes_a_set_once_for_requests_at_the_same_time(
 
         def one(kind: str) -> ContractSet:
             start.wait()
-            return generator.render(seed_data, formats=("pdf",), kinds=(kind,))
+            return generator.docx.render(seed_data, formats=("pdf",), kinds=(kind,))
 
         with ThreadPoolExecutor(4) as threads:
             made = list(threads.map(one, KINDS))
         assert generator.counts == {"made": 1, "cached": 0}
         assert generator.converter.stats["conversions"] == 1
-        again = generator.render(seed_data)
+        again = generator.docx.render(seed_data)
         assert generator.counts == {"made": 1, "cached": 1}
         # Each answer holds its own document, the bytes of the whole set.
         for kind, answer in zip(KINDS, made, strict=True):

@@ -23,7 +23,7 @@ from docx import Document as DocxDocument
 from pikepdf import pdfa
 
 from generator import ContractSet, Generator
-from generator.load import load_data
+from generator.inputs.load import load_data
 
 from ..conftest import SAMPLES
 from ..pdfs import open_bytes, page_objects, page_texts, unreachable
@@ -36,9 +36,9 @@ SIGNED = dt.datetime(2026, 1, 16, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 def sets(seed_data: dict[str, Any]) -> Iterator[dict[str, ContractSet]]:
     with Generator(workers=2) as generator:
         yield {
-            "seed": generator.render(seed_data),
-            "pdfa": generator.render(seed_data, pdfa=True),
-            "cross_year": generator.render(load_data(SAMPLES / "cross_year.yaml")),
+            "seed": generator.docx.render(seed_data),
+            "pdfa": generator.docx.render(seed_data, pdfa=True),
+            "cross_year": generator.docx.render(load_data(SAMPLES / "cross_year.yaml")),
         }
 
 
@@ -175,7 +175,7 @@ def test_pdfa_2b_passes_pikepdf_s_validator(sets: dict[str, ContractSet]) -> Non
 _THREADS = """
 import json, sys, threading
 from pathlib import Path
-from generator.api import SEALS
+from generator.pipeline import seal_specs
 from generator.pdf.seal import TextLayer, place
 
 files = {kind: Path(path).read_bytes() for kind, path in json.loads(sys.argv[1]).items()}
@@ -185,7 +185,7 @@ def alone():
     for kind, data in files.items():
         layer = TextLayer(data)
         try:
-            records.append(place(layer, range(pages[kind]), SEALS[kind], kind))
+            records.append(place(layer, range(pages[kind]), seal_specs(kind), kind))
         finally:
             layer.close()
     return records
@@ -200,7 +200,7 @@ def work(slot):
         for kind, data in files.items():
             layer = TextLayer(data)
             try:
-                records.append(place(layer, range(pages[kind]), SEALS[kind], kind))
+                records.append(place(layer, range(pages[kind]), seal_specs(kind), kind))
             finally:
                 layer.close()
     results[slot] = records

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from generator import Generator
-from generator.api import ContractSet
-from generator.load import load_data
+from generator.inputs.load import load_data
+from generator.pipeline import ContractSet
 
 from ..conftest import SAMPLES
 from ..pdfs import page_texts
@@ -110,7 +110,7 @@ def test_the_samples_keep_every_character(
     generator: Generator, sample: str, pdfa: bool, tmp_path: Path
 ) -> None:
     data = load_data(SAMPLES / f"{sample}.yaml")
-    assert_text_kept(generator.render(data, pdfa=pdfa), tmp_path)
+    assert_text_kept(generator.docx.render(data, pdfa=pdfa), tmp_path)
 
 
 def cjk(low: int, high: int) -> st.SearchStrategy[str]:
@@ -151,4 +151,4 @@ def contracts(draw: st.DrawFn) -> dict[str, Any]:
 def test_contracts_of_any_length_keep_every_character(
     generator: Generator, data: dict[str, Any], tmp_path: Path
 ) -> None:
-    assert_text_kept(generator.render(data), tmp_path)
+    assert_text_kept(generator.docx.render(data), tmp_path)

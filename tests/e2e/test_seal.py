@@ -22,16 +22,16 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.sign import signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 
-from generator import ContractInvalid, Generator, SealPlacementError
-from generator.api import SEALS, ContractSet
-from generator.load import load_data
+from generator import DOCUMENTS, Generator, InvalidContractError, SealPlacementError
+from generator.inputs.load import load_data
 from generator.pdf import Meta, Part, SealSpec, finish_set
+from generator.pipeline import ContractSet, seal_specs
 
 from ..conftest import SAMPLES
 from ..pdfs import open_bytes, widget_rects
 from ..signing import make_pki, sign_field, signature_statuses
 
-SEALED = [kind for kind, specs in SEALS.items() if specs]
+SEALED = [doc.kind for doc in DOCUMENTS if doc.seals]
 
 #: data that moves the signature blocks: long names wrap, long terms push the block down
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -67,9 +67,9 @@ def generator() -> Iterator[Generator]:
 
 @pytest.fixture(scope="module")
 def sets(generator: Generator, seed_data: dict[str, Any]) -> dict[str, ContractSet]:
-    made = {name: generator.render(varied(seed_data, ch)) for name, ch in VARIANTS.items()}
-    made["cross_year"] = generator.render(load_data(SAMPLES / "cross_year.yaml"))
-    made["pdfa"] = generator.render(seed_data, pdfa=True)
+    made = {name: generator.docx.render(varied(seed_data, ch)) for name, ch in VARIANTS.items()}
+    made["cross_year"] = generator.docx.render(load_data(SAMPLES / "cross_year.yaml"))
+    made["pdfa"] = generator.docx.render(seed_data, pdfa=True)
     return made
 
 
@@ -132,7 +132,7 @@ def test_each_party_has_one_field_on_its_keyword(
 ) -> None:
     for doc in sets[name].documents:
         assert doc.pdf is not None
-        assert [s["party"] for s in doc.seals] == [s.party for s in SEALS[doc.kind]]
+        assert [s["party"] for s in doc.seals] == [s.party for s in seal_specs(doc.kind)]
         assert widget_rects(doc.pdf) == {s["field"]: (s["page"], s["rect"]) for s in doc.seals}
         for seal in doc.seals:
             # poppler, not PDFium, reads the keyword inside the recorded keyword box
@@ -247,8 +247,8 @@ def test_a_seal_keyword_in_the_data_is_refused_before_any_pdf_is_made(
     generator: Generator, seed_data: dict[str, Any], field: str, text: str
 ) -> None:
     # Otherwise the seal would land on the data's copy of the keyword, or on none.
-    with pytest.raises(ContractInvalid) as caught:
-        generator.render(varied(seed_data, {field: text}))
+    with pytest.raises(InvalidContractError) as caught:
+        generator.docx.render(varied(seed_data, {field: text}))
     assert [(i.path, i.code) for i in caught.value.issues] == [(field, "text.reserved")]
 
 

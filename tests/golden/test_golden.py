@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.api import render_docx
-from generator.load import load_data
-from generator.render import KINDS
-from generator.validate import parse
+from generator import KINDS
+from generator.domain.validate import parse
+from generator.inputs.load import load_data
+from generator.pipeline import render_docx
 
 from ..conftest import SAMPLES
 from ..docx_text import docx_text, header_footer_text

@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from generator.api import render_docx
-from generator.load import load_data
-from generator.validate import parse
+from generator.domain.validate import parse
+from generator.inputs.load import load_data
+from generator.pipeline import render_docx
 
 from ..conftest import ROOT, SAMPLES
 from ..docx_text import docx_text

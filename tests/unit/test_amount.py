@@ -1,4 +1,4 @@
-"""Tests for generator.amount: 大写 amounts, strict parsing, counts and figures."""
+"""Tests for generator.domain.amount: 大写 amounts, strict parsing, counts and figures."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.amount import (
+from generator.domain.amount import (
     count_lower,
     count_upper,
     format_amount,

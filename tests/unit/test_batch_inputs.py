@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from generator.errors import InputError
-from generator.sheets import LIMITS, InputTooLarge, Limits, read_batch, read_folder
+from generator.inputs.sheets import LIMITS, InputTooLargeError, Limits, read_batch, read_folder
 
 from ..hostile_files import (
     LAUGHS,
@@ -29,7 +29,7 @@ from ..hostile_files import (
 
 
 def _refused(
-    path: Path, *words: str, kind: type[InputError] = InputTooLarge, limits: Limits = LIMITS
+    path: Path, *words: str, kind: type[InputError] = InputTooLargeError, limits: Limits = LIMITS
 ) -> None:
     started = time.monotonic()
     with pytest.raises(kind) as caught:

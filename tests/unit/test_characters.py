@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from generator import validate
-from generator.model import FONTS_CONF, SEAL_KEYWORDS, _declared_fonts, printable
+from generator.domain.documents import SEAL_KEYWORDS
+from generator.domain.model import FONTS_CONF, _declared_fonts, printable
 
 FIELDS = ("supplier.name", "buyer.address", "other_terms", "acceptance_plan.items.0.standard")
 
@@ -121,7 +122,7 @@ def test_glyphs_come_from_the_fonts_libreoffice_is_shown() -> None:
         assert ord(char) not in covered, char
 
 
-@pytest.mark.parametrize("keyword", SEAL_KEYWORDS.values())
+@pytest.mark.parametrize("keyword", SEAL_KEYWORDS)
 @pytest.mark.parametrize(
     "field", ["other_terms", "confidential_extra", "supplier.name", "acceptance_plan.procedure"]
 )

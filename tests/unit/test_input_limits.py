@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator import InputError, validate
-from generator.load import (
+from generator.inputs.load import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_INT_DIGITS,

@@ -1,4 +1,4 @@
-"""generator.join: a set's documents as the sections of one DOCX, or None when they cannot be."""
+"""generator.docx.join: a set's documents as the sections of one DOCX, or None if they cannot be."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from generator.api import render_docx
-from generator.join import join
-from generator.validate import parse
+from generator.docx.join import join
+from generator.domain.validate import parse
+from generator.pipeline import render_docx
 
 
 def parts(docx: bytes) -> dict[str, str]:

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from docx import Document
 
-from generator import TemplateProblem
-from generator.api import render_docx
-from generator.context import build_context
-from generator.load import load_data
-from generator.render import KINDS, DocumentTemplate, TemplateSet
-from generator.validate import parse
+from generator import KINDS, TemplateError
+from generator.docx.render import TEMPLATE_DIR, DocumentTemplate, TemplateSet
+from generator.domain.context import build_context
+from generator.domain.validate import parse
+from generator.inputs.load import load_data
+from generator.pipeline import render_docx
 
-from ..conftest import ROOT, SAMPLES
+from ..conftest import SAMPLES
 from ..docx_text import docx_text
 
 #: values of the seed contract that must never leak into a contract made from other data
@@ -131,7 +131,7 @@ def test_undefined_variable_names_template_and_paragraph(
     tmp_path: Path, seed: dict[str, Any]
 ) -> None:
     template = DocumentTemplate(_template_with(tmp_path, ["第一段", "甲方：{{ buyer.nmae }}"]))
-    with pytest.raises(TemplateProblem) as caught:
+    with pytest.raises(TemplateError) as caught:
         template.render(build_context(parse(seed)), {})
     message = str(caught.value)
     assert "service_contract.docx" in message
@@ -140,7 +140,7 @@ def test_undefined_variable_names_template_and_paragraph(
 
 
 def test_syntax_error_names_template_and_paragraph(tmp_path: Path) -> None:
-    with pytest.raises(TemplateProblem) as caught:
+    with pytest.raises(TemplateError) as caught:
         DocumentTemplate(_template_with(tmp_path, ["第一段", "第二段", "{% if x %}没有结束"]))
     assert "service_contract.docx" in str(caught.value)
     assert "paragraph 3" in str(caught.value)
@@ -148,11 +148,11 @@ def test_syntax_error_names_template_and_paragraph(tmp_path: Path) -> None:
 
 def test_template_check_passes_on_the_bundled_templates() -> None:
     contexts = [build_context(parse(load_data(p))) for p in sorted(SAMPLES.glob("*.yaml"))]
-    assert TemplateSet(ROOT / "templates").check(contexts) == []
+    assert TemplateSet(TEMPLATE_DIR).check(contexts) == []
 
 
 def test_template_check_reports_full_paths_inside_loops(tmp_path: Path) -> None:
-    source = ROOT / "templates"
+    source = TEMPLATE_DIR
     for kind in KINDS:
         (tmp_path / f"{kind}.docx").write_bytes((source / f"{kind}.docx").read_bytes())
     _template_with(
@@ -176,7 +176,7 @@ def test_a_template_cannot_run_code(tmp_path: Path, seed: dict[str, Any]) -> Non
     witness = tmp_path / "ran"
     escape = f"{{{{ cycler.__init__.__globals__.os.popen('touch {witness}').read() }}}}"
     template = DocumentTemplate(_template_with(tmp_path, ["第一段", escape]))
-    with pytest.raises(TemplateProblem) as caught:
+    with pytest.raises(TemplateError) as caught:
         template.render(build_context(parse(seed)), {})
     assert "paragraph 2" in str(caught.value)
     assert not witness.exists()

@@ -8,8 +8,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from generator.model import json_schema
-from generator.validate import parse
+from generator.domain.model import json_schema
+from generator.domain.validate import parse
 
 from ..conftest import ROOT
 

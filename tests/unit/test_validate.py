@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from generator import ContractInvalid, Issue, validate
-from generator.load import load_data
-from generator.model import contract_no_problem, credit_code_ok
-from generator.validate import parse
+from generator import InvalidContractError, Issue, validate
+from generator.domain.model import contract_no_problem, credit_code_ok
+from generator.domain.validate import parse
+from generator.inputs.load import load_data
 
 from ..conftest import FIXTURES, SAMPLES
 
@@ -96,7 +96,7 @@ def test_issue_prints_path_message_and_code() -> None:
 
 def test_parse_raises_contract_invalid_with_issues(seed: dict[str, Any]) -> None:
     seed["amount"] = "0"
-    with pytest.raises(ContractInvalid) as caught:
+    with pytest.raises(InvalidContractError) as caught:
         parse(seed, "x.yaml")
     assert isinstance(caught.value, ValueError)
     assert [i.code for i in caught.value.issues] == ["amount.positive"]

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
+from ..errors import InputError
 
 #: the largest contract file read (the service's default --max-body too); a contract is ~5 KB
 MAX_FILE_BYTES = 1 << 20

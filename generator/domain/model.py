@@ -14,7 +14,7 @@ noncharacters, lone surrogates and private-use characters are refused with their
 position, and so is a character for which no font LibreOffice may use has a
 glyph (the fonts ``generator/fonts/fonts.conf`` accepts, read once with
 fontTools): it would print as an empty box. The words the PDF stage finds the
-seal places by (:data:`SEAL_KEYWORDS`) may not occur in the data.
+seal places by (:data:`generator.domain.documents.SEAL_KEYWORDS`) may not occur in the data.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ..errors import AmountError
 from .amount import parse_amount
-from .errors import AmountError
+from .documents import SEAL_KEYWORDS
 
 #: GB 32100-2015 统一社会信用代码 alphabet (no I, O, S, V, Z); a character's index is its value
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -94,17 +95,8 @@ ACCEPTANCE_ITEMS_MAX = 30
 DATE_MIN = date(2000, 1, 1)
 DATE_MAX = date(2099, 12, 31)
 
-#: the words the PDF stage finds each seal place by (generator/api.py's SEALS): the
-#: contract's 甲方（盖章）/乙方（盖章）, the agreements' signature lines with an ASCII colon.
-#: Data may not contain them, or a seal would land on the data's copy, or on none.
-SEAL_KEYWORDS: dict[str, str] = {
-    "buyer_seal": "甲方（盖章）",
-    "supplier_seal": "乙方（盖章）",
-    "buyer_signature": "甲方:",
-    "supplier_signature": "乙方:",
-}
 #: the font configuration LibreOffice reads: the only fonts it may draw with are listed there
-FONTS_CONF = Path(__file__).resolve().parent / "fonts" / "fonts.conf"
+FONTS_CONF = Path(__file__).resolve().parent.parent / "fonts" / "fonts.conf"
 
 #: 5.2's two-instalment default applies only below this amount (yuan)
 DEFAULT_SCHEDULE_LIMIT = Decimal(5_000_000)
@@ -234,7 +226,7 @@ def _text(value: str) -> str:
     value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not value:
         raise _fail("required", "不能为空")
-    for keyword in SEAL_KEYWORDS.values():
+    for keyword in SEAL_KEYWORDS:
         if keyword in value:
             hint = "，请改用全角冒号“：”" if keyword.endswith(":") else ""
             raise _fail("text.reserved", f"不能包含“{keyword}”：这是定位盖章处的标记{hint}")

@@ -73,7 +73,7 @@ from __future__ import annotations
 import re
 from decimal import Context, Decimal
 
-from .errors import AmountError
+from ..errors import AmountError
 
 __all__ = [
     "count_lower",

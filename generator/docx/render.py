@@ -26,18 +26,11 @@ from docxtpl import DocxTemplate
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from .errors import TemplateProblem
+from ..domain.documents import DOCUMENTS
+from ..errors import TemplateError
 
-#: the folder of the four templates (a source checkout keeps them beside the package)
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
-
-#: document kinds in the order of the contract set, with their titles
-KINDS: dict[str, str] = {
-    "service_contract": "运维服务合同",
-    "confidentiality_agreement": "保密协议",
-    "integrity_agreement": "廉洁协议",
-    "acceptance_plan": "履约验收方案",
-}
+#: the folder of the built-in templates, shipped inside the package
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: XML parts of a .docx that hold text a template may fill
 _TEMPLATED = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
@@ -89,7 +82,7 @@ class DocumentTemplate:
         try:
             archive = zipfile.ZipFile(path)
         except (OSError, zipfile.BadZipFile) as exc:
-            raise TemplateProblem(f"{path}: 无法读取模板：{exc}") from exc
+            raise TemplateError(f"无法读取模板：{exc}", template=str(path)) from exc
         parts: list[_Part] = []
         with archive:
             for info in archive.infolist():
@@ -114,15 +107,14 @@ class DocumentTemplate:
         try:
             return env.from_string(source)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(
-                self._where(name, source, exc.lineno, exc.message or "语法错误")
-            ) from exc
+            raise self._error(name, source, exc.lineno, exc.message or "语法错误") from exc
 
-    def _where(self, part: str, source: str, lineno: int | None, message: str) -> str:
-        place = f"{self.path.name} ({part})"
-        if lineno:
-            place += f", {_paragraph(source, lineno)}"
-        return f"{place}: {message}"
+    def _error(self, part: str, source: str, lineno: int | None, problem: str) -> TemplateError:
+        """Return the error naming the template, its part and the paragraph of a source line."""
+        paragraph, excerpt = _paragraph(source, lineno) if lineno else (None, "")
+        return TemplateError(
+            problem, template=self.path.name, part=part, paragraph=paragraph, excerpt=excerpt
+        )
 
     def render(self, context: Mapping[str, Any], properties: Mapping[str, str]) -> bytes:
         """Return the bytes of the .docx rendered with a context."""
@@ -150,10 +142,10 @@ class DocumentTemplate:
                 if line == lineno and path not in provided
             ]
             message = "未定义的变量 " + ", ".join(missing) if missing else str(exc.message)
-            raise TemplateProblem(self._where(part.name, part.source, lineno, message)) from exc
+            raise self._error(part.name, part.source, lineno, message) from exc
         except jinja2.TemplateError as exc:  # a SecurityError of the sandbox among them
             lineno = _error_line(exc)
-            raise TemplateProblem(self._where(part.name, part.source, lineno, str(exc))) from exc
+            raise self._error(part.name, part.source, lineno, str(exc)) from exc
         xml = xml.replace("\n<w:p", "<w:p")
         if listing:
             xml = _DOCXTPL.resolve_listing(xml)
@@ -166,16 +158,18 @@ class DocumentTemplate:
             if part.source is None:
                 continue
             for path, lineno in _paths(env.parse(part.source)):
-                yield path, part.name, _paragraph(part.source, lineno)
+                number, excerpt = _paragraph(part.source, lineno)
+                where = f"paragraph {number}: «{excerpt}»" if number else f"line {lineno}"
+                yield path, part.name, where
 
 
-def _paragraph(source: str, lineno: int) -> str:
-    """Return "paragraph N: «text»" for a line of a prepared part (one paragraph per line)."""
+def _paragraph(source: str, lineno: int) -> tuple[int | None, str]:
+    """Return the paragraph number and text of a line of a prepared part (a paragraph a line)."""
     lines = source.splitlines()[:lineno]
     if not lines:
-        return f"line {lineno}"
+        return None, ""
     number = sum(1 for line in lines if line.startswith("<w:p"))
-    return f"paragraph {number}: «{_strip_tags(lines[-1])[:60]}»"
+    return number, _strip_tags(lines[-1])[:60]
 
 
 def _error_line(exc: BaseException) -> int | None:
@@ -296,13 +290,27 @@ class TemplateSet:
 
     def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
         self.directory = directory
+        #: whether these are the templates shipped with the package
+        self.built_in = directory.resolve() == TEMPLATE_DIR
         env = _environment()
-        self.templates = {kind: DocumentTemplate(directory / f"{kind}.docx", env) for kind in KINDS}
+        self.templates = {
+            doc.kind: DocumentTemplate(directory / doc.template, env) for doc in DOCUMENTS
+        }
         digest = hashlib.sha256()
-        for kind in KINDS:
-            digest.update((directory / f"{kind}.docx").read_bytes())
-        #: identifies the exact template files a document was made from
-        self.version = digest.hexdigest()[:16]
+        for doc in DOCUMENTS:
+            digest.update((directory / doc.template).read_bytes())
+        #: the SHA-256 of the template files in set order: names the exact templates
+        self.sha256 = digest.hexdigest()
+        #: its first 16 digits, as the manifest's template_version
+        self.version = self.sha256[:16]
+
+    def describe(self) -> dict[str, Any]:
+        """Return what the manifest records of the templates: built in or the office's, and hash."""
+        return {
+            "source": "built-in" if self.built_in else "custom",
+            "folder": None if self.built_in else self.directory.name,
+            "sha256": self.sha256,
+        }
 
     def render(self, kind: str, context: Mapping[str, Any], properties: Mapping[str, str]) -> bytes:
         """Return one document of the set as .docx bytes."""
@@ -317,6 +325,28 @@ class TemplateSet:
                 if path not in provided:
                     problems.append(f"{kind}.docx ({part}), {where}: 未提供的变量 {path}")
         return problems
+
+
+#: what ``templates export`` writes: the templates and the description of their data
+EXPORTED = (*(doc.template for doc in DOCUMENTS), "CONTEXT.md")
+
+
+def export_templates(folder: Path) -> list[Path]:
+    """Copy the built-in templates into ``folder`` for editing in Word or WPS; return the files.
+
+    Nothing is overwritten: when any of the files is already there, nothing is
+    written and :class:`TemplateError` names it.
+    """
+    targets = [folder / name for name in EXPORTED]
+    taken = [str(path) for path in targets if path.exists() or path.is_symlink()]
+    if taken:
+        raise TemplateError("已存在，不予覆盖：" + "、".join(taken), template=str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, target in zip(EXPORTED, targets, strict=True):
+        data = (TEMPLATE_DIR / name).read_bytes()
+        with open(target, "xb") as fh:
+            fh.write(data)
+    return targets
 
 
 @cache

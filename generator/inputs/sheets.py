@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Issue
+from ..errors import InputError, InputTooLargeError, Issue
 from .load import load_data, parse_json
 
 MiB = 1 << 20
@@ -59,10 +59,6 @@ class Limits:
 LIMITS = Limits()
 #: the input kinds a batch reads, by suffix (a folder aside)
 BATCH_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".jsonl", ".ndjson")
-
-
-class InputTooLarge(InputError):
-    """A batch input beyond one of the limits above: refused before it costs memory or time."""
 
 
 MAIN_SHEET = "合同"
@@ -346,7 +342,7 @@ def records_from_tables(tables: Mapping[str, list[list[Any]]], source: str) -> l
 def _check_size(path: Path, limit: int) -> None:
     size = path.stat().st_size
     if size > limit:
-        raise InputTooLarge(f"{path}: 文件有 {size} 字节，超过上限 {limit} 字节")
+        raise InputTooLargeError(f"{path}: 文件有 {size} 字节，超过上限 {limit} 字节")
 
 
 def _check_zip(path: Path, limits: Limits) -> None:
@@ -355,17 +351,17 @@ def _check_zip(path: Path, limits: Limits) -> None:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
             if len(parts) > limits.parts:
-                raise InputTooLarge(
+                raise InputTooLargeError(
                     f"{path}: 工作簿含 {len(parts)} 个部件，超过上限 {limits.parts}"
                 )
             total = sum(part.file_size for part in parts)
             if total > limits.unpacked_bytes:
-                raise InputTooLarge(
+                raise InputTooLargeError(
                     f"{path}: 工作簿解压后有 {total} 字节，超过上限 {limits.unpacked_bytes} 字节"
                 )
             for part in parts:
                 if part.file_size > MiB and part.file_size > limits.ratio * part.compress_size:
-                    raise InputTooLarge(
+                    raise InputTooLargeError(
                         f"{path}: 工作簿部件 {part.filename} 的压缩比超过上限 {limits.ratio}:1"
                         f"（{part.compress_size} 字节解压为 {part.file_size} 字节）"
                     )
@@ -430,17 +426,19 @@ def _sheet_table(path: Path, sheet: Any, limits: Limits) -> list[list[Any]]:
                 table.append([])
             continue
         if number > limits.rows + 1:
-            raise InputTooLarge(
+            raise InputTooLargeError(
                 f"{path}: 工作表 {sheet.title} 第{number}行有数据，超过上限 {limits.rows} 行"
             )
         if width > limits.columns:
-            raise InputTooLarge(
+            raise InputTooLargeError(
                 f"{path}: 工作表 {sheet.title} 第{number}行第{width}列有数据，"
                 f"超过上限 {limits.columns} 列"
             )
         cells += width
         if cells > limits.cells:
-            raise InputTooLarge(f"{path}: 工作表 {sheet.title} 超过上限 {limits.cells} 个单元格")
+            raise InputTooLargeError(
+                f"{path}: 工作表 {sheet.title} 超过上限 {limits.cells} 个单元格"
+            )
         table.append(list(row[:width]))
     while table and not table[-1]:
         table.pop()
@@ -482,14 +480,14 @@ def _csv_table(path: Path, encoding: str, limits: Limits) -> list[list[Any]]:
             while width and not row[width - 1].strip():
                 width -= 1
             if width and number > limits.rows + 1:
-                raise InputTooLarge(f"{path}: 第{number}行有数据，超过上限 {limits.rows} 行")
+                raise InputTooLargeError(f"{path}: 第{number}行有数据，超过上限 {limits.rows} 行")
             if width > limits.columns:
-                raise InputTooLarge(
+                raise InputTooLargeError(
                     f"{path}: 第{number}行第{width}列有数据，超过上限 {limits.columns} 列"
                 )
             cells += width
             if cells > limits.cells:
-                raise InputTooLarge(f"{path}: 超过上限 {limits.cells} 个单元格")
+                raise InputTooLargeError(f"{path}: 超过上限 {limits.cells} 个单元格")
             if number <= limits.rows + 1:
                 table.append(row[:width])
     return table
@@ -570,7 +568,7 @@ def read_jsonl(path: Path, limits: Limits = LIMITS) -> list[Record]:
             if not raw.strip():
                 continue
             if len(records) >= limits.rows:
-                raise InputTooLarge(f"{path}: 第{number}行有数据，超过上限 {limits.rows} 行")
+                raise InputTooLargeError(f"{path}: 第{number}行有数据，超过上限 {limits.rows} 行")
             records.append(_jsonl_record(path, number, raw))
     return records
 
@@ -589,14 +587,16 @@ def read_folder(path: Path, skip: Collection[str] = (), limits: Limits = LIMITS)
         and p.is_file()
     )
     if len(files) > limits.files:
-        raise InputTooLarge(f"{path}: 文件夹含 {len(files)} 个合同文件，超过上限 {limits.files}")
+        raise InputTooLargeError(
+            f"{path}: 文件夹含 {len(files)} 个合同文件，超过上限 {limits.files}"
+        )
     records = []
     for number, file in enumerate(files, start=1):
         record = Record(str(file), number, where=file.name)
         try:
             _check_size(file, limits.contract_bytes)
             record.data = dict(load_data(file))
-        except InputTooLarge as exc:
+        except InputTooLargeError as exc:
             record.issues.append(Issue("", "input.limit", str(exc)))
         except InputError as exc:
             record.issues.append(Issue("", "input.file", str(exc)))

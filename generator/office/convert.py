@@ -54,7 +54,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from generator.errors import ConversionError
+from ..errors import ConversionError
 
 _T = TypeVar("_T")
 
@@ -68,7 +68,7 @@ __all__ = [
     "office_env",
 ]
 
-FONTS_CONF = Path(__file__).resolve().parent / "fonts" / "fonts.conf"
+FONTS_CONF = Path(__file__).resolve().parent.parent / "fonts" / "fonts.conf"
 _BRIDGE_SCRIPT = Path(__file__).resolve().parent / "_uno_worker.py"
 
 _SOFFICE_CANDIDATES = (

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import ContractInvalid, Issue
+from ..errors import InvalidContractError, Issue
 from .model import Contract, character_problem
 
 #: Chinese messages and stable codes for pydantic's own error types
@@ -156,8 +156,8 @@ def validate(data: Mapping[str, Any]) -> list[Issue]:
 
 
 def parse(data: Mapping[str, Any], source: str | None = None) -> Contract:
-    """Return the contract built from raw data, or raise ContractInvalid with every issue."""
+    """Return the contract built from raw data, or raise InvalidContractError with every issue."""
     contract, issues = check(data)
     if contract is None:
-        raise ContractInvalid(issues, source)
+        raise InvalidContractError(issues, source)
     return contract

@@ -1,4 +1,4 @@
-"""The HTTP service for e-signing platforms: a thin FastAPI layer over :mod:`generator.api`.
+"""The HTTP service for e-signing platforms: a thin FastAPI layer over :mod:`generator.pipeline`.
 
 ::
 
@@ -11,7 +11,7 @@
 
 Request bodies are read here, bounded while reading, and parsed with
 :func:`generator.load.parse_json` (amounts stay exact ``Decimal``); the
-rendering runs in a thread against one :class:`~generator.api.Generator`
+rendering runs in a thread against one :class:`~generator.pipeline.Generator`
 owned by the application's lifespan. At most ``workers * 2`` requests render
 at once and a few more wait; beyond that a request is turned away at once
 with 503. Every error leaves as ``application/problem+json`` (RFC 9457),
@@ -57,28 +57,27 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ._version import __version__
-from .api import FILE_STEMS, ContractSet, Document, Generator, set_zip
-from .errors import (
+from .._version import __version__
+from ..domain.documents import KINDS
+from ..domain.model import Contract, json_schema
+from ..domain.validate import check, parse
+from ..errors import (
     AmountError,
     ContractError,
-    ContractInvalid,
     ConversionError,
     InputError,
+    InvalidContractError,
     Issue,
     SealPlacementError,
 )
-from .load import parse_json, parse_yaml
-from .model import Contract, json_schema
-from .validate import check, parse
+from ..inputs.load import parse_json, parse_yaml
+from ..pipeline import ContractSet, Document, Generator, set_zip
 
-__all__ = ["KINDS", "PROBLEM_BASE", "Settings", "create_app", "serve"]
+__all__ = ["PROBLEM_BASE", "Settings", "create_app", "serve"]
 
 _T = TypeVar("_T")
 log = logging.getLogger("contractgen.service")
 
-#: the document kinds one PDF can be asked for, in set order
-KINDS: tuple[str, ...] = tuple(FILE_STEMS)
 #: base URI of the ``type`` of every problem this service reports
 PROBLEM_BASE = "https://contractgen.invalid/problems/"
 #: what is still read (and thrown away) of a body past its limit, so the 413 reaches the client
@@ -111,7 +110,7 @@ class Settings:
     queue: int | None = None
     #: uvicorn's log level (access lines at "info")
     log_level: str = "info"
-    #: sets kept in memory by input hash (see :class:`~generator.api.Generator`); 0: none
+    #: sets kept in memory by input hash (see :class:`~generator.pipeline.Generator`); 0: none
     cached_sets: int = 8
     #: seconds a client has to send a request's head, and then its body
     read_timeout: float = 15.0
@@ -861,7 +860,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     def own(request: Request, exc: Problem) -> Problem:
         return exc
 
-    def invalid(request: Request, exc: ContractInvalid) -> Problem:
+    def invalid(request: Request, exc: InvalidContractError) -> Problem:
         return Problem(
             422,
             "contract-invalid",
@@ -924,7 +923,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         return Problem(500, "internal-error", "Internal server error", "an unexpected error")
 
     app.add_exception_handler(Problem, handler(own))
-    app.add_exception_handler(ContractInvalid, handler(invalid))
+    app.add_exception_handler(InvalidContractError, handler(invalid))
     app.add_exception_handler(SealPlacementError, handler(unplaceable))
     app.add_exception_handler(AmountError, handler(unplaceable))
     app.add_exception_handler(InputError, handler(unreadable))

@@ -1,0 +1,33 @@
+"""The pipeline: one contract set from validated data, its manifest, and its folder or zip."""
+
+from .contract_set import MANIFEST, ContractSet, Document, input_digest, set_zip
+from .engine import Generator
+from .output import clear_dead_staging, make_staging, write_set
+from .stages import (
+    FORMATS,
+    add_pdfs,
+    default_converter,
+    render_contract,
+    render_docx,
+    render_set,
+    seal_specs,
+)
+
+__all__ = [
+    "FORMATS",
+    "MANIFEST",
+    "ContractSet",
+    "Document",
+    "Generator",
+    "add_pdfs",
+    "clear_dead_staging",
+    "default_converter",
+    "input_digest",
+    "make_staging",
+    "render_contract",
+    "render_docx",
+    "render_set",
+    "seal_specs",
+    "set_zip",
+    "write_set",
+]

@@ -1,0 +1,139 @@
+"""A contract set in memory: its documents, its files and the manifest that describes them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._version import __version__
+from ..docx.render import write_entry
+from ..domain.documents import document
+from ..domain.model import Contract
+
+__all__ = ["MANIFEST", "ContractSet", "Document", "input_digest", "set_zip"]
+
+#: the file in every contract's folder that describes the set
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Document:
+    """One document of a set, in memory."""
+
+    kind: str
+    title: str
+    docx: bytes
+    pdf: bytes | None = None
+    pages: int | None = None
+    seals: list[dict[str, Any]] = field(default_factory=list)
+    #: where a cross-page seal (骑缝章) goes: pages, edge and height (None for one page)
+    cross_page_seal: dict[str, Any] | None = None
+
+    @property
+    def stem(self) -> str:
+        """Return the file name without extension."""
+        return document(self.kind).stem
+
+
+@dataclass
+class ContractSet:
+    """The documents of one contract and the manifest that describes them."""
+
+    contract: Contract
+    documents: list[Document]
+    input_sha256: str
+    template_version: str
+    bundle: bytes | None = None
+    bundle_pages: int | None = None
+    formats: tuple[str, ...] = ("docx",)
+    pdfa: bool = False
+    #: which templates made the set: built in or an office's own folder, and their SHA-256
+    templates: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def contract_no(self) -> str:
+        """Return the contract number, which names the set's folder."""
+        return self.contract.contract_no
+
+    def files(self) -> dict[str, bytes]:
+        """Return every output file of the set by name, the manifest last."""
+        out: dict[str, bytes] = {}
+        for doc in self.documents:
+            if "docx" in self.formats:
+                out[f"{doc.stem}.docx"] = doc.docx
+            if doc.pdf is not None:
+                out[f"{doc.stem}.pdf"] = doc.pdf
+        if self.bundle is not None:
+            out[self.bundle_name] = self.bundle
+        out[MANIFEST] = self.manifest_bytes()
+        return out
+
+    @property
+    def bundle_name(self) -> str:
+        """Return the file name of the whole set as one PDF."""
+        return f"{self.contract_no}_合同全套.pdf"
+
+    def manifest(self) -> dict[str, Any]:
+        """Return the manifest: versions, input hash, and each file with its hash."""
+        documents = []
+        for doc in self.documents:
+            entry: dict[str, Any] = {"kind": doc.kind, "title": doc.title}
+            if "docx" in self.formats:
+                entry["docx"] = _describe(f"{doc.stem}.docx", doc.docx)
+            if doc.pdf is not None:
+                entry["pdf"] = {**_describe(f"{doc.stem}.pdf", doc.pdf), "pages": doc.pages}
+                entry["seals"] = doc.seals
+                entry["cross_page_seal"] = doc.cross_page_seal
+            documents.append(entry)
+        manifest: dict[str, Any] = {
+            "contract_no": self.contract_no,
+            "generator_version": __version__,
+            "template_version": self.template_version,
+            "templates": self.templates,
+            "input_sha256": self.input_sha256,
+            "formats": list(self.formats),
+            "pdfa": self.pdfa,
+            "documents": documents,
+        }
+        if self.bundle is not None:
+            manifest["bundle"] = {
+                **_describe(self.bundle_name, self.bundle),
+                "pages": self.bundle_pages,
+            }
+        return manifest
+
+    def manifest_bytes(self) -> bytes:
+        """Return the manifest as UTF-8 JSON."""
+        return (json.dumps(self.manifest(), ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _describe(name: str, data: bytes) -> dict[str, Any]:
+    return {
+        "file": name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        # Content-MD5 (RFC 1864), which some e-signing platforms require on upload
+        "content_md5": base64.b64encode(hashlib.md5(data).digest()).decode(),
+        "size": len(data),
+    }
+
+
+def input_digest(contract: Contract) -> str:
+    """Return the SHA-256 of the contract's normalised data (canonical JSON)."""
+    canonical = json.dumps(
+        contract.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def set_zip(contract_set: ContractSet) -> bytes:
+    """Return every file of a set in one zip, deterministic for the same set."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contract_set.files().items():
+            write_entry(archive, f"{contract_set.contract_no}/{name}", data)
+    return buffer.getvalue()

@@ -1,0 +1,125 @@
+"""The long-lived :class:`Generator`: templates and offices owned once, sets cached by input."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
+from typing import Any
+
+from ..docx.render import TemplateSet, default_templates
+from ..domain.model import Contract
+from ..domain.validate import parse
+from ..office.convert import ConverterPool
+from .contract_set import ContractSet, input_digest
+from .stages import FORMATS, _formats, _kinds, _selected, render_set
+
+__all__ = ["Generator"]
+
+
+class Generator:
+    """A long-lived generator: owns its templates and LibreOffice workers.
+
+    Safe to call from several threads at once; the pool bounds how many
+    conversions run together. Use it as a context manager (or call
+    :meth:`close`) so the offices stop with it.
+
+    The last ``cached_sets`` sets made with PDFs are kept in memory by input
+    hash: a platform that fetches a contract's documents one request at a
+    time has the set made once, and the same contract asked for twice at once
+    is made once. The bytes are those a fresh render gives (output is a
+    function of the input), so the cache changes nothing but the time.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        timeout: float = 60.0,
+        templates: TemplateSet | None = None,
+        cached_sets: int = 8,
+    ) -> None:
+        self.templates = templates or default_templates()
+        self.converter = ConverterPool(workers, timeout=timeout)
+        self.cached_sets = cached_sets
+        self._sets: OrderedDict[tuple[str, bool], ContractSet] = OrderedDict()
+        self._making: dict[tuple[str, bool], Future[ContractSet]] = {}
+        self._lock = threading.Lock()
+        #: how many sets were made, and how many requests the cache answered
+        self.counts = {"made": 0, "cached": 0}
+
+    def __enter__(self) -> Generator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the LibreOffice workers."""
+        self.converter.close()
+
+    def render(
+        self,
+        data: Mapping[str, Any] | Contract,
+        *,
+        formats: Iterable[str] = FORMATS,
+        pdfa: bool = False,
+        kinds: Iterable[str] | None = None,
+        deadline: float | None = None,
+    ) -> ContractSet:
+        """Return the contract set of raw data (or a parsed contract) in memory.
+
+        ``kinds`` limits it to some documents, e.g. ``("service_contract",)``;
+        no conversion runs past ``deadline`` (a :func:`time.monotonic` time).
+        """
+        contract = data if isinstance(data, Contract) else parse(data)
+        chosen, wanted = _formats(formats), _kinds(kinds)
+        if "pdf" not in chosen or self.cached_sets < 1:
+            return render_set(
+                contract,
+                formats=formats,
+                pdfa=pdfa,
+                converter=self.converter,
+                templates=self.templates,
+                kinds=kinds,
+                deadline=deadline,
+            )
+        return _selected(self._whole(contract, pdfa, deadline), chosen, wanted)
+
+    def _whole(self, contract: Contract, pdfa: bool, deadline: float | None) -> ContractSet:
+        """Return the contract's whole set with PDFs, from the cache or made once."""
+        key = (input_digest(contract), pdfa)
+        with self._lock:
+            whole = self._sets.get(key)
+            if whole is not None:
+                self._sets.move_to_end(key)
+                self.counts["cached"] += 1
+                return whole
+            making = self._making.get(key)
+            mine = making is None
+            if making is None:
+                making = self._making[key] = Future()
+        if not mine:
+            return making.result()  # made by another thread right now
+        try:
+            whole = render_set(
+                contract,
+                pdfa=pdfa,
+                converter=self.converter,
+                templates=self.templates,
+                deadline=deadline,
+            )
+        except BaseException as exc:
+            with self._lock:
+                del self._making[key]
+            making.set_exception(exc)
+            raise
+        with self._lock:
+            del self._making[key]
+            self._sets[key] = whole
+            while len(self._sets) > self.cached_sets:
+                self._sets.popitem(last=False)
+            self.counts["made"] += 1
+        making.set_result(whole)
+        return whole

@@ -1,0 +1,203 @@
+"""Write a contract set to its folder atomically, never touching what contractgen did not make."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+from ..errors import OutputConflictError
+from .contract_set import MANIFEST, ContractSet
+
+__all__ = [
+    "OWNER_SUFFIX",
+    "STAGING_PREFIX",
+    "clear_dead_staging",
+    "make_staging",
+    "write_set",
+]
+
+#: how the name of every folder :func:`write_set` stages starts; a contract number cannot
+#: start with a dot, so no contract's folder can be taken for one
+STAGING_PREFIX = ".contractgen-"
+#: the suffix of the file beside each staging folder that names the process writing it
+OWNER_SUFFIX = ".owner"
+#: how many times a set is swapped in while other writers keep replacing the same folder
+_PLACE_ATTEMPTS = 8
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _start_time(pid: int) -> str | None:
+    """Return when a process started (clock ticks since boot), or None if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name in parentheses may hold spaces; field 22 counts from the state after it.
+    return stat[stat.rindex(")") + 2 :].split()[19]
+
+
+def _owner() -> dict[str, Any]:
+    pid = os.getpid()
+    return {
+        "host": socket.gethostname(),
+        "boot": _boot_id(),
+        "pid": pid,
+        "start": _start_time(pid),
+    }
+
+
+def _owner_alive(owner: Any) -> bool:
+    """Return False only when the process that wrote an owner record is provably gone."""
+    if not isinstance(owner, dict) or not isinstance(owner.get("pid"), int):
+        return True
+    if owner.get("host") != socket.gethostname():
+        return True  # another machine on a shared folder: nothing here can tell
+    boot = _boot_id()
+    if boot and owner.get("boot") != boot:
+        return False
+    if Path("/proc/self/stat").exists():
+        # The start time tells a reused pid from the writer itself.
+        start = _start_time(owner["pid"])
+        return start is not None and start == owner.get("start")
+    try:
+        os.kill(owner["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def make_staging(out_dir: Path) -> tuple[Path, Path]:
+    """Create a staging folder in ``out_dir`` with its owner record; return both paths.
+
+    The record (``.contractgen-XXXX.owner``, beside the folder) names this
+    process, so that :func:`clear_dead_staging` removes only folders whose
+    writer is gone. It is written before the folder exists and removed after
+    it is gone: no staging folder is ever without its record.
+    """
+    while True:
+        name = f"{STAGING_PREFIX}{secrets.token_hex(8)}"
+        owner = out_dir / f"{name}{OWNER_SUFFIX}"
+        try:
+            fd = os.open(owner, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(_owner(), fh)
+        folder = out_dir / name
+        try:
+            folder.mkdir(0o777)  # the umask applies, as to any folder the user makes
+        except BaseException:
+            owner.unlink(missing_ok=True)
+            raise
+        return folder, owner
+
+
+def _drop_staging(folder: Path, owner: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    owner.unlink(missing_ok=True)
+
+
+def clear_dead_staging(out_dir: Path) -> list[Path]:
+    """Remove the staging folders in ``out_dir`` whose writing process is gone; return them.
+
+    Only folders with an owner record that :func:`make_staging` wrote count,
+    and only when that process provably no longer runs: a user's own hidden
+    folders, and those of a run still writing, are left alone.
+    """
+    removed = []
+    for owner in out_dir.glob(f"{STAGING_PREFIX}*{OWNER_SUFFIX}"):
+        folder = owner.with_name(owner.name.removesuffix(OWNER_SUFFIX))
+        try:
+            record = json.loads(owner.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # being written right now, or not ours: leave it
+        if _owner_alive(record) or not owner.is_file() or folder.is_symlink():
+            continue
+        _drop_staging(folder, owner)
+        removed.append(folder)
+    return removed
+
+
+def _made_here(folder: Path, contract_no: str) -> bool:
+    """Return whether a folder is a contract set this package wrote for that contract."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("contract_no") == contract_no
+
+
+def _put_in_place(staging: Path, target: Path, contract_no: str) -> None:
+    """Rename a staged set to its folder, swapping out an older set of the same contract."""
+    for _ in range(_PLACE_ATTEMPTS):
+        try:
+            os.rename(staging, target)
+            return
+        except OSError as exc:
+            if exc.errno not in {errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR}:
+                raise
+        if not _made_here(target, contract_no):
+            raise OutputConflictError(
+                f"{target}: 已存在，且不是 contractgen 为合同 {contract_no} 生成的文件夹，不予覆盖",
+                folder=str(target),
+                contract_no=contract_no,
+            )
+        old, owner = make_staging(target.parent)
+        try:
+            try:
+                os.rename(target, old / "set")
+            except FileNotFoundError:
+                continue  # another writer of the same contract moved it first
+            try:
+                os.rename(staging, target)
+                return
+            except OSError as exc:
+                # Another writer put its set in between: swap again.
+                if exc.errno not in {errno.EEXIST, errno.ENOTEMPTY}:
+                    raise
+        finally:
+            _drop_staging(old, owner)
+    raise OutputConflictError(
+        f"{target}: 多个进程同时在写这份合同，{_PLACE_ATTEMPTS}次仍未写入",
+        folder=str(target),
+        contract_no=contract_no,
+    )
+
+
+def write_set(contract_set: ContractSet, out_dir: Path) -> Path:
+    """Write a set to ``out_dir/<contract_no>/`` atomically and return that folder.
+
+    The files are written into a hidden staging folder (see :func:`make_staging`)
+    and renamed into place, so the folder appears complete or not at all; an
+    older set of the same contract is replaced only once the new one is whole.
+    Anything else in the folder's place is left as it is (:class:`OutputConflictError`).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / contract_set.contract_no
+    staging, owner = make_staging(out_dir)
+    try:
+        for name, data in contract_set.files().items():
+            with open(staging / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _put_in_place(staging, target, contract_set.contract_no)
+    finally:
+        _drop_staging(staging, owner)
+    return target

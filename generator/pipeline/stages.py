@@ -1,0 +1,232 @@
+"""The stages of one contract set: DOCX from the templates, then PDFs from one office pass."""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from typing import Any
+
+from ..docx.join import join
+from ..docx.render import TemplateSet, default_templates
+from ..domain.context import build_context
+from ..domain.documents import DOCUMENTS, KINDS, SET_TITLE, document
+from ..domain.model import Contract
+from ..domain.validate import parse
+from ..errors import ConversionError
+from ..office.convert import ConverterPool
+from ..pdf import Meta, Part, SealSpec, finish_set
+from .contract_set import ContractSet, Document, input_digest
+
+__all__ = [
+    "FORMATS",
+    "add_pdfs",
+    "default_converter",
+    "render_contract",
+    "render_docx",
+    "render_set",
+    "seal_specs",
+]
+
+_log = logging.getLogger(__name__)
+
+#: output formats a set can be made in
+FORMATS = ("docx", "pdf")
+
+
+def seal_specs(kind: str) -> tuple[SealSpec, ...]:
+    """Return where the PDF stage places each party's seal on a document (the registry's)."""
+    return tuple(
+        SealSpec(place.party, place.keyword, last_page_only=place.last_page_only)
+        for place in document(kind).seals
+    )
+
+
+def render_docx(
+    contract: Contract,
+    templates: TemplateSet | None = None,
+    kinds: Iterable[str] | None = None,
+) -> ContractSet:
+    """Return the contract set with its documents (all four, or the given kinds) as DOCX."""
+    templates = templates or default_templates()
+    context = build_context(contract)
+    wanted = _kinds(kinds)
+    documents = []
+    for doc in DOCUMENTS:
+        if doc.kind not in wanted:
+            continue
+        properties = {
+            "title": doc.title,
+            "subject": contract.contract_no,
+            "creator": contract.buyer.name,
+            "language": "zh-CN",
+            "date": contract.signed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        documents.append(
+            Document(doc.kind, doc.title, templates.render(doc.kind, context, properties))
+        )
+    return ContractSet(
+        contract,
+        documents,
+        input_digest(contract),
+        templates.version,
+        templates=templates.describe(),
+    )
+
+
+def _kinds(kinds: Iterable[str] | None) -> set[str]:
+    """Return the document kinds asked for (all when None); raise UnknownDocumentError."""
+    if kinds is None:
+        return set(KINDS)
+    return {document(kind).kind for kind in kinds}
+
+
+_default_pool: ConverterPool | None = None
+_default_lock = threading.Lock()
+
+
+def default_converter() -> ConverterPool:
+    """Return the process-wide LibreOffice pool, started on first use and closed at exit."""
+    global _default_pool
+    with _default_lock:
+        if _default_pool is None:
+            _default_pool = ConverterPool()
+            atexit.register(_default_pool.close)
+        return _default_pool
+
+
+def add_pdfs(
+    contract_set: ContractSet,
+    converter: ConverterPool,
+    *,
+    pdfa: bool = False,
+    deadline: float | None = None,
+) -> None:
+    """Convert each document of a set to a sealable PDF and make the bundle.
+
+    A whole set is joined into one DOCX and converted in one LibreOffice
+    pass, then cut into its documents (see ``generator/join.py``); documents
+    that cannot be joined, and sets of some documents only, convert one by one.
+    Nothing is tried past ``deadline`` (a :func:`time.monotonic` time).
+    """
+    contract = contract_set.contract
+    documents = contract_set.documents
+
+    def part(doc: Document, pages: int | None = None) -> Part:
+        meta = Meta(doc.title, contract.contract_no, contract.buyer.name, contract.signed_at)
+        return Part(doc.kind, meta, pages, seal_specs(doc.kind))
+
+    whole = len(documents) == len(KINDS)
+    bundle = Meta(
+        SET_TITLE,
+        contract.contract_no,
+        contract.buyer.name,
+        contract.signed_at,
+    )
+    joined = join([doc.docx for doc in documents]) if whole else None
+    made = None
+    for attempt in (1, 2) if joined is not None else ():
+        assert joined is not None
+        try:
+            raw, counts = converter.convert_sections(
+                joined.docx,
+                [asdict(section) for section in joined.sections],
+                pdfa=pdfa,
+                deadline=deadline,
+            )
+            parts = [part(doc, pages) for doc, pages in zip(documents, counts, strict=True)]
+            made = finish_set([(raw, parts)], bundle)
+            break
+        except ConversionError as exc:
+            # A layout the bridge could not measure (see _uno_worker.count_pages), once
+            # more; then one by one, which gives the same pages in other bytes. Never
+            # past the deadline: the caller has given up by then.
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+            _log.warning(
+                "%s: the joined set failed (%s), attempt %d", contract.contract_no, exc, attempt
+            )
+    if made is None:
+        # The documents convert side by side: the pool bounds how many offices run at once.
+        def convert(doc: Document) -> bytes:
+            return converter.convert_bytes(doc.docx, pdfa=pdfa, deadline=deadline)
+
+        with ThreadPoolExecutor(max_workers=len(documents)) as fan_out:
+            raws = list(fan_out.map(convert, documents))
+        made = finish_set(
+            [(raw, [part(doc)]) for raw, doc in zip(raws, documents, strict=True)],
+            bundle if whole else None,
+        )
+    finished, contract_set.bundle = made
+    for doc, pdf in zip(documents, finished, strict=True):
+        doc.pdf, doc.pages, doc.seals = pdf.pdf, pdf.pages, pdf.seals
+        doc.cross_page_seal = pdf.cross_page_seal
+    contract_set.pdfa = pdfa
+    if contract_set.bundle is not None:
+        contract_set.bundle_pages = sum(pdf.pages for pdf in finished)
+
+
+def render_set(
+    contract: Contract,
+    *,
+    formats: Iterable[str] = FORMATS,
+    pdfa: bool = False,
+    converter: ConverterPool | None = None,
+    templates: TemplateSet | None = None,
+    kinds: Iterable[str] | None = None,
+    deadline: float | None = None,
+) -> ContractSet:
+    """Return the contract set in the given formats (DOCX is always rendered: PDFs come from it).
+
+    ``kinds`` limits the set to some documents (then no bundle is made). Their
+    PDFs are still made with the whole set, so that a document's PDF is the
+    same bytes however it was asked for. No conversion runs past ``deadline``
+    (a :func:`time.monotonic` time).
+    """
+    chosen = _formats(formats)
+    wanted = _kinds(kinds)
+    if "pdf" not in chosen:
+        contract_set = render_docx(contract, templates, wanted)
+        contract_set.formats = chosen
+        return contract_set
+    contract_set = render_docx(contract, templates)
+    add_pdfs(contract_set, converter or default_converter(), pdfa=pdfa, deadline=deadline)
+    return _selected(contract_set, chosen, wanted)
+
+
+def _formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """Return the known formats asked for, in their canonical order."""
+    return tuple(f for f in FORMATS if f in set(formats))
+
+
+def _selected(whole: ContractSet, formats: tuple[str, ...], kinds: set[str]) -> ContractSet:
+    """Return a whole set made with PDFs as a set of some formats and documents.
+
+    A new object sharing the documents' bytes: the whole set is left as it is.
+    """
+    documents = [doc for doc in whole.documents if doc.kind in kinds]
+    everything = len(documents) == len(whole.documents)
+    return dataclasses.replace(
+        whole,
+        documents=documents,
+        formats=formats,
+        bundle=whole.bundle if everything else None,
+        bundle_pages=whole.bundle_pages if everything else None,
+    )
+
+
+def render_contract(
+    data: Mapping[str, Any], formats: Iterable[str] = FORMATS, pdfa: bool = False
+) -> ContractSet:
+    """Validate raw data and return its set in memory; raise InvalidContractError for bad data.
+
+    Uses a process-wide LibreOffice pool; long-running callers should own a
+    :class:`Generator` instead.
+    """
+    return render_set(parse(data), formats=formats, pdfa=pdfa)
