@@ -59,6 +59,22 @@ class Generator:
         """Stop the LibreOffice workers."""
         self.converter.close()
 
+    @property
+    def workers(self) -> int:
+        """Return how many offices may convert at once."""
+        return self.converter.size
+
+    def health(self) -> dict[str, Any]:
+        """Return what a health check shows: offices running, conversions, sets made and cached."""
+        with self._lock:
+            sets = dict(self.counts)
+        return {
+            "workers": self.converter.size,
+            "office_processes": len(self.converter.office_pids()),
+            "conversions": self.converter.stats,
+            "sets": sets,
+        }
+
     def render(
         self,
         data: Mapping[str, Any] | Contract,

@@ -164,7 +164,7 @@ class _Runtime:
         self.generator = generator
         self.tasks = tasks
         self.timeout = settings.timeout
-        self.slots = generator.converter.size * 2
+        self.slots = generator.workers * 2
         self.queue = self.slots if settings.queue is None else settings.queue
         self.running = 0
         self.waiting = 0
@@ -828,19 +828,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     async def healthz(request: Request) -> dict[str, Any]:
         runtime = _runtime(request)
-        pool = runtime.generator.converter
+        health = runtime.generator.health()
         return {
             "status": "ok",
             "version": __version__,
-            "workers": pool.size,
-            "office_processes": len(pool.office_pids()),
+            "workers": health["workers"],
+            "office_processes": health["office_processes"],
             "slots": runtime.slots,
             "queue": runtime.queue,
             "rendering": runtime.running,
             "waiting": runtime.waiting,
             "requests": dict(runtime.counts),
-            "sets": dict(runtime.generator.counts),
-            "conversions": pool.stats,
+            "sets": health["sets"],
+            "conversions": health["conversions"],
         }
 
     return app
