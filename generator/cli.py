@@ -24,7 +24,7 @@ from .domain.model import json_schema
 from .domain.validate import parse, validate
 from .errors import ContractError, InputError, InvalidContractError, UsageError
 from .inputs.load import load_data
-from .office.convert import die_with_parent
+from .office import die_with_parent
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 from ..docx.render import TemplateSet, default_templates
 from ..domain.model import Contract
 from ..domain.validate import parse
-from ..office.convert import ConverterPool
+from ..office import ConverterPool
 from .contract_set import ContractSet, input_digest
 from .stages import FORMATS, _formats, _kinds, _selected, render_set
 

@@ -20,7 +20,7 @@ from ..domain.documents import DOCUMENTS, KINDS, SET_TITLE, document
 from ..domain.model import Contract
 from ..domain.validate import parse
 from ..errors import ConversionError
-from ..office.convert import ConverterPool
+from ..office import ConverterPool
 from ..pdf import Meta, Part, SealSpec, finish_set
 from .contract_set import ContractSet, Document, input_digest
 
