@@ -79,7 +79,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import Options, run_batch
 
     options = Options(
-        formats=_formats(args.format), pdfa=args.pdfa, workers=args.workers, force=args.force
+        formats=_formats(args.format),
+        pdfa=args.pdfa,
+        workers=args.workers,
+        force=args.force,
+        templates=_template_folder(args.templates),
     )
     summary = run_batch(args.input, args.output, options)
     counts = summary.counts
@@ -114,15 +118,38 @@ def _output_folder(path: Path) -> None:
             raise UsageError(f"{path}: {parent} 不是文件夹，不能在其中建立输出文件夹")
 
 
+def _template_folder(path: Path | None) -> Path | None:
+    """Return a ``--templates`` folder after checking it is one (None: the built-in templates)."""
+    if path is not None and not path.is_dir():
+        raise UsageError(f"{path}: 模板文件夹不存在或不是文件夹")
+    return path
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
+    from .docx.render import TemplateSet
     from .pipeline import render_set, write_set
 
     _output_folder(args.output)
+    folder = _template_folder(args.templates)
+    templates = TemplateSet(folder) if folder is not None else None
     contract = parse(load_data(args.file), str(args.file))
-    folder = write_set(
-        render_set(contract, formats=_formats(args.format), pdfa=args.pdfa), args.output
+    made = render_set(contract, formats=_formats(args.format), pdfa=args.pdfa, templates=templates)
+    print(write_set(made, args.output))
+    return 0
+
+
+def _cmd_templates_export(args: argparse.Namespace) -> int:
+    from .docx.render import export_templates
+
+    if args.folder.exists() and not args.folder.is_dir():
+        raise UsageError(f"{args.folder}: 已存在且不是文件夹")
+    for path in export_templates(args.folder):
+        print(path)
+    print(
+        f"已导出内置模板：在 Word 或 WPS 中编辑后，用 contractgen templates check --templates "
+        f"{args.folder} 检查，再以 --templates {args.folder} 生成",
+        file=sys.stderr,
     )
-    print(folder)
     return 0
 
 
@@ -133,7 +160,7 @@ def _cmd_templates_check(args: argparse.Namespace) -> int:
     folder = args.samples or Path(str(resources.files("generator").joinpath("resources")))
     samples = sorted(folder.glob("*.yaml"))
     contexts = [build_context(parse(load_data(p), str(p))) for p in samples]
-    problems = TemplateSet(args.templates or TEMPLATE_DIR).check(contexts)
+    problems = TemplateSet(_template_folder(args.templates) or TEMPLATE_DIR).check(contexts)
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:
@@ -177,6 +204,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         cached_sets=args.cached_sets,
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
+        templates=_template_folder(args.templates),
     )
     return serve(settings)
 
@@ -266,6 +294,13 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("all", "docx", "pdf"), default="all", help="输出格式（默认 all）"
     )
     render_cmd.add_argument("--pdfa", action="store_true", help="PDF 采用 PDF/A-2b（长期归档）")
+    render_cmd.add_argument(
+        "--templates",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
+    )
     render_cmd.set_defaults(func=_cmd_render)
 
     batch_cmd = commands.add_parser("batch", help="批量生成：工作簿、CSV、JSONL 或文件夹")
@@ -275,6 +310,13 @@ def _parser() -> argparse.ArgumentParser:
     batch_cmd.add_argument("--pdfa", action="store_true", help="PDF 采用 PDF/A-2b")
     batch_cmd.add_argument("--workers", type=int, default=None, help="并行数（默认每核一个）")
     batch_cmd.add_argument("--force", action="store_true", help="重新生成已是最新的合同")
+    batch_cmd.add_argument(
+        "--templates",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
+    )
     batch_cmd.set_defaults(func=_cmd_batch)
 
     serve_cmd = commands.add_parser("serve", help="运行 HTTP 服务（供电子签章平台调用）")
@@ -336,18 +378,30 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="按输入哈希在内存中保留最近生成的全套文件数（默认 8，0 为不保留）",
     )
+    serve_cmd.add_argument(
+        "--templates",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
+    )
     serve_cmd.set_defaults(func=_cmd_serve)
 
     templates_cmd = commands.add_parser("templates", help="模板维护")
     templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)
     check_cmd = templates_sub.add_parser("check", help="检查模板所用变量均由数据提供")
     check_cmd.add_argument(
-        "--templates", type=Path, default=None, help="模板文件夹（默认：内置模板）"
+        "--templates", type=Path, default=None, metavar="DIR", help="模板文件夹（默认：内置模板）"
     )
     check_cmd.add_argument(
         "--samples", type=Path, default=None, help="样例数据文件夹（默认：内置样例）"
     )
     check_cmd.set_defaults(func=_cmd_templates_check)
+    export_cmd = templates_sub.add_parser(
+        "export", help="把内置模板写到文件夹中，供在 Word/WPS 中编辑（不覆盖已有文件）"
+    )
+    export_cmd.add_argument("folder", type=Path, metavar="DIR")
+    export_cmd.set_defaults(func=_cmd_templates_export)
     return parser
 
 

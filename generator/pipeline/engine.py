@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from ..docx.render import TemplateSet, default_templates
@@ -37,9 +38,12 @@ class Generator:
         *,
         workers: int | None = None,
         timeout: float = 60.0,
-        templates: TemplateSet | None = None,
+        templates: TemplateSet | Path | None = None,
         cached_sets: int = 8,
     ) -> None:
+        if isinstance(templates, Path):
+            templates = TemplateSet(templates)
+        #: the templates every set is made from: built in, or a folder of the office's own
         self.templates = templates or default_templates()
         self.converter = ConverterPool(workers, timeout=timeout)
         self.cached_sets = cached_sets
