@@ -21,7 +21,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from generator.office.convert import ConverterPool, convert_once
+from generator.office import ConverterPool, convert_once
 from generator.pdf import page_count as pdf_page_count
 
 CLAUSE = (

@@ -55,7 +55,7 @@ from generator.docx.join import join
 from generator.domain.documents import SET_TITLE
 from generator.domain.validate import parse
 from generator.inputs.load import load_data
-from generator.office.convert import ConverterPool
+from generator.office import ConverterPool
 from generator.pdf import Meta, Part, finish_set
 from generator.pipeline import ContractSet, render_docx, seal_specs
 

@@ -53,7 +53,7 @@ def _start_pipeline(ready: Any) -> None:
     """Start a reference worker process: its own office, warmed up on one contract."""
     global _pipeline_pool
     from generator.domain.validate import parse
-    from generator.office.convert import ConverterPool
+    from generator.office import ConverterPool
     from generator.pipeline import render_set
 
     _pipeline_pool = ConverterPool(1)
@@ -102,7 +102,7 @@ def convert_rate(items: list[dict[str, Any]], workers: int) -> float:
 
     from generator.docx.join import join
     from generator.domain.validate import parse
-    from generator.office.convert import ConverterPool
+    from generator.office import ConverterPool
     from generator.pipeline import render_docx
 
     jobs = []

@@ -20,7 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from generator.errors import ConversionError
-from generator.office.convert import FONTS_CONF, ConverterPool, convert_once
+from generator.office import FONTS_CONF, ConverterPool, convert_once
 
 RARE = "䶮堃喆昇珺"
 BODY = f"甲方：上海市大数据中心 ☑ 一次性验收 ☐ 分期验收 联系人 {RARE} Total 1,578,000.00 元"

@@ -21,7 +21,7 @@ from fontTools.ttLib import TTFont
 
 from generator.domain.validate import parse
 from generator.inputs.load import load_data
-from generator.office.convert import FONTS_CONF, ConverterPool
+from generator.office import FONTS_CONF, ConverterPool
 from generator.pipeline import render_set
 
 from ..conftest import SAMPLES

@@ -24,7 +24,7 @@ from generator.docx.join import join
 from generator.docx.render import TEMPLATE_DIR, TemplateSet
 from generator.domain.validate import parse
 from generator.errors import ConversionError
-from generator.office.convert import ConverterPool, find_uno_python
+from generator.office import ConverterPool, find_uno_python
 from generator.pdf import Meta, Part, finish_set, page_count, type1
 from generator.pipeline import ContractSet, Generator, render_docx, render_set, seal_specs
 
