@@ -42,6 +42,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -116,6 +117,8 @@ class Settings:
     read_timeout: float = 15.0
     #: open connections at most (None: what the file-descriptor limit allows, up to 1000)
     max_connections: int | None = None
+    #: a folder of the office's own templates (None: the built-in ones)
+    templates: FilePath | None = None
 
 
 class Problem(Exception):
@@ -637,7 +640,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         generator = Generator(
-            workers=settings.workers, timeout=settings.timeout, cached_sets=settings.cached_sets
+            workers=settings.workers,
+            timeout=settings.timeout,
+            cached_sets=settings.cached_sets,
+            templates=settings.templates,
         )
         try:
             async with anyio.create_task_group() as tasks:
