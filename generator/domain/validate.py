@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InvalidContractError, Issue
-from .model import Contract, character_problem
+from .model import Contract
+from .text import character_problem
 
 #: Chinese messages and stable codes for pydantic's own error types
 _BUILTIN: dict[str, tuple[str, str]] = {

@@ -10,7 +10,7 @@ import pytest
 
 from generator import validate
 from generator.domain.documents import SEAL_KEYWORDS
-from generator.domain.model import FONTS_CONF, _declared_fonts, printable
+from generator.domain.text import FONTS_CONF, declared_fonts, printable
 
 FIELDS = ("supplier.name", "buyer.address", "other_terms", "acceptance_plan.items.0.standard")
 
@@ -112,7 +112,7 @@ def test_a_character_without_a_glyph_is_refused(
 
 
 def test_glyphs_come_from_the_fonts_libreoffice_is_shown() -> None:
-    files, families = _declared_fonts(FONTS_CONF)
+    files, families = declared_fonts(FONTS_CONF)
     assert files and all(Path(f).is_file() for f in files), "tools/setup.sh installs them"
     assert {"Noto Serif CJK SC", "HanaMinB", "DejaVu Sans"} <= families
     covered = printable()

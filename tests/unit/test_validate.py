@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from generator import InvalidContractError, Issue, validate
-from generator.domain.model import contract_no_problem, credit_code_ok
+from generator.domain.fields import contract_no_problem, credit_code_ok
 from generator.domain.validate import parse
 from generator.inputs.load import load_data
 

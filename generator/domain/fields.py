@@ -1,0 +1,361 @@
+"""The field types of contract data: lengths, formats and checks, each with a stable code.
+
+Field-level format rules (postcode, phone, credit code …) live here as
+annotated types that raise :class:`pydantic_core.PydanticCustomError` with a
+stable code and a Chinese message; rules that relate several fields live in
+:mod:`generator.domain.validate`. Every text field has a maximum length and
+every list a maximum number of items (the constants below, published in the
+JSON Schema too), so no value can make the documents run to hundreds of pages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+
+from ..errors import AmountError
+from .amount import parse_amount
+from .text import checked_text as _text
+from .text import refusal as _fail
+
+__all__ = [
+    "ACCEPTANCE_ITEMS_MAX",
+    "ACCOUNT_PATTERN",
+    "ADDRESS_MAX",
+    "CONTRACT_NO_MAX",
+    "CREDIT_CODE_CHARS",
+    "CREDIT_CODE_WEIGHTS",
+    "DATE_MAX",
+    "DATE_MIN",
+    "DOCUMENT_NAME_MAX",
+    "FAX_PATTERN",
+    "INSTALMENTS_MAX",
+    "ITEM_TEXT_MAX",
+    "LONG_TEXT_MAX",
+    "NAME_MAX",
+    "OTHER_DOCUMENTS_MAX",
+    "PERSON_MAX",
+    "PHONE_PATTERN",
+    "POSTCODE_PATTERN",
+    "PROCEDURE_MAX",
+    "PROJECT_NAME_MAX",
+    "SHORT_TEXT_MAX",
+    "STAGE_MAX",
+    "Account",
+    "Address",
+    "Amount",
+    "ContractNo",
+    "Count",
+    "CreditCode",
+    "Day",
+    "DocumentName",
+    "Fax",
+    "ItemText",
+    "LongText",
+    "Name",
+    "OptionalLongText",
+    "OptionalName",
+    "OptionalShortText",
+    "Percent",
+    "PersonName",
+    "Phone",
+    "Postcode",
+    "Procedure",
+    "ProjectName",
+    "ShortText",
+    "Stage",
+    "YesNo",
+    "contract_no_problem",
+    "credit_code_ok",
+    "parse_date",
+]
+
+#: GB 32100-2015 统一社会信用代码 alphabet (no I, O, S, V, Z); a character's index is its value
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+#: GB 32100-2015 weights of positions 1–17
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+#: mobile numbers (1[3-9] and 9 digits) or landlines: 0-prefixed area code, optional extension
+PHONE_PATTERN = r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$"
+#: fax numbers: the same shapes as phone numbers
+FAX_PATTERN = PHONE_PATTERN
+#: Chinese postcodes
+POSTCODE_PATTERN = r"^\d{6}$"
+#: bank account numbers as printed on the contract
+ACCOUNT_PATTERN = r"^\d{8,32}$"
+#: the longest contract number, kept well under every file-system limit
+CONTRACT_NO_MAX = 64
+#: characters Windows forbids in file names (Linux forbids only "/")
+_UNSAFE_CHARS = set('<>:"/\\|?*')
+#: device names Windows reserves whatever the extension, superscript digits included
+#: (Microsoft's "Naming Files, Paths, and Namespaces")
+_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"} | {
+    f"{p}{i}" for p in ("COM", "LPT") for i in "0123456789¹²³"
+}
+
+#: the longest organisation name: buyer, supplier, bank, owner and user unit, acceptance subject
+NAME_MAX = 100
+#: the longest person's name: contacts, the legal representative
+PERSON_MAX = 50
+#: the longest address, service site or signing place
+ADDRESS_MAX = 200
+#: the longest project name (it heads the contract and every agreement)
+PROJECT_NAME_MAX = 200
+#: the longest short clause: performance bond, instalment condition, acceptance time …
+SHORT_TEXT_MAX = 500
+#: the longest free text of its own paragraphs: other_terms, confidential_extra
+LONG_TEXT_MAX = 5000
+#: the longest acceptance procedure
+PROCEDURE_MAX = 2000
+#: the longest acceptance item stage, and content or standard
+STAGE_MAX = 100
+ITEM_TEXT_MAX = 500
+#: the longest name of one other contract document (3.6)
+DOCUMENT_NAME_MAX = 200
+#: the most instalments, other documents and acceptance items
+INSTALMENTS_MAX = 24
+OTHER_DOCUMENTS_MAX = 20
+ACCEPTANCE_ITEMS_MAX = 30
+#: the earliest and latest date: a PDF date has a four-digit year, and a procurement
+#: contract dated outside this century is a typo (0226 or 2226 for 2026)
+DATE_MIN = date(2000, 1, 1)
+DATE_MAX = date(2099, 12, 31)
+
+
+def _pattern(pattern: str, code: str, message: str) -> Any:
+    # ASCII: \d would take full-width and Arabic-Indic digits too.
+    regex = re.compile(pattern, re.ASCII)
+
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise _fail(code, message)
+        return value
+
+    return check
+
+
+def _optional_text(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _number_as_text(value: Any) -> Any:
+    # A postcode, phone or account sent as a JSON number is still the same digits.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _identifier_schema(pattern: str, optional: bool = False) -> WithJsonSchema:
+    shapes: list[dict[str, Any]] = [
+        {"type": "string", "pattern": pattern},
+        {"type": "integer", "minimum": 0},
+    ]
+    if optional:
+        shapes.append({"type": "null"})
+    return WithJsonSchema({"anyOf": shapes})
+
+
+def _maybe_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON true is not the number 1, though pydantic takes it as 1 for an int field.
+    if isinstance(value, bool):
+        raise _fail("type.integer", "应为整数，不能是 true/false")
+    return value
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, float):
+        # A float comes from a spreadsheet cell: its shortest repr is what was typed.
+        value = repr(value)
+    try:
+        return parse_amount(value)
+    except AmountError as exc:
+        raise _fail("amount.format", exc.reason) from exc
+
+
+def _positive_amount(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise _fail("amount.positive", "金额应大于0")
+    return value
+
+
+def _percent(value: Decimal) -> Decimal:
+    if value <= 0 or value > 100:
+        raise _fail("percent.range", "百分比应大于0且不超过100")
+    return value
+
+
+def parse_date(value: Any) -> Any:
+    """Return a date from a date or a YYYY-MM-DD text within the date range; refuse the rest."""
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        day = value
+    elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip(), re.ASCII):
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise _fail("date.invalid", "日期不存在") from exc
+    else:
+        raise _fail("date.format", "日期格式应为YYYY-MM-DD")
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise _fail("date.range", f"日期应在{DATE_MIN.year}年至{DATE_MAX.year}年之间")
+    return day
+
+
+def _yes_no(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if value is not None else ""
+    if text in {"是", "true", "yes", "y", "1", "☑"}:
+        return True
+    if text in {"否", "false", "no", "n", "0", "☐"}:
+        return False
+    raise _fail("choice.yes_no", "应为“是”或“否”")
+
+
+def credit_code_ok(code: str) -> bool:
+    """Return whether a 统一社会信用代码 has the right shape and GB 32100 check digit."""
+    if len(code) != 18 or any(c not in CREDIT_CODE_CHARS for c in code):
+        return False
+    total = sum(
+        CREDIT_CODE_CHARS.index(c) * w for c, w in zip(code, CREDIT_CODE_WEIGHTS, strict=False)
+    )
+    check = (31 - total % 31) % 31
+    return CREDIT_CODE_CHARS[check] == code[17]
+
+
+def _credit_code(value: str) -> str:
+    if not credit_code_ok(value):
+        raise _fail("credit_code.invalid", "统一社会信用代码应为18位且校验码正确（GB 32100）")
+    return value
+
+
+def contract_no_problem(value: str) -> str | None:
+    """Return why a contract number is unsafe as a file name, or None when it is safe."""
+    if len(value) > CONTRACT_NO_MAX:
+        return f"合同编号不能超过{CONTRACT_NO_MAX}个字符"
+    if any(unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"} for c in value):
+        return "合同编号不能包含控制字符或不可见字符"
+    if any(c in _UNSAFE_CHARS for c in value):
+        return '合同编号不能包含 < > : " / \\ | ? * 等字符'
+    if ".." in value or value.startswith(".") or value.endswith((".", " ")):
+        return "合同编号不能包含“..”，也不能以点或空格开头或结尾"
+    if value.split(".")[0].rstrip(" ").upper() in _RESERVED_NAMES:
+        return "合同编号不能是Windows保留的设备名"
+    return None
+
+
+def _contract_no(value: str) -> str:
+    # The length first: a megabyte-long number is refused before its characters are read.
+    problem = contract_no_problem(value) if len(value.strip()) > CONTRACT_NO_MAX else None
+    if problem is None:
+        value = _text(value)
+        problem = contract_no_problem(value)
+    if problem:
+        raise _fail("contract_no.unsafe", problem)
+    return value
+
+
+def _bounded(limit: int) -> Any:
+    return Field(max_length=limit)
+
+
+Name = Annotated[str, _bounded(NAME_MAX), AfterValidator(_text)]
+PersonName = Annotated[str, _bounded(PERSON_MAX), AfterValidator(_text)]
+Address = Annotated[str, _bounded(ADDRESS_MAX), AfterValidator(_text)]
+ProjectName = Annotated[str, _bounded(PROJECT_NAME_MAX), AfterValidator(_text)]
+ShortText = Annotated[str, _bounded(SHORT_TEXT_MAX), AfterValidator(_text)]
+LongText = Annotated[str, _bounded(LONG_TEXT_MAX), AfterValidator(_text)]
+Procedure = Annotated[str, _bounded(PROCEDURE_MAX), AfterValidator(_text)]
+Stage = Annotated[str, _bounded(STAGE_MAX), AfterValidator(_text)]
+ItemText = Annotated[str, _bounded(ITEM_TEXT_MAX), AfterValidator(_text)]
+DocumentName = Annotated[str, _bounded(DOCUMENT_NAME_MAX), AfterValidator(_text)]
+OptionalName = Annotated[
+    Annotated[str, _bounded(NAME_MAX)] | None,
+    BeforeValidator(_optional_text),
+    AfterValidator(_maybe_text),
+]
+OptionalShortText = Annotated[
+    Annotated[str, _bounded(SHORT_TEXT_MAX)] | None,
+    BeforeValidator(_optional_text),
+    AfterValidator(_maybe_text),
+]
+OptionalLongText = Annotated[
+    Annotated[str, _bounded(LONG_TEXT_MAX)] | None,
+    BeforeValidator(_optional_text),
+    AfterValidator(_maybe_text),
+]
+Postcode = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    AfterValidator(_text),
+    AfterValidator(_pattern(POSTCODE_PATTERN, "postcode.format", "邮政编码应为6位数字")),
+    _identifier_schema(POSTCODE_PATTERN),
+]
+Phone = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    AfterValidator(_text),
+    AfterValidator(
+        _pattern(
+            PHONE_PATTERN, "phone.format", "电话应为11位手机号或带区号的固定电话（如021-20772889）"
+        )
+    ),
+    _identifier_schema(PHONE_PATTERN),
+]
+Fax = Annotated[
+    str | None,
+    BeforeValidator(_optional_text),
+    BeforeValidator(_number_as_text),
+    AfterValidator(_maybe_text),
+    AfterValidator(
+        lambda v: (
+            None
+            if v is None
+            else _pattern(FAX_PATTERN, "fax.format", "传真应为带区号的固定电话或11位手机号")(v)
+        )
+    ),
+    _identifier_schema(FAX_PATTERN, optional=True),
+]
+Account = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    AfterValidator(_text),
+    AfterValidator(_pattern(ACCOUNT_PATTERN, "account.format", "银行账号应为8至32位数字")),
+    _identifier_schema(ACCOUNT_PATTERN),
+]
+CreditCode = Annotated[
+    str | None,
+    BeforeValidator(_optional_text),
+    AfterValidator(lambda v: None if v is None else _credit_code(v.strip().upper())),
+    Field(json_schema_extra={"pattern": r"^[0-9A-HJ-NPQRTUWXY]{18}$"}),
+]
+ContractNo = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    AfterValidator(_contract_no),
+    Field(json_schema_extra={"maxLength": CONTRACT_NO_MAX}),
+]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    AfterValidator(_positive_amount),
+    Field(json_schema_extra={"exclusiveMinimum": 0, "multipleOf": 0.01}),
+]
+Percent = Annotated[Decimal, BeforeValidator(_amount), AfterValidator(_percent)]
+Day = Annotated[
+    date,
+    BeforeValidator(parse_date),
+    Field(json_schema_extra={"formatMinimum": str(DATE_MIN), "formatMaximum": str(DATE_MAX)}),
+]
+YesNo = Annotated[bool, BeforeValidator(_yes_no)]
+Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=99)]
