@@ -43,7 +43,7 @@ from .errors import (
     OutputConflictError,
     UsageError,
 )
-from .inputs.sheets import BATCH_SUFFIXES, Record, read_batch
+from .inputs import BATCH_SUFFIXES, Record, read_batch
 from .pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest, write_set
 
 REPORT_NAME = "batch-report"

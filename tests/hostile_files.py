@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from generator.inputs.sheets import write_workbook
+from generator.inputs import write_workbook
 
 #: the main sheet of a workbook written by write_workbook
 SHEET = "xl/worksheets/sheet1.xml"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from generator.inputs import write_workbook
 from generator.inputs.load import load_data
-from generator.inputs.sheets import write_workbook
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

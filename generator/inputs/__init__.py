@@ -1,1 +1,19 @@
-"""inputs"""
+"""Contract data in: one YAML/JSON file, or a batch as a workbook, CSV, JSON lines or a folder."""
+
+from .layout import COLUMNS, Record, write_workbook
+from .load import load_data, parse_json, parse_yaml
+from .sheets import BATCH_SUFFIXES, LIMITS, Limits, read_batch, read_folder
+
+__all__ = [
+    "BATCH_SUFFIXES",
+    "COLUMNS",
+    "LIMITS",
+    "Limits",
+    "Record",
+    "load_data",
+    "parse_json",
+    "parse_yaml",
+    "read_batch",
+    "read_folder",
+    "write_workbook",
+]

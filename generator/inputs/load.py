@@ -31,6 +31,18 @@ import yaml
 from ..errors import InputError
 
 #: the largest contract file read (the service's default --max-body too); a contract is ~5 KB
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_INT_DIGITS",
+    "MAX_NODES",
+    "MAX_NUMBER_CHARS",
+    "load_data",
+    "parse_json",
+    "parse_yaml",
+    "read_text",
+]
+
 MAX_FILE_BYTES = 1 << 20
 #: the deepest nesting of lists and objects; contract data is 4 levels deep
 MAX_DEPTH = 32

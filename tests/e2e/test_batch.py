@@ -12,7 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from generator.inputs.sheets import COLUMNS, write_workbook
+from generator.inputs import COLUMNS, write_workbook
 
 from ..conftest import SAMPLES, run_cli
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from generator import InputTooLargeError
 from generator.errors import InputError
-from generator.inputs.sheets import LIMITS, InputTooLargeError, Limits, read_batch, read_folder
+from generator.inputs import LIMITS, Limits, read_batch, read_folder
 
 from ..hostile_files import (
     LAUGHS,
