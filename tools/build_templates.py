@@ -492,49 +492,60 @@ def grid_starts(row: RowSpec) -> dict[int, CellSpec]:
     return starts
 
 
+def parse_table_line(table: TableSpec, line: str) -> bool:
+    """Add a line inside a table block to the table; return whether the line closes it."""
+    if line == f"[/{table.kind}]":
+        return True
+    if line.startswith("{%tr ") and line.endswith("%}"):
+        table.rows.append(RowSpec(tag=line))
+        return False
+    row = parse_row(line, len(table.widths), table.rows)
+    for cell in row.cells:
+        for paragraph in cell.text.split("¶"):
+            check_runs(paragraph.strip())
+    table.rows.append(row)
+    return False
+
+
+def parse_paragraph(line: str) -> Para:
+    """Parse a paragraph line: a ``{%p … %}`` tag, or text with an optional style marker."""
+    if line.startswith("{%p "):
+        if not line.endswith("%}") or line.count("{%") != 1:
+            raise ValueError("a {%p … %} line holds that one tag and nothing else")
+        return Para("Normal", line)
+    if "{%p" in line or "{%tr" in line:
+        raise ValueError("{%p and {%tr tags stand on a line of their own")
+    style_id, text = "Clause", line
+    for marker, marker_style in MARKERS:
+        if line.startswith(marker):
+            style_id, text = marker_style, line.removeprefix(marker).strip()
+            break
+    check_runs(text)
+    return Para(style_id, text)
+
+
 def parse_source(path: Path) -> Source:
     """Parse a template source into paragraphs and tables."""
     header = ""
     blocks: list[Para | TableSpec] = []
     table: TableSpec | None = None
+    lineno, line = 0, ""
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = line.rstrip()
         if not line.strip():
             continue
         try:
             if table is not None:
-                if line == f"[/{table.kind}]":
+                if parse_table_line(table, line):
                     blocks.append(table)
                     table = None
-                elif line.startswith("{%tr ") and line.endswith("%}"):
-                    table.rows.append(RowSpec(tag=line))
-                else:
-                    row = parse_row(line, len(table.widths), table.rows)
-                    for cell in row.cells:
-                        for paragraph in cell.text.split("¶"):
-                            check_runs(paragraph.strip())
-                    table.rows.append(row)
-                continue
-            if match := TABLE_START.match(line):
-                widths = [float(width) for width in match.group(2).split()]
-                table = TableSpec(match.group(1), widths)
+            elif match := TABLE_START.match(line):
+                table = TableSpec(match.group(1), [float(w) for w in match.group(2).split()])
             elif line.startswith("!header "):
                 header = line.removeprefix("!header ").strip()
                 check_runs(header)
-            elif line.startswith("{%p "):
-                if not line.endswith("%}") or line.count("{%") != 1:
-                    raise ValueError("a {%p … %} line holds that one tag and nothing else")
-                blocks.append(Para("Normal", line))
-            elif "{%p" in line or "{%tr" in line:
-                raise ValueError("{%p and {%tr tags stand on a line of their own")
             else:
-                style_id, text = "Clause", line
-                for marker, marker_style in MARKERS:
-                    if line.startswith(marker):
-                        style_id, text = marker_style, line.removeprefix(marker).strip()
-                        break
-                check_runs(text)
-                blocks.append(Para(style_id, text))
+                blocks.append(parse_paragraph(line))
         except ValueError as exc:
             raise SourceError(path, lineno, line, str(exc)) from exc
     if table is not None:

@@ -29,6 +29,17 @@ from jinja2.sandbox import SandboxedEnvironment
 from ..domain.documents import DOCUMENTS
 from ..errors import TemplateError
 
+__all__ = [
+    "EXPORTED",
+    "TEMPLATE_DIR",
+    "DocumentTemplate",
+    "TemplateSet",
+    "context_paths",
+    "default_templates",
+    "export_templates",
+    "write_entry",
+]
+
 #: the folder of the built-in templates, shipped inside the package
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 

@@ -14,8 +14,11 @@ from typing import Any
 from .amount import count_lower, count_upper, format_amount, rmb_upper
 from .model import AcceptancePlan, Contract, Payment, split_amount
 
-#: the tick marks of the acceptance form
-TICKED, UNTICKED = "☑", "☐"
+__all__ = ["TICKED", "UNTICKED", "build_context", "format_date"]
+
+#: the tick marks of the acceptance form: chosen, and not chosen
+TICKED = "☑"
+UNTICKED = "☐"
 
 
 def format_date(day: date) -> str:
