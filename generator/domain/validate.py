@@ -19,6 +19,8 @@ from .model import Contract
 from .text import character_problem
 
 #: Chinese messages and stable codes for pydantic's own error types
+__all__ = ["RULES", "Rule", "check", "field_path", "parse", "validate"]
+
 _BUILTIN: dict[str, tuple[str, str]] = {
     "missing": ("required", "必填项缺失"),
     "extra_forbidden": ("field.unknown", "未知字段（请检查拼写）"),

@@ -9,13 +9,9 @@ flat however long the batch.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import multiprocessing.util
 import os
-import secrets
-import sys
 import time
 from collections import Counter, deque
 from collections.abc import Iterable
@@ -27,33 +23,33 @@ from concurrent.futures import (
     wait,
 )
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from ._version import __version__
-from .docx.render import TemplateSet, default_templates
-from .domain.model import Contract
-from .domain.validate import check
-from .errors import (
-    ContractError,
+from .._version import __version__
+from ..docx.render import TemplateSet, default_templates
+from ..domain.model import Contract
+from ..domain.validate import check
+from ..errors import (
     InputError,
     InputTooLargeError,
     Issue,
     OutputConflictError,
     UsageError,
 )
-from .inputs import BATCH_SUFFIXES, Record, read_batch
-from .pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest, write_set
+from ..inputs import BATCH_SUFFIXES, Record, read_batch
+from ..pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest, write_set
+from .report import (
+    REPORT_FILES,
+    Line,
+    Progress,
+    Summary,
+    failure_text,
+    write_report,
+)
 
-REPORT_NAME = "batch-report"
-#: the files a batch writes beside the contracts' folders: no contract may be numbered so
-#: (compared without case, as Windows and macOS compare file names)
-REPORT_FILES = (f"{REPORT_NAME}.csv", f"{REPORT_NAME}.json")
-#: first characters that make Excel read a cell as a formula (OWASP, CSV injection)
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: the longest error message kept in the report for one failure
-MESSAGE_MAX = 2000
+__all__ = ["Options", "run_batch"]
 
 
 class _RowFailed(Exception):
@@ -66,28 +62,6 @@ class _RowFailed(Exception):
 
 
 @dataclass
-class Line:
-    """The report line of one input row."""
-
-    where: str
-    contract_no: str
-    status: str = "pending"
-    folder: str = ""
-    errors: list[dict[str, str]] = field(default_factory=list)
-
-    def fail(self, issues: Iterable[Issue], record: Record | None = None) -> None:
-        """Mark the row failed with its issues, each with the place a person looks at."""
-        self.status = "failed"
-        for issue in issues:
-            self.errors.append(
-                {
-                    "place": record.place(issue) if record else self.where,
-                    **issue.to_dict(),
-                }
-            )
-
-
-@dataclass
 class Options:
     """How a batch is made."""
 
@@ -97,32 +71,6 @@ class Options:
     force: bool = False
     #: a folder of the office's own templates (None: the built-in ones)
     templates: Path | None = None
-
-
-@dataclass
-class Summary:
-    """What a batch run did."""
-
-    lines: list[Line]
-    seconds: float
-    interrupted: bool = False
-
-    @property
-    def counts(self) -> Counter[str]:
-        """Return how many rows ended in each status."""
-        return Counter(line.status for line in self.lines)
-
-    @property
-    def exit_code(self) -> int:
-        """Return 0 when every row was made (or already was), else 1."""
-        ok = {"made", "skipped"}
-        return 0 if all(line.status in ok for line in self.lines) and not self.interrupted else 1
-
-
-def _failure(exc: BaseException) -> str:
-    """Return an exception as a report message: what it is and what it says, cut to size."""
-    text = str(exc) if isinstance(exc, ContractError) else f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= MESSAGE_MAX else text[:MESSAGE_MAX] + "…"
 
 
 def _validated(records: list[Record]) -> tuple[list[Line], list[tuple[Line, Contract]]]:
@@ -138,7 +86,7 @@ def _validated(records: list[Record]) -> tuple[list[Line], list[tuple[Line, Cont
             try:
                 contract, issues = check(record.data)
             except Exception as exc:  # one row's data must never stop the others
-                issues = [Issue("", "validate.error", f"无法校验：{_failure(exc)}")]
+                issues = [Issue("", "validate.error", f"无法校验：{failure_text(exc)}")]
         if record.contract_no.lower() in REPORT_FILES:
             issues.append(
                 Issue(
@@ -207,7 +155,7 @@ def _make(contract: Contract, out_dir: Path, options: Options) -> str:
         # Not every exception can be unpickled in the parent (one that cannot breaks the
         # whole pool), so each goes back as text.
         code = "output.exists" if isinstance(exc, OutputConflictError) else "generate.failed"
-        raise _RowFailed(code, _failure(exc)) from None
+        raise _RowFailed(code, failure_text(exc)) from None
 
 
 def _executor(options: Options) -> Executor:
@@ -216,94 +164,6 @@ def _executor(options: Options) -> Executor:
     # core while the offices wait.
     workers = options.workers or os.cpu_count() or 1
     return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(options,))
-
-
-class Progress:
-    """A progress bar with count and ETA on a terminal, plain log lines otherwise."""
-
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
-        self.total = total
-        self.done = 0
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.start = time.monotonic()
-
-    def step(self, line: Line) -> None:
-        """Report one more contract finished."""
-        self.done += 1
-        elapsed = time.monotonic() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        if self.tty:
-            width = 30
-            filled = int(width * self.done / max(self.total, 1))
-            bar = "█" * filled + "·" * (width - filled)
-            self.stream.write(
-                f"\r[{bar}] {self.done}/{self.total}  已用 {elapsed:5.1f}s  剩余约 {eta:5.1f}s "
-            )
-            if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(
-                f"[{self.done}/{self.total}] {line.contract_no}: {line.status} "
-                f"(elapsed {elapsed:.1f}s, eta {eta:.1f}s)\n"
-            )
-        self.stream.flush()
-
-
-def _cell(value: str) -> str:
-    """Return a report cell Excel shows as text, never runs as a formula (OWASP's rule)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def _write_file(path: Path, content: str, encoding: str) -> None:
-    """Write a file whole or not at all, with the permissions the umask gives any new file."""
-    while True:
-        staging = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-        try:
-            fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        break
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            fh.write(content)
-        os.replace(staging, path)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-
-
-def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> None:
-    """Write batch-report.json and batch-report.csv atomically."""
-    rows = [
-        {
-            "where": line.where,
-            "contract_no": line.contract_no,
-            "status": line.status,
-            "folder": line.folder,
-            "errors": line.errors,
-        }
-        for line in lines
-    ]
-    report = json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2) + "\n"
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["位置", "合同编号", "状态", "输出文件夹", "问题"])
-    for line in lines:
-        problems = "；".join(f"{e['place']}：{e['message']} [{e['code']}]" for e in line.errors)
-        writer.writerow(
-            [_cell(v) for v in (line.where, line.contract_no, line.status, line.folder, problems)]
-        )
-    for suffix, content, encoding in (
-        (".json", report, "utf-8"),
-        # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 instead of the locale's GBK.
-        (".csv", text.getvalue(), "utf-8-sig"),
-    ):
-        path = out_dir / f"{REPORT_NAME}{suffix}"
-        try:
-            _write_file(path, content, encoding)
-        except OSError as exc:
-            raise ContractError(f"{path}: 无法写入批量报告：{exc.strerror or exc}") from exc
 
 
 def _checked_paths(source: Path, out_dir: Path, options: Options) -> None:
@@ -430,7 +290,7 @@ class _Generation:
             except _RowFailed as exc:
                 line.fail([Issue("", exc.code, exc.message)])
             except Exception as exc:  # whatever else reaches here is this contract's alone
-                line.fail([Issue("", "generate.failed", _failure(exc))])
+                line.fail([Issue("", "generate.failed", failure_text(exc))])
             self.progress.step(line)
         return broken
 

@@ -1,0 +1,151 @@
+"""The package works when installed from its wheel, away from the checkout.
+
+The wheel is built from a copy of the working tree (the files git tracks or
+would track), installed into a fresh virtual environment outside the
+checkout, and run from a folder that is not the checkout: it must make the
+sample set with the templates it carries, byte for byte as the checkout does.
+The fresh environment borrows the project's installed dependencies (a path
+line to their site-packages), not the project itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT, SAMPLES, run_cli
+
+
+def _tree(dest: Path) -> Path:
+    """Copy the working tree's files (tracked, or new and not ignored) into ``dest``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the wheel built from a copy of the working tree."""
+    base = tmp_path_factory.mktemp("wheel")
+    source = _tree(base / "src")
+    wheels = base / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (built,) = wheels.glob("contractgen-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path) -> Path:
+    """Return the bin folder of a fresh venv outside the checkout with the wheel installed."""
+    venv = wheel.parent.parent / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    # The dependencies: the project's own environment, as a path after the venv's own.
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (Path(site) / "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv / "bin"
+
+
+def _run(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    return subprocess.run(
+        [str(bin_dir / "contractgen"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_the_wheel_carries_the_templates_and_resources(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for needed in (
+        "generator/docx/templates/service_contract.docx",
+        "generator/docx/templates/acceptance_plan.docx",
+        "generator/docx/templates/CONTEXT.md",
+        "generator/fonts/fonts.conf",
+        "generator/resources/contract.yaml",
+        "generator/office/_uno_worker.py",
+        "generator/domain/documents.py",
+    ):
+        assert needed in names, needed
+    assert not any(name.startswith(("tests/", "samples/", "tools/")) for name in names)
+
+
+def test_installed_wheel_makes_the_sample_set_as_the_checkout_does(
+    installed: Path, tmp_path: Path
+) -> None:
+    where = subprocess.run(
+        [str(installed / "python"), "-c", "import generator; print(generator.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where.startswith(str(installed.parent)), where  # the wheel's copy, not the checkout
+
+    made = _run(installed, tmp_path, "init", "contract.yaml")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "contract.yaml").read_bytes() == (SAMPLES / "seed.yaml").read_bytes()
+    result = _run(installed, tmp_path, "render", "contract.yaml", "-o", "out")
+    assert result.returncode == 0, result.stderr
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    folder = folder if folder.is_absolute() else tmp_path / folder
+    wheel_manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+    reference = run_cli("render", SAMPLES / "seed.yaml", "-o", tmp_path / "checkout")
+    assert reference.returncode == 0, reference.stderr
+    checkout_folder = tmp_path / "checkout" / wheel_manifest["contract_no"]
+    checkout_manifest = json.loads((checkout_folder / "manifest.json").read_text("utf-8"))
+    assert wheel_manifest == checkout_manifest
+    assert wheel_manifest["templates"]["source"] == "built-in"
+    for name in sorted(p.name for p in checkout_folder.iterdir()):
+        assert (folder / name).read_bytes() == (checkout_folder / name).read_bytes(), name
+
+    checked = _run(installed, tmp_path, "templates", "check")
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_installed_wheel_exports_its_templates_for_editing(installed: Path, tmp_path: Path) -> None:
+    result = _run(installed, tmp_path, "templates", "export", "mine")
+    assert result.returncode == 0, result.stderr
+    from generator import TEMPLATE_DIR
+
+    for name in ("service_contract.docx", "CONTEXT.md"):
+        assert (tmp_path / "mine" / name).read_bytes() == (TEMPLATE_DIR / name).read_bytes()
