@@ -27,6 +27,7 @@ from .inputs.load import load_data
 from .office import die_with_parent
 
 __all__ = [
+    "build_parser",
     "main",
 ]
 
@@ -265,7 +266,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: 错误：{message}\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="contractgen",
         description="由合同数据生成运维服务合同、保密协议、廉洁协议及履约验收方案（DOCX/PDF）。",
@@ -432,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # with them their offices (generator/convert.py), do not work on for nobody.
         os.register_at_fork(before=_note_forking_pid, after_in_child=_follow_parent)
         _fork_hooks = True
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         status: int = args.func(args)
     except InvalidContractError as exc:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import _parser
+from generator.cli import build_parser
 
 from ..conftest import FIXTURES, ROOT, SAMPLES, run_cli
 
@@ -93,7 +93,7 @@ def _commands() -> list[list[str]]:
                     found.append([*prefix, name])
                     visit(sub, [*prefix, name])
 
-    visit(_parser(), [])
+    visit(build_parser(), [])
     return [c for c in found if not any(o[: len(c)] == c and len(o) > len(c) for o in found)]
 
 

@@ -183,6 +183,14 @@ USAGE: dict[str, Callable[[Path], tuple[str | Path, ...]]] = {
         tmp / "file",
     ),
     "`init` into a missing folder": lambda tmp: ("init", tmp / "missing" / "contract.yaml"),
+    "`--templates` that is not a folder": lambda tmp: (
+        "render",
+        SAMPLES / "seed.yaml",
+        "-o",
+        tmp / "o",
+        "--templates",
+        tmp / "file",
+    ),
     "`--token`": lambda tmp: ("serve", "--token", "secret"),
 }
 
