@@ -1,10 +1,10 @@
 # mypy: ignore-errors
-"""Bridge one running LibreOffice to generator/convert.py over UNO.
+"""Bridge one running LibreOffice to generator/office/worker.py over UNO.
 
 Run by Debian's ``/usr/bin/python3`` (the only interpreter with ``python3-uno``),
 never imported by the package::
 
-    /usr/bin/python3 generator/_uno_worker.py PIPE_NAME [CONNECT_TIMEOUT_S]
+    /usr/bin/python3 generator/office/_uno_worker.py PIPE_NAME [CONNECT_TIMEOUT_S]
 
 It connects to ``soffice --accept="pipe,name=PIPE_NAME;urp;..."``, prints
 ``{"ready": true}``, then reads one JSON job per line on stdin, ``{"in": path,
@@ -16,7 +16,7 @@ non-fatal error is a document LibreOffice could not load or export. End of
 stdin or ``{"quit": true}`` terminates the office and exits.
 
 A job with ``"sections": [{"start": bookmark, "end": bookmark, "total": text}, …]``
-is a set of documents joined into one file (``generator/join.py``). Once the
+is a set of documents joined into one file (``generator/docx/join.py``). Once the
 layout is done, each section's page count is the page of its end bookmark less
 the page of its start bookmark, plus one; the section's ``total`` placeholder
 (its 共 Y 页) is replaced by that count before the export, which skips the
