@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ..errors import ConversionError
+from ..errors import ConversionError, UsageError
 from .environment import FONTS_CONF, find_soffice, find_uno_python
 from .files import check_pdf, copying, place, staging
 from .processes import kill_group
@@ -62,7 +62,7 @@ class ConverterPool:
     ) -> None:
         count = workers if workers is not None else (os.cpu_count() or 1)
         if count < 1:
-            raise ValueError(f"workers must be at least 1, not {count}")
+            raise UsageError(f"workers must be at least 1, not {count}")
         self.size = count
         self.timeout = timeout
         self.startup_timeout = startup_timeout

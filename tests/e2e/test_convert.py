@@ -19,7 +19,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from generator.errors import ConversionError
+from generator.errors import ConversionError, UsageError
 from generator.office import FONTS_CONF, ConverterPool, convert_once
 
 RARE = "䶮堃喆昇珺"
@@ -361,3 +361,8 @@ def test_deadline_bounds_the_conversion_and_its_retry(tmp_path: Path) -> None:
         assert own.stats["retries"] <= 1
         assert not alive(hung)
         assert own.convert_bytes(make_docx(("恢复", "宋体"))).startswith(b"%PDF-")
+
+
+def test_fewer_than_one_worker_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="at least 1"):
+        ConverterPool(workers=0)
