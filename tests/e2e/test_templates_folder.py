@@ -1,4 +1,4 @@
-"""An office's own templates: exported, edited, checked, and used by render, batch and the library."""
+"""An office's own templates: exported, edited, checked, used by render, batch and the library."""
 
 from __future__ import annotations
 
