@@ -63,6 +63,9 @@ from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate
 from lxml import etree
 
+from generator._version import __version__
+from generator.docx import native
+from generator.docx.render import write_entry
 from generator.domain.documents import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +80,6 @@ LATIN_FONT = "Times New Roman"
 
 #: Fixed so that rebuilding unchanged sources yields identical bytes.
 BUILD_TIME = datetime(2026, 1, 1, tzinfo=UTC)
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 #: Shading of form section rows and of the items header row.
 SECTION_FILL = "D9D9D9"
@@ -462,7 +464,9 @@ def parse_row(line: str, ncols: int, previous: list[RowSpec]) -> RowSpec:
         raise ValueError("a table row starts with |, =, H| or H=")
     cells = []
     for raw in body.split("|")[1:]:
-        mark, text = CELL_MARK.match(raw).groups()
+        cell_mark = CELL_MARK.match(raw)
+        assert cell_mark is not None  # the pattern matches any text
+        mark, text = cell_mark.groups()
         if mark == "^":
             cells.append(CellSpec("", continues=True))
         else:
@@ -683,6 +687,8 @@ def build_document(source: Source) -> DocxDocument:
     for rels, reltype in (
         (doc.part.package.rels, RT.THUMBNAIL),
         (doc.part.rels, RT.CUSTOM_XML),
+        # Its list definitions name styles the templates do not have; no paragraph is numbered.
+        (doc.part.rels, RT.NUMBERING),
         (doc.part.rels, RT_STYLES_WITH_EFFECTS),
     ):
         for r_id in [r_id for r_id, rel in rels.items() if rel.reltype == reltype]:
@@ -714,14 +720,27 @@ def build_document(source: Source) -> DocxDocument:
     return doc
 
 
-def deterministic_zip(data: bytes) -> bytes:
-    """Re-zip a package with fixed timestamps so equal sources give equal bytes."""
+#: parts whose w:rFonts name the faces a document uses
+FONT_PARTS = re.compile(r"^word/(document|styles|header\d*|footer\d*)\.xml$")
+
+
+def finish_package(data: bytes, name: str) -> bytes:
+    """Re-zip a saved package with Word-native parts and fixed timestamps (equal in, equal out).
+
+    python-docx's default template leaves a Word 2010 for Mac document in
+    Japanese; :mod:`generator.docx.native` has the parts that replace it.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    used = native.fonts_named(blob for part, blob in parts.items() if FONT_PARTS.match(part))
+    parts["docProps/app.xml"] = native.app_properties(__version__)
+    parts["word/theme/theme1.xml"] = native.theme(parts["word/theme/theme1.xml"])
+    parts["word/fontTable.xml"] = native.font_table(used)
+    parts["word/settings.xml"] = native.settings(parts["word/settings.xml"], f"template/{name}")
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            entry = zipfile.ZipInfo(info.filename, ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, src.read(info.filename))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for part, blob in parts.items():
+            write_entry(dst, part, blob)
     return out.getvalue()
 
 
@@ -758,16 +777,22 @@ def check_tags(name: str, docx: bytes) -> None:
         raise BuildError(f"{name}: {exc.message} (template line {exc.lineno})") from exc
 
 
-def build(name: str) -> Path:
-    """Build NAME.docx from generator/docx/templates/src/NAME.txt; write it only if it passes."""
+def make(name: str) -> bytes:
+    """Return NAME.docx as built from generator/docx/templates/src/NAME.txt, checked."""
     path = SRC_DIR / f"{name}.txt"
     if not path.is_file():
         raise BuildError(f"no template source {path.relative_to(ROOT)}")
     buffer = io.BytesIO()
     build_document(parse_source(path)).save(buffer)
-    docx = deterministic_zip(buffer.getvalue())
+    docx = finish_package(buffer.getvalue(), name)
+    check_tags(f"{name}.docx", docx)
+    return docx
+
+
+def build(name: str) -> Path:
+    """Build NAME.docx from generator/docx/templates/src/NAME.txt; write it only if it passes."""
+    docx = make(name)
     target = OUT_DIR / f"{name}.docx"
-    check_tags(target.name, docx)
     target.write_bytes(docx)
     return target
 

@@ -24,7 +24,8 @@ Each document becomes one section of the joined file, as it would in Word:
 
 Only documents made from one family of templates can be joined: the parts
 that are not text (styles, numbering, settings, fonts, theme) must be the
-same bytes in every document, and the bodies must hold nothing that refers
+same bytes in every document (the settings but for each document's own ids;
+the joined file, never written, keeps the first one's), and the bodies must hold nothing that refers
 to another part (pictures, links) or that would clash or count across
 documents (bookmarks, comments, page references). :func:`join` returns None
 for anything else, and the caller converts the documents one by one.
@@ -38,6 +39,8 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .native import without_doc_ids
+
 __all__ = ["Joined", "Section", "join"]
 
 _HEADER_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header"
@@ -49,6 +52,8 @@ _OWN_PARTS = re.compile(
     r"^(word/document\.xml|word/(header|footer)\d*\.xml|word/_rels/document\.xml\.rels"
     r"|\[Content_Types\]\.xml|docProps/.*)$"
 )
+#: the settings differ in the document ids only; the joined file keeps the first document's
+_SETTINGS = "word/settings.xml"
 _BODY = re.compile(r"<w:body>(.*)</w:body>", re.S)
 _FINAL_SECTION = re.compile(r"<w:sectPr\b[^>]*>.*?</w:sectPr>\s*\Z", re.S)
 _RELATIONSHIP = re.compile(r"<Relationship\s([^>]*)/>")
@@ -121,7 +126,7 @@ def _join(packages: list[zipfile.ZipFile]) -> Joined:
         if sorted(n for n in package.namelist() if not _OWN_PARTS.match(n)) != sorted(shared):
             raise _Refused("different parts")
         for name in shared:
-            if package.read(name) != first.read(name):
+            if _shared(name, package.read(name)) != _shared(name, first.read(name)):
                 raise _Refused(f"{name} differs")
 
     document = first.read("word/document.xml").decode()
@@ -157,6 +162,11 @@ def _join(packages: list[zipfile.ZipFile]) -> Joined:
         for name, (_, data) in parts.items():
             package.writestr(name, data)
     return Joined(out.getvalue(), tuple(sections))
+
+
+def _shared(name: str, data: bytes) -> bytes:
+    """Return a shared part as it must be equal in every document: settings without their ids."""
+    return without_doc_ids(data) if name == _SETTINGS else data
 
 
 def _copy_headers(

@@ -28,6 +28,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from ..domain.documents import DOCUMENTS
 from ..errors import TemplateError
+from .native import set_doc_ids
 
 __all__ = [
     "EXPORTED",
@@ -45,6 +46,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: XML parts of a .docx that hold text a template may fill
 _TEMPLATED = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
+#: the part holding the document's ids (w14:docId, w15:docId), which each document has its own of
+_SETTINGS = "word/settings.xml"
 #: 1980-01-01, the earliest time a zip entry can carry: fixed so output bytes never vary
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 #: characters docxtpl's listing pass turns into breaks, tabs and paragraphs
@@ -128,14 +131,21 @@ class DocumentTemplate:
         )
 
     def render(self, context: Mapping[str, Any], properties: Mapping[str, str]) -> bytes:
-        """Return the bytes of the .docx rendered with a context."""
+        """Return the bytes of the .docx rendered with a context.
+
+        The document's ids derive from its contract number and kind: the same
+        document of the same contract keeps them, every other document differs.
+        """
         listing = _has_listing(context)
+        name = f"{context.get('contract_no', '')}/{self.kind}"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
             for part in self.parts:
                 data = part.data
                 if part.template is not None and part.source is not None:
                     data = self._render_part(part, context, listing)
+                elif part.name == _SETTINGS:
+                    data = set_doc_ids(data, name)
                 write_entry(out, part.name, data)
             write_entry(out, "docProps/core.xml", _core_properties(properties))
         return buffer.getvalue()
