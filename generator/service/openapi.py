@@ -1,0 +1,265 @@
+"""The OpenAPI description: each route's responses, the problem schemas, the contract schema.
+
+FastAPI describes the routes; :func:`openapi_builder` adds the JSON Schema of
+contract data (its ``$defs`` become components), the sample contract as the
+example of the request bodies, and, with a token, the bearer security scheme
+on every ``/v1`` operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from ..domain.model import json_schema
+from ..domain.validate import parse
+from ..inputs.load import parse_yaml
+from .problems import MAX_ISSUE_TEXT, MAX_ISSUES
+from .settings import Settings
+
+__all__ = [
+    "ANY_BODY",
+    "CONTRACTS_RESPONSES",
+    "CONTRACT_BODY",
+    "DOCUMENT_RESPONSES",
+    "HEALTH_RESPONSES",
+    "SCHEMA_RESPONSES",
+    "VALIDATE_RESPONSES",
+    "openapi_builder",
+]
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem; 422 adds `issues` with each field's path.",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}},
+        "omitted_issues": {"type": "integer", "description": "issues past the first 100"},
+    },
+}
+_ISSUE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["path", "code", "message"],
+    "properties": {
+        "path": {
+            "type": "string",
+            "maxLength": MAX_ISSUE_TEXT,
+            "description": "field path, e.g. supplier.bank.account",
+        },
+        "code": {"type": "string", "description": "stable code, e.g. postcode.format"},
+        "message": {
+            "type": "string",
+            "maxLength": MAX_ISSUE_TEXT,
+            "description": "the problem, in Chinese",
+        },
+    },
+}
+_SET_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["manifest", "files"],
+    "properties": {
+        "manifest": {"type": "object", "description": "manifest.json of the set"},
+        "files": {
+            "type": "object",
+            "description": "every file of the set by name, base64",
+            "additionalProperties": {"type": "string", "contentEncoding": "base64"},
+        },
+    },
+}
+_VALIDATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["valid", "issues", "omitted_issues"],
+    "properties": {
+        "valid": {"type": "boolean"},
+        "issues": {
+            "type": "array",
+            "maxItems": MAX_ISSUES,
+            "items": {"$ref": "#/components/schemas/Issue"},
+        },
+        "omitted_issues": {"type": "integer", "description": "issues past the first 100"},
+    },
+}
+#: the request body of the routes that render: contract data
+CONTRACT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "Contract data (the JSON Schema at /v1/schema); amounts read exactly.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Contract"}}},
+    }
+}
+#: the request body of ``/v1/validate``: any JSON
+ANY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "Any JSON value: it is checked against the Contract schema and every "
+        "issue is reported, so data that breaks the schema is a normal request here.",
+        "content": {"application/json": {"schema": {}}},
+    }
+}
+_REASONS = {
+    400: "Malformed JSON (with line, column and position) or a bad query parameter",
+    401: "Missing or wrong bearer token",
+    404: "Unknown document kind or path",
+    408: "The body did not arrive in time",
+    413: "Request body over the limit",
+    415: "Body not sent as application/json",
+    422: "Invalid contract data: `issues` lists each problem with its field path",
+    503: "Saturated (Retry-After says when to retry) or the PDF conversion failed",
+    504: "The request took longer than the service's timeout",
+}
+_SET_HEADERS: dict[str, Any] = {
+    "X-Contract-No": {
+        "description": "contract number, percent-encoded UTF-8",
+        "schema": {"type": "string"},
+    },
+    "X-Input-Sha256": {
+        "description": "SHA-256 of the normalised contract data",
+        "schema": {"type": "string"},
+    },
+    "Content-Disposition": {"schema": {"type": "string"}},
+}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Return OpenAPI responses for the given problem statuses."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {
+            "description": _REASONS[code],
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+        if code == 503:
+            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+        responses[code] = entry
+    return responses
+
+
+CONTRACTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The set: a zip of the 4 DOCX, 4 PDF, the bundle and manifest.json",
+        "headers": _SET_HEADERS,
+        "content": {
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/ContractSetJson"}},
+        },
+    },
+    **_problems(400, 408, 413, 415, 422, 503, 504),
+}
+DOCUMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The PDF; X-Seal-Fields gives its empty signature fields",
+        "headers": {
+            **_SET_HEADERS,
+            "X-Seal-Fields": {
+                "description": "JSON list of {party, field, keyword, page, "
+                "keyword_rect, rect}; rectangles in PDF points",
+                "schema": {"type": "string"},
+            },
+            "X-Cross-Page-Seal": {
+                "description": "JSON {first_page, last_page, edge, y, size} for a "
+                "cross-page seal (骑缝章); absent for a one-page document",
+                "schema": {"type": "string"},
+            },
+            "X-Document-Pages": {"schema": {"type": "integer"}},
+            "X-Document-Sha256": {"schema": {"type": "string"}},
+        },
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    **_problems(400, 404, 408, 413, 415, 422, 503, 504),
+}
+VALIDATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Whether the data is valid, and every issue (200 even when not)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Validation"}}},
+    },
+    **_problems(400, 408, 413, 415),
+}
+SCHEMA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON Schema (draft 2020-12)",
+        "content": {"application/schema+json": {"schema": {"type": "object"}}},
+    }
+}
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"description": "The service is up"}}
+
+
+def _rehome(node: Any) -> Any:
+    """Return a JSON Schema fragment with ``#/$defs/X`` refs pointing into the components."""
+    if isinstance(node, dict):
+        return {
+            key: (
+                value.replace("#/$defs/", "#/components/schemas/")
+                if key == "$ref" and isinstance(value, str)
+                else _rehome(value)
+            )
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_rehome(item) for item in node]
+    return node
+
+
+def _example() -> dict[str, Any]:
+    """Return the bundled sample contract as JSON data, for the OpenAPI examples."""
+    text = resources.files("generator").joinpath("resources/contract.yaml").read_text("utf-8")
+    data: dict[str, Any] = parse(parse_yaml(text)).model_dump(mode="json")
+    return data
+
+
+def _add_schemas(document: dict[str, Any]) -> None:
+    """Add the contract schema, its example and the service's own schemas to ``document``."""
+    contract = json_schema()
+    definitions = contract.pop("$defs", {})
+    for key in ("$schema", "$id"):
+        contract.pop(key, None)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in definitions.items():
+        schemas[name] = _rehome(definition)
+    schemas["Contract"] = _rehome(contract)
+    example = {"seed": {"summary": "the bundled sample contract", "value": _example()}}
+    for path in ("/v1/contracts", "/v1/contracts/{kind}.pdf"):
+        body = document["paths"][path]["post"]["requestBody"]
+        body["content"]["application/json"]["examples"] = example
+    schemas["Problem"] = _PROBLEM_SCHEMA
+    schemas["Issue"] = _ISSUE_SCHEMA
+    schemas["ContractSetJson"] = _SET_JSON_SCHEMA
+    schemas["Validation"] = _VALIDATION_SCHEMA
+
+
+def _add_security(document: dict[str, Any]) -> None:
+    """Require the bearer token of every ``/v1`` operation in ``document``."""
+    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    for path, operations in document["paths"].items():
+        if path.startswith("/v1/"):
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}]
+                operation["responses"].update(_problems(401))
+
+
+def openapi_builder(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
+    """Return the OpenAPI builder: FastAPI's routes plus the published contract schema."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        _add_schemas(document)
+        if settings.token:
+            _add_security(document)
+        app.openapi_schema = document
+        return document
+
+    return build

@@ -1,0 +1,313 @@
+"""Every error answer: RFC 9457 ``application/problem+json``, and the one map of errors to statuses.
+
+A refusal is raised as a :class:`Problem` made by one of the functions here
+(:func:`saturated`, :func:`body_too_large`, ...); the stages' errors are
+translated by the handlers :func:`add_error_handlers` installs. Nowhere else
+does an error become a status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from ..domain.documents import KINDS
+from ..errors import (
+    AmountError,
+    ContractError,
+    ConversionError,
+    InputError,
+    InvalidContractError,
+    Issue,
+    SealPlacementError,
+)
+
+__all__ = [
+    "MAX_ISSUES",
+    "MAX_ISSUE_TEXT",
+    "PROBLEM_BASE",
+    "Problem",
+    "add_error_handlers",
+    "body_too_large",
+    "issue_list",
+    "malformed_json",
+    "request_timeout",
+    "saturated",
+    "timed_out",
+    "unauthorized",
+    "unknown_kind",
+    "unsupported_media_type",
+]
+
+log = logging.getLogger("contractgen.service")
+
+#: base URI of the ``type`` of every problem this service reports
+PROBLEM_BASE = "https://contractgen.invalid/problems/"
+#: issues listed in an answer; the rest are counted in ``omitted_issues``
+MAX_ISSUES = 100
+#: characters of an issue's path or message kept in an answer (the rest becomes "…")
+MAX_ISSUE_TEXT = 200
+
+
+class Problem(Exception):
+    """An error response in the making: status, title, detail and extension members."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+    def response(self, path: str) -> JSONResponse:
+        """Return the problem as an ``application/problem+json`` response."""
+        body = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": path,
+            **self.extra,
+        }
+        return JSONResponse(
+            body,
+            status_code=self.status,
+            headers=self.headers,
+            media_type="application/problem+json",
+        )
+
+
+def _cut(text: str, limit: int = MAX_ISSUE_TEXT) -> str:
+    """Return ``text``, cut to ``limit`` characters with a "…" when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def issue_list(issues: list[Issue]) -> dict[str, Any]:
+    """Return the first :data:`MAX_ISSUES` issues, their texts cut, and the count of the rest."""
+    return {
+        "issues": [
+            {"path": _cut(i.path), "code": _cut(i.code), "message": _cut(i.message)}
+            for i in issues[:MAX_ISSUES]
+        ],
+        "omitted_issues": max(0, len(issues) - MAX_ISSUES),
+    }
+
+
+# -- refusals: what the service itself turns away -----------------------------------------
+
+
+def malformed_json(detail: str, **where: Any) -> Problem:
+    """Return the 400 of a body that is not JSON; ``where``: line, column, position."""
+    return Problem(400, "malformed-json", "Malformed JSON", detail, **where)
+
+
+def unauthorized(token_given: bool) -> Problem:
+    """Return the 401 of a ``/v1`` request without the bearer token, or with a wrong one."""
+    challenge = 'Bearer realm="contractgen"'
+    if token_given:
+        challenge += ', error="invalid_token"'
+    return Problem(
+        401,
+        "unauthorized",
+        "Unauthorized",
+        "the bearer token is not valid"
+        if token_given
+        else "this request needs Authorization: Bearer <token>",
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+def unknown_kind(kind: str) -> Problem:
+    """Return the 404 of a document kind the set does not have."""
+    return Problem(
+        404,
+        "not-found",
+        "Not found",
+        f"no document kind {kind!r}; the kinds are {', '.join(KINDS)}",
+    )
+
+
+def request_timeout(seconds: float) -> Problem:
+    """Return the 408 of a body that did not arrive within ``seconds``."""
+    return Problem(
+        408,
+        "request-timeout",
+        "Request timeout",
+        f"the body did not arrive within {seconds:g} s",
+        headers={"Connection": "close"},
+    )
+
+
+def body_too_large(limit: int) -> Problem:
+    """Return the 413 of a body over ``limit`` bytes (the connection closes after it)."""
+    return Problem(
+        413,
+        "body-too-large",
+        "Request body too large",
+        f"the body may have at most {limit} bytes",
+        headers={"Connection": "close"},
+        max_body=limit,
+    )
+
+
+def unsupported_media_type(content_type: str, encoding: str) -> Problem:
+    """Return the 415 of a body that is not JSON, or is compressed with ``encoding``."""
+    return Problem(
+        415,
+        "unsupported-media-type",
+        "Unsupported media type",
+        f"the body must be JSON sent as Content-Type: application/json, not {content_type!r}"
+        + ("" if encoding == "identity" else f" with Content-Encoding {encoding!r}"),
+        headers={"Accept-Post": "application/json"},
+    )
+
+
+def saturated(slots: int, queue: int, retry_after: int) -> Problem:
+    """Return the 503 of a request turned away because every slot and queue place is taken."""
+    return Problem(
+        503,
+        "saturated",
+        "Service saturated",
+        f"all {slots} rendering slots and {queue} queue places are taken",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def timed_out(timeout: float, doing: str) -> Problem:
+    """Return the 504 of a request that took more than ``timeout`` seconds ``doing`` something."""
+    return Problem(
+        504,
+        "timeout",
+        "Request timed out",
+        f"the request took more than {timeout:g} s ({doing})",
+    )
+
+
+# -- the stages' errors, and the framework's ----------------------------------------------
+
+
+def _own(request: Request, exc: Problem) -> Problem:
+    return exc
+
+
+def _invalid(request: Request, exc: InvalidContractError) -> Problem:
+    return Problem(
+        422,
+        "contract-invalid",
+        "Invalid contract data",
+        f"the contract data has {len(exc.issues)} issue(s)",
+        **issue_list(list(exc.issues)),
+    )
+
+
+def _unrenderable(request: Request, exc: SealPlacementError | AmountError) -> Problem:
+    return Problem(422, "contract-unrenderable", "Contract cannot be rendered", str(exc))
+
+
+def _unreadable(request: Request, exc: InputError) -> Problem:
+    return malformed_json(str(exc))
+
+
+def _conversion(request: Request, exc: ConversionError) -> Problem:
+    log.error("PDF conversion failed for %s: %s", request.url.path, exc)
+    return Problem(
+        503,
+        "conversion-failed",
+        "PDF conversion failed",
+        "LibreOffice could not convert a document; try again",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _http(request: Request, exc: StarletteHTTPException) -> Problem:
+    slugs = {404: "not-found", 405: "method-not-allowed"}
+    return Problem(
+        exc.status_code,
+        slugs.get(exc.status_code, f"http-{exc.status_code}"),
+        _title(exc.status_code),
+        str(exc.detail),
+        headers=exc.headers,
+    )
+
+
+def _bad_parameter(request: Request, exc: RequestValidationError) -> Problem:
+    issues = [
+        {
+            "path": ".".join(str(part) for part in error.get("loc", ())),
+            "code": str(error.get("type", "invalid")),
+            "message": str(error.get("msg", "")),
+        }
+        for error in exc.errors()
+    ]
+    return Problem(
+        400, "invalid-parameter", "Invalid parameter", "a parameter is not valid", issues=issues
+    )
+
+
+def _gone(request: Request, exc: ClientDisconnect) -> Problem:
+    # Nobody reads this answer: the client left, or its connection was closed for
+    # being slow (see generator.service.connections).
+    log.info("client gone before its request was read: %s", request.url.path)
+    return Problem(400, "client-disconnected", "Client disconnected", "the client left")
+
+
+def _bug(request: Request, exc: Exception) -> Problem:
+    log.error("unexpected error on %s", request.url.path, exc_info=exc)
+    return Problem(500, "internal-error", "Internal server error", "an unexpected error")
+
+
+#: each class of error and what makes its problem (an error takes its nearest class's)
+_TRANSLATIONS: list[tuple[type[Exception], Callable[[Request, Any], Problem]]] = [
+    (Problem, _own),
+    (InvalidContractError, _invalid),
+    (SealPlacementError, _unrenderable),
+    (AmountError, _unrenderable),
+    (InputError, _unreadable),
+    (ConversionError, _conversion),
+    (StarletteHTTPException, _http),
+    (RequestValidationError, _bad_parameter),
+    (ClientDisconnect, _gone),
+    (ContractError, _bug),
+    (Exception, _bug),
+]
+
+
+def _handler(
+    translate: Callable[[Request, Any], Problem],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return translate(request, exc).response(request.url.path)
+
+    return handle
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Translate every error into a problem response: the only place errors become statuses."""
+    for error, translate in _TRANSLATIONS:
+        app.add_exception_handler(error, _handler(translate))

@@ -1,0 +1,169 @@
+"""The handlers of the routes: each reads its request, runs its work in a slot, and answers.
+
+:func:`generator.service.app.create_app` wires them to their paths, with the
+OpenAPI description of :mod:`generator.service.openapi`. The handlers are
+introduced by comments rather than docstrings: FastAPI would publish a
+docstring as the operation's description.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+import anyio
+from fastapi import Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from .._version import __version__
+from ..domain.documents import KINDS
+from ..domain.model import json_schema
+from ..domain.validate import check
+from ..pipeline import ContractSet, Document, set_zip
+from . import problems
+from .admission import runtime_of
+from .bodies import contract_body, decode, json_body
+from .negotiation import preferred
+
+__all__ = ["contracts", "document_pdf", "healthz", "schema", "validate_contract"]
+
+#: what ``/v1/contracts`` answers in, the default first
+_SET_TYPES = ("application/zip", "application/json")
+
+
+def _disposition(kind: str, filename: str) -> str:
+    """Return a Content-Disposition value with an ASCII fallback and the UTF-8 name."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _set_headers(contract_set: ContractSet) -> dict[str, str]:
+    """Return the headers that identify a set: contract number, input hash, versions."""
+    return {
+        "X-Contract-No": quote(contract_set.contract_no, safe=""),
+        "X-Input-Sha256": contract_set.input_sha256,
+        "X-Generator-Version": __version__,
+        "X-Template-Version": contract_set.template_version,
+    }
+
+
+def _set_json(contract_set: ContractSet) -> bytes:
+    """Return a set as JSON: its manifest and every file in base64."""
+    files = {name: base64.b64encode(data).decode() for name, data in contract_set.files().items()}
+    document = {"manifest": contract_set.manifest(), "files": files}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _compact(value: Any) -> str:
+    """Return ``value`` as JSON without spaces, for a header."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+# ``POST /v1/contracts``: the whole set, as a zip or as JSON with base64 files.
+async def contracts(
+    request: Request,
+    fmt: Annotated[
+        Literal["zip", "json"] | None,
+        Query(alias="format", description="zip or json; default from Accept, else zip"),
+    ] = None,
+    pdfa: Annotated[bool, Query(description="PDF/A-2b instead of plain PDF")] = False,
+) -> Response:
+    runtime = runtime_of(request)
+    until = runtime.deadline()
+    contract = await contract_body(request, runtime.settings, until)
+    if fmt:
+        as_json = fmt == "json"
+    else:
+        as_json = preferred(request.headers.get("accept", ""), _SET_TYPES) == "application/json"
+    generator = runtime.generator
+
+    def work() -> tuple[ContractSet, bytes]:
+        contract_set = generator.render(contract, pdfa=pdfa, deadline=until)
+        return contract_set, (_set_json(contract_set) if as_json else set_zip(contract_set))
+
+    contract_set, body = await runtime.run(work, until)
+    headers = _set_headers(contract_set)
+    if as_json:
+        return Response(body, media_type="application/json", headers=headers)
+    headers["Content-Disposition"] = _disposition("attachment", f"{contract_set.contract_no}.zip")
+    return Response(body, media_type="application/zip", headers=headers)
+
+
+# ``POST /v1/contracts/{kind}.pdf``: one document's sealable PDF, seal fields in headers.
+async def document_pdf(
+    request: Request,
+    kind: Annotated[str, Path(description="document kind", json_schema_extra={"enum": KINDS})],
+    pdfa: Annotated[bool, Query(description="PDF/A-2b instead of plain PDF")] = False,
+) -> Response:
+    if kind not in KINDS:
+        raise problems.unknown_kind(kind)
+    runtime = runtime_of(request)
+    until = runtime.deadline()
+    contract = await contract_body(request, runtime.settings, until)
+    generator = runtime.generator
+
+    def work() -> tuple[ContractSet, Document]:
+        # Only the asked-for document is converted.
+        contract_set = generator.render(contract, pdfa=pdfa, kinds=(kind,), deadline=until)
+        return contract_set, contract_set.documents[0]
+
+    contract_set, document = await runtime.run(work, until)
+    assert document.pdf is not None
+    headers = _set_headers(contract_set)
+    headers.update(
+        {
+            "Content-Disposition": _disposition(
+                "inline", f"{contract_set.contract_no}_{document.stem}.pdf"
+            ),
+            "X-Document-Kind": kind,
+            "X-Document-Pages": str(document.pages),
+            "X-Document-Sha256": hashlib.sha256(document.pdf).hexdigest(),
+            "X-Seal-Fields": _compact(document.seals),
+        }
+    )
+    if document.cross_page_seal is not None:
+        headers["X-Cross-Page-Seal"] = _compact(document.cross_page_seal)
+    return Response(document.pdf, media_type="application/pdf", headers=headers)
+
+
+# ``POST /v1/validate``: whether any JSON is valid contract data, and every issue.
+async def validate_contract(request: Request) -> JSONResponse:
+    runtime = runtime_of(request)
+    body = await json_body(request, runtime.settings, runtime.deadline())
+    issues = await anyio.to_thread.run_sync(lambda: check(decode(body))[1])
+    return JSONResponse({"valid": not issues, **problems.issue_list(issues)})
+
+
+@functools.cache
+def _schema_text() -> bytes:
+    return json.dumps(json_schema(), ensure_ascii=False).encode()
+
+
+# ``GET /v1/schema``: the JSON Schema of contract data.
+async def schema() -> Response:
+    return Response(_schema_text(), media_type="application/schema+json")
+
+
+# ``GET /healthz``: liveness, the slots and queue, the workers' statistics.
+async def healthz(request: Request) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    health = runtime.generator.health()
+    return {
+        "status": "ok",
+        "version": __version__,
+        "workers": health["workers"],
+        "office_processes": health["office_processes"],
+        "slots": runtime.slots,
+        "queue": runtime.queue,
+        "rendering": runtime.running,
+        "waiting": runtime.waiting,
+        "requests": dict(runtime.counts),
+        "sets": health["sets"],
+        "conversions": health["conversions"],
+    }

@@ -1,0 +1,36 @@
+"""How the service runs: the one :class:`Settings` that ``serve`` and ``create_app`` take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the service runs: address, workers, token, limits and templates."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: LibreOffice workers (None: one per core); ``2 * workers`` requests render at once
+    workers: int | None = None
+    #: bearer token every ``/v1`` request must carry; None: no authentication
+    token: str | None = None
+    #: largest request body in bytes
+    max_body: int = 1 << 20
+    #: seconds a request may take, waiting included (also bounds one conversion)
+    timeout: float = 120.0
+    #: requests that may wait for a rendering slot (None: as many as there are slots)
+    queue: int | None = None
+    #: uvicorn's log level (access lines at "info")
+    log_level: str = "info"
+    #: sets kept in memory by input hash (see :class:`~generator.pipeline.Generator`); 0: none
+    cached_sets: int = 8
+    #: seconds a client has to send a request's head, and then its body
+    read_timeout: float = 15.0
+    #: open connections at most (None: what the file-descriptor limit allows, up to 1000)
+    max_connections: int | None = None
+    #: a folder of the office's own templates (None: the built-in ones)
+    templates: Path | None = None
