@@ -196,7 +196,7 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .service.app import Settings, serve
+    from .service import Settings, serve
 
     settings = Settings(
         host=args.host,

@@ -44,11 +44,9 @@ from . import openapi, routes
 from .admission import Runtime
 from .auth import BearerGuard
 from .problems import add_error_handlers
-from .server import serve
 from .settings import Settings
 
-# Settings and serve are here too for generator.cli, which imports them from this module.
-__all__ = ["Settings", "create_app", "serve"]
+__all__ = ["create_app"]
 
 _DESCRIPTION = (
     "Generate the Shanghai Big Data Center O&M contract set (运维服务合同, 保密协议, "

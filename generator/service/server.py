@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 
+from .app import create_app
 from .connections import connection_limits, guarded_protocol
 from .settings import Settings
 
@@ -14,9 +15,6 @@ __all__ = ["serve"]
 def serve(settings: Settings) -> int:
     """Run the service under uvicorn until SIGINT or SIGTERM; return 0 after a clean stop."""
     import uvicorn
-
-    # Imported here: generator.service.app re-exports serve for generator.cli.
-    from .app import create_app
 
     max_connections, backlog = connection_limits(settings)
     config = uvicorn.Config(
