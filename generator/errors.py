@@ -13,7 +13,9 @@
     │                                      data (.template, .part, .paragraph, .problem)
     ├── ConversionError(RuntimeError)      LibreOffice failed to make a PDF
     ├── SealPlacementError(LookupError)    a seal keyword missing or ambiguous in a PDF
-    └── OutputConflictError(FileExistsError)  a contract's folder taken by something else
+    ├── OutputConflictError(FileExistsError)  a contract's folder taken by something else
+    └── LedgerError(RuntimeError)          the ledger unreachable, newer than this program,
+                                           or asked for what it does not hold (.code, .url)
 
 Each subclass also inherits the stdlib category it belongs to, so callers
 that know nothing of this package can still catch ``ValueError``. Every class
@@ -34,6 +36,7 @@ __all__ = [
     "InputTooLargeError",
     "InvalidContractError",
     "Issue",
+    "LedgerError",
     "OutputConflictError",
     "SealPlacementError",
     "TemplateError",
@@ -270,6 +273,25 @@ class OutputConflictError(ContractError, FileExistsError):
         """Pickle with the fields."""
         fields = {"folder": self.folder, "contract_no": self.contract_no}
         return (_rebuild, (type(self), (self._message,), fields))
+
+
+class LedgerError(ContractError, RuntimeError):
+    """The ledger cannot be used: unreachable, of a newer schema, or without what was asked.
+
+    ``code`` is stable (``ledger.unreachable``, ``ledger.schema_newer``,
+    ``ledger.not_found``, ``ledger.state``); ``url`` names the database with its
+    password hidden.
+    """
+
+    def __init__(self, message: str, *, code: str, url: str = "") -> None:
+        self.code = code
+        self.url = url
+        super().__init__(f"{message} [{code}]")
+        self._message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        return (_rebuild, (type(self), (self._message,), {"code": self.code, "url": self.url}))
 
 
 def _rebuild(cls: type[Exception], args: tuple[Any, ...], fields: dict[str, Any]) -> Exception:

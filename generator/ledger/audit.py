@@ -1,0 +1,144 @@
+"""``ledger check``: recompute the event chain, rebuild what the events say, compare the tables.
+
+An event edited (its content no longer gives its hash), deleted (a gap in the
+sequence, or the next event's previous hash no longer matching) or inserted
+breaks the chain; a set or file row edited, deleted or added no longer equals
+what the events recorded. Deleting the newest events leaves a shorter valid
+chain: the head hash printed by every check is what an auditor keeps to tell.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from .chain import GENESIS, canonical, event_hash
+from .schema import EVENTS, FILES, SETS
+
+__all__ = ["audit"]
+
+#: the columns of a set row that the issuing event states
+_SET_FIELDS = (
+    "input_sha256",
+    "templates_sha256",
+    "generator_version",
+    "project_name",
+    "supplier",
+    "amount",
+)
+#: the columns of a file row that the events state
+_FILE_FIELDS = ("kind", "format", "sha256", "content_md5", "size", "pages")
+
+
+class _State:
+    """What the events say: every version, its files and status, and the event that said it."""
+
+    def __init__(self) -> None:
+        self.sets: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def apply(self, row: Any, body: dict[str, Any]) -> None:
+        key = (row.contract_no, row.version)
+        if row.action == "issue":
+            self.sets[key] = {
+                "record": body["set"],
+                "files": {f["name"]: f for f in body["files"]},
+                "status": "issued",
+                "reason": "",
+                "at": row.at,
+                "actor": row.actor,
+                "seq": row.seq,
+            }
+            old = body.get("supersedes")
+            if old is not None and (row.contract_no, old) in self.sets:
+                self.sets[(row.contract_no, old)]["status"] = "superseded"
+                self.sets[(row.contract_no, old)]["reason"] = f"被第 {row.version} 版取代"
+        elif key in self.sets and row.action == "add_files":
+            self.sets[key]["files"].update({f["name"]: f for f in body["files"]})
+        elif key in self.sets and row.action == "void":
+            self.sets[key]["status"] = "voided"
+            self.sets[key]["reason"] = body.get("reason", "")
+
+
+def _chain(conn: Connection, state: _State, problems: list[str]) -> str:
+    """Walk the events in order; return the head hash."""
+    prev = GENESIS
+    expected = 1
+    for row in conn.execute(select(EVENTS).order_by(EVENTS.c.seq)):
+        content = {
+            "seq": row.seq,
+            "at": row.at,
+            "actor": row.actor,
+            "action": row.action,
+            "contract_no": row.contract_no,
+            "version": row.version,
+            "body": row.body,
+        }
+        if row.seq != expected:
+            problems.append(f"事件 {expected}–{row.seq - 1} 缺失（被删除）")
+        if row.prev_hash != prev:
+            problems.append(f"事件 {row.seq}：所记前一事件的哈希不符，链在此断开")
+        if event_hash(row.prev_hash, content) != row.hash:
+            problems.append(f"事件 {row.seq}：内容与其哈希不符（被改动）")
+        prev, expected = row.hash, row.seq + 1
+        try:
+            state.apply(row, json.loads(row.body))
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"事件 {row.seq}：内容无法读取")
+    return prev
+
+
+def _compare_set(row: Any, said: dict[str, Any], problems: list[str]) -> None:
+    where = f"合同 {row.contract_no} 第 {row.version} 版（事件 {said['seq']}）"
+    record = said["record"]
+    differs = [name for name in _SET_FIELDS if getattr(row, name) != record[name]]
+    if row.signed_on.isoformat() != record["signed_on"]:
+        differs.append("signed_on")
+    if row.data != canonical(record["data"]):
+        differs.append("data")
+    if row.templates != canonical(record["templates"]):
+        differs.append("templates")
+    if (row.issued_at, row.issued_by) != (said["at"], said["actor"]):
+        differs.append("issued_at/issued_by")
+    if (row.status, row.status_reason) != (said["status"], said["reason"]):
+        differs.append("status")
+    if differs:
+        problems.append(f"{where}：记录与登记事件不符（{', '.join(differs)}）")
+
+
+def _compare_files(conn: Connection, row: Any, said: dict[str, Any], problems: list[str]) -> None:
+    where = f"合同 {row.contract_no} 第 {row.version} 版"
+    stored = {f.name: f for f in conn.execute(select(FILES).where(FILES.c.set_id == row.id))}
+    for name in sorted(set(stored) | set(said["files"])):
+        if name not in stored:
+            problems.append(f"{where}：文件 {name} 的记录被删除")
+            continue
+        if name not in said["files"]:
+            problems.append(f"{where}：文件 {name} 不见于任何登记事件")
+            continue
+        file, recorded = stored[name], said["files"][name]
+        if any(getattr(file, k) != recorded[k] for k in _FILE_FIELDS) or file.seals != canonical(
+            recorded["seals"]
+        ):
+            problems.append(f"{where}：文件 {name} 的记录与登记事件不符")
+
+
+def audit(conn: Connection) -> tuple[list[str], str]:
+    """Return every problem found (the first broken event first) and the chain's head hash."""
+    problems: list[str] = []
+    state = _State()
+    head = _chain(conn, state, problems)
+    seen = set()
+    for row in conn.execute(select(SETS).order_by(SETS.c.contract_no, SETS.c.version)):
+        key = (row.contract_no, row.version)
+        seen.add(key)
+        said = state.sets.get(key)
+        if said is None:
+            problems.append(f"合同 {row.contract_no} 第 {row.version} 版：没有登记事件")
+            continue
+        _compare_set(row, said, problems)
+        _compare_files(conn, row, said, problems)
+    for number, version in sorted(set(state.sets) - seen):
+        problems.append(f"合同 {number} 第 {version} 版：记录被删除")
+    return problems, head

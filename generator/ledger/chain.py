@@ -1,0 +1,95 @@
+"""What the ledger records of a set, in canonical JSON, and how each event's hash is made."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ..pipeline import ContractSet
+
+__all__ = ["GENESIS", "canonical", "event_hash", "file_records", "set_record"]
+
+#: the "previous hash" of the first event
+GENESIS = "0" * 64
+
+
+def canonical(value: Any) -> str:
+    """Return JSON with sorted keys and no spaces: the same value, the same text, always."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def event_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    """Return the SHA-256 covering the previous event's hash and this event's content."""
+    return hashlib.sha256(f"{prev_hash}\n{canonical(content)}".encode()).hexdigest()
+
+
+def set_record(contract_set: ContractSet) -> dict[str, Any]:
+    """Return what is recorded of a set itself: which contract, from what data and templates."""
+    manifest = contract_set.manifest()
+    contract = contract_set.contract
+    return {
+        "contract_no": contract.contract_no,
+        "input_sha256": manifest["input_sha256"],
+        "templates_sha256": manifest["templates"]["sha256"],
+        "templates": manifest["templates"],
+        "generator_version": manifest["generator_version"],
+        "project_name": contract.project_name,
+        "supplier": contract.supplier.name,
+        "amount": format(contract.amount, "f"),
+        "signed_on": contract.sign_date.isoformat(),
+        "data": contract.model_dump(mode="json"),
+    }
+
+
+def file_records(contract_set: ContractSet) -> list[dict[str, Any]]:
+    """Return every file of a set as recorded: name, kind, format, hashes, size, pages, seals."""
+    manifest = contract_set.manifest()
+    records = []
+    for doc in manifest["documents"]:
+        for fmt in ("docx", "pdf"):
+            entry = doc.get(fmt)
+            if entry is None:
+                continue
+            seals = {"seals": doc.get("seals"), "cross_page_seal": doc.get("cross_page_seal")}
+            records.append(
+                _file(entry, doc["kind"], fmt, seals if fmt == "pdf" else {}, entry.get("pages"))
+            )
+    if "bundle" in manifest:
+        bundle = manifest["bundle"]
+        records.append(_file(bundle, "bundle", "pdf", {}, bundle["pages"]))
+    manifest_bytes = contract_set.manifest_bytes()
+    records.append(
+        {
+            "name": "manifest.json",
+            "kind": "manifest",
+            "format": "json",
+            "sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            "content_md5": _md5(manifest_bytes),
+            "size": len(manifest_bytes),
+            "pages": None,
+            "seals": {},
+        }
+    )
+    return sorted(records, key=lambda r: str(r["name"]))
+
+
+def _file(
+    entry: dict[str, Any], kind: str, fmt: str, seals: dict[str, Any], pages: int | None
+) -> dict[str, Any]:
+    return {
+        "name": entry["file"],
+        "kind": kind,
+        "format": fmt,
+        "sha256": entry["sha256"],
+        "content_md5": entry["content_md5"],
+        "size": entry["size"],
+        "pages": pages,
+        "seals": seals,
+    }
+
+
+def _md5(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(hashlib.md5(data).digest()).decode()

@@ -1,0 +1,91 @@
+"""The ledger's tables (SQLAlchemy Core): sets, their files, and the hash-chained events.
+
+The events are the record: each holds everything it says in its body (a set's
+data and every file's hashes) and is chained to the one before. ``sets`` and
+``files`` are what the events say, laid out to be searched (the file hashes
+are indexed, so a file is verified from its SHA-256 at once);
+``contractgen ledger check`` rebuilds them from the events and compares.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["EVENTS", "FILES", "METADATA", "SETS"]
+
+METADATA = MetaData()
+
+#: one version of one contract's set
+SETS = Table(
+    "sets",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("contract_no", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text, nullable=False, default=""),
+    Column("input_sha256", String(64), nullable=False),
+    Column("templates_sha256", String(64), nullable=False),
+    Column("generator_version", String(32), nullable=False),
+    Column("project_name", Text, nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("amount", String(32), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("issued_at", String(32), nullable=False),
+    Column("issued_by", String(200), nullable=False),
+    #: the normalised input data (canonical JSON): a version can be shown and made again
+    Column("data", Text, nullable=False),
+    #: which templates made it: built in or an office's folder, and their SHA-256
+    Column("templates", Text, nullable=False),
+    UniqueConstraint("contract_no", "version", name="uq_sets_contract_version"),
+    Index("ix_sets_status", "status"),
+    Index("ix_sets_signed_on", "signed_on"),
+)
+
+#: every file of a version: documents, bundle, manifest
+FILES = Table(
+    "files",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("set_id", Integer, ForeignKey("sets.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content_md5", String(24), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("pages", Integer),
+    #: seal fields and cross-page seal of a PDF (JSON), as in the manifest
+    Column("seals", Text, nullable=False, default="[]"),
+    UniqueConstraint("set_id", "name", name="uq_files_set_name"),
+    Index("ix_files_sha256", "sha256"),
+)
+
+#: the append-only record, each event's hash covering the previous one's
+EVENTS = Table(
+    "events",
+    METADATA,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("contract_no", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    #: what the event says (canonical JSON): a set and its files, or a status and why
+    Column("body", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Index("ix_events_contract", "contract_no", "version"),
+)

@@ -1,0 +1,489 @@
+"""The contract ledger: every issued set recorded, verifiable, versioned, hash-chained.
+
+An embedded SQLite file in the user's data folder by default, so that
+``contractgen render`` records with no set-up; any SQLAlchemy URL otherwise
+(``postgresql+psycopg://…`` for replicas sharing one ledger). Migrations run
+on first use; a schema newer than this program is refused.
+
+Recording is serialised (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: one
+transaction-scoped advisory lock), so two processes issuing the same number
+at once end as version 1 and version 2, and the event chain stays a chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from ..errors import LedgerError
+from ..pipeline import ContractSet
+from . import migrate
+from .chain import GENESIS, canonical, event_hash, file_records, set_record
+from .schema import EVENTS, FILES, SETS
+
+__all__ = ["ENVIRONMENT", "Ledger", "Match", "Recorded", "default_url", "masked"]
+
+#: the environment variable naming the ledger's URL
+ENVIRONMENT = "CONTRACTGEN_LEDGER"
+#: the advisory lock every PostgreSQL writer takes (an arbitrary constant of this program)
+_PG_LOCK = 7_240_115
+
+
+def default_url() -> str:
+    """Return the URL of the embedded ledger: ``$XDG_DATA_HOME/contractgen/ledger.sqlite3``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base) / 'contractgen' / 'ledger.sqlite3'}"
+
+
+def masked(url: str) -> str:
+    """Return a URL as it may be shown: its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "（无法解析的地址）"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a set did: a new version, the same one again, or the same with new files."""
+
+    contract_no: str
+    version: int
+    outcome: str
+    superseded: int | None = None
+
+    def message(self) -> str:
+        """Return the line the command line prints (Chinese)."""
+        head = f"台账：合同 {self.contract_no} 第 {self.version} 版"
+        if self.outcome == "same":
+            return f"{head}，与已登记的相同，未新增记录"
+        if self.outcome == "files_added":
+            return f"{head}，已补登本次新增的文件"
+        if self.superseded is not None:
+            return f"{head}已登记；第 {self.superseded} 版已被取代"
+        return f"{head}已登记"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return it JSON-ready."""
+        return {
+            "contract_no": self.contract_no,
+            "version": self.version,
+            "outcome": self.outcome,
+            "superseded": self.superseded,
+        }
+
+
+@dataclass(frozen=True)
+class Match:
+    """A file found in the ledger: which contract, version and document, and its status."""
+
+    sha256: str
+    contract_no: str
+    version: int
+    name: str
+    kind: str
+    status: str
+    current_version: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return it JSON-ready."""
+        return dict(self.__dict__)
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Ledger:
+    """One ledger database, opened (and migrated) once; safe to share between threads."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or os.environ.get(ENVIRONMENT) or default_url()
+        self.engine = self._engine()
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        try:
+            migrate.upgrade(self.engine, self._writing, self.masked_url)
+        except OperationalError as exc:
+            self.engine.dispose()
+            raise self._unreachable(exc) from exc
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    @property
+    def masked_url(self) -> str:
+        """Return the URL with its password hidden."""
+        return masked(self.url)
+
+    def _unreachable(self, exc: BaseException) -> LedgerError:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return LedgerError(
+            f"无法使用合同台账 {self.masked_url}：{reason}",
+            code="ledger.unreachable",
+            url=self.masked_url,
+        )
+
+    def _engine(self) -> Engine:
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise LedgerError(
+                f"合同台账地址无法解析：{self.masked_url}", code="ledger.url", url=self.masked_url
+            ) from exc
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = create_engine(parsed, pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise LedgerError(
+                f"不支持的合同台账地址 {self.masked_url}：{exc}",
+                code="ledger.url",
+                url=self.masked_url,
+            ) from exc
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+        return engine
+
+    def close(self) -> None:
+        """Close every connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """Yield a connection in a transaction no other writer runs beside.
+
+        SQLite: ``BEGIN IMMEDIATE`` takes the write lock at the start; PostgreSQL: one
+        transaction-scoped advisory lock. Readers are never blocked.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(ledger_write=True)
+                with conn.begin():
+                    if not self._sqlite:
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
+                    yield conn
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    # --- recording ----------------------------------------------------------------------------
+
+    @contextmanager
+    def recording(self, contract_set: ContractSet, actor: str | None = None) -> Iterator[Recorded]:
+        """Record a set in a transaction that commits only if the block succeeds.
+
+        Write the files inside the block: if writing fails, nothing is recorded.
+        """
+        record = set_record(contract_set)
+        files = file_records(contract_set)
+        with self._writing() as conn:
+            yield self._record(conn, record, files, actor or _actor())
+
+    def record(self, contract_set: ContractSet, actor: str | None = None) -> Recorded:
+        """Record a set; return what that did."""
+        with self.recording(contract_set, actor) as recorded:
+            return recorded
+
+    def _record(
+        self, conn: Connection, record: dict[str, Any], files: list[dict[str, Any]], actor: str
+    ) -> Recorded:
+        number = record["contract_no"]
+        current = conn.execute(
+            select(SETS)
+            .where(SETS.c.contract_no == number)
+            .order_by(SETS.c.version.desc())
+            .limit(1)
+        ).first()
+        if current is not None and current.status == "issued" and _same(current, record):
+            known = {
+                row.name: row.sha256
+                for row in conn.execute(select(FILES).where(FILES.c.set_id == current.id))
+            }
+            new = [f for f in files if known.get(f["name"]) != f["sha256"]]
+            if not new:
+                return Recorded(number, current.version, "same")
+            if all(f["name"] not in known for f in new):
+                self._add_files(conn, current.id, new)
+                self._append(conn, "add_files", number, current.version, {"files": new}, actor)
+                return Recorded(number, current.version, "files_added")
+        version = 1 if current is None else current.version + 1
+        superseded = current.version if current is not None and current.status == "issued" else None
+        at = _now()
+        row = {
+            **{k: v for k, v in record.items() if k not in {"data", "templates", "signed_on"}},
+            "version": version,
+            "status": "issued",
+            "status_reason": "",
+            "signed_on": dt.date.fromisoformat(record["signed_on"]),
+            "issued_at": at,
+            "issued_by": actor,
+            "data": canonical(record["data"]),
+            "templates": canonical(record["templates"]),
+        }
+        inserted = conn.execute(insert(SETS).values(**row)).inserted_primary_key
+        assert inserted is not None
+        set_id = inserted[0]
+        self._add_files(conn, set_id, files)
+        if superseded is not None:
+            conn.execute(
+                update(SETS)
+                .where(SETS.c.contract_no == number, SETS.c.version == superseded)
+                .values(status="superseded", status_reason=f"被第 {version} 版取代")
+            )
+        body = {"set": record, "files": files, "supersedes": superseded}
+        self._append(conn, "issue", number, version, body, actor, at)
+        return Recorded(number, version, "new", superseded)
+
+    @staticmethod
+    def _add_files(conn: Connection, set_id: int, files: list[dict[str, Any]]) -> None:
+        if files:
+            conn.execute(
+                insert(FILES),
+                [{**f, "set_id": set_id, "seals": canonical(f["seals"])} for f in files],
+            )
+
+    @staticmethod
+    def _append(
+        conn: Connection,
+        action: str,
+        number: str,
+        version: int,
+        body: dict[str, Any],
+        actor: str,
+        at: str | None = None,
+    ) -> None:
+        last = conn.execute(select(EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)).scalar()
+        seq = (conn.execute(select(func.max(EVENTS.c.seq))).scalar() or 0) + 1
+        content = {
+            "seq": seq,
+            "at": at or _now(),
+            "actor": actor,
+            "action": action,
+            "contract_no": number,
+            "version": version,
+            "body": canonical(body),
+        }
+        prev = last or GENESIS
+        conn.execute(
+            insert(EVENTS).values(**content, prev_hash=prev, hash=event_hash(prev, content))
+        )
+
+    def void(self, contract_no: str, version: int, reason: str, actor: str | None = None) -> None:
+        """Mark a version voided, with why; raise LedgerError if there is no such issued one."""
+        with self._writing() as conn:
+            row = conn.execute(
+                select(SETS).where(SETS.c.contract_no == contract_no, SETS.c.version == version)
+            ).first()
+            if row is None:
+                raise LedgerError(
+                    f"台账中没有合同 {contract_no} 第 {version} 版", code="ledger.not_found"
+                )
+            if row.status == "voided":
+                raise LedgerError(f"合同 {contract_no} 第 {version} 版已作废", code="ledger.state")
+            conn.execute(
+                update(SETS)
+                .where(SETS.c.id == row.id)
+                .values(status="voided", status_reason=reason)
+            )
+            self._append(conn, "void", contract_no, version, {"reason": reason}, actor or _actor())
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    def find(self, sha256: str) -> list[Match]:
+        """Return every recorded file with that SHA-256 (an index answers)."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(FILES.c.sha256, FILES.c.name, FILES.c.kind, SETS)
+                .join(SETS, FILES.c.set_id == SETS.c.id)
+                .where(FILES.c.sha256 == sha256.lower())
+                .order_by(SETS.c.contract_no, SETS.c.version)
+            ).all()
+            matches = []
+            for row in rows:
+                current = conn.execute(
+                    select(SETS.c.version).where(
+                        SETS.c.contract_no == row.contract_no, SETS.c.status == "issued"
+                    )
+                ).scalar()
+                matches.append(
+                    Match(
+                        row.sha256,
+                        row.contract_no,
+                        row.version,
+                        row.name,
+                        row.kind,
+                        row.status,
+                        current,
+                    )
+                )
+        return matches
+
+    def sets(
+        self,
+        *,
+        contract_no: str | None = None,
+        status: str | None = None,
+        supplier: str | None = None,
+        signed_from: dt.date | None = None,
+        signed_to: dt.date | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return the recorded versions matching every filter given, newest first."""
+        query = select(SETS).order_by(SETS.c.signed_on.desc(), SETS.c.contract_no, SETS.c.version)
+        if contract_no is not None:
+            query = query.where(SETS.c.contract_no == contract_no)
+        if status is not None:
+            query = query.where(SETS.c.status == status)
+        if supplier is not None:
+            query = query.where(SETS.c.supplier.contains(supplier, autoescape=True))
+        if signed_from is not None:
+            query = query.where(SETS.c.signed_on >= signed_from)
+        if signed_to is not None:
+            query = query.where(SETS.c.signed_on <= signed_to)
+        with self._reading() as conn:
+            return [_summary(row) for row in conn.execute(query)]
+
+    def show(self, contract_no: str, version: int | None = None) -> dict[str, Any]:
+        """Return one version (the newest if not given) with its data and files."""
+        with self._reading() as conn:
+            query = select(SETS).where(SETS.c.contract_no == contract_no)
+            if version is not None:
+                query = query.where(SETS.c.version == version)
+            row = conn.execute(query.order_by(SETS.c.version.desc()).limit(1)).first()
+            if row is None:
+                which = f"第 {version} 版" if version is not None else ""
+                raise LedgerError(f"台账中没有合同 {contract_no}{which}", code="ledger.not_found")
+            files = conn.execute(
+                select(FILES).where(FILES.c.set_id == row.id).order_by(FILES.c.name)
+            ).all()
+        return {
+            **_summary(row),
+            "data": json.loads(row.data),
+            "templates": json.loads(row.templates),
+            "files": [
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "format": f.format,
+                    "sha256": f.sha256,
+                    "content_md5": f.content_md5,
+                    "size": f.size,
+                    "pages": f.pages,
+                    "seals": json.loads(f.seals),
+                }
+                for f in files
+            ],
+        }
+
+    def history(self, contract_no: str) -> list[dict[str, Any]]:
+        """Return every event about one contract number, oldest first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(EVENTS).where(EVENTS.c.contract_no == contract_no).order_by(EVENTS.c.seq)
+            ).all()
+        if not rows:
+            raise LedgerError(f"台账中没有合同 {contract_no}", code="ledger.not_found")
+        return [
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "version": r.version,
+                "hash": r.hash,
+                **_event_detail(r.action, json.loads(r.body)),
+            }
+            for r in rows
+        ]
+
+    def check(self) -> tuple[list[str], str]:
+        """Recompute the chain and every stored row; return (problems, the head hash)."""
+        from .audit import audit
+
+        with self._reading() as conn:
+            return audit(conn)
+
+
+def _same(current: Any, record: dict[str, Any]) -> bool:
+    """Return whether a recorded version was made from the same data, templates and program."""
+    return bool(
+        current.input_sha256 == record["input_sha256"]
+        and current.templates_sha256 == record["templates_sha256"]
+        and current.generator_version == record["generator_version"]
+    )
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {
+        "contract_no": row.contract_no,
+        "version": row.version,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "project_name": row.project_name,
+        "supplier": row.supplier,
+        "amount": row.amount,
+        "signed_on": row.signed_on.isoformat(),
+        "issued_at": row.issued_at,
+        "issued_by": row.issued_by,
+        "input_sha256": row.input_sha256,
+        "templates_sha256": row.templates_sha256,
+        "generator_version": row.generator_version,
+    }
+
+
+def _event_detail(action: str, body: dict[str, Any]) -> dict[str, Any]:
+    if action == "issue":
+        return {"supersedes": body.get("supersedes"), "files": len(body.get("files", []))}
+    if action == "add_files":
+        return {"files": len(body.get("files", []))}
+    return {"reason": body.get("reason", "")}
+
+
+def _sqlite_connect(dbapi_connection: Any, _: Any) -> None:
+    # The driver's own transaction handling off: SQLAlchemy's "begin" event issues BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 60000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writer's IMMEDIATE takes the write lock at the start, so two writers never both
+    # read "version 1"; a reader's plain BEGIN takes none.
+    immediate = conn.get_execution_options().get("ledger_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
