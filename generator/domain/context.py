@@ -2,19 +2,29 @@
 
 The templates hold no logic: dates are formatted, amounts written in figures
 and in 大写, ticks chosen and the payment schedule decided here. The names are
-documented for template maintainers in ``templates/CONTEXT.md``.
+documented for template maintainers in ``generator/docx/templates/CONTEXT.md``.
 """
 
 from __future__ import annotations
 
 import string
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from .amount import count_lower, count_upper, format_amount, rmb_upper
-from .model import AcceptancePlan, Contract, Payment, split_amount
+from .model import DEFAULT_SCHEDULE_LIMIT, AcceptancePlan, Contract, Payment, split_amount
 
-__all__ = ["TICKED", "UNTICKED", "build_context", "format_date"]
+__all__ = [
+    "NO_BOND",
+    "NO_BOND_PREFIXES",
+    "TICKED",
+    "UNTICKED",
+    "bond_clause",
+    "build_context",
+    "format_date",
+    "format_wan",
+]
 
 #: the tick marks of the acceptance form: chosen, and not chosen
 TICKED = "☑"
@@ -24,6 +34,28 @@ UNTICKED = "☐"
 def format_date(day: date) -> str:
     """Return a date as the contract writes it: 2026年01月16日."""
     return f"{day.year:04d}年{day.month:02d}月{day.day:02d}日"
+
+
+#: performance_bond values that take no bond (a final stop aside, any case); clause 六 reads 无。
+NO_BOND = frozenset({"无", "不收取", "免收", "不适用", "none", "n/a"})
+#: and the words such a value may start with (不收取履约保证金); 无 alone is not one of them:
+#: 无条件见索即付保函 is a bond
+NO_BOND_PREFIXES = ("不收取", "免收", "无需", "不需", "不要求")
+#: what ends a clause already, and is dropped before clause 六 adds its own 。
+_FINAL_STOPS = "。；;.，,、 "
+
+
+def format_wan(amount: Decimal) -> str:
+    """Return an amount in 万元 as 5.2 writes its threshold: 5000000 is 500 万元."""
+    return f"{(amount / 10000).normalize():f} 万元"
+
+
+def bond_clause(performance_bond: str) -> str:
+    """Return clause 六 for the bond of 2.5: 无。 when none is taken, else the bond as stated."""
+    stated = performance_bond.strip().rstrip(_FINAL_STOPS)
+    if stated.lower() in NO_BOND or stated.startswith(NO_BOND_PREFIXES):
+        return "无。"
+    return f"{stated}。"
 
 
 def _tick(flag: bool) -> str:
@@ -58,6 +90,7 @@ def _payment(contract: Contract) -> dict[str, Any]:
         "first_percent": _percent(payment.first_percent),
         "days": payment.days,
         "count_text": count_lower(len(rows) or 2),
+        "default_limit": format_wan(DEFAULT_SCHEDULE_LIMIT),
         "instalments": rows,
     }
 
@@ -131,6 +164,7 @@ def build_context(contract: Contract) -> dict[str, Any]:
             "site": service.site,
         },
         "performance_bond": contract.performance_bond,
+        "performance_bond_clause": bond_clause(contract.performance_bond),
         "other_terms": contract.other_terms,
         "other_documents": list(contract.other_documents),
         "other_documents_text": "；".join(contract.other_documents),

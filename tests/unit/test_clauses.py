@@ -1,0 +1,110 @@
+"""No clause repeats a data value as fixed text: each says what the data says.
+
+Read from the rendered service contract with python-docx, paragraph by
+paragraph in document order.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from docx import Document
+
+from generator.domain import context as context_module
+from generator.domain.context import bond_clause, format_wan
+from generator.domain.model import DEFAULT_SCHEDULE_LIMIT
+from generator.domain.validate import parse
+from generator.pipeline import render_docx
+
+
+def _paragraphs(data: dict[str, Any]) -> list[str]:
+    """Return the service contract's body paragraphs, in order."""
+    contract = render_docx(parse(data), kinds=["service_contract"]).documents[0]
+    return [p.text for p in Document(io.BytesIO(contract.docx)).paragraphs]
+
+
+def _after(paragraphs: list[str], heading: str) -> str:
+    """Return the paragraph that follows a heading."""
+    return paragraphs[paragraphs.index(heading) + 1]
+
+
+# ---------------------------------------------------------------- 六、履约保证金
+
+
+def test_clause_six_states_the_bond_of_2_5(seed: dict[str, Any]) -> None:
+    seed["performance_bond"] = "中标金额的 5%，以银行保函形式在合同签订后 7 日内提交"
+    paragraphs = _paragraphs(seed)
+    assert "2.5 履约保证金：中标金额的 5%，以银行保函形式在合同签订后 7 日内提交" in paragraphs
+    assert (
+        _after(paragraphs, "六、履约保证金")
+        == "中标金额的 5%，以银行保函形式在合同签订后 7 日内提交。"
+    )
+
+
+def test_clause_six_says_none_when_no_bond_is_taken(seed: dict[str, Any]) -> None:
+    paragraphs = _paragraphs(seed)  # the seed: 2.5 履约保证金：不收取
+    assert "2.5 履约保证金：不收取" in paragraphs
+    assert _after(paragraphs, "六、履约保证金") == "无。"
+
+
+@pytest.mark.parametrize(
+    ("bond", "clause"),
+    [
+        # no bond, however it is put
+        ("不收取", "无。"),
+        ("无", "无。"),
+        ("无。", "无。"),
+        ("免收", "无。"),
+        ("不适用", "无。"),
+        ("None", "无。"),
+        ("不收取履约保证金", "无。"),
+        ("无需提交履约保证金。", "无。"),
+        # a bond, stated as the data states it, ending with one full stop
+        ("中标金额的 2%，以银行保函形式提交", "中标金额的 2%，以银行保函形式提交。"),
+        ("人民币 50000 元。", "人民币 50000 元。"),
+        ("人民币 50000 元；", "人民币 50000 元。"),
+        # 无 starts it, yet it is a bond
+        (
+            "无条件见索即付银行保函，金额为中标金额的 3%",
+            "无条件见索即付银行保函，金额为中标金额的 3%。",
+        ),
+    ],
+)
+def test_bond_clause(bond: str, clause: str) -> None:
+    assert bond_clause(bond) == clause
+
+
+# ---------------------------------------------------------------- 5.2 付款方式
+
+
+@pytest.mark.parametrize(
+    ("amount", "written"),
+    [
+        (Decimal(5_000_000), "500 万元"),
+        (Decimal(4_500_000), "450 万元"),
+        (Decimal(10_000_000), "1000 万元"),
+        (Decimal(1_234_500), "123.45 万元"),
+    ],
+)
+def test_amounts_in_wan(amount: Decimal, written: str) -> None:
+    assert format_wan(amount) == written
+
+
+def test_5_2_states_the_threshold_the_model_applies(seed: dict[str, Any]) -> None:
+    limit = format_wan(DEFAULT_SCHEDULE_LIMIT)
+    assert limit == "500 万元"  # the seed's
+    assert _after(_paragraphs(seed), "5.2 付款方式").startswith(
+        f"对于中标金额低于 {limit}且不属于跨年项目的，"
+    )
+
+
+def test_5_2_threshold_comes_from_the_constant(
+    seed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context_module, "DEFAULT_SCHEDULE_LIMIT", Decimal(4_000_000))
+    assert _after(_paragraphs(seed), "5.2 付款方式").startswith(
+        "对于中标金额低于 400 万元且不属于跨年项目的，"
+    )
