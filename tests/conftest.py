@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,13 @@ def run_cli(*args: str | Path, timeout: float = 900) -> subprocess.CompletedProc
         cwd=ROOT,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ledger_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Record every set the tests make in a ledger of their own, never the user's."""
+    folder = tmp_path_factory.mktemp("ledger")
+    os.environ["CONTRACTGEN_LEDGER"] = f"sqlite:///{folder / 'ledger.sqlite3'}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -50,6 +50,8 @@ class Line:
     status: str = "pending"
     folder: str = ""
     errors: list[dict[str, str]] = field(default_factory=list)
+    #: what the ledger recorded (a new version, the same one, superseding which), or ""
+    ledger: str = ""
 
     def fail(self, issues: Iterable[Issue], record: Record | None = None) -> None:
         """Mark the row failed with its issues, each with the place a person looks at."""
@@ -152,6 +154,7 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
             "contract_no": line.contract_no,
             "status": line.status,
             "folder": line.folder,
+            "ledger": line.ledger,
             "errors": line.errors,
         }
         for line in lines
@@ -159,12 +162,11 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
     report = json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2) + "\n"
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(["位置", "合同编号", "状态", "输出文件夹", "问题"])
+    writer.writerow(["位置", "合同编号", "状态", "输出文件夹", "问题", "台账"])
     for line in lines:
         problems = "；".join(f"{e['place']}：{e['message']} [{e['code']}]" for e in line.errors)
-        writer.writerow(
-            [_cell(v) for v in (line.where, line.contract_no, line.status, line.folder, problems)]
-        )
+        cells = (line.where, line.contract_no, line.status, line.folder, problems, line.ledger)
+        writer.writerow([_cell(v) for v in cells])
     for suffix, content, encoding in (
         (".json", report, "utf-8"),
         # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 instead of the locale's GBK.

@@ -39,6 +39,7 @@ from ..errors import (
     UsageError,
 )
 from ..inputs import BATCH_SUFFIXES, Record, read_batch
+from ..ledger import Ledger
 from ..pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest, write_set
 from .report import (
     REPORT_FILES,
@@ -71,6 +72,8 @@ class Options:
     force: bool = False
     #: a folder of the office's own templates (None: the built-in ones)
     templates: Path | None = None
+    #: the URL of the ledger every made set is recorded in (None: not recorded)
+    ledger: str | None = None
 
 
 def _validated(records: list[Record]) -> tuple[list[Line], list[tuple[Line, Contract]]]:
@@ -131,6 +134,8 @@ def _up_to_date(folder: Path, contract: Contract, options: Options, template_ver
 
 #: the generator of a batch worker process: its templates and its own one office
 _worker: Generator | None = None
+#: the ledger of a batch worker process (its own connections)
+_ledger: Ledger | None = None
 
 
 def _templates(options: Options) -> TemplateSet:
@@ -139,18 +144,29 @@ def _templates(options: Options) -> TemplateSet:
 
 def _start_worker(options: Options) -> None:
     """Prepare a batch worker process: templates compiled, its own office started on first use."""
-    global _worker
+    global _worker, _ledger
     _worker = Generator(workers=1, templates=_templates(options), cached_sets=0)
     # Runs when the process leaves the executor's loop, also after Ctrl-C in the parent.
     multiprocessing.util.Finalize(None, _worker.close, exitpriority=10)
+    if options.ledger is not None:
+        _ledger = Ledger(options.ledger)
+        multiprocessing.util.Finalize(None, _ledger.close, exitpriority=10)
 
 
-def _make(contract: Contract, out_dir: Path, options: Options) -> str:
-    """Make and write one contract's set; return its folder (runs in a worker process)."""
+def _make(contract: Contract, out_dir: Path, options: Options) -> tuple[str, str]:
+    """Make, write and record one contract's set; return its folder and what the ledger did.
+
+    Runs in a worker process. The set is recorded in the transaction that writes it:
+    a set whose files could not be written is not recorded.
+    """
     assert _worker is not None
     try:
         contract_set = _worker.render(contract, formats=options.formats, pdfa=options.pdfa)
-        return str(write_set(contract_set, out_dir))
+        if _ledger is None:
+            return str(write_set(contract_set, out_dir)), ""
+        with _ledger.recording(contract_set) as recorded:
+            folder = write_set(contract_set, out_dir)
+        return str(folder), recorded.message()
     except Exception as exc:
         # Not every exception can be unpickled in the parent (one that cannot breaks the
         # whole pool), so each goes back as text.
@@ -214,7 +230,7 @@ class _Generation:
         self.options = options
         self.progress = progress
         self.executor: Executor | None = None
-        self.pending: dict[Future[str], tuple[Line, Contract, bool]] = {}
+        self.pending: dict[Future[tuple[str, str]], tuple[Line, Contract, bool]] = {}
         self.suspects: deque[tuple[Line, Contract]] = deque()
         self.limit = (options.workers or os.cpu_count() or 1) * 4
 
@@ -242,7 +258,7 @@ class _Generation:
             for future, (line, _, _) in self.pending.items():
                 # Contracts under way when Ctrl-C came were finished whole, or not at all.
                 if future.done() and not future.cancelled() and future.exception() is None:
-                    line.folder, line.status = future.result(), "made"
+                    (line.folder, line.ledger), line.status = future.result(), "made"
                 else:
                     line.status = "interrupted"
             for line, _ in self.suspects:
@@ -272,13 +288,13 @@ class _Generation:
                 break
         return False
 
-    def _settle(self, finished: Iterable[Future[str]]) -> bool:
+    def _settle(self, finished: Iterable[Future[tuple[str, str]]]) -> bool:
         """Record finished contracts; return True when one found the pool broken."""
         broken = False
         for future in finished:
             line, contract, alone = self.pending.pop(future)
             try:
-                line.folder, line.status = future.result(), "made"
+                (line.folder, line.ledger), line.status = future.result(), "made"
             except BrokenProcessPool as exc:
                 broken = True
                 if not alone:
@@ -307,6 +323,10 @@ def run_batch(
     options = options or Options()
     started = time.monotonic()
     _checked_paths(source, out_dir, options)
+    if options.ledger is not None:
+        # Reached and migrated once, here: one that cannot be used fails the batch before
+        # anything is written, and the workers find it ready.
+        Ledger(options.ledger).close()
     records, unreadable = _records(source, out_dir)
     lines, valid = _validated(records)
     if unreadable is not None:

@@ -34,3 +34,5 @@ class Settings:
     max_connections: int | None = None
     #: a folder of the office's own templates (None: the built-in ones)
     templates: Path | None = None
+    #: the URL of the ledger every set made is recorded in (None: none)
+    ledger: str | None = None

@@ -18,13 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._version import __version__
-from .domain.amount import rmb_upper
-from .domain.model import json_schema
-from .domain.validate import parse, validate
-from .errors import ContractError, InputError, InvalidContractError, UsageError
-from .inputs.load import load_data
-from .office import die_with_parent
+from .._version import __version__
+from ..domain.amount import rmb_upper
+from ..domain.model import json_schema
+from ..domain.validate import parse, validate
+from ..errors import ContractError, InputError, InvalidContractError, UsageError
+from ..inputs.load import load_data
+from ..office import die_with_parent
+from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 
 __all__ = [
     "build_parser",
@@ -81,7 +82,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import Options, run_batch
+    from ..batch import Options, run_batch
 
     options = Options(
         formats=_formats(args.format),
@@ -89,6 +90,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         workers=args.workers,
         force=args.force,
         templates=_template_folder(args.templates),
+        ledger=None if args.no_ledger else _ledger_url(args),
     )
     summary = run_batch(args.input, args.output, options)
     counts = summary.counts
@@ -123,6 +125,12 @@ def _output_folder(path: Path) -> None:
             raise UsageError(f"{path}: {parent} 不是文件夹，不能在其中建立输出文件夹")
 
 
+def _ledger_url(args: argparse.Namespace) -> str:
+    from ..ledger import ENVIRONMENT, default_url
+
+    return str(args.ledger or os.environ.get(ENVIRONMENT) or default_url())
+
+
 def _template_folder(path: Path | None) -> Path | None:
     """Return a ``--templates`` folder after checking it is one (None: the built-in templates)."""
     if path is not None and not path.is_dir():
@@ -131,20 +139,28 @@ def _template_folder(path: Path | None) -> Path | None:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from .docx.render import TemplateSet
-    from .pipeline import render_set, write_set
+    from ..docx.render import TemplateSet
+    from ..pipeline import render_set, write_set
 
     _output_folder(args.output)
     folder = _template_folder(args.templates)
     templates = TemplateSet(folder) if folder is not None else None
     contract = parse(load_data(args.file), str(args.file))
+    # The ledger first: one that cannot be reached fails the run before anything is written.
+    ledger = open_ledger(args)
     made = render_set(contract, formats=_formats(args.format), pdfa=args.pdfa, templates=templates)
-    print(write_set(made, args.output))
+    if ledger is None:
+        print(write_set(made, args.output))
+        return 0
+    with ledger, ledger.recording(made) as recorded:
+        written = write_set(made, args.output)  # not written: not recorded
+    print(written)
+    print(recorded.message(), file=sys.stderr)
     return 0
 
 
 def _cmd_templates_export(args: argparse.Namespace) -> int:
-    from .docx.render import export_templates
+    from ..docx.render import export_templates
 
     if args.folder.exists() and not args.folder.is_dir():
         raise UsageError(f"{args.folder}: 已存在且不是文件夹")
@@ -159,8 +175,8 @@ def _cmd_templates_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_templates_check(args: argparse.Namespace) -> int:
-    from .docx.render import TEMPLATE_DIR, TemplateSet
-    from .domain.context import build_context
+    from ..docx.render import TEMPLATE_DIR, TemplateSet
+    from ..domain.context import build_context
 
     folder = args.samples or Path(str(resources.files("generator").joinpath("resources")))
     samples = sorted(folder.glob("*.yaml"))
@@ -196,7 +212,7 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .service import Settings, serve
+    from ..service import Settings, serve
 
     settings = Settings(
         host=args.host,
@@ -210,6 +226,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
         templates=_template_folder(args.templates),
+        ledger=None if args.no_ledger else _ledger_url(args),
     )
     return serve(settings)
 
@@ -306,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
     )
+    add_ledger_options(render_cmd)
     render_cmd.set_defaults(func=_cmd_render)
 
     batch_cmd = commands.add_parser("batch", help="批量生成：工作簿、CSV、JSONL 或文件夹")
@@ -322,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
     )
+    add_ledger_options(batch_cmd)
     batch_cmd.set_defaults(func=_cmd_batch)
 
     serve_cmd = commands.add_parser("serve", help="运行 HTTP 服务（供电子签章平台调用）")
@@ -390,7 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
     )
+    add_ledger_options(serve_cmd)
     serve_cmd.set_defaults(func=_cmd_serve)
+
+    add_ledger_commands(commands)
 
     templates_cmd = commands.add_parser("templates", help="模板维护")
     templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)

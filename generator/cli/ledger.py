@@ -1,0 +1,233 @@
+"""The ledger on the command line: ``verify`` and ``ledger list|show|history|void|check``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+__all__ = ["VERIFY_EXIT", "add_ledger_commands", "add_ledger_options", "open_ledger"]
+
+#: verify's exit statuses: every file issued and current; some known but no longer current;
+#: some not issued here (usage errors are 2, as everywhere)
+VERIFY_EXIT = {"current": 0, "outdated": 3, "unknown": 1}
+
+_STATUS = {"issued": "有效", "superseded": "已被取代", "voided": "已作废"}
+
+
+def add_ledger_options(parser: argparse.ArgumentParser) -> None:
+    """Give a command ``--ledger URL`` and ``--no-ledger``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--ledger",
+        metavar="URL",
+        default=None,
+        help="合同台账地址（默认取环境变量 CONTRACTGEN_LEDGER，否则用户数据目录中的 SQLite 文件；"
+        "多台服务共用时如 postgresql+psycopg://user@host/db）",
+    )
+    group.add_argument("--no-ledger", action="store_true", help="不登记到合同台账")
+
+
+def open_ledger(args: argparse.Namespace) -> Any:
+    """Return the ledger a command records in (opened and migrated), or None for --no-ledger."""
+    if getattr(args, "no_ledger", False):
+        return None
+    from ..ledger import Ledger
+
+    return Ledger(args.ledger)
+
+
+def _json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _hashes(path: Path) -> list[tuple[str, str]]:
+    """Return (name, SHA-256) of a file, or of every file inside a set's zip."""
+    if not path.is_file():
+        raise UsageError(f"{path}: 文件不存在或不是普通文件")
+    data = path.read_bytes()
+    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return [
+                (f"{path}!{info.filename}", hashlib.sha256(archive.read(info)).hexdigest())
+                for info in archive.infolist()
+                if not info.is_dir()
+            ]
+    return [(str(path), hashlib.sha256(data).hexdigest())]
+
+
+def _verdict(matches: list[Any]) -> str:
+    if not matches:
+        return "unknown"
+    if any(m.status == "issued" and m.version == m.current_version for m in matches):
+        return "current"
+    return "outdated"
+
+
+def _describe(name: str, matches: list[Any]) -> str:
+    if not matches:
+        return f"{name}: 未在本台账登记"
+    parts = []
+    for m in matches:
+        state = _STATUS.get(m.status, m.status)
+        if m.status == "superseded" and m.current_version:
+            state += f"（现行为第 {m.current_version} 版）"
+        parts.append(f"合同 {m.contract_no} 第 {m.version} 版 {m.name}：{state}")
+    return f"{name}: " + "；".join(parts)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    files = [(name, digest) for path in args.files for name, digest in _hashes(path)]
+    ledger = open_ledger(args)
+    results = []
+    worst = "current"
+    with ledger:
+        for name, digest in files:
+            matches = ledger.find(digest)
+            verdict = _verdict(matches)
+            if VERIFY_EXIT[verdict] and (worst == "current" or verdict == "unknown"):
+                worst = verdict
+            results.append((name, digest, verdict, matches))
+    if args.json:
+        _json(
+            [
+                {"file": n, "sha256": d, "verdict": v, "matches": [m.to_dict() for m in ms]}
+                for n, d, v, ms in results
+            ]
+        )
+    else:
+        for name, _, _, matches in results:
+            print(_describe(name, matches))
+    return VERIFY_EXIT[worst]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD，不是 {text!r}") from None
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    with open_ledger(args) as ledger:
+        rows = ledger.sets(
+            contract_no=args.number,
+            status=args.status,
+            supplier=args.supplier,
+            signed_from=args.signed_from,
+            signed_to=args.signed_to,
+        )
+    if args.json:
+        _json(rows)
+        return 0
+    for row in rows:
+        print(
+            f"{row['contract_no']}\t第{row['version']}版\t{_STATUS[row['status']]}\t"
+            f"{row['signed_on']}\t{row['amount']}\t{row['supplier']}\t{row['project_name']}"
+        )
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    with open_ledger(args) as ledger:
+        found = ledger.show(args.number, args.version)
+    if args.json:
+        _json(found)
+        return 0
+    print(
+        f"合同 {found['contract_no']} 第 {found['version']} 版：{_STATUS[found['status']]}"
+        + (f"（{found['status_reason']}）" if found["status_reason"] else "")
+    )
+    print(f"项目：{found['project_name']}；供应商：{found['supplier']}；金额：{found['amount']} 元")
+    print(f"签订：{found['signed_on']}；登记：{found['issued_at']}，{found['issued_by']}")
+    for file in found["files"]:
+        print(f"  {file['name']}\t{file['size']} 字节\tSHA-256 {file['sha256']}")
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    with open_ledger(args) as ledger:
+        events = ledger.history(args.number)
+    if args.json:
+        _json(events)
+        return 0
+    words = {"issue": "登记", "add_files": "补登文件", "void": "作废"}
+    for e in events:
+        extra = f"（取代第 {e['supersedes']} 版）" if e.get("supersedes") else ""
+        extra += f"：{e['reason']}" if e.get("reason") else ""
+        print(f"{e['seq']}\t{e['at']}\t{e['actor']}\t{words[e['action']]}第{e['version']}版{extra}")
+    return 0
+
+
+def _cmd_void(args: argparse.Namespace) -> int:
+    if not args.reason.strip():
+        raise UsageError("作废须说明理由（--reason）")
+    with open_ledger(args) as ledger:
+        ledger.void(args.number, args.version, args.reason.strip())
+        found = ledger.show(args.number, args.version)
+    if args.json:
+        _json(found)
+    else:
+        print(f"合同 {args.number} 第 {args.version} 版已作废：{args.reason.strip()}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    with open_ledger(args) as ledger:
+        problems, head = ledger.check()
+    if args.json:
+        _json({"ok": not problems, "problems": problems, "head": head})
+    else:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if not problems:
+            print(f"台账完整：事件链与全部记录相符。链头哈希 {head}")
+    return 1 if problems else 0
+
+
+def _with_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--ledger", metavar="URL", default=None, help="合同台账地址")
+    parser.add_argument("--json", action="store_true", help="以 JSON 输出")
+    return parser
+
+
+def add_ledger_commands(commands: Any) -> None:
+    """Add ``verify`` and ``ledger …`` to the command line's subcommands."""
+    verify = _with_common(
+        commands.add_parser(
+            "verify", help="核验文件是否为本台账登记的现行版本（PDF、DOCX 或全套 zip）"
+        )
+    )
+    verify.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    verify.set_defaults(func=_cmd_verify)
+
+    ledger = commands.add_parser("ledger", help="合同台账：查询、历史、作废、完整性检查")
+    sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    listing = _with_common(sub.add_parser("list", help="列出已登记的合同版本"))
+    listing.add_argument("--number", default=None, help="合同编号")
+    listing.add_argument("--status", choices=tuple(_STATUS), default=None)
+    listing.add_argument("--supplier", default=None, help="供应商名称（包含即可）")
+    listing.add_argument("--from", dest="signed_from", type=_date, default=None, metavar="DATE")
+    listing.add_argument("--to", dest="signed_to", type=_date, default=None, metavar="DATE")
+    listing.set_defaults(func=_cmd_list)
+    show = _with_common(sub.add_parser("show", help="显示一个版本：数据与文件哈希"))
+    show.add_argument("number", metavar="CONTRACT_NO")
+    show.add_argument("--version", type=int, default=None, help="版本（默认最新）")
+    show.set_defaults(func=_cmd_show)
+    history = _with_common(sub.add_parser("history", help="一份合同的全部登记事件"))
+    history.add_argument("number", metavar="CONTRACT_NO")
+    history.set_defaults(func=_cmd_history)
+    void = _with_common(sub.add_parser("void", help="作废一个版本（须说明理由）"))
+    void.add_argument("number", metavar="CONTRACT_NO")
+    void.add_argument("--version", type=int, required=True)
+    void.add_argument("--reason", required=True)
+    void.set_defaults(func=_cmd_void)
+    check = _with_common(sub.add_parser("check", help="重算事件链与全部哈希，发现改动即报错"))
+    check.set_defaults(func=_cmd_check)
