@@ -77,6 +77,7 @@ class ConverterPool:
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._closed = False
+        self._waiting = 0
         self._stats = {"conversions": 0, "failures": 0, "retries": 0, "starts": 0}
 
     def __enter__(self) -> ConverterPool:
@@ -95,6 +96,17 @@ class ConverterPool:
         """Return counters: conversions, failures, retries (worker replaced) and starts."""
         with self._lock:
             return dict(self._stats)
+
+    @property
+    def waiting(self) -> int:
+        """Return how many callers wait for a worker (one that finds a worker idle: at once)."""
+        with self._lock:
+            return self._waiting
+
+    @property
+    def closed(self) -> bool:
+        """Tell whether :meth:`close` has been called (it may still be waiting for workers)."""
+        return self._closed
 
     def office_pids(self) -> list[int]:
         """Return the pids of every running office process of the pool (launchers included)."""
@@ -279,6 +291,7 @@ class ConverterPool:
                     )
                     self._workers.append(worker)
                     self._idle.put(worker)
+            self._waiting += 1
         try:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             worker = self._idle.get(timeout=wait)
@@ -289,6 +302,9 @@ class ConverterPool:
                 f"LibreOffice could not convert {label} in the time given: "
                 f"all {self.size} workers stayed busy"
             ) from None
+        finally:
+            with self._lock:
+                self._waiting -= 1
         if self._closed:
             # Closed while we waited: hand the worker back for close() (or the
             # next waiter) and refuse.

@@ -1,4 +1,10 @@
-"""End-to-end tests of generator.office.convert against the real LibreOffice (no mocks)."""
+"""End-to-end tests of generator.office against the real LibreOffice (no mocks).
+
+A test that needs a conversion to be in progress freezes the office with SIGSTOP
+before the job reaches it and waits, by polling with a deadline, for states it can
+see (a job staged in the worker's folder, a caller waiting, the pool closed): no
+sleep stands in for "long enough".
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pikepdf
@@ -88,6 +94,19 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_for(condition: Callable[[], object], what: str, within: float = 30.0) -> None:
+    """Return as soon as ``condition()`` is true; fail the test after ``within`` seconds."""
+    give_up = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < give_up, f"still waiting after {within} s for {what}"
+        time.sleep(0.002)
+
+
+def job_staged(work: Path) -> bool:
+    """Tell whether a worker under ``work`` holds a job (its copy of the document)."""
+    return any(work.glob("*/job.docx"))
 
 
 def office_bin_pids(pool: ConverterPool) -> list[int]:
@@ -235,19 +254,25 @@ def test_crashed_and_hung_workers_are_replaced_then_close_kills_all(tmp_path: Pa
         for sig in (signal.SIGKILL, signal.SIGSTOP):  # crash, then hang
             (victim,) = office_bin_pids(own)
             before = own.stats["retries"]
+            # Frozen before the job reaches it, the office cannot finish the job before
+            # the strike; SIGSTOP again leaves it hung.
+            os.kill(victim, signal.SIGSTOP)
+            outcome: dict[str, object] = {}
 
-            def strike(pid: int = victim, sig: signal.Signals = sig) -> None:
-                # Strike once the job is in the worker's hands.
-                deadline = time.monotonic() + 30
-                while not list(work.glob("*/job.docx")) and time.monotonic() < deadline:
-                    time.sleep(0.002)
-                os.kill(pid, sig)
+            def work_on(data: bytes = big, outcome: dict[str, object] = outcome) -> None:
+                try:
+                    outcome["pdf"] = own.convert_bytes(data)
+                except ConversionError as exc:
+                    outcome["pdf"] = exc
 
-            striker = threading.Thread(target=strike)
-            striker.start()
-            pdf = own.convert_bytes(big)
-            striker.join()
-            assert pdf.startswith(b"%PDF-")
+            converting = threading.Thread(target=work_on)
+            converting.start()
+            wait_for(lambda: job_staged(work), "the job in the worker's hands")
+            os.kill(victim, sig)
+            converting.join(timeout=60)
+            assert not converting.is_alive()
+            pdf = outcome["pdf"]
+            assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF-")
             assert own.stats["retries"] == before + 1
             assert not alive(victim)
             assert office_bin_pids(own) and office_bin_pids(own) != [victim]
@@ -313,31 +338,41 @@ def test_close_waits_for_running_and_refuses_waiting_callers(tmp_path: Path) -> 
     work.mkdir()
     own = ConverterPool(workers=1, timeout=60, workdir=work)
     own.convert_bytes(make_docx(("预热", "宋体")))
+    (office,) = office_bin_pids(own)
     outcome: dict[str, object] = {}
 
-    def call(name: str, pages: int) -> None:
+    def call(name: str, data: bytes) -> None:
         try:
-            outcome[name] = own.convert_bytes(big_docx(pages))
+            outcome[name] = own.convert_bytes(data)
         except ConversionError as exc:
             outcome[name] = exc
 
-    # ~1 s of work (a 10-page document takes 0.1 s): it outlasts the waiting caller's start.
-    running = threading.Thread(target=call, args=("running", 100))
-    running.start()
-    deadline = time.monotonic() + 30
-    while not list(work.glob("*/job.docx")) and time.monotonic() < deadline:
-        time.sleep(0.002)
-    waiting = threading.Thread(target=call, args=("waiting", 10))
-    waiting.start()
-    time.sleep(0.1)  # let it block on the busy worker
-    own.close()
-    running.join(timeout=30)
-    waiting.join(timeout=30)
-    assert not running.is_alive() and not waiting.is_alive()
+    running = threading.Thread(target=call, args=("running", big_docx(10)))
+    waiting = threading.Thread(target=call, args=("waiting", make_docx(("等待", "宋体"))))
+    closing = threading.Thread(target=own.close)
+    # Frozen, the office holds the pool's only worker, busy, until the test lets it go.
+    os.kill(office, signal.SIGSTOP)
+    try:
+        running.start()
+        wait_for(lambda: job_staged(work), "the first caller's job in the worker's hands")
+        waiting.start()
+        wait_for(lambda: own.waiting == 1, "the second caller to wait for the busy worker")
+        closing.start()
+        wait_for(lambda: own.closed, "close() to begin")
+        # close() waits for the conversion in progress; the second caller still waits.
+        assert running.is_alive() and waiting.is_alive() and closing.is_alive()
+        assert "waiting" not in outcome
+    finally:
+        os.kill(office, signal.SIGCONT)
+        own.close()  # at once when the closing thread is there first
+    for thread in (running, waiting, closing):
+        thread.join(timeout=30)
+    assert not running.is_alive() and not waiting.is_alive() and not closing.is_alive()
     result = outcome["running"]
     assert isinstance(result, bytes) and result.startswith(b"%PDF-")
     assert isinstance(outcome["waiting"], ConversionError)
     assert "closed" in str(outcome["waiting"])
+    assert own.waiting == 0
     assert own.office_pids() == []
 
 
