@@ -25,9 +25,9 @@ Each document becomes one section of the joined file, as it would in Word:
 Only documents made from one family of templates can be joined: the parts
 that are not text (styles, numbering, settings, fonts, theme) must be the
 same bytes in every document (the settings but for each document's own ids;
-the joined file, never written, keeps the first one's), and the bodies must hold nothing that refers
-to another part (pictures, links) or that would clash or count across
-documents (bookmarks, comments, page references). :func:`join` returns None
+the joined file, never written, keeps the first one's), and the bodies must
+hold nothing that refers to another part (pictures, links) or that would
+clash or count across documents (bookmarks, comments, page references). :func:`join` returns None
 for anything else, and the caller converts the documents one by one.
 """
 

@@ -92,6 +92,12 @@ def test_each_section_has_its_own_footer_with_a_placeholder_for_its_page_count(
     [
         ("word/styles.xml", "</w:styles>", "<!-- other --></w:styles>", "styles differ"),
         (
+            "word/settings.xml",
+            '<w:zoom w:val="bestFit"/>',
+            '<w:zoom w:percent="90"/>',
+            "settings differ in more than the document ids",
+        ),
+        (
             "word/document.xml",
             "<w:body>",
             '<w:body><w:p><w:r><w:drawing><a:blip r:embed="rId99"/></w:drawing></w:r></w:p>',
@@ -122,6 +128,19 @@ def test_documents_that_cannot_be_joined_give_none(
 ) -> None:
     changed = [documents[0], replaced(documents[1], part, old, new), *documents[2:]]
     assert join(changed) is None, why
+
+
+def test_documents_differing_in_their_ids_only_are_joined_with_the_first_one_s(
+    documents: list[bytes],
+) -> None:
+    ids = [
+        re.findall(r'w1[45]:docId w1[45]:val="([^"]+)"', parts(d)["word/settings.xml"])
+        for d in documents
+    ]
+    assert all(len(each) == 2 for each in ids) and len({tuple(each) for each in ids}) == 4
+    joined = join(documents)
+    assert joined is not None
+    assert parts(joined.docx)["word/settings.xml"] == parts(documents[0])["word/settings.xml"]
 
 
 def test_one_document_or_something_else_is_not_joined(documents: list[bytes]) -> None:
