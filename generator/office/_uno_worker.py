@@ -38,6 +38,8 @@ from com.sun.star.beans import PropertyValue
 from com.sun.star.connection import NoConnectException
 from com.sun.star.io import IOException
 from com.sun.star.lang import DisposedException, IllegalArgumentException
+from com.sun.star.uno import RuntimeException
+from com.sun.star.util import CloseVetoException
 
 
 class DocumentError(Exception):
@@ -210,12 +212,12 @@ def consistent(spans, last):
 
 
 def close(doc):
-    """Close a document, falling back to dispose when close is vetoed."""
+    """Close a document, falling back to dispose when close is vetoed or fails."""
     try:
         doc.close(True)
     except DisposedException:
-        raise
-    except Exception:
+        raise  # the office is gone: nothing to dispose
+    except (CloseVetoException, RuntimeException):
         doc.dispose()
 
 
@@ -251,7 +253,7 @@ def main(argv):
         except DocumentError as exc:
             try:
                 desktop.getCurrentComponent()  # still talking to a live office?
-            except Exception:
+            except RuntimeException:  # DisposedException among them
                 answer(ok=False, fatal=True, error=str(exc) + " (and the office is gone)")
                 return 3
             answer(ok=False, fatal=False, error=str(exc))
@@ -261,8 +263,9 @@ def main(argv):
         else:
             answer(**result)
 
-    # An office that is already gone is fine: the pool kills the process group anyway.
-    with contextlib.suppress(Exception):
+    # An office that is already gone, or goes before it answers (DisposedException), is
+    # fine: the pool kills the process group anyway.
+    with contextlib.suppress(RuntimeException):
         desktop.terminate()
     return 0
 

@@ -345,6 +345,7 @@ class ConverterPool:
 
     def __del__(self) -> None:
         # A forgotten pool must not leave offices running after the interpreter exits.
+        # Anything but a process or a folder already gone is reported as unraisable.
         if not getattr(self, "_closed", True):
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(OSError):
                 self.close()
