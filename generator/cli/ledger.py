@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..pipeline import MANIFEST
 
 __all__ = ["VERIFY_EXIT", "add_ledger_commands", "add_ledger_options", "open_ledger"]
 
@@ -55,10 +56,11 @@ def _hashes(path: Path) -> list[tuple[str, str]]:
     data = path.read_bytes()
     if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
+            # The manifest describes the other files, which are checked one by one.
             return [
                 (f"{path}!{info.filename}", hashlib.sha256(archive.read(info)).hexdigest())
                 for info in archive.infolist()
-                if not info.is_dir()
+                if not info.is_dir() and Path(info.filename).name != MANIFEST
             ]
     return [(str(path), hashlib.sha256(data).hexdigest())]
 

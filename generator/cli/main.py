@@ -452,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     global _fork_hooks
     if not _fork_hooks:
         # A child forked by the command dies with it: a batch's worker processes, and
-        # with them their offices (generator/convert.py), do not work on for nobody.
+        # with them their offices (generator/office/), do not work on for nobody.
         os.register_at_fork(before=_note_forking_pid, after_in_child=_follow_parent)
         _fork_hooks = True
     args = build_parser().parse_args(argv)

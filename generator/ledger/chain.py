@@ -43,7 +43,11 @@ def set_record(contract_set: ContractSet) -> dict[str, Any]:
 
 
 def file_records(contract_set: ContractSet) -> list[dict[str, Any]]:
-    """Return every file of a set as recorded: name, kind, format, hashes, size, pages, seals."""
+    """Return every file of a set as recorded: name, kind, format, hashes, size, pages, seals.
+
+    The documents and the bundle; not the manifest, which describes them (and differs
+    between a whole set and some of its documents).
+    """
     manifest = contract_set.manifest()
     records = []
     for doc in manifest["documents"]:
@@ -58,19 +62,6 @@ def file_records(contract_set: ContractSet) -> list[dict[str, Any]]:
     if "bundle" in manifest:
         bundle = manifest["bundle"]
         records.append(_file(bundle, "bundle", "pdf", {}, bundle["pages"]))
-    manifest_bytes = contract_set.manifest_bytes()
-    records.append(
-        {
-            "name": "manifest.json",
-            "kind": "manifest",
-            "format": "json",
-            "sha256": hashlib.sha256(manifest_bytes).hexdigest(),
-            "content_md5": _md5(manifest_bytes),
-            "size": len(manifest_bytes),
-            "pages": None,
-            "seals": {},
-        }
-    )
     return sorted(records, key=lambda r: str(r["name"]))
 
 
@@ -87,9 +78,3 @@ def _file(
         "pages": pages,
         "seals": seals,
     }
-
-
-def _md5(data: bytes) -> str:
-    import base64
-
-    return base64.b64encode(hashlib.md5(data).digest()).decode()

@@ -111,7 +111,7 @@ def add_pdfs(
     """Convert each document of a set to a sealable PDF and make the bundle.
 
     A whole set is joined into one DOCX and converted in one LibreOffice
-    pass, then cut into its documents (see ``generator/join.py``); documents
+    pass, then cut into its documents (see ``generator/docx/join.py``); documents
     that cannot be joined, and sets of some documents only, convert one by one.
     Nothing is tried past ``deadline`` (a :func:`time.monotonic` time).
     """

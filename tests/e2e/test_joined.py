@@ -30,7 +30,7 @@ from generator.pipeline import ContractSet, Generator, render_docx, render_set, 
 
 from ..pdfs import UNIQUE_ID, open_bytes, page_texts, unique_ids
 
-BRIDGE = Path(generator.__file__).parent / "_uno_worker.py"
+BRIDGE = Path(generator.__file__).parent / "office" / "_uno_worker.py"
 
 
 def split(pdf: bytes, counts: list[int], contract_set: ContractSet) -> tuple[list[bytes], bytes]:
@@ -248,13 +248,13 @@ def test_the_generator_makes_a_set_once_for_requests_at_the_same_time(
 
         def one(kind: str) -> ContractSet:
             start.wait()
-            return generator.docx.render(seed_data, formats=("pdf",), kinds=(kind,))
+            return generator.render(seed_data, formats=("pdf",), kinds=(kind,))
 
         with ThreadPoolExecutor(4) as threads:
             made = list(threads.map(one, KINDS))
         assert generator.counts == {"made": 1, "cached": 0}
         assert generator.converter.stats["conversions"] == 1
-        again = generator.docx.render(seed_data)
+        again = generator.render(seed_data)
         assert generator.counts == {"made": 1, "cached": 1}
         # Each answer holds its own document, the bytes of the whole set.
         for kind, answer in zip(KINDS, made, strict=True):

@@ -36,9 +36,9 @@ SIGNED = dt.datetime(2026, 1, 16, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 def sets(seed_data: dict[str, Any]) -> Iterator[dict[str, ContractSet]]:
     with Generator(workers=2) as generator:
         yield {
-            "seed": generator.docx.render(seed_data),
-            "pdfa": generator.docx.render(seed_data, pdfa=True),
-            "cross_year": generator.docx.render(load_data(SAMPLES / "cross_year.yaml")),
+            "seed": generator.render(seed_data),
+            "pdfa": generator.render(seed_data, pdfa=True),
+            "cross_year": generator.render(load_data(SAMPLES / "cross_year.yaml")),
         }
 
 

@@ -2,7 +2,7 @@
 
 LibreOffice 7.4 hangs a full-width comma or stop that follows an exactly full
 justified CJK line into the margin, and its PDF export then drops it (drawn
-nowhere, absent from the text layer); ``generator/_uno_worker.py`` turns hanging
+nowhere, absent from the text layer); ``generator/office/_uno_worker.py`` turns hanging
 punctuation off. Contracts of varied lengths move the line ends around.
 """
 
@@ -110,7 +110,7 @@ def test_the_samples_keep_every_character(
     generator: Generator, sample: str, pdfa: bool, tmp_path: Path
 ) -> None:
     data = load_data(SAMPLES / f"{sample}.yaml")
-    assert_text_kept(generator.docx.render(data, pdfa=pdfa), tmp_path)
+    assert_text_kept(generator.render(data, pdfa=pdfa), tmp_path)
 
 
 def cjk(low: int, high: int) -> st.SearchStrategy[str]:
@@ -151,4 +151,4 @@ def contracts(draw: st.DrawFn) -> dict[str, Any]:
 def test_contracts_of_any_length_keep_every_character(
     generator: Generator, data: dict[str, Any], tmp_path: Path
 ) -> None:
-    assert_text_kept(generator.docx.render(data), tmp_path)
+    assert_text_kept(generator.render(data), tmp_path)

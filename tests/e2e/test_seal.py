@@ -67,9 +67,9 @@ def generator() -> Iterator[Generator]:
 
 @pytest.fixture(scope="module")
 def sets(generator: Generator, seed_data: dict[str, Any]) -> dict[str, ContractSet]:
-    made = {name: generator.docx.render(varied(seed_data, ch)) for name, ch in VARIANTS.items()}
-    made["cross_year"] = generator.docx.render(load_data(SAMPLES / "cross_year.yaml"))
-    made["pdfa"] = generator.docx.render(seed_data, pdfa=True)
+    made = {name: generator.render(varied(seed_data, ch)) for name, ch in VARIANTS.items()}
+    made["cross_year"] = generator.render(load_data(SAMPLES / "cross_year.yaml"))
+    made["pdfa"] = generator.render(seed_data, pdfa=True)
     return made
 
 
@@ -248,7 +248,7 @@ def test_a_seal_keyword_in_the_data_is_refused_before_any_pdf_is_made(
 ) -> None:
     # Otherwise the seal would land on the data's copy of the keyword, or on none.
     with pytest.raises(InvalidContractError) as caught:
-        generator.docx.render(varied(seed_data, {field: text}))
+        generator.render(varied(seed_data, {field: text}))
     assert [(i.path, i.code) for i in caught.value.issues] == [(field, "text.reserved")]
 
 
