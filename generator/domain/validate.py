@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InvalidContractError, Issue
-from .model import Contract
+from .context import format_wan
+from .model import DEFAULT_SCHEDULE_LIMIT, Contract
 from .text import character_problem
 
 #: Chinese messages and stable codes for pydantic's own error types
@@ -101,7 +102,8 @@ def _payment(contract: Contract) -> Iterator[Issue]:
             yield Issue(
                 "payment.instalments",
                 "payment.instalments.required",
-                "中标金额达到500万元或跨年的项目，须列明分期付款（每期比例及条件）",
+                f"中标金额达到{format_wan(DEFAULT_SCHEDULE_LIMIT)}或跨年的项目，"
+                "须列明分期付款（每期比例及条件）",
             )
         return
     if not instalments:

@@ -17,6 +17,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..domain.context import format_wan
+from ..domain.model import DEFAULT_SCHEDULE_LIMIT
 from ..errors import InputError, Issue
 
 __all__ = [
@@ -387,7 +389,10 @@ def write_workbook(path: Path, contracts: list[Mapping[str, Any]]) -> None:
     for line in (
         ["每行一份合同；付款分期、验收内容另表填写，以合同编号对应。"],
         ["日期可填 2026-12-31、2026/12/31 或 2026年12月31日；金额可带两位小数，不作四舍五入。"],
-        ["未填写付款分期时，中标金额低于500万元且不跨年的项目按首期比例与尾款两期付款。"],
+        [
+            f"未填写付款分期时，中标金额低于{format_wan(DEFAULT_SCHEDULE_LIMIT)}且不跨年的项目"
+            "按首期比例与尾款两期付款。"
+        ],
         ["列名", "数据键"],
         *([h, k] for h, k, _ in COLUMNS),
     ):

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_version": set(),
     "domain": {"errors"},
-    "inputs": {"errors"},
+    "inputs": {"domain", "errors"},
     "docx": {"domain", "errors"},
     "office": {"errors"},
     "pdf": {"errors"},
