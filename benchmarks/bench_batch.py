@@ -48,7 +48,7 @@ def run_batch_process(cli: list[str], source: Path, out: Path, workers: int) -> 
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     process = subprocess.Popen(
-        [*cli, "batch", str(source), "-o", str(out), "--workers", str(workers)],
+        [*cli, "batch", str(source), "-o", str(out), "--workers", str(workers), "--no-ledger"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -95,7 +95,7 @@ def main() -> None:
         base_start = time.perf_counter()
         for path in files:
             subprocess.run(
-                [*cli, "render", str(path), "-o", str(single / "out")],
+                [*cli, "render", str(path), "-o", str(single / "out"), "--no-ledger"],
                 cwd=ROOT,
                 check=True,
                 capture_output=True,
