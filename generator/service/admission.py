@@ -1,4 +1,4 @@
-"""Admission control: the shared Generator, its rendering slots, the queue and the deadlines.
+"""Admission control: the shared Generator and ledger, the rendering slots, queue and deadlines.
 
 At most ``workers * 2`` requests render at once and ``queue`` more wait for a
 slot; beyond that a request is turned away at once with 503 and a
@@ -9,6 +9,7 @@ and the LibreOffice conversions within it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from typing import TypeVar
@@ -17,7 +18,8 @@ import anyio
 from anyio.abc import TaskGroup
 from fastapi import Request
 
-from ..pipeline import Generator
+from ..ledger import Ledger, Recorded
+from ..pipeline import ContractSet, Generator
 from . import problems
 from .problems import Problem
 from .settings import Settings
@@ -27,11 +29,27 @@ __all__ = ["Runtime", "runtime_of"]
 _T = TypeVar("_T")
 
 
-class Runtime:
-    """The shared generator and the bounded queue in front of it."""
+def _actor(token: str | None) -> str:
+    """Return who the ledger says issued a set: the service, and which token (hashed) asked."""
+    if not token:
+        return "api"
+    return "api:" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
-    def __init__(self, generator: Generator, tasks: TaskGroup, settings: Settings) -> None:
+
+class Runtime:
+    """The shared generator and ledger, and the bounded queue in front of the generator."""
+
+    def __init__(
+        self,
+        generator: Generator,
+        tasks: TaskGroup,
+        settings: Settings,
+        ledger: Ledger | None = None,
+    ) -> None:
         self.generator = generator
+        #: where every set made is recorded (None: the service runs without a ledger)
+        self.ledger = ledger
+        self.actor = _actor(settings.token)
         self.tasks = tasks
         self.settings = settings
         self.timeout = settings.timeout
@@ -50,6 +68,12 @@ class Runtime:
         LibreOffice too.
         """
         return anyio.current_time() + self.timeout
+
+    def record(self, contract_set: ContractSet) -> Recorded | None:
+        """Record a set made in the ledger, if there is one (blocking: call it in a thread)."""
+        if self.ledger is None:
+            return None
+        return self.ledger.record(contract_set, self.actor)
 
     def retry_after(self) -> int:
         """Return the seconds a turned-away client should wait: the queue ahead of it."""

@@ -6,6 +6,11 @@
     POST /v1/contracts/{kind}.pdf   one document's sealable PDF, seal fields in X-Seal-Fields
     POST /v1/validate               {"valid": bool, "issues": [{path, code, message}]}
     GET  /v1/schema                 the JSON Schema of contract data
+    POST /v1/verify                 is a file (PDF, DOCX, a set's zip) issued here, and current?
+    GET  /v1/ledger/sets            the recorded versions; filters in the query
+    GET  /v1/ledger/sets/{no}       a contract's newest version (/{version}: that one)
+    GET  /v1/ledger/sets/{no}/history   every event about a contract
+    GET  /v1/ledger/check           the event chain and every row recomputed
     GET  /healthz                   liveness and worker statistics (never needs the token)
     GET  /openapi.json              the OpenAPI document
 
@@ -13,10 +18,13 @@ This module wires the routes to their handlers; the rest of the house:
 
 =============== ================================================================
 ``settings``    :class:`Settings`: address, workers, token, limits, templates
-``routes``      the handlers
+``lifespan``    the ledger and the Generator opened, and closed at the end
+``routes``      the handlers of the rendering routes
+``ledger_routes`` the handlers of ``/v1/verify`` and ``/v1/ledger``
+``verification`` a file's verdict: current, outdated, unknown
 ``bodies``      request bodies: type, size, read timeout, JSON
 ``negotiation`` ``Content-Type`` and ``Accept``
-``admission``   the Generator, its slots and queue, deadlines (503, 504)
+``admission``   the Generator and ledger, the slots and queue, deadlines (503, 504)
 ``problems``    every error answer: the one place errors become statuses
 ``auth``        the bearer token of ``/v1``
 ``openapi``     the OpenAPI description
@@ -25,24 +33,24 @@ This module wires the routes to their handlers; the rest of the house:
 =============== ================================================================
 
 The rendering runs in a thread against one :class:`~generator.pipeline.Generator`
-owned by the application's lifespan. Every error leaves as
-``application/problem+json`` (RFC 9457).
+owned by the application's lifespan, and every set made is recorded, in that
+thread, in the :class:`~generator.ledger.Ledger` the lifespan opened
+(``X-Ledger`` says how). Every error leaves as ``application/problem+json``
+(RFC 9457).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from typing import Any
 
-import anyio
 from fastapi import FastAPI
 from fastapi.responses import Response
 
 from .._version import __version__
-from ..pipeline import Generator
-from . import openapi, routes
-from .admission import Runtime
+from . import ledger_routes, openapi, routes
 from .auth import BearerGuard
+from .lifespan import QuietStartupFailure, lifespan_of
 from .problems import add_error_handlers
 from .settings import Settings
 
@@ -55,38 +63,36 @@ _DESCRIPTION = (
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Return the service as an ASGI application; its lifespan owns the Generator."""
+    """Return the service as an ASGI application; its lifespan owns the Generator and ledger."""
     settings = settings or Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        generator = Generator(
-            workers=settings.workers,
-            timeout=settings.timeout,
-            cached_sets=settings.cached_sets,
-            templates=settings.templates,
-        )
-        try:
-            async with anyio.create_task_group() as tasks:
-                app.state.runtime = Runtime(generator, tasks, settings)
-                yield
-                # leaving the group waits for renders that outlived their request
-        finally:
-            await anyio.to_thread.run_sync(generator.close)
-
     app = FastAPI(
         title="contractgen",
         version=__version__,
         description=_DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=lifespan_of(settings),
         docs_url=None,
         redoc_url=None,
     )
     app.openapi = openapi.openapi_builder(app, settings)  # type: ignore[method-assign]
     if settings.token:
         app.add_middleware(BearerGuard, token=settings.token)
+    app.add_middleware(QuietStartupFailure)
     add_error_handlers(app)
+    _rendering_routes(app)
+    _ledger_routes(app)
+    app.add_api_route(
+        "/healthz",
+        routes.healthz,
+        methods=["GET"],
+        summary="Liveness and worker statistics",
+        openapi_extra={"security": []},
+        responses=openapi.HEALTH_RESPONSES,
+    )
+    return app
 
+
+def _rendering_routes(app: FastAPI) -> None:
+    """Add the routes that render, validate and describe contract data."""
     app.add_api_route(
         "/v1/contracts",
         routes.contracts,
@@ -121,12 +127,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response_class=Response,
         responses=openapi.SCHEMA_RESPONSES,
     )
+
+
+def _ledger_routes(app: FastAPI) -> None:
+    """Add the routes of the ledger: verify, list, show, history, check."""
     app.add_api_route(
-        "/healthz",
-        routes.healthz,
-        methods=["GET"],
-        summary="Liveness and worker statistics",
-        openapi_extra={"security": []},
-        responses=openapi.HEALTH_RESPONSES,
+        "/v1/verify",
+        ledger_routes.verify,
+        methods=["POST"],
+        summary="Verify a file against the ledger",
+        openapi_extra=openapi.FILE_BODY,
+        responses=openapi.VERIFY_RESPONSES,
     )
-    return app
+    reads: list[tuple[str, Callable[..., Any], str, dict[int | str, dict[str, Any]]]] = [
+        (
+            "/v1/ledger/sets",
+            ledger_routes.ledger_sets,
+            "List recorded versions",
+            openapi.LEDGER_SETS_RESPONSES,
+        ),
+        (
+            "/v1/ledger/check",
+            ledger_routes.ledger_check,
+            "Check the ledger's integrity",
+            openapi.LEDGER_CHECK_RESPONSES,
+        ),
+        # history before {version}: "history" is not a version
+        (
+            "/v1/ledger/sets/{contract_no}/history",
+            ledger_routes.ledger_history,
+            "A contract's history",
+            openapi.LEDGER_HISTORY_RESPONSES,
+        ),
+        (
+            "/v1/ledger/sets/{contract_no}",
+            ledger_routes.ledger_latest,
+            "A contract's newest version",
+            openapi.LEDGER_SET_RESPONSES,
+        ),
+        (
+            "/v1/ledger/sets/{contract_no}/{version}",
+            ledger_routes.ledger_version,
+            "One version of a contract",
+            openapi.LEDGER_VERSION_RESPONSES,
+        ),
+    ]
+    for path, handler, summary, responses in reads:
+        app.add_api_route(path, handler, methods=["GET"], summary=summary, responses=responses)

@@ -1,5 +1,7 @@
 """Request bodies: checked for type, bounded while read, received in time, parsed as JSON.
 
+A file to verify is read the same way, checked for its own types (:func:`file_body`).
+
 Bodies are parsed with :func:`generator.inputs.load.parse_json` (amounts stay
 exact ``Decimal``), in a thread: a body may be large.
 """
@@ -17,10 +19,10 @@ from ..domain.validate import parse
 from ..errors import InputError
 from ..inputs.load import parse_json
 from . import problems
-from .negotiation import require_json
+from .negotiation import require_file, require_json
 from .settings import Settings
 
-__all__ = ["DRAIN_LIMIT", "contract_body", "decode", "json_body"]
+__all__ = ["DRAIN_LIMIT", "contract_body", "decode", "file_body", "json_body"]
 
 #: what is still read (and thrown away) of a body past its limit, so the 413 reaches the client
 DRAIN_LIMIT = 16 << 20
@@ -68,15 +70,26 @@ def decode(body: bytes) -> Any:
         raise problems.malformed_json(str(exc)) from None
 
 
-async def json_body(request: Request, settings: Settings, deadline: float) -> bytes:
-    """Return the body of a JSON request, checked for type and size, received in time."""
-    require_json(request.headers)
+async def _receive(request: Request, settings: Settings, deadline: float) -> bytes:
+    """Return a request's body, at most ``max_body`` bytes (413), received in time (408)."""
     until = min(deadline, anyio.current_time() + settings.read_timeout)
     try:
         with anyio.fail_after(max(0.0, until - anyio.current_time())):
             return await _read(request, settings.max_body)
     except TimeoutError:
         raise problems.request_timeout(min(settings.read_timeout, settings.timeout)) from None
+
+
+async def json_body(request: Request, settings: Settings, deadline: float) -> bytes:
+    """Return the body of a JSON request, checked for type and size, received in time."""
+    require_json(request.headers)
+    return await _receive(request, settings, deadline)
+
+
+async def file_body(request: Request, settings: Settings, deadline: float) -> tuple[str, bytes]:
+    """Return the media type and bytes of a file to verify, checked for type and size."""
+    media = require_file(request.headers)
+    return media, await _receive(request, settings, deadline)
 
 
 async def contract_body(request: Request, settings: Settings, deadline: float) -> Contract:

@@ -1,4 +1,4 @@
-"""Media types: the JSON a request body must be, and the answer an ``Accept`` header prefers."""
+"""Media types: what a body must be (JSON, or a file to verify), and what ``Accept`` prefers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from email.utils import collapse_rfc2231_value
 
 from . import problems
 
-__all__ = ["preferred", "require_json"]
+__all__ = ["FILE_TYPES", "preferred", "require_file", "require_json"]
+
+#: what a file to verify may be sent as: a PDF, a DOCX, a set's zip, or any bytes
+FILE_TYPES = (
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/zip",
+    "application/octet-stream",
+)
 
 
 def _content_type(value: str) -> tuple[str, str]:
@@ -32,6 +40,16 @@ def require_json(headers: Mapping[str, str]) -> None:
     )
     if not json_type or charset not in ("", "utf-8", "utf8") or encoding != "identity":
         raise problems.unsupported_media_type(value, encoding)
+
+
+def require_file(headers: Mapping[str, str]) -> str:
+    """Return the media type of a file to verify (one of :data:`FILE_TYPES`); else 415."""
+    value = headers.get("content-type", "")
+    media, _ = _content_type(value)
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if media not in FILE_TYPES or encoding != "identity":
+        raise problems.unsupported_file_type(value, encoding, FILE_TYPES)
+    return media
 
 
 def _quality(text: str) -> float:

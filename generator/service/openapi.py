@@ -18,17 +18,27 @@ from fastapi.openapi.utils import get_openapi
 from ..domain.model import json_schema
 from ..domain.validate import parse
 from ..inputs.load import parse_yaml
+from .ledger_schemas import LEDGER_SCHEMAS
+from .negotiation import FILE_TYPES
 from .problems import MAX_ISSUE_TEXT, MAX_ISSUES
 from .settings import Settings
+from .verification import ZIP_ENTRIES_MAX, ZIP_EXPANDED_MAX
 
 __all__ = [
     "ANY_BODY",
     "CONTRACTS_RESPONSES",
     "CONTRACT_BODY",
     "DOCUMENT_RESPONSES",
+    "FILE_BODY",
     "HEALTH_RESPONSES",
+    "LEDGER_CHECK_RESPONSES",
+    "LEDGER_HISTORY_RESPONSES",
+    "LEDGER_SETS_RESPONSES",
+    "LEDGER_SET_RESPONSES",
+    "LEDGER_VERSION_RESPONSES",
     "SCHEMA_RESPONSES",
     "VALIDATE_RESPONSES",
+    "VERIFY_RESPONSES",
     "openapi_builder",
 ]
 
@@ -44,6 +54,11 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
         "instance": {"type": "string"},
         "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}},
         "omitted_issues": {"type": "integer", "description": "issues past the first 100"},
+        "code": {
+            "type": "string",
+            "description": "the ledger's errors: ledger.disabled, ledger.not_found, "
+            "ledger.state, ledger.unreachable …",
+        },
     },
 }
 _ISSUE_SCHEMA: dict[str, Any] = {
@@ -72,6 +87,10 @@ _SET_JSON_SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": "every file of the set by name, base64",
             "additionalProperties": {"type": "string", "contentEncoding": "base64"},
+        },
+        "ledger": {
+            "anyOf": [{"$ref": "#/components/schemas/LedgerRecorded"}, {"type": "null"}],
+            "description": "what the ledger recorded; null when the service runs without one",
         },
     },
 }
@@ -105,6 +124,19 @@ ANY_BODY: dict[str, Any] = {
         "content": {"application/json": {"schema": {}}},
     }
 }
+#: the request body of ``/v1/verify``: one file's bytes
+FILE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "One file's bytes: a PDF or DOCX the service made, or a set's zip (each "
+        "entry is checked but manifest.json). Sent as application/octet-stream, a zip that is "
+        "not a DOCX counts as a set's zip. At most the service's body limit (default 1 MiB, "
+        "--max-body): a whole set's zip needs more.",
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}} for media in FILE_TYPES
+        },
+    }
+}
 _REASONS = {
     400: "Malformed JSON (with line, column and position) or a bad query parameter",
     401: "Missing or wrong bearer token",
@@ -113,9 +145,13 @@ _REASONS = {
     413: "Request body over the limit",
     415: "Body not sent as application/json",
     422: "Invalid contract data: `issues` lists each problem with its field path",
-    503: "Saturated (Retry-After says when to retry) or the PDF conversion failed",
+    503: "Saturated (Retry-After says when to retry), the PDF conversion failed, or the "
+    "ledger is unavailable",
     504: "The request took longer than the service's timeout",
 }
+#: the 404 of every ledger route of a service without a ledger
+_NO_LEDGER = "The service runs without a ledger (code ledger.disabled: 本服务未启用合同台账)"
+_LEDGER_503 = "The ledger is unavailable (code ledger.unreachable); Retry-After says when to retry"
 _SET_HEADERS: dict[str, Any] = {
     "X-Contract-No": {
         "description": "contract number, percent-encoded UTF-8",
@@ -126,15 +162,21 @@ _SET_HEADERS: dict[str, Any] = {
         "schema": {"type": "string"},
     },
     "Content-Disposition": {"schema": {"type": "string"}},
+    "X-Ledger": {
+        "description": "what the ledger recorded, compact JSON (LedgerRecorded): "
+        "contract_no, version, outcome (new, same, files_added), superseded; absent when "
+        "the service runs without a ledger",
+        "schema": {"type": "string"},
+    },
 }
 
 
-def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """Return OpenAPI responses for the given problem statuses."""
+def _problems(*codes: int, **reasons: str) -> dict[int | str, dict[str, Any]]:
+    """Return OpenAPI responses for the given problem statuses; ``reasons``: ``s404="…"``."""
     responses: dict[int | str, dict[str, Any]] = {}
     for code in codes:
         entry: dict[str, Any] = {
-            "description": _REASONS[code],
+            "description": reasons.get(f"s{code}", _REASONS[code]),
             "content": {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             },
@@ -192,6 +234,48 @@ SCHEMA_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
 }
 HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"description": "The service is up"}}
+VERIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The verdict on the file, or on each file of the zip (200 whatever it is)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}},
+    },
+    **_problems(
+        404,
+        408,
+        413,
+        415,
+        422,
+        503,
+        s404=_NO_LEDGER,
+        s415="Body sent as none of the file types",
+        s422=f"A zip that cannot be read, or with more than {ZIP_ENTRIES_MAX} files or "
+        f"{ZIP_EXPANDED_MAX >> 20} MiB expanded",
+        s503=_LEDGER_503,
+    ),
+}
+
+
+def _ledger_read(schema: str, what: str, *problems: int) -> dict[int | str, dict[str, Any]]:
+    """Return the responses of a ledger route answering ``schema`` (404: ``what`` is missing)."""
+    return {
+        200: {
+            "description": "Found",
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        },
+        **_problems(
+            *sorted({404, 503, *problems}),
+            s400="A query or path parameter is not valid (`issues` names it)",
+            s404=_NO_LEDGER + (f", or {what}" if what else ""),
+            s503=_LEDGER_503,
+        ),
+    }
+
+
+LEDGER_SETS_RESPONSES = _ledger_read("SetList", "", 400)
+LEDGER_SET_RESPONSES = _ledger_read("SetDetail", "no such contract (ledger.not_found)", 400)
+LEDGER_VERSION_RESPONSES = _ledger_read("SetDetail", "no such version (ledger.not_found)", 400)
+LEDGER_HISTORY_RESPONSES = _ledger_read("History", "no such contract (ledger.not_found)", 400)
+LEDGER_CHECK_RESPONSES = _ledger_read("LedgerCheck", "")
 
 
 def _rehome(node: Any) -> Any:
@@ -235,6 +319,7 @@ def _add_schemas(document: dict[str, Any]) -> None:
     schemas["Issue"] = _ISSUE_SCHEMA
     schemas["ContractSetJson"] = _SET_JSON_SCHEMA
     schemas["Validation"] = _VALIDATION_SCHEMA
+    schemas.update(LEDGER_SCHEMAS)
 
 
 def _add_security(document: dict[str, Any]) -> None:

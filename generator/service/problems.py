@@ -27,6 +27,7 @@ from ..errors import (
     InputError,
     InvalidContractError,
     Issue,
+    LedgerError,
     SealPlacementError,
 )
 
@@ -38,12 +39,15 @@ __all__ = [
     "add_error_handlers",
     "body_too_large",
     "issue_list",
+    "ledger_disabled",
     "malformed_json",
     "request_timeout",
     "saturated",
     "timed_out",
     "unauthorized",
     "unknown_kind",
+    "unreadable_zip",
+    "unsupported_file_type",
     "unsupported_media_type",
 ]
 
@@ -181,6 +185,30 @@ def unsupported_media_type(content_type: str, encoding: str) -> Problem:
     )
 
 
+def unsupported_file_type(content_type: str, encoding: str, accepted: tuple[str, ...]) -> Problem:
+    """Return the 415 of a file to verify sent as none of the ``accepted`` types, or compressed."""
+    return Problem(
+        415,
+        "unsupported-media-type",
+        "Unsupported media type",
+        f"the file must be sent as one of {', '.join(accepted)}, not {content_type!r}"
+        + ("" if encoding == "identity" else f" with Content-Encoding {encoding!r}"),
+        headers={"Accept-Post": ", ".join(accepted)},
+    )
+
+
+def unreadable_zip(detail: str) -> Problem:
+    """Return the 422 of a zip to verify that cannot be read, or holds too much."""
+    return Problem(422, "unreadable-zip", "Unreadable zip", detail)
+
+
+def ledger_disabled() -> Problem:
+    """Return the 404 of a ledger endpoint of a service that runs without a ledger."""
+    return Problem(
+        404, "ledger-disabled", "Ledger not enabled", "本服务未启用合同台账", code="ledger.disabled"
+    )
+
+
 def saturated(slots: int, queue: int, retry_after: int) -> Problem:
     """Return the 503 of a request turned away because every slot and queue place is taken."""
     return Problem(
@@ -238,6 +266,31 @@ def _conversion(request: Request, exc: ConversionError) -> Problem:
     )
 
 
+#: the status and slug of each ledger error code; any other code is the ledger being unusable
+_LEDGER_STATUSES = {
+    "ledger.not_found": (404, "ledger-not-found", "Not found"),
+    "ledger.state": (409, "ledger-conflict", "Conflict"),
+}
+
+
+def _ledger(request: Request, exc: LedgerError) -> Problem:
+    message = str(exc).removesuffix(f" [{exc.code}]")
+    known = _LEDGER_STATUSES.get(exc.code)
+    if known is not None:
+        status, slug, title = known
+        return Problem(status, slug, title, message, code=exc.code)
+    # Unreachable, or of a newer schema: the operator needs the URL (masked), the client not.
+    log.error("ledger unusable on %s: %s", request.url.path, exc)
+    return Problem(
+        503,
+        "ledger-unavailable",
+        "Ledger unavailable",
+        "合同台账暂时无法使用，请稍后重试",
+        headers={"Retry-After": "5"},
+        code=exc.code,
+    )
+
+
 def _title(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -290,6 +343,7 @@ _TRANSLATIONS: list[tuple[type[Exception], Callable[[Request, Any], Problem]]] =
     (AmountError, _unrenderable),
     (InputError, _unreadable),
     (ConversionError, _conversion),
+    (LedgerError, _ledger),
     (StarletteHTTPException, _http),
     (RequestValidationError, _bad_parameter),
     (ClientDisconnect, _gone),

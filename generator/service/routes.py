@@ -23,6 +23,7 @@ from .._version import __version__
 from ..domain.documents import KINDS
 from ..domain.model import json_schema
 from ..domain.validate import check
+from ..ledger import Recorded
 from ..pipeline import ContractSet, Document, set_zip
 from . import problems
 from .admission import runtime_of
@@ -43,20 +44,27 @@ def _disposition(kind: str, filename: str) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def _set_headers(contract_set: ContractSet) -> dict[str, str]:
-    """Return the headers that identify a set: contract number, input hash, versions."""
-    return {
+def _set_headers(contract_set: ContractSet, recorded: Recorded | None) -> dict[str, str]:
+    """Return the headers that identify a set: number, input hash, versions, its ledger entry."""
+    headers = {
         "X-Contract-No": quote(contract_set.contract_no, safe=""),
         "X-Input-Sha256": contract_set.input_sha256,
         "X-Generator-Version": __version__,
         "X-Template-Version": contract_set.template_version,
     }
+    if recorded is not None:
+        headers["X-Ledger"] = _compact(recorded.to_dict())  # ASCII: JSON escapes the rest
+    return headers
 
 
-def _set_json(contract_set: ContractSet) -> bytes:
-    """Return a set as JSON: its manifest and every file in base64."""
+def _set_json(contract_set: ContractSet, recorded: Recorded | None) -> bytes:
+    """Return a set as JSON: its manifest, every file in base64, and what the ledger recorded."""
     files = {name: base64.b64encode(data).decode() for name, data in contract_set.files().items()}
-    document = {"manifest": contract_set.manifest(), "files": files}
+    document = {
+        "manifest": contract_set.manifest(),
+        "files": files,
+        "ledger": None if recorded is None else recorded.to_dict(),
+    }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -81,14 +89,15 @@ async def contracts(
         as_json = fmt == "json"
     else:
         as_json = preferred(request.headers.get("accept", ""), _SET_TYPES) == "application/json"
-    generator = runtime.generator
 
-    def work() -> tuple[ContractSet, bytes]:
-        contract_set = generator.render(contract, pdfa=pdfa, deadline=until)
-        return contract_set, (_set_json(contract_set) if as_json else set_zip(contract_set))
+    def work() -> tuple[ContractSet, Recorded | None, bytes]:
+        contract_set = runtime.generator.render(contract, pdfa=pdfa, deadline=until)
+        recorded = runtime.record(contract_set)
+        body = _set_json(contract_set, recorded) if as_json else set_zip(contract_set)
+        return contract_set, recorded, body
 
-    contract_set, body = await runtime.run(work, until)
-    headers = _set_headers(contract_set)
+    contract_set, recorded, body = await runtime.run(work, until)
+    headers = _set_headers(contract_set, recorded)
     if as_json:
         return Response(body, media_type="application/json", headers=headers)
     headers["Content-Disposition"] = _disposition("attachment", f"{contract_set.contract_no}.zip")
@@ -106,16 +115,17 @@ async def document_pdf(
     runtime = runtime_of(request)
     until = runtime.deadline()
     contract = await contract_body(request, runtime.settings, until)
-    generator = runtime.generator
 
-    def work() -> tuple[ContractSet, Document]:
-        # Only the asked-for document is converted.
-        contract_set = generator.render(contract, pdfa=pdfa, kinds=(kind,), deadline=until)
-        return contract_set, contract_set.documents[0]
+    def work() -> tuple[ContractSet, Recorded | None, Document]:
+        # Only the asked-for PDF is in the set, so only it is recorded: what was handed out.
+        contract_set = runtime.generator.render(
+            contract, formats=("pdf",), pdfa=pdfa, kinds=(kind,), deadline=until
+        )
+        return contract_set, runtime.record(contract_set), contract_set.documents[0]
 
-    contract_set, document = await runtime.run(work, until)
+    contract_set, recorded, document = await runtime.run(work, until)
     assert document.pdf is not None
-    headers = _set_headers(contract_set)
+    headers = _set_headers(contract_set, recorded)
     headers.update(
         {
             "Content-Disposition": _disposition(

@@ -254,6 +254,8 @@ def test_set_as_zip_is_the_cli_output(
     assert seed_zip.headers["x-input-sha256"] == manifest["input_sha256"]
     assert seed_zip.headers["x-contract-no"] == no
     assert f'filename="{no}.zip"' in seed_zip.headers["content-disposition"]
+    # Recorded in the session's ledger (tests/e2e/test_service_ledger.py: versions, verdicts).
+    assert json.loads(seed_zip.headers["x-ledger"])["contract_no"] == no
 
 
 @pytest.mark.parametrize(
@@ -484,6 +486,15 @@ def test_openapi_describes_the_body_with_the_schema(client: httpx.Client) -> Non
     assert "Supplier" in document["components"]["schemas"]
     assert post["security"] == [{"bearer": []}]
     assert {"413", "415", "422", "503", "504"} <= set(post["responses"])
+    assert "X-Ledger" in post["responses"]["200"]["headers"]
+    assert {
+        "/v1/verify",
+        "/v1/ledger/sets",
+        "/v1/ledger/sets/{contract_no}",
+        "/v1/ledger/sets/{contract_no}/{version}",
+        "/v1/ledger/sets/{contract_no}/history",
+        "/v1/ledger/check",
+    } <= set(document["paths"])
 
 
 # --- what goes in comes out literally -----------------------------------------------------

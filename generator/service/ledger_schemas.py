@@ -1,0 +1,164 @@
+"""The JSON Schemas of what the ledger's routes answer, as OpenAPI components.
+
+:mod:`generator.service.openapi` adds them to the document; each names the
+others by ``#/components/schemas/…``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["LEDGER_SCHEMAS"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: dict[str, Any], *optional: str) -> dict[str, Any]:
+    """Return an object schema with ``properties``, every one required but ``optional``."""
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
+    }
+
+
+_TEXT: dict[str, Any] = {"type": "string"}
+_INT: dict[str, Any] = {"type": "integer"}
+_SHA256: dict[str, Any] = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_STATUS: dict[str, Any] = {
+    "type": "string",
+    "enum": ["issued", "superseded", "voided"],
+    "description": "issued: the contract's version in force; superseded by a newer "
+    "version; voided by hand, with a reason",
+}
+_VERDICT: dict[str, Any] = {
+    "type": "string",
+    "enum": ["current", "outdated", "unknown"],
+    "description": "current: issued here and in force; outdated: issued here, since "
+    "superseded or voided; unknown: not issued here",
+}
+
+_RECORDED = _object(
+    {
+        "contract_no": _TEXT,
+        "version": _INT,
+        "outcome": {
+            "type": "string",
+            "enum": ["new", "same", "files_added"],
+            "description": "new: a version recorded; same: that version again, nothing "
+            "recorded; files_added: that version, with files it lacked",
+        },
+        "superseded": {**_nullable(_INT), "description": "the version this one replaced"},
+    }
+)
+_MATCH = _object(
+    {
+        "sha256": _SHA256,
+        "contract_no": _TEXT,
+        "version": _INT,
+        "name": {**_TEXT, "description": "the file's name in the set"},
+        "kind": _TEXT,
+        "status": _STATUS,
+        "current_version": {**_nullable(_INT), "description": "the version in force, if any"},
+    }
+)
+_FILE_VERDICT = _object(
+    {
+        "name": {
+            **_nullable(_TEXT),
+            "description": "the entry's path in the zip; null for the body itself",
+        },
+        "sha256": _SHA256,
+        "verdict": _VERDICT,
+        "matches": {"type": "array", "items": _ref("LedgerMatch")},
+    }
+)
+_VERIFICATION = _object(
+    {
+        "verdict": {
+            **_VERDICT,
+            "description": "the worst of the files' verdicts (unknown, then outdated); "
+            "unknown for a zip without files",
+        },
+        "files": {"type": "array", "items": _ref("FileVerdict")},
+    }
+)
+_SUMMARY_PROPERTIES: dict[str, Any] = {
+    "contract_no": _TEXT,
+    "version": _INT,
+    "status": _STATUS,
+    "status_reason": _TEXT,
+    "project_name": _TEXT,
+    "supplier": _TEXT,
+    "amount": {**_TEXT, "description": "yuan, exact decimal"},
+    "signed_on": {"type": "string", "format": "date"},
+    "issued_at": {**_TEXT, "description": "UTC, ISO 8601"},
+    "issued_by": {**_TEXT, "description": "api, or api:<first 12 hex of the token's SHA-256>"},
+    "input_sha256": _SHA256,
+    "templates_sha256": _TEXT,
+    "generator_version": _TEXT,
+}
+_SET_FILE = _object(
+    {
+        "name": _TEXT,
+        "kind": _TEXT,
+        "format": _TEXT,
+        "sha256": _SHA256,
+        "content_md5": {**_TEXT, "description": "base64 MD5, as Content-MD5"},
+        "size": _INT,
+        "pages": _nullable(_INT),
+        "seals": {"type": "object"},
+    }
+)
+_EVENT = _object(
+    {
+        "seq": _INT,
+        "at": _TEXT,
+        "actor": _TEXT,
+        "action": {"type": "string", "enum": ["issue", "add_files", "void"]},
+        "version": _INT,
+        "hash": _SHA256,
+        "supersedes": _nullable(_INT),
+        "files": _INT,
+        "reason": _TEXT,
+    },
+    "supersedes",
+    "files",
+    "reason",
+)
+
+#: every schema the ledger's routes use, by component name
+LEDGER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "LedgerRecorded": {**_RECORDED, "description": "What recording a set did (X-Ledger)"},
+    "LedgerMatch": _MATCH,
+    "FileVerdict": _FILE_VERDICT,
+    "Verification": _VERIFICATION,
+    "SetSummary": _object(_SUMMARY_PROPERTIES),
+    "SetList": _object({"sets": {"type": "array", "items": _ref("SetSummary")}}),
+    "SetFile": _SET_FILE,
+    "SetDetail": _object(
+        {
+            **_SUMMARY_PROPERTIES,
+            "data": {**_ref("Contract"), "description": "the contract data, as recorded"},
+            "templates": {"type": "object"},
+            "files": {"type": "array", "items": _ref("SetFile")},
+        }
+    ),
+    "LedgerEvent": _EVENT,
+    "History": _object(
+        {"contract_no": _TEXT, "events": {"type": "array", "items": _ref("LedgerEvent")}}
+    ),
+    "LedgerCheck": _object(
+        {
+            "ok": {"type": "boolean"},
+            "problems": {"type": "array", "items": _TEXT},
+            "head": {**_TEXT, "description": "the hash of the last event"},
+        }
+    ),
+}

@@ -1,0 +1,91 @@
+"""The application's lifespan: the ledger opened, the Generator started, both closed at the end.
+
+The ledger is opened (and migrated) first, before any office starts: a ledger
+that cannot be used fails the start-up, and the service never accepts a
+request it could not record. That failure is logged as the ledger's message
+(its URL with the password hidden) rather than a traceback:
+:class:`QuietStartupFailure` sees to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import LedgerError
+from ..ledger import Ledger
+from ..pipeline import Generator
+from .admission import Runtime
+from .settings import Settings
+
+__all__ = ["QuietStartupFailure", "lifespan_of"]
+
+
+def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Return the lifespan of an application run with ``settings``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            ledger: Ledger | None = None
+            if settings.ledger:
+                ledger = await anyio.to_thread.run_sync(Ledger, settings.ledger)
+                stack.push_async_callback(anyio.to_thread.run_sync, ledger.close)
+            generator = Generator(
+                workers=settings.workers,
+                timeout=settings.timeout,
+                cached_sets=settings.cached_sets,
+                templates=settings.templates,
+            )
+            stack.push_async_callback(anyio.to_thread.run_sync, generator.close)
+            async with anyio.create_task_group() as tasks:
+                app.state.runtime = Runtime(generator, tasks, settings, ledger)
+                yield
+                # leaving the group waits for renders that outlived their request
+
+    return lifespan
+
+
+class QuietStartupFailure:
+    """ASGI middleware: a start-up failed by a :class:`LedgerError` reports its message alone.
+
+    Starlette reports a failed start-up with the whole traceback; for a ledger
+    that cannot be used, the message says all there is to say. Any other
+    failure keeps its traceback.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                held.append(message)  # sent once the cause is known
+            else:
+                await send(message)
+
+        failure: BaseException | None = None
+        try:
+            await self.app(scope, receive, hold)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            for message in held:
+                await send(_plain(message, failure))
+
+
+def _plain(message: Message, failure: BaseException | None) -> dict[str, Any]:
+    if isinstance(failure, LedgerError):
+        return {**message, "message": f"服务未启动：{failure}"}
+    return dict(message)
