@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .fields import (
     ACCEPTANCE_ITEMS_MAX,
@@ -47,10 +48,15 @@ from .fields import (
     YesNo,
 )
 from .fields import parse_date as _date
+from .text import checked_text, refusal
 
 __all__ = [
     "CHINA_TIME",
     "DEFAULT_SCHEDULE_LIMIT",
+    "NOTICE_FIELD_MAX",
+    "PROCUREMENT_METHODS",
+    "PUBLIC_PATHS",
+    "WITHHOLD_MAX",
     "AcceptanceItem",
     "AcceptancePlan",
     "Bank",
@@ -59,9 +65,12 @@ __all__ = [
     "Instalment",
     "LegalRepresentative",
     "Payment",
+    "ProcurementMethod",
+    "Publication",
     "Service",
     "Supplier",
     "Terms",
+    "data_paths",
     "json_schema",
     "split_amount",
 ]
@@ -181,6 +190,137 @@ class AcceptancePlan(_Model):
     items: Annotated[list[AcceptanceItem], Field(min_length=1, max_length=ACCEPTANCE_ITEMS_MAX)]
 
 
+#: 采购方式: 政府采购法第二十六条, 竞争性磋商 (财库〔2014〕214号), 框架协议采购 (财政部令第110号),
+#: 合作创新采购 (财库〔2024〕13号)
+ProcurementMethod = Literal[
+    "公开招标",
+    "邀请招标",
+    "竞争性谈判",
+    "竞争性磋商",
+    "询价",
+    "单一来源采购",
+    "框架协议采购",
+    "合作创新采购",
+]
+PROCUREMENT_METHODS: tuple[str, ...] = get_args(ProcurementMethod)
+#: data paths the 合同公告 must publish (财办库〔2020〕50号): never withheld, so no file's
+#: metadata (title, subject, author, date) can carry a withheld value either
+PUBLIC_PATHS = ("contract_no", "project_name", "buyer.name", "supplier.name", "amount", "sign_date")
+#: the longest value of the notice's own fields, by field (项目编号 … 其他补充事宜)
+NOTICE_FIELD_MAX = {
+    "project_no": 64,
+    "subject_name": 200,
+    "requirements": 500,
+    "quantity": 50,
+    "other": 2000,
+}
+#: the most data paths one contract may withhold
+WITHHOLD_MAX = 100
+
+
+def _blank_is_absent(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _checked_or_absent(value: str | None) -> str | None:
+    return None if value is None else checked_text(value)
+
+
+#: blank is absent; anything else is checked text
+_OPTIONAL = (BeforeValidator(_blank_is_absent), AfterValidator(_checked_or_absent))
+
+
+ProjectNo = Annotated[
+    Annotated[str, Field(max_length=NOTICE_FIELD_MAX["project_no"])] | None,
+    *_OPTIONAL,
+]
+SubjectName = Annotated[
+    Annotated[str, Field(max_length=NOTICE_FIELD_MAX["subject_name"])] | None,
+    *_OPTIONAL,
+]
+Requirements = Annotated[
+    Annotated[str, Field(max_length=NOTICE_FIELD_MAX["requirements"])] | None,
+    *_OPTIONAL,
+]
+Quantity = Annotated[
+    str, Field(max_length=NOTICE_FIELD_MAX["quantity"]), AfterValidator(checked_text)
+]
+NoticeOther = Annotated[
+    str, Field(max_length=NOTICE_FIELD_MAX["other"]), AfterValidator(checked_text)
+]
+
+
+@cache
+def data_paths() -> frozenset[str]:
+    """Return every dotted path of contract data, lists taken item by item (``a.items.stage``)."""
+    found: set[str] = set()
+
+    def visit(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            if model is Contract and name == "publication":
+                continue
+            path = f"{prefix}{name}"
+            found.add(path)
+            for inner in _models(info.annotation):
+                visit(inner, f"{path}.")
+
+    visit(Contract, "")
+    return frozenset(found)
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """Return the models a field's type holds: itself, a list's items, an optional's value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models(arg)]
+
+
+def _withheld_path(value: str) -> str:
+    path = value.strip()
+    if path not in data_paths():
+        raise refusal(
+            "publication.withhold.unknown",
+            f"“{path[:80]}”不是合同数据的字段路径（如 supplier.bank.account；列表写作"
+            " acceptance_plan.items.standard）",
+        )
+    public = [p for p in PUBLIC_PATHS if p == path or p.startswith(f"{path}.")]
+    if public:
+        raise refusal(
+            "publication.withhold.public",
+            f"{public[0]} 须在合同公告中公开（财办库〔2020〕50号），不能隐去",
+        )
+    return path
+
+
+class Publication(_Model):
+    """Publishing the contract: what the public copy withholds, and the notice's own fields.
+
+    ``withhold`` adds data paths to the defaults (the supplier's bank, mobile
+    numbers); the other fields are those of the 合同公告 (财办库〔2020〕50号) that the
+    contract does not hold, each with the default an O&M service contract takes.
+    """
+
+    #: data paths whose values the public copy replaces by ＊＊＊, besides the defaults
+    withhold: Annotated[
+        list[Annotated[str, Field(max_length=200), AfterValidator(_withheld_path)]],
+        Field(max_length=WITHHOLD_MAX),
+    ] = Field(default_factory=list)
+    #: 三、项目编号: the procurement project's number; required to publish
+    project_no: ProjectNo = None
+    #: 六、采购方式: the seed's 中标金额 and 中标供应商 are the words of a tender (招标)
+    procurement_method: ProcurementMethod = "公开招标"
+    #: 主要标的名称; absent: the project name
+    subject_name: SubjectName = None
+    #: 规格型号（或服务要求）; absent: the O&M service of clause 1.2 for the user unit
+    requirements: Requirements = None
+    #: 主要标的数量: an O&M service is one item
+    quantity: Quantity = "1项"
+    #: 主要标的单价 (yuan); absent: the amount (one item)
+    unit_price: Annotated[Amount | None, BeforeValidator(lambda v: None if v == "" else v)] = None
+    #: 九、其他补充事宜
+    other: NoticeOther = "无"
+
+
 class Contract(_Model):
     """One contract set: the service contract and its three attachments."""
 
@@ -203,6 +343,9 @@ class Contract(_Model):
     sign_place: Address
     terms: Terms = Field(default_factory=Terms)
     acceptance_plan: AcceptancePlan
+    #: absent from the normalised data when not given, so the input hash of data without it
+    #: is what it was before the block existed
+    publication: Publication | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @property
     def signed_at(self) -> datetime:
