@@ -65,14 +65,6 @@ def _hashes(path: Path) -> list[tuple[str, str]]:
     return [(str(path), hashlib.sha256(data).hexdigest())]
 
 
-def _verdict(matches: list[Any]) -> str:
-    if not matches:
-        return "unknown"
-    if any(m.status == "issued" and m.version == m.current_version for m in matches):
-        return "current"
-    return "outdated"
-
-
 def _describe(name: str, matches: list[Any]) -> str:
     if not matches:
         return f"{name}: 未在本台账登记"
@@ -87,16 +79,17 @@ def _describe(name: str, matches: list[Any]) -> str:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     files = [(name, digest) for path in args.files for name, digest in _hashes(path)]
-    ledger = open_ledger(args)
+    from ..ledger import verdict
+
     results = []
     worst = "current"
-    with ledger:
+    with open_ledger(args) as ledger:
         for name, digest in files:
             matches = ledger.find(digest)
-            verdict = _verdict(matches)
-            if VERIFY_EXIT[verdict] and (worst == "current" or verdict == "unknown"):
-                worst = verdict
-            results.append((name, digest, verdict, matches))
+            said = verdict(matches)
+            if VERIFY_EXIT[said] and (worst == "current" or said == "unknown"):
+                worst = said
+            results.append((name, digest, said, matches))
     if args.json:
         _json(
             [

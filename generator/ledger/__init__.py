@@ -5,7 +5,7 @@ when several replicas share one.
 """
 
 from .chain import file_records, set_record
-from .store import ENVIRONMENT, Ledger, Match, Recorded, default_url, masked
+from .store import ENVIRONMENT, Ledger, Match, Recorded, default_url, masked, verdict
 
 __all__ = [
     "ENVIRONMENT",
@@ -16,4 +16,5 @@ __all__ = [
     "file_records",
     "masked",
     "set_record",
+    "verdict",
 ]

@@ -43,7 +43,7 @@ class _State:
         if row.action == "issue":
             self.sets[key] = {
                 "record": body["set"],
-                "files": {f["name"]: f for f in body["files"]},
+                "files": {(f["name"], f["format"]): f for f in body["files"]},
                 "status": "issued",
                 "reason": "",
                 "at": row.at,
@@ -55,7 +55,7 @@ class _State:
                 self.sets[(row.contract_no, old)]["status"] = "superseded"
                 self.sets[(row.contract_no, old)]["reason"] = f"被第 {row.version} 版取代"
         elif key in self.sets and row.action == "add_files":
-            self.sets[key]["files"].update({f["name"]: f for f in body["files"]})
+            self.sets[key]["files"].update({(f["name"], f["format"]): f for f in body["files"]})
         elif key in self.sets and row.action == "void":
             self.sets[key]["status"] = "voided"
             self.sets[key]["reason"] = body.get("reason", "")
@@ -109,15 +109,18 @@ def _compare_set(row: Any, said: dict[str, Any], problems: list[str]) -> None:
 
 def _compare_files(conn: Connection, row: Any, said: dict[str, Any], problems: list[str]) -> None:
     where = f"合同 {row.contract_no} 第 {row.version} 版"
-    stored = {f.name: f for f in conn.execute(select(FILES).where(FILES.c.set_id == row.id))}
-    for name in sorted(set(stored) | set(said["files"])):
-        if name not in stored:
+    stored = {
+        (f.name, f.format): f for f in conn.execute(select(FILES).where(FILES.c.set_id == row.id))
+    }
+    for key in sorted(set(stored) | set(said["files"])):
+        name = f"{key[0]}（{key[1]}）"
+        if key not in stored:
             problems.append(f"{where}：文件 {name} 的记录被删除")
             continue
-        if name not in said["files"]:
+        if key not in said["files"]:
             problems.append(f"{where}：文件 {name} 不见于任何登记事件")
             continue
-        file, recorded = stored[name], said["files"][name]
+        file, recorded = stored[key], said["files"][key]
         if any(getattr(file, k) != recorded[k] for k in _FILE_FIELDS) or file.seals != canonical(
             recorded["seals"]
         ):

@@ -56,13 +56,16 @@ def file_records(contract_set: ContractSet) -> list[dict[str, Any]]:
             if entry is None:
                 continue
             seals = {"seals": doc.get("seals"), "cross_page_seal": doc.get("cross_page_seal")}
+            # PDF/A is another rendition of the same version, under the same file name.
+            shown = "pdfa" if fmt == "pdf" and contract_set.pdfa else fmt
             records.append(
-                _file(entry, doc["kind"], fmt, seals if fmt == "pdf" else {}, entry.get("pages"))
+                _file(entry, doc["kind"], shown, seals if fmt == "pdf" else {}, entry.get("pages"))
             )
     if "bundle" in manifest:
         bundle = manifest["bundle"]
-        records.append(_file(bundle, "bundle", "pdf", {}, bundle["pages"]))
-    return sorted(records, key=lambda r: str(r["name"]))
+        shown = "pdfa" if contract_set.pdfa else "pdf"
+        records.append(_file(bundle, "bundle", shown, {}, bundle["pages"]))
+    return sorted(records, key=lambda r: (str(r["name"]), str(r["format"])))
 
 
 def _file(

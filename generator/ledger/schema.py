@@ -69,7 +69,7 @@ FILES = Table(
     Column("pages", Integer),
     #: seal fields and cross-page seal of a PDF (JSON), as in the manifest
     Column("seals", Text, nullable=False, default="[]"),
-    UniqueConstraint("set_id", "name", name="uq_files_set_name"),
+    UniqueConstraint("set_id", "name", "format", name="uq_files_set_name_format"),
     Index("ix_files_sha256", "sha256"),
 )
 

@@ -33,7 +33,7 @@ from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .schema import EVENTS, FILES, SETS
 
-__all__ = ["ENVIRONMENT", "Ledger", "Match", "Recorded", "default_url", "masked"]
+__all__ = ["ENVIRONMENT", "Ledger", "Match", "Recorded", "default_url", "masked", "verdict"]
 
 #: the environment variable naming the ledger's URL
 ENVIRONMENT = "CONTRACTGEN_LEDGER"
@@ -100,6 +100,19 @@ class Match:
     def to_dict(self) -> dict[str, Any]:
         """Return it JSON-ready."""
         return dict(self.__dict__)
+
+
+def verdict(matches: list[Match]) -> str:
+    """Return what the ledger says of a file: ``current``, ``outdated`` or ``unknown``.
+
+    Current: one of its records is an issued version that is still the number's
+    current one; outdated: known, but superseded or voided; unknown: not issued here.
+    """
+    if not matches:
+        return "unknown"
+    if any(m.status == "issued" and m.version == m.current_version for m in matches):
+        return "current"
+    return "outdated"
 
 
 def _actor() -> str:
@@ -222,13 +235,13 @@ class Ledger:
         ).first()
         if current is not None and current.status == "issued" and _same(current, record):
             known = {
-                row.name: row.sha256
+                (row.name, row.format): row.sha256
                 for row in conn.execute(select(FILES).where(FILES.c.set_id == current.id))
             }
-            new = [f for f in files if known.get(f["name"]) != f["sha256"]]
+            new = [f for f in files if known.get((f["name"], f["format"])) != f["sha256"]]
             if not new:
                 return Recorded(number, current.version, "same")
-            if all(f["name"] not in known for f in new):
+            if all((f["name"], f["format"]) not in known for f in new):
                 self._add_files(conn, current.id, new)
                 self._append(conn, "add_files", number, current.version, {"files": new}, actor)
                 return Recorded(number, current.version, "files_added")
@@ -385,7 +398,10 @@ class Ledger:
             row = conn.execute(query.order_by(SETS.c.version.desc()).limit(1)).first()
             if row is None:
                 which = f"第 {version} 版" if version is not None else ""
-                raise LedgerError(f"台账中没有合同 {contract_no}{which}", code="ledger.not_found")
+                raise LedgerError(
+                    f"台账中没有合同 {contract_no}{' ' if which else ''}{which}",
+                    code="ledger.not_found",
+                )
             files = conn.execute(
                 select(FILES).where(FILES.c.set_id == row.id).order_by(FILES.c.name)
             ).all()

@@ -23,7 +23,7 @@ import zipfile
 import zlib
 from typing import Any
 
-from ..ledger import Ledger, Match
+from ..ledger import Ledger, verdict
 from ..pipeline import MANIFEST
 from . import problems
 
@@ -96,28 +96,20 @@ def _files(media: str, body: bytes) -> list[tuple[str | None, str]]:
     return [(None, hashlib.sha256(body).hexdigest())]
 
 
-def _verdict(matches: list[Match]) -> str:
-    if not matches:
-        return "unknown"
-    if any(m.status == "issued" and m.version == m.current_version for m in matches):
-        return "current"
-    return "outdated"
-
-
 def verify_body(ledger: Ledger, media: str, body: bytes) -> dict[str, Any]:
     """Return the verdict on a body and on each file in it (blocking: call it in a thread)."""
     files = []
     worst = "unknown"
     for index, (name, digest) in enumerate(_files(media, body)):
         matches = ledger.find(digest)
-        verdict = _verdict(matches)
-        if index == 0 or _RANK[verdict] > _RANK[worst]:
-            worst = verdict
+        said = verdict(matches)
+        if index == 0 or _RANK[said] > _RANK[worst]:
+            worst = said
         files.append(
             {
                 "name": name,
                 "sha256": digest,
-                "verdict": verdict,
+                "verdict": said,
                 "matches": [m.to_dict() for m in matches],
             }
         )

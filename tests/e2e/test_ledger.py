@@ -440,3 +440,30 @@ def test_the_default_ledger_is_in_the_user_s_data_folder(tmp_path: Path) -> None
     )
     assert skipped.returncode == 0, skipped.stderr
     assert not (tmp_path / "other").exists()
+
+
+@pytest.fixture(scope="module")
+def renditions(seed_raw: dict[str, Any]) -> tuple[Any, Any]:
+    """Return the seed's set with PDFs, plain and PDF/A (one office, real conversions)."""
+    from generator import Generator
+
+    with Generator(workers=1, cached_sets=0) as generator:
+        return generator.render(seed_raw), generator.render(seed_raw, pdfa=True)
+
+
+def test_pdfa_is_another_rendition_of_the_same_version(
+    url: str, renditions: tuple[Any, Any]
+) -> None:
+    plain, archival = renditions
+    with Ledger(url) as ledger:
+        assert ledger.record(plain).outcome == "new"
+        added = ledger.record(archival)
+        assert (added.version, added.outcome) == (1, "files_added")
+        assert ledger.record(plain).outcome == "same"
+        assert ledger.record(archival).outcome == "same"
+        formats = sorted(f["format"] for f in ledger.show(plain.contract_no)["files"])
+        assert formats.count("pdf") == formats.count("pdfa") == 5  # four documents and the bundle
+        for made in (plain, archival):
+            (match,) = ledger.find(_sha(made.documents[0].pdf))
+            assert (match.version, match.status) == (1, "issued")
+        assert ledger.check()[0] == []

@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("pages", sa.Integer),
         sa.Column("seals", sa.Text, nullable=False),
-        sa.UniqueConstraint("set_id", "name", name="uq_files_set_name"),
+        sa.UniqueConstraint("set_id", "name", "format", name="uq_files_set_name_format"),
     )
     op.create_index("ix_files_sha256", "files", ["sha256"])
     op.create_table(
