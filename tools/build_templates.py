@@ -66,14 +66,15 @@ from lxml import etree
 from generator._version import __version__
 from generator.docx import native
 from generator.docx.render import write_entry
-from generator.domain.documents import KINDS
+from generator.domain.documents import KINDS, PUBLICATION_DOCUMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC_DIR = ROOT / "generator" / "docx" / "templates" / "src"
 OUT_DIR = ROOT / "generator" / "docx" / "templates"
 
-#: Templates built by default: the registry's documents, in the order the set is bound.
-TEMPLATE_NAMES = KINDS
+#: Templates built by default: the registry's documents, in the order the set is bound, then
+#: the documents of a publication (the 合同公告).
+TEMPLATE_NAMES = (*KINDS, *(doc.kind for doc in PUBLICATION_DOCUMENTS))
 
 #: Latin face next to the Chinese one; Word and WPS readers have both.
 LATIN_FONT = "Times New Roman"

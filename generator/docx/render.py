@@ -26,7 +26,7 @@ from docxtpl import DocxTemplate
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..domain.documents import DOCUMENTS
+from ..domain.documents import DOCUMENTS, PUBLICATION_DOCUMENTS
 from ..errors import TemplateError
 from .native import set_doc_ids
 
@@ -38,6 +38,7 @@ __all__ = [
     "context_paths",
     "default_templates",
     "export_templates",
+    "publication_template",
     "write_entry",
 ]
 
@@ -374,3 +375,12 @@ def export_templates(folder: Path) -> list[Path]:
 def default_templates() -> TemplateSet:
     """Return the bundled templates, compiled once per process."""
     return TemplateSet()
+
+
+@cache
+def publication_template(kind: str) -> DocumentTemplate:
+    """Return the built-in template of a publication document (the 合同公告), compiled once."""
+    for doc in PUBLICATION_DOCUMENTS:
+        if doc.kind == kind:
+            return DocumentTemplate(TEMPLATE_DIR / doc.template)
+    raise TemplateError(f"没有发布文件“{kind}”的模板", template=kind)

@@ -8,6 +8,7 @@ documented for template maintainers in ``generator/docx/templates/CONTEXT.md``.
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,14 +17,18 @@ from .amount import count_lower, count_upper, format_amount, rmb_upper
 from .model import DEFAULT_SCHEDULE_LIMIT, AcceptancePlan, Contract, Payment, split_amount
 
 __all__ = [
+    "DERIVED_FROM_NO_DATA",
+    "MARK",
     "NO_BOND",
     "NO_BOND_PREFIXES",
     "TICKED",
     "UNTICKED",
     "bond_clause",
     "build_context",
+    "context_sources",
     "format_date",
     "format_wan",
+    "withheld_context",
 ]
 
 #: the tick marks of the acceptance form: chosen, and not chosen
@@ -186,3 +191,142 @@ def build_context(contract: Contract) -> dict[str, Any]:
         },
         "acceptance": _acceptance(contract.acceptance_plan),
     }
+
+
+#: what a public copy prints in place of a withheld value (full-width asterisks: no field's
+#: pattern allows them, so the mark can never be mistaken for data)
+MARK = "＊＊＊"
+
+#: each value of the context and the data paths it derives from (lists item by item:
+#: ``payment.instalments[].amount`` ← ``payment.instalments.percent``). Withholding a path
+#: withholds every value derived from it: the 大写 of a figure, the ticks of a choice,
+#: an instalment's amount from its percentage.
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "contract_no": ("contract_no",),
+    "project_name": ("project_name",),
+    **{f"buyer.{key}": (f"buyer.{key}",) for key in ("name", "address", "postcode")},
+    **{f"buyer.{key}": (f"buyer.{key}",) for key in ("phone", "fax", "contact")},
+    **{
+        f"supplier.{key}": (f"supplier.{key}",)
+        for key in (
+            "name",
+            "legal_representative.name",
+            "legal_representative.gender",
+            "address",
+            "postcode",
+            "phone",
+            "fax",
+            "contact",
+            "bank.name",
+            "bank.account",
+            "credit_code",
+        )
+    },
+    "amount": ("amount",),
+    "amount_upper": ("amount",),
+    "service.start": ("service.start_date",),
+    "service.end_date": ("service.end_date",),
+    "service.site": ("service.site",),
+    "performance_bond": ("performance_bond",),
+    "performance_bond_clause": ("performance_bond",),
+    "other_terms": ("other_terms",),
+    "other_documents[]": ("other_documents",),
+    "other_documents_text": ("other_documents",),
+    "payment.first_percent": ("payment.first_percent",),
+    "payment.days": ("payment.days",),
+    "payment.instalments[].percent": ("payment.instalments.percent",),
+    "payment.instalments[].amount": ("amount", "payment.instalments.percent"),
+    "payment.instalments[].amount_upper": ("amount", "payment.instalments.percent"),
+    "payment.instalments[].condition": ("payment.instalments.condition",),
+    "owner_unit": ("owner_unit",),
+    "confidential_extra": ("confidential_extra",),
+    "sign_date": ("sign_date",),
+    "sign_place": ("sign_place",),
+    **{
+        f"terms.{key}": (f"terms.{key}",)
+        for key in (
+            "reply_days",
+            "handover_days",
+            "penalty_percent",
+            "force_majeure_days",
+            "notice_oral_hours",
+            "notice_written_hours",
+        )
+    },
+    "terms.copies_upper": ("terms.copies",),
+    "terms.copies_each_upper": ("terms.copies",),
+    "acceptance.org_self": ("acceptance_plan.organization",),
+    "acceptance.org_third": ("acceptance_plan.organization",),
+    "acceptance.method_once": ("acceptance_plan.method",),
+    "acceptance.method_phased": ("acceptance_plan.method",),
+    **{
+        f"acceptance.{key}": (f"acceptance_plan.{key}",)
+        for key in ("subject", "sampling_ratio", "destroyed_handling", "time", "procedure")
+    },
+    **{
+        f"acceptance.{row}.{answer}": (f"acceptance_plan.{row}",)
+        for row in (
+            "other_suppliers",
+            "experts",
+            "service_recipients",
+            "third_party",
+            "sampling",
+            "destructive",
+        )
+        for answer in ("yes", "no")
+    },
+    **{
+        f"acceptance.items[].{key}": (f"acceptance_plan.items.{key}",)
+        for key in ("stage", "content", "standard")
+    },
+}
+
+#: the values of the context that derive from no data value: fixed words, counters, flags
+#: of the data's shape (how many instalments, whether any are listed)
+DERIVED_FROM_NO_DATA = frozenset(
+    {
+        "payment.default_schedule",
+        "payment.count_text",
+        "payment.default_limit",
+        "payment.instalments[].letter",
+        "payment.instalments[].last",
+        "acceptance.items[].no",
+    }
+)
+
+
+def context_sources(contract: Contract) -> dict[str, tuple[str, ...]]:
+    """Return each value of the contract's context and the data paths it derives from."""
+    # user_unit falls back to owner_unit: then it prints owner_unit's value
+    user_unit = ("user_unit",) if contract.user_unit else ("owner_unit",)
+    return {**_SOURCES, "user_unit": user_unit}
+
+
+def _covers(withheld: Iterable[str], source: str) -> bool:
+    return any(source == path or source.startswith(f"{path}.") for path in withheld)
+
+
+def withheld_context(contract: Contract, paths: Iterable[str], mark: str = MARK) -> dict[str, Any]:
+    """Return the template context of a contract with the values of ``paths`` replaced by a mark.
+
+    A path withholds its own value, everything below it (``supplier.bank``) and every value
+    derived from it (:func:`context_sources`). An empty value stays empty: nothing is
+    there to withhold, and a mark would print a line the contract leaves out.
+    """
+    withheld = tuple(paths)
+    sources = context_sources(contract)
+    masked = {key for key, found in sources.items() if any(_covers(withheld, s) for s in found)}
+
+    def visit(value: Any, path: str) -> Any:
+        if isinstance(value, Mapping):
+            return {
+                key: visit(item, f"{path}.{key}" if path else key) for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [visit(item, f"{path}[]") for item in value]
+        if path in masked and value not in ("", None) and not isinstance(value, bool):
+            return mark
+        return value
+
+    result: dict[str, Any] = visit(build_context(contract), "")
+    return result

@@ -16,6 +16,9 @@ from ..errors import UnknownDocumentError
 __all__ = [
     "DOCUMENTS",
     "KINDS",
+    "NOTICE",
+    "PUBLICATION_DOCUMENTS",
+    "PUBLIC_COPY",
     "SEAL_KEYWORDS",
     "SET_TITLE",
     "DocumentKind",
@@ -52,6 +55,16 @@ class DocumentKind:
     def stem(self) -> str:
         """Return the file name without extension, numbered in set order: ``01_运维服务合同``."""
         return f"{self.number:02d}_{self.title}"
+
+    @property
+    def public_title(self) -> str:
+        """Return the title of its public copy: ``运维服务合同（公开文本）``."""
+        return f"{self.title}（{PUBLIC_COPY}）"
+
+    @property
+    def public_stem(self) -> str:
+        """Return its public copy's file name without extension: ``01_运维服务合同（公开文本）``."""
+        return f"{self.stem}（{PUBLIC_COPY}）"
 
     @property
     def template(self) -> str:
@@ -92,6 +105,18 @@ SET_TITLE = f"{DOCUMENTS[0].title}（全套）"
 SEAL_KEYWORDS: tuple[str, ...] = tuple(
     dict.fromkeys(place.keyword for doc in DOCUMENTS for place in doc.seals)
 )
+
+#: what a published copy of a document is called: the contract as published, its withheld
+#: values marked (《政府采购法实施条例》第五十条)
+PUBLIC_COPY = "公开文本"
+
+#: the 合同公告 (财办库〔2020〕50号), which names the public copy as its attachment; numbered 0
+#: so that it comes before the documents it announces
+NOTICE = DocumentKind("contract_notice", "合同公告", 0)
+
+#: the documents publishing a contract makes besides the public copies of the set's: not
+#: the set's documents, so not in :data:`DOCUMENTS`
+PUBLICATION_DOCUMENTS: tuple[DocumentKind, ...] = (NOTICE,)
 
 _BY_KIND = {doc.kind: doc for doc in DOCUMENTS}
 

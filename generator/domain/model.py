@@ -66,7 +66,7 @@ __all__ = [
     "LegalRepresentative",
     "Payment",
     "ProcurementMethod",
-    "Publication",
+    "PublicationSettings",
     "Service",
     "Supplier",
     "Terms",
@@ -292,7 +292,7 @@ def _withheld_path(value: str) -> str:
     return path
 
 
-class Publication(_Model):
+class PublicationSettings(_Model):
     """Publishing the contract: what the public copy withholds, and the notice's own fields.
 
     ``withhold`` adds data paths to the defaults (the supplier's bank, mobile
@@ -345,7 +345,7 @@ class Contract(_Model):
     acceptance_plan: AcceptancePlan
     #: absent from the normalised data when not given, so the input hash of data without it
     #: is what it was before the block existed
-    publication: Publication | None = Field(default=None, exclude_if=lambda v: v is None)
+    publication: PublicationSettings | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @property
     def signed_at(self) -> datetime:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.context import format_wan
-from ..domain.model import DEFAULT_SCHEDULE_LIMIT
+from ..domain.model import DEFAULT_SCHEDULE_LIMIT, PROCUREMENT_METHODS
 from ..errors import InputError, Issue
 
 __all__ = [
@@ -96,6 +96,15 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("履约验收方式", "acceptance_plan.method", "text"),
     ("履约验收时间", "acceptance_plan.time", "text"),
     ("验收程序", "acceptance_plan.procedure", "text"),
+    # 合同公告 and the public copy (the publication block; all optional)
+    ("项目编号", "publication.project_no", "text"),
+    ("采购方式", "publication.procurement_method", "text"),
+    ("主要标的名称", "publication.subject_name", "text"),
+    ("规格型号或服务要求", "publication.requirements", "text"),
+    ("主要标的数量", "publication.quantity", "text"),
+    ("主要标的单价", "publication.unit_price", "amount"),
+    ("其他补充事宜", "publication.other", "text"),
+    ("公开文本隐去字段", "publication.withhold", "list"),
 )
 #: columns of the instalment sheet (besides 合同编号), each instalment's keys
 INSTALMENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -113,6 +122,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "supplier.legal_representative.gender": ("男", "女"),
     "acceptance_plan.organization": ("自行组织", "委托第三方"),
     "acceptance_plan.method": ("一次性验收", "分期验收"),
+    "publication.procurement_method": PROCUREMENT_METHODS,
     **{
         f"acceptance_plan.{key}": ("是", "否")
         for key in (

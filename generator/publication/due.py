@@ -1,0 +1,54 @@
+"""The day a contract must be published by: two working days after signing.
+
+《政府采购法实施条例》第五十条: the purchaser publishes the contract on the designated
+media within 2 working days of signing it. The signing day itself does not count
+(《民法典》第二百零一条: a period counted in days starts the next day), and a working day
+is one of the official calendar of statutory holidays and make-up working days (国务院办公厅
+《关于…部分节假日安排的通知》, year by year), read from the ``chinesecalendar`` package. A
+date the calendar does not cover is refused, never guessed: a year's schedule is announced
+in the autumn before it, and a weekday guess would be wrong on its holidays.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import chinese_calendar
+
+from ..errors import InvalidContractError, Issue
+
+__all__ = ["WORKING_DAYS", "covered_years", "due_date"]
+
+#: working days after signing within which the contract is published (实施条例第五十条)
+WORKING_DAYS = 2
+
+
+def covered_years() -> tuple[int, int]:
+    """Return the first and last year the installed calendar holds the official schedule of."""
+    days = [*chinese_calendar.holidays, *chinese_calendar.workdays]
+    return min(days).year, max(days).year
+
+
+def due_date(sign_date: date, working_days: int = WORKING_DAYS, path: str = "sign_date") -> date:
+    """Return the last day to publish a contract signed on ``sign_date``.
+
+    Raise :class:`InvalidContractError` naming ``path`` (code ``publication.calendar``) when
+    the official calendar does not cover a day the count passes through.
+    """
+    day, counted = sign_date, 0
+    try:
+        chinese_calendar.is_workday(day)
+        while counted < working_days:
+            day += timedelta(days=1)
+            if chinese_calendar.is_workday(day):
+                counted += 1
+    except NotImplementedError as exc:
+        first, last = covered_years()
+        issue = Issue(
+            path,
+            "publication.calendar",
+            f"无法确定公告截止日：法定节假日安排只收录了{first}年至{last}年，"
+            f"不含{day.year}年（请更新 chinesecalendar）",
+        )
+        raise InvalidContractError([issue]) from exc
+    return day

@@ -1,0 +1,255 @@
+"""Publish one contract: its public copy, its 合同公告, and the day both are due.
+
+Above the pipeline, as the ledger is: publishing asks the pipeline's :class:`Generator`
+for its templates and offices and has the public copy's PDFs made by the same
+:func:`generator.pipeline.add_pdfs` as the contract set, so the public copy is the
+contract's own layout, page for page, with the withheld values marked.
+
+Nothing withheld can reach a file: the mark replaces the values in the template context
+(:func:`generator.domain.context.withheld_context`) before any document is rendered, so
+neither the DOCX nor LibreOffice ever holds them (no text, no font glyph, no
+``/ToUnicode`` entry); the files' metadata (title, subject, author, dates) carries only
+values the notice must publish, which cannot be withheld
+(:data:`generator.domain.model.PUBLIC_PATHS`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import chinese_calendar
+
+from .._version import __version__
+from ..docx.public import mark_public
+from ..docx.render import publication_template
+from ..domain.context import MARK, withheld_context
+from ..domain.documents import DOCUMENTS, NOTICE, PUBLIC_COPY
+from ..domain.model import CHINA_TIME, Contract, PublicationSettings
+from ..domain.validate import parse
+from ..errors import InvalidContractError, Issue, UsageError
+from ..pdf import Meta, Part, finish_set
+from ..pipeline import ContractSet, Document, Generator, add_pdfs, input_digest
+from .due import WORKING_DAYS, due_date
+from .notice import notice_context, notice_json, notice_title, notice_values
+from .withholding import withheld_paths
+
+__all__ = [
+    "FOOTER_LINE",
+    "MANIFEST",
+    "NOTICE_JSON",
+    "Publication",
+    "publication_issues",
+    "publish",
+]
+
+#: the file describing a publication, beside its files
+MANIFEST = "publication.json"
+#: the notice's fields as JSON, for publication systems that take a form
+NOTICE_JSON = "notice.json"
+#: the first line of every footer of a public copy
+FOOTER_LINE = f"本文本为合同{PUBLIC_COPY}，已隐去依法不予公开的内容，以“{MARK}”标示"
+#: what starts every header of a public copy
+HEADER_WORD = f"{PUBLIC_COPY}　"
+
+
+@dataclass
+class Publication:
+    """One contract's publication in memory: the public copy, the notice and the due date."""
+
+    contract: Contract
+    #: the data paths withheld, the defaults first
+    withheld: tuple[str, ...]
+    #: the last day to publish: the signing date plus two working days
+    due_date: date
+    published_on: date
+    #: the four documents as published, DOCX and PDF (their ``title`` is the public title)
+    public_copy: list[Document]
+    notice_docx: bytes
+    notice_pdf: bytes
+    notice_pages: int
+    #: the notice's fields, as ``notice.json`` holds them
+    notice: dict[str, Any]
+    template_version: str
+    templates: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def contract_no(self) -> str:
+        """Return the contract number."""
+        return self.contract.contract_no
+
+    @property
+    def on_time(self) -> bool:
+        """Return whether the publication date is on or before the due date."""
+        return self.published_on <= self.due_date
+
+    def _entries(self) -> list[tuple[str, str, str, bytes, int | None]]:
+        """Return (file, kind, title, bytes, pages) of every file but the manifest."""
+        title = self.notice["title"]
+        entries: list[tuple[str, str, str, bytes, int | None]] = [
+            (f"{NOTICE.stem}.docx", NOTICE.kind, title, self.notice_docx, None),
+            (f"{NOTICE.stem}.pdf", NOTICE.kind, title, self.notice_pdf, self.notice_pages),
+            (NOTICE_JSON, NOTICE.kind, title, _json(self.notice), None),
+        ]
+        for doc, kind in zip(self.public_copy, DOCUMENTS, strict=True):
+            entries.append((f"{kind.public_stem}.docx", doc.kind, doc.title, doc.docx, None))
+            if doc.pdf is not None:
+                entries.append((f"{kind.public_stem}.pdf", doc.kind, doc.title, doc.pdf, doc.pages))
+        return entries
+
+    def files(self) -> dict[str, bytes]:
+        """Return every file of the publication by name, ``publication.json`` last."""
+        out = {name: data for name, _, _, data, _ in self._entries()}
+        out[MANIFEST] = _json(self.manifest())
+        return out
+
+    def manifest(self) -> dict[str, Any]:
+        """Return what ``publication.json`` holds: dates, what is withheld, every file's hash."""
+        return {
+            "contract_no": self.contract_no,
+            "sign_date": self.contract.sign_date.isoformat(),
+            "due_date": self.due_date.isoformat(),
+            "published_on": self.published_on.isoformat(),
+            "on_time": self.on_time,
+            "working_days": WORKING_DAYS,
+            "calendar": f"chinesecalendar {chinese_calendar.__version__}",
+            "withheld": list(self.withheld),
+            "mark": MARK,
+            "generator_version": __version__,
+            "template_version": self.template_version,
+            "templates": self.templates,
+            "input_sha256": input_digest(self.contract),
+            "files": [
+                {
+                    "file": name,
+                    "kind": kind,
+                    "title": title,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "size": len(data),
+                    "pages": pages,
+                }
+                for name, kind, title, data, pages in self._entries()
+            ],
+        }
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def publication_issues(contract: Contract) -> list[Issue]:
+    """Return every reason the contract cannot be published: no 项目编号, an uncovered year."""
+    issues = []
+    publication = contract.publication or PublicationSettings()
+    if not publication.project_no:
+        issues.append(Issue("publication.project_no", "required", "发布合同公告须填写项目编号"))
+    try:
+        due_date(contract.sign_date)
+    except InvalidContractError as exc:
+        issues.extend(exc.issues)
+    return issues
+
+
+def _public_copy(
+    generator: Generator, contract: Contract, context: Mapping[str, Any]
+) -> list[Document]:
+    documents = []
+    for doc in DOCUMENTS:
+        properties = {
+            "title": doc.public_title,
+            "subject": contract.contract_no,
+            "creator": contract.buyer.name,
+            "language": "zh-CN",
+            "date": _utc_stamp(contract.signed_at),
+        }
+        rendered = generator.templates.render(doc.kind, context, properties)
+        marked = mark_public(
+            rendered,
+            word=HEADER_WORD,
+            line=FOOTER_LINE,
+            name=f"{contract.contract_no}/{doc.kind}/{PUBLIC_COPY}",
+        )
+        documents.append(Document(doc.kind, doc.public_title, marked))
+    return documents
+
+
+def publish(
+    generator: Generator,
+    data: Mapping[str, Any] | Contract,
+    *,
+    published_on: date | None = None,
+    pdfa: bool = False,
+    deadline: float | None = None,
+) -> Publication:
+    """Return the publication of raw contract data (or a parsed contract), in memory.
+
+    ``published_on`` is the notice's 合同公告日期 (today in China when None); it may not be
+    before the signing date (:class:`UsageError`). Data that cannot be published — no
+    项目编号, a signing date the holiday calendar does not cover — raises
+    :class:`InvalidContractError` with every issue before anything is rendered. No
+    conversion runs past ``deadline`` (a :func:`time.monotonic` time).
+    """
+    contract = data if isinstance(data, Contract) else parse(data)
+    issues = publication_issues(contract)
+    if issues:
+        raise InvalidContractError(issues)
+    day = published_on or datetime.now(CHINA_TIME).date()
+    if day < contract.sign_date:
+        raise UsageError(f"合同公告日期 {day} 不能早于合同签订日期 {contract.sign_date}")
+    withheld = withheld_paths(contract)
+    context = withheld_context(contract, withheld)
+    values = notice_values(contract, context, day)
+    documents = _public_copy(generator, contract, context)
+    attachments = [
+        {"title": doc.public_title, "file": f"{doc.public_stem}.pdf"} for doc in DOCUMENTS
+    ]
+    title = notice_title(values)
+    moment = datetime.combine(day, time(), CHINA_TIME)
+    notice_docx = publication_template(NOTICE.kind).render(
+        notice_context(values, [a["title"] for a in attachments], MARK),
+        {
+            "title": title,
+            "subject": contract.contract_no,
+            "creator": contract.buyer.name,
+            "language": "zh-CN",
+            "date": _utc_stamp(moment),
+        },
+    )
+    with ThreadPoolExecutor(max_workers=1) as aside:
+        # The notice converts in another office while the public copy does.
+        raw = aside.submit(
+            generator.converter.convert_bytes, notice_docx, pdfa=pdfa, deadline=deadline
+        )
+        public = ContractSet(
+            contract,
+            documents,
+            input_digest(contract),
+            generator.templates.version,
+            formats=("docx", "pdf"),
+            templates=generator.templates.describe(),
+        )
+        add_pdfs(public, generator.converter, pdfa=pdfa, deadline=deadline)
+        meta = Meta(title, contract.contract_no, contract.buyer.name, moment)
+        (notice_pdf,), _ = finish_set([(raw.result(), [Part(NOTICE.kind, meta)])])
+    return Publication(
+        contract,
+        withheld,
+        due_date(contract.sign_date),
+        day,
+        public.documents,
+        notice_docx,
+        notice_pdf.pdf,
+        notice_pdf.pages,
+        notice_json(values, attachments),
+        generator.templates.version,
+        generator.templates.describe(),
+    )
