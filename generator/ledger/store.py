@@ -31,6 +31,7 @@ from ..errors import LedgerError
 from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
+from .connect import default_url, masked, sqlite_begin, sqlite_connect
 from .schema import EVENTS, FILES, SETS
 
 __all__ = ["ENVIRONMENT", "Ledger", "Match", "Recorded", "default_url", "masked", "verdict"]
@@ -39,20 +40,6 @@ __all__ = ["ENVIRONMENT", "Ledger", "Match", "Recorded", "default_url", "masked"
 ENVIRONMENT = "CONTRACTGEN_LEDGER"
 #: the advisory lock every PostgreSQL writer takes (an arbitrary constant of this program)
 _PG_LOCK = 7_240_115
-
-
-def default_url() -> str:
-    """Return the URL of the embedded ledger: ``$XDG_DATA_HOME/contractgen/ledger.sqlite3``."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return f"sqlite:///{Path(base) / 'contractgen' / 'ledger.sqlite3'}"
-
-
-def masked(url: str) -> str:
-    """Return a URL as it may be shown: its password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "（无法解析的地址）"
 
 
 @dataclass(frozen=True)
@@ -174,8 +161,8 @@ class Ledger:
                 url=self.masked_url,
             ) from exc
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_connect)
-            event.listen(engine, "begin", _sqlite_begin)
+            event.listen(engine, "connect", sqlite_connect)
+            event.listen(engine, "begin", sqlite_begin)
         return engine
 
     def close(self) -> None:
@@ -486,20 +473,3 @@ def _event_detail(action: str, body: dict[str, Any]) -> dict[str, Any]:
     if action == "add_files":
         return {"files": len(body.get("files", []))}
     return {"reason": body.get("reason", "")}
-
-
-def _sqlite_connect(dbapi_connection: Any, _: Any) -> None:
-    # The driver's own transaction handling off: SQLAlchemy's "begin" event issues BEGIN.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 60000")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    # A writer's IMMEDIATE takes the write lock at the start, so two writers never both
-    # read "version 1"; a reader's plain BEGIN takes none.
-    immediate = conn.get_execution_options().get("ledger_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
