@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import zipfile
@@ -130,3 +131,26 @@ def test_a_folder_missing_a_template_is_refused_with_its_name(edited: Path, tmp_
     assert result.returncode == 1
     assert "acceptance_plan.docx" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_service_renders_with_an_edited_copy(edited: Path, tmp_path: Path) -> None:
+    import httpx
+
+    from .test_service import start_server, stop_server
+
+    server = start_server(tmp_path, "--workers", "1", "--templates", str(edited), "--no-ledger")
+    try:
+        body = json.dumps(load_data(SAMPLES / "seed.yaml"), ensure_ascii=False, default=str)
+        response = httpx.post(
+            f"{server.url}/v1/contracts?format=json",
+            content=body.encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=300,
+        )
+        assert response.status_code == 200, response.text
+        made = response.json()
+        assert made["manifest"]["templates"]["sha256"] == _digest(edited)
+        docx = base64.b64decode(made["files"]["01_运维服务合同.docx"])
+        assert EDITED in docx_lines(docx)
+    finally:
+        stop_server(server)
