@@ -153,7 +153,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         _json(events)
         return 0
-    words = {"issue": "登记", "add_files": "补登文件", "void": "作废"}
+    words = {"issue": "登记", "add_files": "补登文件", "publish": "公告", "void": "作废"}
     for e in events:
         extra = f"（取代第 {e['supersedes']} 版）" if e.get("supersedes") else ""
         extra += f"：{e['reason']}" if e.get("reason") else ""
@@ -193,8 +193,8 @@ def _with_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def add_ledger_commands(commands: Any) -> None:
-    """Add ``verify`` and ``ledger …`` to the command line's subcommands."""
+def add_ledger_commands(commands: Any) -> Any:
+    """Add ``verify`` and ``ledger …`` to the subcommands; return ``ledger``'s own subcommands."""
     verify = _with_common(
         commands.add_parser(
             "verify", help="核验文件是否为本台账登记的现行版本（PDF、DOCX 或全套 zip）"
@@ -226,3 +226,4 @@ def add_ledger_commands(commands: Any) -> None:
     void.set_defaults(func=_cmd_void)
     check = _with_common(sub.add_parser("check", help="重算事件链与全部哈希，发现改动即报错"))
     check.set_defaults(func=_cmd_check)
+    return sub

@@ -26,6 +26,7 @@ from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
 from ..office import die_with_parent
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
+from .publish import add_publish_commands
 
 __all__ = [
     "build_parser",
@@ -412,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ledger_options(serve_cmd)
     serve_cmd.set_defaults(func=_cmd_serve)
 
-    add_ledger_commands(commands)
+    add_publish_commands(commands, add_ledger_commands(commands))
 
     templates_cmd = commands.add_parser("templates", help="模板维护")
     templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)

@@ -5,16 +5,31 @@ when several replicas share one.
 """
 
 from .chain import file_records, set_record
-from .store import ENVIRONMENT, Ledger, Match, Recorded, default_url, masked, verdict
+from .publications import Published, is_public, publishing, record_publication
+from .store import (
+    ENVIRONMENT,
+    Ledger,
+    Match,
+    Recorded,
+    default_actor,
+    default_url,
+    masked,
+    verdict,
+)
 
 __all__ = [
     "ENVIRONMENT",
     "Ledger",
     "Match",
+    "Published",
     "Recorded",
+    "default_actor",
     "default_url",
     "file_records",
+    "is_public",
     "masked",
+    "publishing",
+    "record_publication",
     "set_record",
     "verdict",
 ]

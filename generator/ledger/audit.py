@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from .chain import GENESIS, canonical, event_hash
+from .publications import is_public
 from .schema import EVENTS, FILES, SETS
 
 __all__ = ["audit"]
+
 
 #: the columns of a set row that the issuing event states
 _SET_FIELDS = (
@@ -49,6 +51,7 @@ class _State:
                 "at": row.at,
                 "actor": row.actor,
                 "seq": row.seq,
+                "published_on": None,
             }
             old = body.get("supersedes")
             if old is not None and (row.contract_no, old) in self.sets:
@@ -56,6 +59,12 @@ class _State:
                 self.sets[(row.contract_no, old)]["reason"] = f"被第 {row.version} 版取代"
         elif key in self.sets and row.action == "add_files":
             self.sets[key]["files"].update({(f["name"], f["format"]): f for f in body["files"]})
+        elif key in self.sets and row.action == "publish":
+            said = self.sets[key]
+            # A publication replaces the files of the one before it.
+            said["files"] = {k: f for k, f in said["files"].items() if not is_public(f["kind"])}
+            said["files"].update({(f["name"], f["format"]): f for f in body["files"]})
+            said["published_on"] = body["published_on"]
         elif key in self.sets and row.action == "void":
             self.sets[key]["status"] = "voided"
             self.sets[key]["reason"] = body.get("reason", "")
@@ -103,6 +112,9 @@ def _compare_set(row: Any, said: dict[str, Any], problems: list[str]) -> None:
         differs.append("issued_at/issued_by")
     if (row.status, row.status_reason) != (said["status"], said["reason"]):
         differs.append("status")
+    published = row.published_on.isoformat() if row.published_on else None
+    if published != said["published_on"]:
+        differs.append("published_on")
     if differs:
         problems.append(f"{where}：记录与登记事件不符（{', '.join(differs)}）")
 

@@ -45,6 +45,8 @@ SETS = Table(
     Column("signed_on", Date, nullable=False),
     Column("issued_at", String(32), nullable=False),
     Column("issued_by", String(200), nullable=False),
+    #: the day its 合同公告 and public copy were published (None: not yet)
+    Column("published_on", Date),
     #: the normalised input data (canonical JSON): a version can be shown and made again
     Column("data", Text, nullable=False),
     #: which templates made it: built in or an office's folder, and their SHA-256

@@ -34,7 +34,16 @@ from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect
 from .schema import EVENTS, FILES, SETS
 
-__all__ = ["ENVIRONMENT", "Ledger", "Match", "Recorded", "default_url", "masked", "verdict"]
+__all__ = [
+    "ENVIRONMENT",
+    "Ledger",
+    "Match",
+    "Recorded",
+    "default_actor",
+    "default_url",
+    "masked",
+    "verdict",
+]
 
 #: the environment variable naming the ledger's URL
 ENVIRONMENT = "CONTRACTGEN_LEDGER"
@@ -102,7 +111,8 @@ def verdict(matches: list[Match]) -> str:
     return "outdated"
 
 
-def _actor() -> str:
+def default_actor() -> str:
+    """Return who records from this process: the OS user at this host."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -122,7 +132,7 @@ class Ledger:
         self.engine = self._engine()
         self._sqlite = self.engine.dialect.name == "sqlite"
         try:
-            migrate.upgrade(self.engine, self._writing, self.masked_url)
+            migrate.upgrade(self.engine, self.writing, self.masked_url)
         except OperationalError as exc:
             self.engine.dispose()
             raise self._unreachable(exc) from exc
@@ -176,7 +186,7 @@ class Ledger:
         self.close()
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
+    def writing(self) -> Iterator[Connection]:
         """Yield a connection in a transaction no other writer runs beside.
 
         SQLite: ``BEGIN IMMEDIATE`` takes the write lock at the start; PostgreSQL: one
@@ -202,8 +212,8 @@ class Ledger:
         """
         record = set_record(contract_set)
         files = file_records(contract_set)
-        with self._writing() as conn:
-            yield self._record(conn, record, files, actor or _actor())
+        with self.writing() as conn:
+            yield self._record(conn, record, files, actor or default_actor())
 
     def record(self, contract_set: ContractSet, actor: str | None = None) -> Recorded:
         """Record a set; return what that did."""
@@ -230,7 +240,7 @@ class Ledger:
                 return Recorded(number, current.version, "same")
             if all((f["name"], f["format"]) not in known for f in new):
                 self._add_files(conn, current.id, new)
-                self._append(conn, "add_files", number, current.version, {"files": new}, actor)
+                self.append(conn, "add_files", number, current.version, {"files": new}, actor)
                 return Recorded(number, current.version, "files_added")
         version = 1 if current is None else current.version + 1
         superseded = current.version if current is not None and current.status == "issued" else None
@@ -257,7 +267,7 @@ class Ledger:
                 .values(status="superseded", status_reason=f"被第 {version} 版取代")
             )
         body = {"set": record, "files": files, "supersedes": superseded}
-        self._append(conn, "issue", number, version, body, actor, at)
+        self.append(conn, "issue", number, version, body, actor, at)
         return Recorded(number, version, "new", superseded)
 
     @staticmethod
@@ -269,7 +279,7 @@ class Ledger:
             )
 
     @staticmethod
-    def _append(
+    def append(
         conn: Connection,
         action: str,
         number: str,
@@ -278,6 +288,7 @@ class Ledger:
         actor: str,
         at: str | None = None,
     ) -> None:
+        """Append an event to the chain (inside :meth:`writing`'s transaction)."""
         last = conn.execute(select(EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)).scalar()
         seq = (conn.execute(select(func.max(EVENTS.c.seq))).scalar() or 0) + 1
         content = {
@@ -296,7 +307,7 @@ class Ledger:
 
     def void(self, contract_no: str, version: int, reason: str, actor: str | None = None) -> None:
         """Mark a version voided, with why; raise LedgerError if there is no such issued one."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             row = conn.execute(
                 select(SETS).where(SETS.c.contract_no == contract_no, SETS.c.version == version)
             ).first()
@@ -311,12 +322,15 @@ class Ledger:
                 .where(SETS.c.id == row.id)
                 .values(status="voided", status_reason=reason)
             )
-            self._append(conn, "void", contract_no, version, {"reason": reason}, actor or _actor())
+            self.append(
+                conn, "void", contract_no, version, {"reason": reason}, actor or default_actor()
+            )
 
     # --- reading ------------------------------------------------------------------------------
 
     @contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Connection]:
+        """Yield a connection for reading (it blocks no writer)."""
         try:
             with self.engine.connect() as conn:
                 yield conn
@@ -325,7 +339,7 @@ class Ledger:
 
     def find(self, sha256: str) -> list[Match]:
         """Return every recorded file with that SHA-256 (an index answers)."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 select(FILES.c.sha256, FILES.c.name, FILES.c.kind, SETS)
                 .join(SETS, FILES.c.set_id == SETS.c.id)
@@ -373,12 +387,12 @@ class Ledger:
             query = query.where(SETS.c.signed_on >= signed_from)
         if signed_to is not None:
             query = query.where(SETS.c.signed_on <= signed_to)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return [_summary(row) for row in conn.execute(query)]
 
     def show(self, contract_no: str, version: int | None = None) -> dict[str, Any]:
         """Return one version (the newest if not given) with its data and files."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             query = select(SETS).where(SETS.c.contract_no == contract_no)
             if version is not None:
                 query = query.where(SETS.c.version == version)
@@ -413,7 +427,7 @@ class Ledger:
 
     def history(self, contract_no: str) -> list[dict[str, Any]]:
         """Return every event about one contract number, oldest first."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 select(EVENTS).where(EVENTS.c.contract_no == contract_no).order_by(EVENTS.c.seq)
             ).all()
@@ -436,7 +450,7 @@ class Ledger:
         """Recompute the chain and every stored row; return (problems, the head hash)."""
         from .audit import audit
 
-        with self._reading() as conn:
+        with self.reading() as conn:
             return audit(conn)
 
 
@@ -461,6 +475,7 @@ def _summary(row: Any) -> dict[str, Any]:
         "signed_on": row.signed_on.isoformat(),
         "issued_at": row.issued_at,
         "issued_by": row.issued_by,
+        "published_on": row.published_on.isoformat() if row.published_on else None,
         "input_sha256": row.input_sha256,
         "templates_sha256": row.templates_sha256,
         "generator_version": row.generator_version,
@@ -472,4 +487,6 @@ def _event_detail(action: str, body: dict[str, Any]) -> dict[str, Any]:
         return {"supersedes": body.get("supersedes"), "files": len(body.get("files", []))}
     if action == "add_files":
         return {"files": len(body.get("files", []))}
+    if action == "publish":
+        return {"published_on": body.get("published_on"), "files": len(body.get("files", []))}
     return {"reason": body.get("reason", "")}

@@ -2,7 +2,7 @@
 
 from .contract_set import MANIFEST, ContractSet, Document, input_digest, set_zip
 from .engine import Generator
-from .output import clear_dead_staging, make_staging, write_set
+from .output import clear_dead_staging, make_staging, write_folder, write_set
 from .stages import (
     FORMATS,
     add_pdfs,
@@ -29,5 +29,6 @@ __all__ = [
     "render_set",
     "seal_specs",
     "set_zip",
+    "write_folder",
     "write_set",
 ]

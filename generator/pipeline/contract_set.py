@@ -123,10 +123,13 @@ def _describe(name: str, data: bytes) -> dict[str, Any]:
 
 
 def input_digest(contract: Contract) -> str:
-    """Return the SHA-256 of the contract's normalised data (canonical JSON)."""
-    canonical = json.dumps(
-        contract.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    )
+    """Return the SHA-256 of the contract's normalised data (canonical JSON).
+
+    The publication block is left out: it changes the public copy and the notice,
+    never the contract set, so adding a 项目编号 after signing is the same contract.
+    """
+    data = contract.model_dump(mode="json", exclude={"publication"})
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

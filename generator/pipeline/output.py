@@ -19,6 +19,7 @@ __all__ = [
     "STAGING_PREFIX",
     "clear_dead_staging",
     "make_staging",
+    "write_folder",
     "write_set",
 ]
 
@@ -132,18 +133,18 @@ def clear_dead_staging(out_dir: Path) -> list[Path]:
     return removed
 
 
-def _made_here(folder: Path, contract_no: str) -> bool:
-    """Return whether a folder is a contract set this package wrote for that contract."""
+def _made_here(folder: Path, contract_no: str, manifest_name: str) -> bool:
+    """Return whether a folder is one this package wrote for that contract."""
     if folder.is_symlink() or not folder.is_dir():
         return False
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((folder / manifest_name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(manifest, dict) and manifest.get("contract_no") == contract_no
 
 
-def _put_in_place(staging: Path, target: Path, contract_no: str) -> None:
+def _put_in_place(staging: Path, target: Path, contract_no: str, manifest_name: str) -> None:
     """Rename a staged set to its folder, swapping out an older set of the same contract."""
     for _ in range(_PLACE_ATTEMPTS):
         try:
@@ -152,7 +153,7 @@ def _put_in_place(staging: Path, target: Path, contract_no: str) -> None:
         except OSError as exc:
             if exc.errno not in {errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR}:
                 raise
-        if not _made_here(target, contract_no):
+        if not _made_here(target, contract_no, manifest_name):
             raise OutputConflictError(
                 f"{target}: 已存在，且不是 contractgen 为合同 {contract_no} 生成的文件夹，不予覆盖",
                 folder=str(target),
@@ -188,16 +189,29 @@ def write_set(contract_set: ContractSet, out_dir: Path) -> Path:
     older set of the same contract is replaced only once the new one is whole.
     Anything else in the folder's place is left as it is (:class:`OutputConflictError`).
     """
+    return write_folder(
+        out_dir, contract_set.contract_no, contract_set.files(), contract_set.contract_no, MANIFEST
+    )
+
+
+def write_folder(
+    out_dir: Path, name: str, files: dict[str, bytes], contract_no: str, manifest_name: str
+) -> Path:
+    """Write files to ``out_dir/name/`` atomically, as :func:`write_set` does; return the folder.
+
+    ``manifest_name`` is the file among them that names the contract: an older folder
+    is replaced only when its own such file names the same contract.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / contract_set.contract_no
+    target = out_dir / name
     staging, owner = make_staging(out_dir)
     try:
-        for name, data in contract_set.files().items():
-            with open(staging / name, "wb") as fh:
+        for file_name, data in files.items():
+            with open(staging / file_name, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-        _put_in_place(staging, target, contract_set.contract_no)
+        _put_in_place(staging, target, contract_no, manifest_name)
     finally:
         _drop_staging(staging, owner)
     return target

@@ -35,8 +35,17 @@ ALLOWED: dict[str, set[str]] = {
     # above the pipeline like the ledger: it renders the public copy and the notice with the
     # pipeline's Generator, and finishes the notice's PDF with the PDF stage
     "publication": {"_version", "docx", "domain", "errors", "pdf", "pipeline"},
-    "batch": {"_version", "docx", "domain", "errors", "inputs", "ledger", "pipeline"},
-    "service": {"_version", "domain", "errors", "inputs", "ledger", "pipeline"},
+    "batch": {
+        "_version",
+        "docx",
+        "domain",
+        "errors",
+        "inputs",
+        "ledger",
+        "pipeline",
+        "publication",
+    },
+    "service": {"_version", "domain", "errors", "inputs", "ledger", "pipeline", "publication"},
     "cli": {
         "_version",
         "batch",
@@ -47,6 +56,7 @@ ALLOWED: dict[str, set[str]] = {
         "ledger",
         "office",
         "pipeline",
+        "publication",
         "service",
     },
 }

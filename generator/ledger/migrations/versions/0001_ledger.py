@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("signed_on", sa.Date, nullable=False),
         sa.Column("issued_at", sa.String(32), nullable=False),
         sa.Column("issued_by", sa.String(200), nullable=False),
+        sa.Column("published_on", sa.Date),
         sa.Column("data", sa.Text, nullable=False),
         sa.Column("templates", sa.Text, nullable=False),
         sa.UniqueConstraint("contract_no", "version", name="uq_sets_contract_version"),

@@ -1,0 +1,156 @@
+"""Publication on the command line: ``publish`` and ``ledger due``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..domain.model import CHINA_TIME
+from ..domain.validate import parse
+from ..errors import InvalidContractError, UsageError
+from ..inputs.load import load_data
+from .ledger import add_ledger_options, open_ledger
+
+__all__ = ["PUBLIC_FOLDER", "add_publish_commands", "public_folder_name", "publish_into"]
+
+#: how a contract's publication folder is named beside its set's folder
+PUBLIC_FOLDER = "{contract_no}（公开）"
+
+
+def public_folder_name(contract_no: str) -> str:
+    """Return the name of a contract's publication folder."""
+    return PUBLIC_FOLDER.format(contract_no=contract_no)
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD，不是 {text!r}") from None
+
+
+def publish_into(publication: Any, out_dir: Path, ledger: Any) -> tuple[Path, str]:
+    """Write a publication's folder (recorded in the ledger when given); return it and a note."""
+    from ..ledger import publishing
+    from ..pipeline import write_folder
+    from ..publication import MANIFEST
+
+    name = public_folder_name(publication.contract_no)
+    files = publication.files()
+    if ledger is None:
+        return write_folder(out_dir, name, files, publication.contract_no, MANIFEST), ""
+    with publishing(ledger, publication) as published:
+        folder = write_folder(out_dir, name, files, publication.contract_no, MANIFEST)
+    return folder, published.message()
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from ..docx.render import TemplateSet
+    from ..pipeline import Generator
+    from ..publication import publication_issues, publish
+
+    if args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"{args.output}: 已存在且不是文件夹，不能作为输出文件夹")
+    if args.templates is not None and not args.templates.is_dir():
+        raise UsageError(f"{args.templates}: 模板文件夹不存在或不是文件夹")
+    contract = parse(load_data(args.file), str(args.file))
+    issues = publication_issues(contract)
+    if issues:
+        raise InvalidContractError(issues, str(args.file))
+    ledger = open_ledger(args)
+    if ledger is not None:
+        _check_issued(ledger, contract)
+    templates = TemplateSet(args.templates) if args.templates else None
+    with Generator(workers=2, cached_sets=0, templates=templates) as generator:
+        publication = publish(generator, contract, published_on=args.published_on, pdfa=args.pdfa)
+    if ledger is None:
+        folder, note = publish_into(publication, args.output, None)
+    else:
+        with ledger:
+            folder, note = publish_into(publication, args.output, ledger)
+    print(folder)
+    late = "" if publication.on_time else "（已逾期）"
+    print(
+        f"合同公告日期 {publication.published_on}，应于 {publication.due_date} 前公告{late}；"
+        f"隐去：{'、'.join(publication.withheld) or '无'}",
+        file=sys.stderr,
+    )
+    if note:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def _check_issued(ledger: Any, contract: Any) -> None:
+    """Refuse, before anything is made, to publish what the ledger has not issued."""
+    from ..errors import LedgerError
+    from ..pipeline import input_digest
+
+    digest = input_digest(contract)
+    issued = ledger.sets(contract_no=contract.contract_no, status="issued")
+    if not any(row["input_sha256"] == digest for row in issued):
+        ledger.close()
+        raise LedgerError(
+            f"台账中没有合同 {contract.contract_no} 以这份数据生成的现行版本："
+            "请先用 contractgen render 生成并登记，再发布",
+            code="ledger.not_found",
+        )
+
+
+def _cmd_due(args: argparse.Namespace) -> int:
+    from ..errors import ContractError
+    from ..publication import due_date
+
+    today = args.on or dt.datetime.now(CHINA_TIME).date()
+    with open_ledger(args) as ledger:
+        rows = [r for r in ledger.sets(status="issued") if r["published_on"] is None]
+    due = []
+    for row in rows:
+        try:
+            day: dt.date | None = due_date(dt.date.fromisoformat(row["signed_on"]))
+        except ContractError:
+            day = None  # a year the holiday calendar does not cover
+        due.append(
+            {**row, "due_date": day.isoformat() if day else None, "overdue": _late(day, today)}
+        )
+    due.sort(key=lambda r: (r["due_date"] or "9999", r["contract_no"]))
+    if args.json:
+        print(json.dumps(due, ensure_ascii=False, indent=2))
+        return 0
+    for row in due:
+        when = row["due_date"] or "节假日日历未覆盖，无法计算"
+        state = "已逾期" if row["overdue"] else "待公告"
+        head = f"{row['contract_no']}\t第{row['version']}版\t签订 {row['signed_on']}"
+        print(f"{head}\t应于 {when}\t{state}")
+    if not due:
+        print("没有待公告的合同", file=sys.stderr)
+    return 0
+
+
+def _late(day: dt.date | None, today: dt.date) -> bool:
+    return day is not None and today > day
+
+
+def add_publish_commands(commands: Any, ledger_commands: Any) -> None:
+    """Add ``publish`` to the commands and ``due`` to ``ledger``'s."""
+    publish_cmd = commands.add_parser(
+        "publish", help="生成合同公告与公开文本（隐去不予公开的内容），并给出公告截止日"
+    )
+    publish_cmd.add_argument("file", type=Path, metavar="FILE")
+    publish_cmd.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    publish_cmd.add_argument(
+        "--published-on", type=_day, default=None, metavar="DATE", help="合同公告日期（默认今天）"
+    )
+    publish_cmd.add_argument("--pdfa", action="store_true", help="PDF 采用 PDF/A-2b")
+    publish_cmd.add_argument("--templates", type=Path, default=None, metavar="DIR")
+    add_ledger_options(publish_cmd)
+    publish_cmd.set_defaults(func=_cmd_publish)
+
+    due = ledger_commands.add_parser("due", help="列出已签订而尚未公告的合同及其截止日")
+    due.add_argument("--ledger", metavar="URL", default=None, help="合同台账地址")
+    due.add_argument("--json", action="store_true", help="以 JSON 输出")
+    due.add_argument("--on", type=_day, default=None, metavar="DATE", help="以该日计算是否逾期")
+    due.set_defaults(func=_cmd_due)
