@@ -42,8 +42,9 @@ VARIANTS = (
 def main() -> None:
     seed = dict(load_data(SAMPLES / "seed.yaml"))
     rows = [seed, dict(load_data(SAMPLES / "cross_year.yaml"))]
-    for number, supplier, (person, gender), amount, site in VARIANTS:
+    for n, (number, supplier, (person, gender), amount, site) in enumerate(VARIANTS, 1):
         row = copy.deepcopy(seed)
+        row["publication"] = {"project_no": f"SHDSJ-2025-YW-{117 + n:04d}"}
         row["contract_no"] = number
         row["supplier"]["name"] = supplier
         row["supplier"]["legal_representative"] = {"name": person, "gender": gender}

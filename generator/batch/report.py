@@ -50,7 +50,8 @@ class Line:
     status: str = "pending"
     folder: str = ""
     errors: list[dict[str, str]] = field(default_factory=list)
-    #: what the ledger recorded (a new version, the same one, superseding which), or ""
+    #: what the ledger recorded (a new version, the same one, superseding which) and, when
+    #: published, the notice's due date, or ""
     ledger: str = ""
 
     def fail(self, issues: Iterable[Issue], record: Record | None = None) -> None:
@@ -162,7 +163,7 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
     report = json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2) + "\n"
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(["位置", "合同编号", "状态", "输出文件夹", "问题", "台账"])
+    writer.writerow(["位置", "合同编号", "状态", "输出文件夹", "问题", "台账与公告"])
     for line in lines:
         problems = "；".join(f"{e['place']}：{e['message']} [{e['code']}]" for e in line.errors)
         cells = (line.where, line.contract_no, line.status, line.folder, problems, line.ledger)

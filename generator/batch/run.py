@@ -9,6 +9,7 @@ flat however long the batch.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing.util
 import os
@@ -39,8 +40,18 @@ from ..errors import (
     UsageError,
 )
 from ..inputs import BATCH_SUFFIXES, Record, read_batch
-from ..ledger import Ledger
-from ..pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest, write_set
+from ..ledger import Ledger, publishing
+from ..pipeline import (
+    FORMATS,
+    MANIFEST,
+    Generator,
+    clear_dead_staging,
+    input_digest,
+    write_folder,
+    write_set,
+)
+from ..publication import MANIFEST as PUBLICATION_MANIFEST
+from ..publication import public_folder_name, publication_issues, publish
 from .report import (
     REPORT_FILES,
     Line,
@@ -74,9 +85,15 @@ class Options:
     templates: Path | None = None
     #: the URL of the ledger every made set is recorded in (None: not recorded)
     ledger: str | None = None
+    #: also publish each contract: its public copy and 合同公告 beside its set
+    publish: bool = False
+    #: the notice's 合同公告日期 (None: the day of publishing, in China)
+    published_on: dt.date | None = None
 
 
-def _validated(records: list[Record]) -> tuple[list[Line], list[tuple[Line, Contract]]]:
+def _validated(
+    records: list[Record], publishing: bool = False
+) -> tuple[list[Line], list[tuple[Line, Contract]]]:
     lines: list[Line] = []
     valid: list[tuple[Line, Contract]] = []
     numbers = Counter(r.contract_no for r in records if r.contract_no)
@@ -106,6 +123,8 @@ def _validated(records: list[Record]) -> tuple[list[Line], list[tuple[Line, Cont
                     f"合同编号在本批中出现{numbers[record.contract_no]}次",
                 )
             )
+        if publishing and contract is not None:
+            issues.extend(publication_issues(contract))
         if issues or contract is None:
             line.fail(issues, record)
         else:
@@ -113,10 +132,27 @@ def _validated(records: list[Record]) -> tuple[list[Line], list[tuple[Line, Cont
     return lines, valid
 
 
+def _published(folder: Path, contract: Contract, options: Options) -> bool:
+    """Return whether a contract's publication folder is there for this data (and date)."""
+    public = folder.with_name(public_folder_name(contract.contract_no))
+    try:
+        manifest = json.loads((public / PUBLICATION_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    day = options.published_on
+    return bool(
+        manifest.get("input_sha256") == input_digest(contract)
+        and (day is None or manifest.get("published_on") == day.isoformat())
+        and all((public / f["file"]).is_file() for f in manifest.get("files", []))
+    )
+
+
 def _up_to_date(folder: Path, contract: Contract, options: Options, template_version: str) -> bool:
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return False
+    if options.publish and not _published(folder, contract, options):
         return False
     return bool(
         manifest.get("input_sha256") == input_digest(contract)
@@ -163,15 +199,33 @@ def _make(contract: Contract, out_dir: Path, options: Options) -> tuple[str, str
     try:
         contract_set = _worker.render(contract, formats=options.formats, pdfa=options.pdfa)
         if _ledger is None:
-            return str(write_set(contract_set, out_dir)), ""
-        with _ledger.recording(contract_set) as recorded:
-            folder = write_set(contract_set, out_dir)
-        return str(folder), recorded.message()
+            folder, note = write_set(contract_set, out_dir), ""
+        else:
+            with _ledger.recording(contract_set) as recorded:
+                folder = write_set(contract_set, out_dir)
+            note = recorded.message()
+        if options.publish:
+            note = "；".join(filter(None, (note, _publish(contract, out_dir, options))))
+        return str(folder), note
     except Exception as exc:
         # Not every exception can be unpickled in the parent (one that cannot breaks the
         # whole pool), so each goes back as text.
         code = "output.exists" if isinstance(exc, OutputConflictError) else "generate.failed"
         raise _RowFailed(code, failure_text(exc)) from None
+
+
+def _publish(contract: Contract, out_dir: Path, options: Options) -> str:
+    """Publish one contract beside its set (and record it); return what to report."""
+    assert _worker is not None
+    made = publish(_worker, contract, published_on=options.published_on, pdfa=options.pdfa)
+    name, files = public_folder_name(contract.contract_no), made.files()
+    due = f"公告截止 {made.due_date}" + ("" if made.on_time else "（已逾期）")
+    if _ledger is None:
+        write_folder(out_dir, name, files, contract.contract_no, PUBLICATION_MANIFEST)
+        return due
+    with publishing(_ledger, made) as published:
+        write_folder(out_dir, name, files, contract.contract_no, PUBLICATION_MANIFEST)
+    return f"{due}；{published.message()}"
 
 
 def _executor(options: Options) -> Executor:
@@ -328,7 +382,7 @@ def run_batch(
         # anything is written, and the workers find it ready.
         Ledger(options.ledger).close()
     records, unreadable = _records(source, out_dir)
-    lines, valid = _validated(records)
+    lines, valid = _validated(records, options.publish)
     if unreadable is not None:
         lines.append(unreadable)
     clear_dead_staging(out_dir)

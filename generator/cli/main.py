@@ -26,7 +26,7 @@ from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
 from ..office import die_with_parent
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
-from .publish import add_publish_commands
+from .publish import add_publish_commands, iso_day
 
 __all__ = [
     "build_parser",
@@ -92,6 +92,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         force=args.force,
         templates=_template_folder(args.templates),
         ledger=None if args.no_ledger else _ledger_url(args),
+        publish=args.publish,
+        published_on=args.published_on,
     )
     summary = run_batch(args.input, args.output, options)
     counts = summary.counts
@@ -340,6 +342,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
+    )
+    batch_cmd.add_argument(
+        "--publish", action="store_true", help="同时生成每份合同的合同公告与公开文本"
+    )
+    batch_cmd.add_argument(
+        "--published-on",
+        type=iso_day,
+        default=None,
+        metavar="DATE",
+        help="合同公告日期（默认生成当天）",
     )
     add_ledger_options(batch_cmd)
     batch_cmd.set_defaults(func=_cmd_batch)

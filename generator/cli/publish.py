@@ -15,18 +15,11 @@ from ..errors import InvalidContractError, UsageError
 from ..inputs.load import load_data
 from .ledger import add_ledger_options, open_ledger
 
-__all__ = ["PUBLIC_FOLDER", "add_publish_commands", "public_folder_name", "publish_into"]
-
-#: how a contract's publication folder is named beside its set's folder
-PUBLIC_FOLDER = "{contract_no}（公开）"
+__all__ = ["add_publish_commands", "iso_day", "publish_into"]
 
 
-def public_folder_name(contract_no: str) -> str:
-    """Return the name of a contract's publication folder."""
-    return PUBLIC_FOLDER.format(contract_no=contract_no)
-
-
-def _day(text: str) -> dt.date:
+def iso_day(text: str) -> dt.date:
+    """Return a YYYY-MM-DD date given on the command line (argparse's type)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -37,7 +30,7 @@ def publish_into(publication: Any, out_dir: Path, ledger: Any) -> tuple[Path, st
     """Write a publication's folder (recorded in the ledger when given); return it and a note."""
     from ..ledger import publishing
     from ..pipeline import write_folder
-    from ..publication import MANIFEST
+    from ..publication import MANIFEST, public_folder_name
 
     name = public_folder_name(publication.contract_no)
     files = publication.files()
@@ -142,7 +135,11 @@ def add_publish_commands(commands: Any, ledger_commands: Any) -> None:
     publish_cmd.add_argument("file", type=Path, metavar="FILE")
     publish_cmd.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     publish_cmd.add_argument(
-        "--published-on", type=_day, default=None, metavar="DATE", help="合同公告日期（默认今天）"
+        "--published-on",
+        type=iso_day,
+        default=None,
+        metavar="DATE",
+        help="合同公告日期（默认今天）",
     )
     publish_cmd.add_argument("--pdfa", action="store_true", help="PDF 采用 PDF/A-2b")
     publish_cmd.add_argument("--templates", type=Path, default=None, metavar="DIR")
@@ -152,5 +149,5 @@ def add_publish_commands(commands: Any, ledger_commands: Any) -> None:
     due = ledger_commands.add_parser("due", help="列出已签订而尚未公告的合同及其截止日")
     due.add_argument("--ledger", metavar="URL", default=None, help="合同台账地址")
     due.add_argument("--json", action="store_true", help="以 JSON 输出")
-    due.add_argument("--on", type=_day, default=None, metavar="DATE", help="以该日计算是否逾期")
+    due.add_argument("--on", type=iso_day, default=None, metavar="DATE", help="以该日计算是否逾期")
     due.set_defaults(func=_cmd_due)

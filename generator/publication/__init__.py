@@ -11,7 +11,16 @@ templates and offices), so it is a function of a generator rather than its metho
 
 from .due import WORKING_DAYS, covered_years, due_date
 from .notice import NOTICE_SECTIONS, NoticeField, NoticeSection, notice_json
-from .publish import FOOTER_LINE, MANIFEST, NOTICE_JSON, Publication, publication_issues, publish
+from .publish import (
+    FOOTER_LINE,
+    MANIFEST,
+    NOTICE_JSON,
+    PUBLIC_FOLDER,
+    Publication,
+    public_folder_name,
+    publication_issues,
+    publish,
+)
 from .withholding import ALWAYS_WITHHELD, PHONE_FIELDS, withheld_paths
 
 __all__ = [
@@ -21,6 +30,7 @@ __all__ = [
     "NOTICE_JSON",
     "NOTICE_SECTIONS",
     "PHONE_FIELDS",
+    "PUBLIC_FOLDER",
     "WORKING_DAYS",
     "NoticeField",
     "NoticeSection",
@@ -28,6 +38,7 @@ __all__ = [
     "covered_years",
     "due_date",
     "notice_json",
+    "public_folder_name",
     "publication_issues",
     "publish",
     "withheld_paths",

@@ -43,7 +43,9 @@ __all__ = [
     "FOOTER_LINE",
     "MANIFEST",
     "NOTICE_JSON",
+    "PUBLIC_FOLDER",
     "Publication",
+    "public_folder_name",
     "publication_issues",
     "publish",
 ]
@@ -52,6 +54,15 @@ __all__ = [
 MANIFEST = "publication.json"
 #: the notice's fields as JSON, for publication systems that take a form
 NOTICE_JSON = "notice.json"
+#: how a contract's publication folder is named beside its set's folder
+PUBLIC_FOLDER = "{contract_no}（公开）"
+
+
+def public_folder_name(contract_no: str) -> str:
+    """Return the name of a contract's publication folder: ``<contract_no>（公开）``."""
+    return PUBLIC_FOLDER.format(contract_no=contract_no)
+
+
 #: the first line of every footer of a public copy
 FOOTER_LINE = f"本文本为合同{PUBLIC_COPY}，已隐去依法不予公开的内容，以“{MARK}”标示"
 #: what starts every header of a public copy
