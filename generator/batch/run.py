@@ -92,7 +92,7 @@ class Options:
 
 
 def _validated(
-    records: list[Record], publishing: bool = False
+    records: list[Record], options: Options
 ) -> tuple[list[Line], list[tuple[Line, Contract]]]:
     lines: list[Line] = []
     valid: list[tuple[Line, Contract]] = []
@@ -123,8 +123,8 @@ def _validated(
                     f"合同编号在本批中出现{numbers[record.contract_no]}次",
                 )
             )
-        if publishing and contract is not None:
-            issues.extend(publication_issues(contract))
+        if options.publish and contract is not None:
+            issues.extend(_publication_issues(contract, options.published_on))
         if issues or contract is None:
             line.fail(issues, record)
         else:
@@ -145,6 +145,15 @@ def _published(folder: Path, contract: Contract, options: Options) -> bool:
         and (day is None or manifest.get("published_on") == day.isoformat())
         and all((public / f["file"]).is_file() for f in manifest.get("files", []))
     )
+
+
+def _publication_issues(contract: Contract, day: dt.date | None) -> list[Issue]:
+    """Return why a contract cannot be published (on that day), before anything is made."""
+    issues = publication_issues(contract)
+    if day is not None and day < contract.sign_date:
+        message = f"合同公告日期 {day} 早于合同签订日期 {contract.sign_date}"
+        issues.append(Issue("sign_date", "publication.before_signing", message))
+    return issues
 
 
 def _up_to_date(folder: Path, contract: Contract, options: Options, template_version: str) -> bool:
@@ -382,7 +391,7 @@ def run_batch(
         # anything is written, and the workers find it ready.
         Ledger(options.ledger).close()
     records, unreadable = _records(source, out_dir)
-    lines, valid = _validated(records, options.publish)
+    lines, valid = _validated(records, options)
     if unreadable is not None:
         lines.append(unreadable)
     clear_dead_staging(out_dir)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
+from ..domain.documents import KINDS
 from ..errors import LedgerError
 from .chain import canonical
 from .schema import FILES, SETS
@@ -78,7 +79,8 @@ def _records(publication: _Publication) -> list[dict[str, Any]]:
         records.append(
             {
                 "name": entry["file"],
-                "kind": kind if kind == "notice" else f"public:{kind}",
+                # A document of the set, in its public copy; anything else is the notice's.
+                "kind": f"public:{kind}" if kind in KINDS else "notice",
                 "format": PurePosixPath(entry["file"]).suffix.lstrip("."),
                 "sha256": entry["sha256"],
                 "content_md5": base64.b64encode(hashlib.md5(data).digest()).decode(),

@@ -31,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "office": {"errors"},
     "pdf": {"errors"},
     "pipeline": {"_version", "docx", "domain", "errors", "office", "pdf"},
-    "ledger": {"errors", "pipeline"},
+    "ledger": {"domain", "errors", "pipeline"},
     # above the pipeline like the ledger: it renders the public copy and the notice with the
     # pipeline's Generator, and finishes the notice's PDF with the PDF stage
     "publication": {"_version", "docx", "domain", "errors", "pdf", "pipeline"},
