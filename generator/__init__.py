@@ -41,6 +41,7 @@ from .pipeline import (
     set_zip,
     write_set,
 )
+from .publication import Publication, publish
 
 __all__ = [
     "DOCUMENTS",
@@ -62,6 +63,7 @@ __all__ = [
     "Issue",
     "LedgerError",
     "OutputConflictError",
+    "Publication",
     "SealPlace",
     "SealPlacementError",
     "TemplateError",
@@ -73,6 +75,7 @@ __all__ = [
     "json_schema",
     "load_data",
     "parse",
+    "publish",
     "render_contract",
     "rmb_upper",
     "set_zip",
