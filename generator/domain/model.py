@@ -86,40 +86,46 @@ class _Model(BaseModel):
 class LegalRepresentative(_Model):
     """供应商法人: name and gender as the contract head prints them."""
 
-    name: PersonName
-    gender: Literal["男", "女"]
+    name: PersonName = Field(title="姓名")
+    gender: Literal["男", "女"] = Field(title="性别")
 
 
 class Bank(_Model):
     """The supplier's bank for payments."""
 
-    name: Name
-    account: Account
+    name: Name = Field(title="开户银行")
+    account: Account = Field(title="银行账号", description="8至32位数字")
 
 
 class Buyer(_Model):
     """甲方（委托人）."""
 
-    name: Name
-    address: Address
-    postcode: Postcode
-    phone: Phone
-    fax: Fax = None
-    contact: PersonName
+    name: Name = Field(title="名称")
+    address: Address = Field(title="住所地址")
+    postcode: Postcode = Field(title="邮政编码", description="6位数字")
+    phone: Phone = Field(
+        title="联系电话", description="手机号，或带区号的固定电话，如 021-20772889"
+    )
+    fax: Fax = Field(None, title="传真", description="可不填：合同中传真一栏留空")
+    contact: PersonName = Field(title="联系人")
 
 
 class Supplier(_Model):
     """乙方（受托人）."""
 
-    name: Name
-    legal_representative: LegalRepresentative
-    address: Address
-    postcode: Postcode
-    phone: Phone
-    fax: Fax = None
-    contact: PersonName
-    bank: Bank
-    credit_code: CreditCode = None
+    name: Name = Field(title="名称")
+    legal_representative: LegalRepresentative = Field(title="法定代表人")
+    address: Address = Field(title="住所地址")
+    postcode: Postcode = Field(title="邮政编码", description="6位数字")
+    phone: Phone = Field(
+        title="联系电话", description="手机号，或带区号的固定电话，如 021-20772889"
+    )
+    fax: Fax = Field(None, title="传真", description="可不填：合同中传真一栏留空")
+    contact: PersonName = Field(title="联系人")
+    bank: Bank = Field(title="收款银行")
+    credit_code: CreditCode = Field(
+        None, title="统一社会信用代码", description="可不填；18位，末位为 GB 32100 校验码"
+    )
 
 
 class Service(_Model):
@@ -129,65 +135,77 @@ class Service(_Model):
         date | None,
         BeforeValidator(lambda v: None if v in (None, "") else _date(v)),
         Field(json_schema_extra={"formatMinimum": str(DATE_MIN), "formatMaximum": str(DATE_MAX)}),
-    ] = None
-    end_date: Day
-    site: Address
+    ] = Field(None, title="服务期限起日", description="可不填：自合同签订之日起")
+    end_date: Day = Field(title="服务期限止日", description="如 2026-12-31")
+    site: Address = Field(title="服务地点", description="2.4 服务地点")
 
 
 class Instalment(_Model):
     """One payment of 5.2: its share of the amount and when it falls due."""
 
-    percent: Percent
-    condition: ShortText
+    percent: Percent = Field(title="比例（%）", description="本期付款占中标金额的百分比")
+    condition: ShortText = Field(title="付款条件")
 
 
 class Payment(_Model):
     """5.2 付款方式."""
 
     #: share paid first under the seed's default two-instalment wording
-    first_percent: Percent = Decimal(70)
+    first_percent: Percent = Field(
+        Decimal(70), title="首期比例（%）", description="未列分期时，默认两期付款的首期比例"
+    )
     #: 工作日 within which each invoice is paid
-    days: Count = 10
-    instalments: Annotated[list[Instalment], Field(max_length=INSTALMENTS_MAX)] | None = None
+    days: Count = Field(10, title="付款期限（工作日）", description="收到发票后付款的工作日数")
+    instalments: Annotated[list[Instalment], Field(max_length=INSTALMENTS_MAX)] | None = Field(
+        None, title="分期付款", description="不列分期时按默认两期付款"
+    )
 
 
 class Terms(_Model):
     """The fixed numbers of the legal text that a procurement office may change."""
 
-    reply_days: Count = 15
-    handover_days: Count = 10
-    penalty_percent: Count = 30
-    force_majeure_days: Count = 15
-    notice_oral_hours: Count = 1
-    notice_written_hours: Count = 4
-    copies: Count = 2
+    reply_days: Count = Field(15, title="书面答复期限（工作日）", description="7.1.10")
+    handover_days: Count = Field(10, title="移交期限（工作日）", description="7.2.16")
+    penalty_percent: Count = Field(
+        30, title="违约金比例（%）", description="9.3，保密协议 7.1 (3)，廉洁协议 二.4 (2)"
+    )
+    force_majeure_days: Count = Field(15, title="不可抗力证明期限（日）", description="11.3")
+    notice_oral_hours: Count = Field(1, title="口头通知时限（小时）", description="保密协议 2.3")
+    notice_written_hours: Count = Field(4, title="书面通知时限（小时）", description="保密协议 2.3")
+    copies: Count = Field(2, title="纸质合同份数", description="15.2，双数，甲乙双方各执一半")
 
 
 class AcceptanceItem(_Model):
     """A row of 验收内容与标准."""
 
-    stage: Stage
-    content: ItemText
-    standard: ItemText
+    stage: Stage = Field(title="验收阶段")
+    content: ItemText = Field(title="验收内容")
+    standard: ItemText = Field(title="验收标准")
 
 
 class AcceptancePlan(_Model):
     """附件：履约验收方案, filled in."""
 
-    organization: Literal["自行组织", "委托第三方"]
-    subject: Name
-    other_suppliers: YesNo
-    experts: YesNo
-    service_recipients: YesNo
-    third_party: YesNo
-    sampling: YesNo
-    destructive: YesNo
-    sampling_ratio: OptionalShortText = None
-    destroyed_handling: OptionalShortText = None
-    method: Literal["一次性验收", "分期验收"]
-    time: ShortText
-    procedure: Procedure
-    items: Annotated[list[AcceptanceItem], Field(min_length=1, max_length=ACCEPTANCE_ITEMS_MAX)]
+    organization: Literal["自行组织", "委托第三方"] = Field(title="验收组织方式")
+    subject: Name = Field(title="验收主体")
+    other_suppliers: YesNo = Field(title="邀请本项目的其他供应商参加验收")
+    experts: YesNo = Field(title="邀请专家参加验收")
+    service_recipients: YesNo = Field(title="邀请服务对象参加验收")
+    third_party: YesNo = Field(title="第三方检测机构参加验收")
+    sampling: YesNo = Field(title="参加抽查检测")
+    destructive: YesNo = Field(title="存在破坏性检测")
+    sampling_ratio: OptionalShortText = Field(
+        None, title="抽查比例", description="参加抽查检测时必填"
+    )
+    destroyed_handling: OptionalShortText = Field(
+        None, title="被破坏的检测产品处理方式", description="存在破坏性检测时必填"
+    )
+    method: Literal["一次性验收", "分期验收"] = Field(title="验收方式")
+    time: ShortText = Field(title="验收时间")
+    procedure: Procedure = Field(title="验收程序")
+    items: Annotated[list[AcceptanceItem], Field(min_length=1, max_length=ACCEPTANCE_ITEMS_MAX)] = (
+        Field(title="验收内容与标准")
+    )
 
 
 #: 采购方式: 政府采购法第二十六条, 竞争性磋商 (财库〔2014〕214号), 框架协议采购 (财政部令第110号),
@@ -304,48 +322,66 @@ class PublicationSettings(_Model):
     withhold: Annotated[
         list[Annotated[str, Field(max_length=200), AfterValidator(_withheld_path)]],
         Field(max_length=WITHHOLD_MAX),
-    ] = Field(default_factory=list)
+    ] = Field(
+        title="公开文本隐去的字段",
+        description="数据路径，如 supplier.bank.account",
+        default_factory=list,
+    )
     #: 三、项目编号: the procurement project's number; required to publish
-    project_no: ProjectNo = None
+    project_no: ProjectNo = Field(None, title="项目编号", description="公告须填写")
     #: 六、采购方式: the seed's 中标金额 and 中标供应商 are the words of a tender (招标)
-    procurement_method: ProcurementMethod = "公开招标"
+    procurement_method: ProcurementMethod = Field("公开招标", title="采购方式")
     #: 主要标的名称; absent: the project name
-    subject_name: SubjectName = None
+    subject_name: SubjectName = Field(None, title="主要标的名称", description="可不填：同项目名称")
     #: 规格型号（或服务要求）; absent: the O&M service of clause 1.2 for the user unit
-    requirements: Requirements = None
+    requirements: Requirements = Field(None, title="规格型号（或服务要求）", description="可不填")
     #: 主要标的数量: an O&M service is one item
-    quantity: Quantity = "1项"
+    quantity: Quantity = Field("1项", title="主要标的数量")
     #: 主要标的单价 (yuan); absent: the amount (one item)
-    unit_price: Annotated[Amount | None, BeforeValidator(lambda v: None if v == "" else v)] = None
+    unit_price: Annotated[Amount | None, BeforeValidator(lambda v: None if v == "" else v)] = Field(
+        None, title="主要标的单价（元）", description="可不填：同中标金额"
+    )
     #: 九、其他补充事宜
-    other: NoticeOther = "无"
+    other: NoticeOther = Field("无", title="其他补充事宜")
 
 
 class Contract(_Model):
     """One contract set: the service contract and its three attachments."""
 
-    contract_no: ContractNo
-    project_name: ProjectName
-    buyer: Buyer
-    supplier: Supplier
-    amount: Amount
-    service: Service
-    performance_bond: ShortText = "不收取"
-    other_terms: LongText = "无"
-    other_documents: Annotated[list[DocumentName], Field(max_length=OTHER_DOCUMENTS_MAX)] = Field(
-        default_factory=list
+    contract_no: ContractNo = Field(
+        title="合同编号", description="即协议编号；也是输出文件夹的名称"
     )
-    payment: Payment = Field(default_factory=Payment)
-    owner_unit: Name
-    user_unit: OptionalName = None
-    confidential_extra: OptionalLongText = None
-    sign_date: Day
-    sign_place: Address
-    terms: Terms = Field(default_factory=Terms)
-    acceptance_plan: AcceptancePlan
+    project_name: ProjectName = Field(title="合同项目名称")
+    buyer: Buyer = Field(title="甲方（委托人）")
+    supplier: Supplier = Field(title="乙方（受托人）")
+    amount: Amount = Field(
+        title="中标金额（元）", description="如 1578000 或 1578000.50；大写自动生成"
+    )
+    service: Service = Field(title="服务")
+    performance_bond: ShortText = Field("不收取", title="履约保证金", description="2.5")
+    other_terms: LongText = Field("无", title="其它", description="2.6")
+    other_documents: Annotated[list[DocumentName], Field(max_length=OTHER_DOCUMENTS_MAX)] = Field(
+        title="其他合同文件", description="3.6，如《服务需求说明书》", default_factory=list
+    )
+    payment: Payment = Field(title="付款方式", description="5.2", default_factory=Payment)
+    owner_unit: Name = Field(title="项目牵头单位", description="保密协议 1.1 (6)")
+    user_unit: OptionalName = Field(
+        None, title="项目使用单位", description="可不填：与项目牵头单位相同"
+    )
+    confidential_extra: OptionalLongText = Field(
+        None, title="保密信息（其他）", description="保密协议 1.1 (12)；可不填：保留空行"
+    )
+    sign_date: Day = Field(title="签订日期", description="如 2026-01-16")
+    sign_place: Address = Field(title="签订地点")
+    terms: Terms = Field(
+        title="条款数字", description="法律文本中可调整的数字", default_factory=Terms
+    )
+    acceptance_plan: AcceptancePlan = Field(title="验收方案", description="附件：履约验收方案")
     #: absent from the normalised data when not given, so the input hash of data without it
     #: is what it was before the block existed
-    publication: PublicationSettings | None = Field(default=None, exclude_if=lambda v: v is None)
+    publication: PublicationSettings | None = Field(
+        default=None, title="合同公告", exclude_if=lambda v: v is None
+    )
 
     @property
     def signed_at(self) -> datetime:
