@@ -106,7 +106,7 @@ class Buyer(_Model):
     phone: Phone = Field(
         title="联系电话", description="手机号，或带区号的固定电话，如 021-20772889"
     )
-    fax: Fax = Field(None, title="传真", description="可不填：合同中传真一栏留空")
+    fax: Fax = Field(default=None, title="传真", description="可不填：合同中传真一栏留空")
     contact: PersonName = Field(title="联系人")
 
 
@@ -120,11 +120,11 @@ class Supplier(_Model):
     phone: Phone = Field(
         title="联系电话", description="手机号，或带区号的固定电话，如 021-20772889"
     )
-    fax: Fax = Field(None, title="传真", description="可不填：合同中传真一栏留空")
+    fax: Fax = Field(default=None, title="传真", description="可不填：合同中传真一栏留空")
     contact: PersonName = Field(title="联系人")
     bank: Bank = Field(title="收款银行")
     credit_code: CreditCode = Field(
-        None, title="统一社会信用代码", description="可不填；18位，末位为 GB 32100 校验码"
+        default=None, title="统一社会信用代码", description="可不填；18位，末位为 GB 32100 校验码"
     )
 
 
@@ -135,7 +135,7 @@ class Service(_Model):
         date | None,
         BeforeValidator(lambda v: None if v in (None, "") else _date(v)),
         Field(json_schema_extra={"formatMinimum": str(DATE_MIN), "formatMaximum": str(DATE_MAX)}),
-    ] = Field(None, title="服务期限起日", description="可不填：自合同签订之日起")
+    ] = Field(default=None, title="服务期限起日", description="可不填：自合同签订之日起")
     end_date: Day = Field(title="服务期限止日", description="如 2026-12-31")
     site: Address = Field(title="服务地点", description="2.4 服务地点")
 
@@ -152,27 +152,37 @@ class Payment(_Model):
 
     #: share paid first under the seed's default two-instalment wording
     first_percent: Percent = Field(
-        Decimal(70), title="首期比例（%）", description="未列分期时，默认两期付款的首期比例"
+        default=Decimal(70), title="首期比例（%）", description="未列分期时，默认两期付款的首期比例"
     )
     #: 工作日 within which each invoice is paid
-    days: Count = Field(10, title="付款期限（工作日）", description="收到发票后付款的工作日数")
+    days: Count = Field(
+        default=10, title="付款期限（工作日）", description="收到发票后付款的工作日数"
+    )
     instalments: Annotated[list[Instalment], Field(max_length=INSTALMENTS_MAX)] | None = Field(
-        None, title="分期付款", description="不列分期时按默认两期付款"
+        default=None, title="分期付款", description="不列分期时按默认两期付款"
     )
 
 
 class Terms(_Model):
     """The fixed numbers of the legal text that a procurement office may change."""
 
-    reply_days: Count = Field(15, title="书面答复期限（工作日）", description="7.1.10")
-    handover_days: Count = Field(10, title="移交期限（工作日）", description="7.2.16")
+    reply_days: Count = Field(default=15, title="书面答复期限（工作日）", description="7.1.10")
+    handover_days: Count = Field(default=10, title="移交期限（工作日）", description="7.2.16")
     penalty_percent: Count = Field(
-        30, title="违约金比例（%）", description="9.3，保密协议 7.1 (3)，廉洁协议 二.4 (2)"
+        default=30, title="违约金比例（%）", description="9.3，保密协议 7.1 (3)，廉洁协议 二.4 (2)"
     )
-    force_majeure_days: Count = Field(15, title="不可抗力证明期限（日）", description="11.3")
-    notice_oral_hours: Count = Field(1, title="口头通知时限（小时）", description="保密协议 2.3")
-    notice_written_hours: Count = Field(4, title="书面通知时限（小时）", description="保密协议 2.3")
-    copies: Count = Field(2, title="纸质合同份数", description="15.2，双数，甲乙双方各执一半")
+    force_majeure_days: Count = Field(
+        default=15, title="不可抗力证明期限（日）", description="11.3"
+    )
+    notice_oral_hours: Count = Field(
+        default=1, title="口头通知时限（小时）", description="保密协议 2.3"
+    )
+    notice_written_hours: Count = Field(
+        default=4, title="书面通知时限（小时）", description="保密协议 2.3"
+    )
+    copies: Count = Field(
+        default=2, title="纸质合同份数", description="15.2，双数，甲乙双方各执一半"
+    )
 
 
 class AcceptanceItem(_Model):
@@ -195,10 +205,10 @@ class AcceptancePlan(_Model):
     sampling: YesNo = Field(title="参加抽查检测")
     destructive: YesNo = Field(title="存在破坏性检测")
     sampling_ratio: OptionalShortText = Field(
-        None, title="抽查比例", description="参加抽查检测时必填"
+        default=None, title="抽查比例", description="参加抽查检测时必填"
     )
     destroyed_handling: OptionalShortText = Field(
-        None, title="被破坏的检测产品处理方式", description="存在破坏性检测时必填"
+        default=None, title="被破坏的检测产品处理方式", description="存在破坏性检测时必填"
     )
     method: Literal["一次性验收", "分期验收"] = Field(title="验收方式")
     time: ShortText = Field(title="验收时间")
@@ -328,21 +338,25 @@ class PublicationSettings(_Model):
         default_factory=list,
     )
     #: 三、项目编号: the procurement project's number; required to publish
-    project_no: ProjectNo = Field(None, title="项目编号", description="公告须填写")
+    project_no: ProjectNo = Field(default=None, title="项目编号", description="公告须填写")
     #: 六、采购方式: the seed's 中标金额 and 中标供应商 are the words of a tender (招标)
-    procurement_method: ProcurementMethod = Field("公开招标", title="采购方式")
+    procurement_method: ProcurementMethod = Field(default="公开招标", title="采购方式")
     #: 主要标的名称; absent: the project name
-    subject_name: SubjectName = Field(None, title="主要标的名称", description="可不填：同项目名称")
+    subject_name: SubjectName = Field(
+        default=None, title="主要标的名称", description="可不填：同项目名称"
+    )
     #: 规格型号（或服务要求）; absent: the O&M service of clause 1.2 for the user unit
-    requirements: Requirements = Field(None, title="规格型号（或服务要求）", description="可不填")
+    requirements: Requirements = Field(
+        default=None, title="规格型号（或服务要求）", description="可不填"
+    )
     #: 主要标的数量: an O&M service is one item
-    quantity: Quantity = Field("1项", title="主要标的数量")
+    quantity: Quantity = Field(default="1项", title="主要标的数量")
     #: 主要标的单价 (yuan); absent: the amount (one item)
     unit_price: Annotated[Amount | None, BeforeValidator(lambda v: None if v == "" else v)] = Field(
-        None, title="主要标的单价（元）", description="可不填：同中标金额"
+        default=None, title="主要标的单价（元）", description="可不填：同中标金额"
     )
     #: 九、其他补充事宜
-    other: NoticeOther = Field("无", title="其他补充事宜")
+    other: NoticeOther = Field(default="无", title="其他补充事宜")
 
 
 class Contract(_Model):
@@ -358,18 +372,18 @@ class Contract(_Model):
         title="中标金额（元）", description="如 1578000 或 1578000.50；大写自动生成"
     )
     service: Service = Field(title="服务")
-    performance_bond: ShortText = Field("不收取", title="履约保证金", description="2.5")
-    other_terms: LongText = Field("无", title="其它", description="2.6")
+    performance_bond: ShortText = Field(default="不收取", title="履约保证金", description="2.5")
+    other_terms: LongText = Field(default="无", title="其它", description="2.6")
     other_documents: Annotated[list[DocumentName], Field(max_length=OTHER_DOCUMENTS_MAX)] = Field(
         title="其他合同文件", description="3.6，如《服务需求说明书》", default_factory=list
     )
     payment: Payment = Field(title="付款方式", description="5.2", default_factory=Payment)
     owner_unit: Name = Field(title="项目牵头单位", description="保密协议 1.1 (6)")
     user_unit: OptionalName = Field(
-        None, title="项目使用单位", description="可不填：与项目牵头单位相同"
+        default=None, title="项目使用单位", description="可不填：与项目牵头单位相同"
     )
     confidential_extra: OptionalLongText = Field(
-        None, title="保密信息（其他）", description="保密协议 1.1 (12)；可不填：保留空行"
+        default=None, title="保密信息（其他）", description="保密协议 1.1 (12)；可不填：保留空行"
     )
     sign_date: Day = Field(title="签订日期", description="如 2026-01-16")
     sign_place: Address = Field(title="签订地点")
