@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libreoffice-writer-nogui fonts-noto-cjk fonts-dejavu-core fonts-opensymbol fonts-hanazono
-  poppler-utils python3-uno python3-venv fontconfig gcc libc6-dev python3-dev postgresql)
+  poppler-utils python3-uno python3-venv fontconfig gcc libc6-dev python3-dev postgresql chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,10 +18,12 @@ from typing import Any
 
 from ..errors import ConversionError
 from .document import CREATOR, Meta, Pages, Source, assemble, page_count
+from .image import PREVIEW_DPI_MAX, page_png
 from .seal import SEAL_SIZE, SealSpec, TextLayer, add_fields, cross_page_seal, place
 
 __all__ = [
     "CREATOR",
+    "PREVIEW_DPI_MAX",
     "SEAL_SIZE",
     "Finished",
     "Meta",
@@ -29,6 +31,7 @@ __all__ = [
     "SealSpec",
     "finish_set",
     "page_count",
+    "page_png",
 ]
 
 

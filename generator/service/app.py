@@ -47,6 +47,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import Response
 
+from .. import web
 from .._version import __version__
 from . import ledger_routes, openapi, routes
 from .auth import BearerGuard
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_extra={"security": []},
         responses=openapi.HEALTH_RESPONSES,
     )
+    app.include_router(web.router)  # the workbench at /
     return app
 
 

@@ -1,0 +1,46 @@
+"""The web workbench: the contract form, live validation, preview and downloads, in Chinese.
+
+Served by the service at ``/`` on the API's port; server-rendered Jinja2 pages
+with htmx (vendored, one file) and plain CSS, no script of its own and nothing
+from another origin::
+
+    GET  /                      the contract form, defaults filled in
+    POST /validate              (htmx) every issue beside its field, a summary, the 大写
+    POST /contract              add or remove a row, check, save as YAML, preview the set
+    POST /load                  a YAML or JSON file into the form
+    GET  /sets/{id}.zip         the set previewed, as a zip (``/files/{n}``: one file;
+                                ``/pages/{d}/{p}.png``: a page picture)
+    GET  /login  POST /login    the API's token for a session cookie (when there is one)
+    POST /logout
+    GET  /static/{name}         htmx and the style sheet
+
+=============== ================================================================
+``form``        the form built from the model: groups, fields, rows, both ways
+``views``       the templates, issues by path, the amount's 大写
+``pages``       the handlers of the contract pages; sets kept for downloads
+``access``      signing in and out, static files
+``security``    session, CSRF, body limits, the Content-Security-Policy
+=============== ================================================================
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import access, pages
+
+__all__ = ["router"]
+
+#: the workbench's routes, none of them in the API's OpenAPI document
+router = APIRouter()
+router.add_route("/", pages.home, methods=["GET"])
+router.add_route("/validate", pages.validate_live, methods=["POST"])
+router.add_route("/contract", pages.contract_action, methods=["POST"])
+router.add_route("/load", pages.load, methods=["POST"])
+router.add_route("/sets/{set_id}.zip", pages.download, methods=["GET"])
+router.add_route("/sets/{set_id}/files/{index:int}", pages.download, methods=["GET"])
+router.add_route("/sets/{set_id}/pages/{doc:int}/{page:int}.png", pages.download, methods=["GET"])
+router.add_route("/login", access.login_page, methods=["GET"])
+router.add_route("/login", access.login, methods=["POST"])
+router.add_route("/logout", access.logout, methods=["POST"])
+router.add_route("/static/{name}", access.static, methods=["GET"])

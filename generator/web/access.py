@@ -1,0 +1,84 @@
+"""Signing in and out, and the workbench's own static files (htmx and the style sheet)."""
+
+from __future__ import annotations
+
+import hmac
+from functools import cache
+from importlib.resources import files
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .pages import error_page, html
+from .security import (
+    SESSION_COOKIE,
+    BodyTooLarge,
+    csrf_ok,
+    read_form,
+    secure,
+    session_for,
+    token_of,
+)
+
+__all__ = ["STATIC", "login", "login_page", "logout", "static"]
+
+#: the static files by name, and their media types: nothing else is served
+STATIC = {
+    "htmx.min.js": "text/javascript; charset=utf-8",
+    "web.css": "text/css; charset=utf-8",
+}
+#: the largest sign-in form
+_LOGIN_MAX = 4096
+
+
+async def login_page(request: Request) -> Response:
+    """``GET /login``: the token form (straight to the form when there is no token)."""
+    if not token_of(request):
+        return secure(request, RedirectResponse("/", status_code=303))
+    return html(request, "login.html")
+
+
+async def login(request: Request) -> Response:
+    """``POST /login``: the token for an HttpOnly, SameSite=Strict session cookie."""
+    token = token_of(request)
+    if not token:
+        return secure(request, RedirectResponse("/", status_code=303))
+    try:
+        form = await read_form(request, _LOGIN_MAX)
+    except BodyTooLarge:
+        return error_page(request, 413, "数据过大", "提交的数据超过大小限制。")
+    if not csrf_ok(request, form):
+        return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
+    if not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
+        return html(request, "login.html", 401, failed=True)
+    response = secure(request, RedirectResponse("/", status_code=303))
+    response.set_cookie(
+        SESSION_COOKIE, session_for(token), httponly=True, samesite="strict", path="/"
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """``POST /logout``: the session cookie dropped."""
+    form = await read_form(request, _LOGIN_MAX)
+    if not csrf_ok(request, form):
+        return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
+    response = secure(request, RedirectResponse("/login", status_code=303))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@cache
+def _static_bytes(name: str) -> bytes:
+    return files("generator.web").joinpath("static", name).read_bytes()
+
+
+async def static(request: Request) -> Response:
+    """``GET /static/{name}``: one of the package's static files, cached for a day."""
+    name = request.path_params["name"]
+    if name not in STATIC:
+        return error_page(request, 404, "没有这个文件", "请求的文件不存在。")
+    response = Response(_static_bytes(name), media_type=STATIC[name])
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,315 @@
+"""The contract form, built from the model: its groups, fields and repeatable rows, both ways.
+
+A form's values are a flat mapping of data paths to text (``buyer.postcode``,
+``payment.instalments[0].percent``, ``other_documents[1]``): the very paths
+:func:`generator.domain.validate.check` names its issues by, so an issue finds
+its field. :func:`to_data` turns the values into the raw data ``contractgen
+validate`` would read from a YAML file (text values, blanks absent);
+:func:`to_values` does the reverse for a loaded file.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from annotated_types import MaxLen
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from ..domain.documents import DOCUMENTS
+from ..domain.model import Contract
+
+__all__ = [
+    "GROUPS",
+    "YES_NO",
+    "FieldSpec",
+    "GroupSpec",
+    "ListSpec",
+    "Section",
+    "blank_row",
+    "list_rows",
+    "sections",
+    "to_data",
+    "to_values",
+]
+
+#: how a yes-or-no field is written in contract data
+YES_NO = ("是", "否")
+#: text fields at least this long are edited in a text area
+_TEXTAREA_FROM = 2000
+
+#: the form's sections in the contract's order, and the top-level fields each holds; the
+#: confidentiality agreement's title comes from the registry (second document of the set)
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("合同", ("contract_no", "project_name", "sign_date", "sign_place", "performance_bond")),
+    ("甲方", ("buyer",)),
+    ("乙方", ("supplier",)),
+    ("金额与付款", ("amount", "payment")),
+    ("服务", ("service",)),
+    (DOCUMENTS[1].title, ("owner_unit", "user_unit", "confidential_extra")),
+    ("验收方案", ("acceptance_plan",)),
+    ("其他条款", ("other_terms", "other_documents", "terms")),
+    ("合同公告", ("publication",)),
+)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One input: its key, label, hint, widget and what it accepts."""
+
+    name: str
+    label: str
+    hint: str | None
+    widget: Literal["text", "textarea", "select"]
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    inputmode: str | None = None
+    maxlength: int | None = None
+    placeholder: str | None = None
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A nested object: a fieldset of its own fields."""
+
+    name: str
+    label: str
+    hint: str | None
+    children: tuple[Node, ...]
+    #: an optional object (None by default) is left out when nothing in it was changed
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """Repeatable rows: of one field each, or of a fieldset."""
+
+    name: str
+    label: str
+    hint: str | None
+    item: FieldSpec | GroupSpec
+    max_items: int | None = None
+    #: absent, not an empty list, when there are no rows (5.2's default schedule)
+    absent_when_empty: bool = False
+
+
+Node = FieldSpec | GroupSpec | ListSpec
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled part of the form: the fields of one part of the contract."""
+
+    title: str
+    nodes: tuple[Node, ...]
+
+
+def _core(annotation: Any) -> tuple[Any, bool]:
+    """Return a type without ``Annotated`` and ``None``, and whether None was allowed."""
+    optional = False
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            optional = optional or len(args) < len(get_args(annotation))
+            annotation = args[0]
+        else:
+            return annotation, optional
+
+
+def _max_length(info: FieldInfo) -> int | None:
+    return next((m.max_length for m in info.metadata if isinstance(m, MaxLen)), None)
+
+
+def _scalar(name: str, info: FieldInfo, kind: Any, label: str | None = None) -> FieldSpec:
+    """Return the input of one scalar field."""
+    title, hint = label or info.title or name, info.description
+    default = "" if info.is_required() else _text(info.get_default(call_default_factory=True))
+    base = FieldSpec(name, title, hint, "text", required=info.is_required(), default=default)
+    if get_origin(kind) is Literal:
+        return replace(base, widget="select", choices=get_args(kind))
+    if kind is bool:
+        return replace(base, widget="select", choices=YES_NO)
+    if kind is date:
+        return replace(base, placeholder="2026-01-16")
+    if kind in (int, Decimal):
+        return replace(base, inputmode="numeric" if kind is int else "decimal")
+    limit = _max_length(info)
+    if limit and limit >= _TEXTAREA_FROM:
+        return replace(base, widget="textarea", maxlength=limit)
+    return replace(base, maxlength=limit)
+
+
+def _node(name: str, info: FieldInfo) -> Node:
+    """Return the form node of one model field."""
+    kind, optional = _core(info.annotation)
+    label, hint = info.title or name, info.description
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return GroupSpec(name, label, hint, _children(kind), optional=optional)
+    if get_origin(kind) is list:
+        item_kind, _ = _core(get_args(kind)[0])
+        max_items = next(
+            (m.max_length for m in _list_metadata(info.annotation) if isinstance(m, MaxLen)),
+            None,
+        )
+        item: FieldSpec | GroupSpec
+        if isinstance(item_kind, type) and issubclass(item_kind, BaseModel):
+            item = GroupSpec("", label, None, _children(item_kind))
+        else:
+            item = _scalar("", FieldInfo(annotation=str), item_kind, label)
+        return ListSpec(name, label, hint, item, max_items, absent_when_empty=optional)
+    return _scalar(name, info, kind)
+
+
+def _list_metadata(annotation: Any) -> Iterator[Any]:
+    """Yield the metadata of every ``Annotated`` layer of a type (a list's length limits)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        yield from annotation.__metadata__
+        yield from _list_metadata(get_args(annotation)[0])
+    elif origin in (Union, types.UnionType):
+        for arg in get_args(annotation):
+            yield from _list_metadata(arg)
+
+
+def _children(model: type[BaseModel]) -> tuple[Node, ...]:
+    return tuple(_node(name, info) for name, info in model.model_fields.items())
+
+
+@cache
+def sections() -> tuple[Section, ...]:
+    """Return the form's sections, built from :class:`Contract` once."""
+    nodes = {node.name: node for node in _children(Contract)}
+    return tuple(Section(title, tuple(nodes[name] for name in names)) for title, names in GROUPS)
+
+
+def _text(value: Any) -> str:
+    """Return a data value as the text a form field holds."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return YES_NO[0] if value else YES_NO[1]
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix and name else prefix or name
+
+
+def list_rows(values: Mapping[str, str], path: str) -> int:
+    """Return how many rows of the list at ``path`` the values hold."""
+    pattern = re.compile(re.escape(path) + r"\[(\d+)\]")
+    indices = [int(m.group(1)) for key in values if (m := pattern.match(key))]
+    return max(indices) + 1 if indices else 0
+
+
+def _values_of(node: Node, data: Any, path: str, out: dict[str, str]) -> None:
+    if isinstance(node, FieldSpec):
+        out[path] = node.default if data is None else _text(data)
+    elif isinstance(node, GroupSpec):
+        inner = data if isinstance(data, Mapping) else {}
+        for child in node.children:
+            _values_of(child, inner.get(child.name), _join(path, child.name), out)
+    else:
+        rows = data if isinstance(data, list) else []
+        for index, row in enumerate(rows):
+            _values_of(node.item, row, f"{path}[{index}]", out)
+
+
+def to_values(data: Mapping[str, Any] | None) -> dict[str, str]:
+    """Return the form's values for raw contract data (None: an empty form with defaults)."""
+    out: dict[str, str] = {}
+    source = data or {}
+    for section in sections():
+        for node in section.nodes:
+            _values_of(node, source.get(node.name), node.name, out)
+    if data is None:  # an empty form starts with one row of every list that needs one
+        _values_of(_node_at("acceptance_plan.items"), [{}], "acceptance_plan.items", out)
+    return out
+
+
+def _node_at(path: str) -> Node:
+    found: Node = GroupSpec("", "", None, tuple(n for s in sections() for n in s.nodes))
+    for part in path.split("."):
+        if not isinstance(found, GroupSpec):
+            raise LookupError(path)
+        child = next((child for child in found.children if child.name == part), None)
+        if child is None:
+            raise LookupError(path)
+        found = child
+    return found
+
+
+def blank_row(path: str, index: int) -> dict[str, str] | None:
+    """Return the values of a new row ``index`` of the list at ``path`` (None: no such list)."""
+    try:
+        node = _node_at(path)
+    except LookupError:
+        return None
+    if not isinstance(node, ListSpec):
+        return None
+    out: dict[str, str] = {}
+    _values_of(node.item, None, f"{path}[{index}]", out)
+    return out
+
+
+def _data_of(node: Node, values: Mapping[str, str], path: str) -> Any:
+    """Return the raw data of one node, or None when it is to be left out."""
+    if isinstance(node, FieldSpec):
+        text = values.get(path, "")
+        return text if text.strip() else None
+    if isinstance(node, GroupSpec):
+        out: dict[str, Any] = {}
+        for child in node.children:
+            value = _data_of(child, values, _join(path, child.name))
+            if value is not None:
+                out[child.name] = value
+        if node.optional and _untouched(node, values, path):
+            return None
+        return out
+    rows = [_data_of(node.item, values, f"{path}[{i}]") for i in range(list_rows(values, path))]
+    if isinstance(node.item, FieldSpec):
+        rows = [row for row in rows if row is not None]
+    if not rows and node.absent_when_empty:
+        return None
+    return rows
+
+
+def _untouched(node: GroupSpec, values: Mapping[str, str], path: str) -> bool:
+    """Return whether every field of an optional object is blank or its default."""
+    for child in node.children:
+        key = _join(path, child.name)
+        if isinstance(child, FieldSpec):
+            if values.get(key, "").strip() not in ("", child.default):
+                return False
+        elif isinstance(child, ListSpec):
+            if list_rows(values, key):
+                return False
+        elif not _untouched(child, values, key):
+            return False
+    return True
+
+
+def to_data(values: Mapping[str, str]) -> dict[str, Any]:
+    """Return the raw contract data of a form's values: text, with blank fields absent."""
+    out: dict[str, Any] = {}
+    for section in sections():
+        for node in section.nodes:
+            value = _data_of(node, values, node.name)
+            if value is not None:
+                out[node.name] = value
+    return out

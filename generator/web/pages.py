@@ -1,0 +1,343 @@
+"""The pages of one contract: the form, live validation, loading, saving, preview and downloads.
+
+Rendering goes through the service's runtime (its Generator, slots, queue and
+deadlines, and its ledger), exactly as ``POST /v1/contracts`` does: the
+workbench never renders beside the admission control. Sets made are kept in
+memory (the last few) for their page images and downloads.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import yaml
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ..domain.model import Contract
+from ..domain.validate import check
+from ..errors import ContractError, InputError, InvalidContractError, Issue
+from ..inputs import parse_json, parse_yaml
+from ..pdf import PREVIEW_DPI_MAX, page_png
+from ..pipeline import ContractSet, set_zip
+from .form import blank_row, list_rows, to_data, to_values
+from .security import (
+    BodyTooLarge,
+    csrf_of,
+    csrf_ok,
+    read_form,
+    read_upload,
+    secure,
+    signed_in,
+    token_of,
+)
+from .views import amount_upper, issue_map, page, slot_paths
+
+__all__ = ["SETS_KEPT", "Made", "contract_action", "download", "home", "load", "validate_live"]
+
+#: sets kept in memory for their pictures and downloads (the oldest dropped first)
+SETS_KEPT = 8
+_log = logging.getLogger("contractgen.web")
+
+
+class Made:
+    """A set made from the form: its files, manifest and page pictures, under a random id."""
+
+    def __init__(self, contract_set: ContractSet, ledger: str | None) -> None:
+        self.contract_no = contract_set.contract_no
+        self.manifest = contract_set.manifest()
+        self.files = contract_set.files()
+        self.zip = set_zip(contract_set)
+        self.pdfs = [doc.pdf for doc in contract_set.documents]
+        self.ledger = ledger
+        self.pictures: dict[tuple[int, int, int], bytes] = {}
+
+
+def _store(request: Request) -> OrderedDict[str, Made]:
+    state = request.app.state
+    if not hasattr(state, "web_sets"):
+        state.web_sets = OrderedDict()
+    store: OrderedDict[str, Made] = state.web_sets
+    return store
+
+
+def _max_body(request: Request) -> int:
+    limit: int = request.app.state.runtime.settings.max_body
+    return limit
+
+
+def html(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    """Return a page with the security headers, the CSRF token in its context."""
+    context.setdefault("issues", {})
+    body = page(
+        name, csrf=csrf_of(request), signed_in_with_token=bool(token_of(request)), **context
+    )
+    return secure(request, HTMLResponse(body, status_code=status))
+
+
+def error_page(request: Request, status: int, heading: str, message: str) -> Response:
+    """Return an error page that says what to do, and nothing of the server's internals."""
+    return html(request, "error.html", status, heading=heading, message=message)
+
+
+def _form_page(
+    request: Request,
+    values: dict[str, str],
+    issues: list[Issue] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    return html(
+        request,
+        "contract.html",
+        status,
+        values=values,
+        issues=issue_map(issues or []),
+        issues_list=issues or [],
+        checked=issues is not None,
+        notice=notice,
+        amount_upper=amount_upper(values.get("amount", "")),
+    )
+
+
+def _refused(request: Request) -> Response | None:
+    """Return the answer to a request that is not signed in (None: it may go on)."""
+    if signed_in(request):
+        return None
+    if request.method == "GET":
+        return secure(request, RedirectResponse("/login", status_code=303))
+    return error_page(request, 401, "请先登录", "会话已失效，请重新登录。")
+
+
+async def _posted(request: Request) -> tuple[dict[str, str] | None, Response | None]:
+    """Return a POST's form once signed in, within the size limit, with a valid CSRF token."""
+    refused = _refused(request)
+    if refused is not None:
+        return None, refused
+    try:
+        form = await read_form(request, _max_body(request))
+    except BodyTooLarge:
+        return None, error_page(request, 413, "数据过大", "提交的数据超过服务的大小限制。")
+    if not csrf_ok(request, form):
+        return None, error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
+    form.pop("csrf", None)
+    return form, None
+
+
+async def home(request: Request) -> Response:
+    """``GET /``: an empty contract form, with the defaults filled in."""
+    return _refused(request) or _form_page(request, to_values(None))
+
+
+async def validate_live(request: Request) -> Response:
+    """``POST /validate`` (htmx): the summary, each field's messages and the amount's 大写."""
+    form, refused = await _posted(request)
+    if form is None:
+        assert refused is not None
+        return refused
+    form.pop("action", None)
+    issues = check(to_data(form))[1]
+    body = page(
+        "_feedback.html",
+        checked=True,
+        issues_list=issues,
+        issues=issue_map(issues),
+        slots=slot_paths(form),
+        amount_upper=amount_upper(form.get("amount", "")),
+    )
+    return secure(request, HTMLResponse(body))
+
+
+def _reindexed(values: dict[str, str], path: str, removed: int) -> dict[str, str]:
+    """Return the values without row ``removed`` of the list at ``path``, later rows moved up."""
+    out: dict[str, str] = {}
+    prefix = f"{path}["
+    for key, value in values.items():
+        if key.startswith(prefix) and "]" in key[len(prefix) :]:
+            index_text, _, rest = key[len(prefix) :].partition("]")
+            if index_text.isdigit():
+                index = int(index_text)
+                if index == removed:
+                    continue
+                if index > removed:
+                    key = f"{path}[{index - 1}]{rest}"
+        out[key] = value
+    return out
+
+
+def _with_row(values: dict[str, str], path: str) -> dict[str, str]:
+    """Return the values with an empty row added to the list at ``path``."""
+    row = blank_row(path, list_rows(values, path))
+    return values if row is None else {**values, **row}
+
+
+async def contract_action(request: Request) -> Response:
+    """``POST /contract``: add or remove a row, check, save as YAML, or preview the set."""
+    form, refused = await _posted(request)
+    if form is None:
+        assert refused is not None
+        return refused
+    action = form.pop("action", "check")
+    if action.startswith("add:"):
+        return _form_page(request, _with_row(form, action[4:]))
+    if action.startswith("remove:") and action.endswith("]") and "[" in action:
+        path, _, index = action[7:-1].rpartition("[")
+        if index.isdigit():
+            return _form_page(request, _reindexed(form, path, int(index)))
+    data = to_data(form)
+    if action == "save":
+        return _save(request, data)
+    contract, issues = check(data)
+    if action != "preview" or contract is None:
+        return _form_page(request, form, issues, status=200 if not issues else 422)
+    return await _preview(request, form, data)
+
+
+def _yaml_text(data: dict[str, Any]) -> str:
+    """Return contract data as YAML: text stays text, multi-line text as a block."""
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    dumped: str = yaml.dump(data, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=1000)
+    return dumped
+
+
+def _save(request: Request, data: dict[str, Any]) -> Response:
+    name = str(data.get("contract_no") or "contract").strip() or "contract"
+    headers = {"Content-Disposition": _attachment(f"{name}.yaml")}
+    response = Response(_yaml_text(data), media_type="application/yaml", headers=headers)
+    return secure(request, response)
+
+
+def _attachment(filename: str) -> str:
+    fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def _preview(request: Request, form: dict[str, str], data: dict[str, Any]) -> Response:
+    """Render the set in a slot of the service, keep it, and show its manifest and pages."""
+    runtime = request.app.state.runtime
+    until = runtime.deadline()
+
+    def work() -> Made:
+        contract_set = runtime.generator.render(data, deadline=until)
+        recorded = runtime.record(contract_set)
+        return Made(contract_set, None if recorded is None else recorded.message())
+
+    try:
+        made: Made = await runtime.run(work, until)
+    except InvalidContractError as exc:
+        return _form_page(request, form, list(exc.issues), status=422)
+    except ContractError as exc:
+        _log.warning("web preview failed: %s", exc)
+        return error_page(request, 500, "生成失败", "合同未能生成，请稍后重试或联系管理员。")
+    except Exception as exc:  # the admission's 503 and 504 among them
+        status = getattr(exc, "status", 503)
+        _log.warning("web preview refused: %r", exc)
+        return error_page(request, status, "服务繁忙", "现在无法生成合同，请稍后再试。")
+    store = _store(request)
+    set_id = secrets.token_urlsafe(12)
+    store[set_id] = made
+    while len(store) > SETS_KEPT:
+        store.popitem(last=False)
+    return html(
+        request,
+        "preview.html",
+        set_id=set_id,
+        manifest=made.manifest,
+        files=list(made.files),
+        ledger=made.ledger,
+    )
+
+
+async def load(request: Request) -> Response:
+    """``POST /load``: a YAML or JSON file into the form, its issues shown at once."""
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    try:
+        fields, files = await read_upload(request, _max_body(request))
+    except BodyTooLarge:
+        return error_page(request, 413, "文件过大", "文件超过服务的大小限制。")
+    if not csrf_ok(request, fields):
+        return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
+    filename, content = files.get("file", ("", b""))
+    if not content:
+        return _form_page(request, to_values(None), notice="请选择要载入的文件。", status=400)
+    try:
+        text = content.decode("utf-8-sig")
+        parser = parse_json if filename.lower().endswith(".json") else parse_yaml
+        data = parser(text, filename)
+    except UnicodeDecodeError:
+        return _form_page(request, to_values(None), notice="文件不是 UTF-8 文本。", status=400)
+    except InputError as exc:
+        return _form_page(request, to_values(None), notice=f"无法读取：{exc}", status=400)
+    if not isinstance(data, dict):
+        return _form_page(request, to_values(None), notice="文件内容应为键值表。", status=400)
+    values = to_values(data)
+    unknown = sorted(str(key) for key in set(data) - set(Contract.model_fields))
+    notice = f"已载入 {filename}。" + (f"未识别的字段：{', '.join(unknown)}" if unknown else "")
+    return _form_page(request, values, check(data)[1], notice=notice)
+
+
+async def download(request: Request) -> Response:
+    """``GET /sets/{id}.zip``, ``/sets/{id}/files/{n}``, ``/sets/{id}/pages/{d}/{p}.png``."""
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    params = request.path_params
+    made = _store(request).get(params["set_id"])
+    if made is None:
+        return error_page(request, 404, "已过期", "这份预览已不在服务器上，请重新生成。")
+    if "index" not in params and "doc" not in params:
+        headers = {"Content-Disposition": _attachment(f"{made.contract_no}.zip")}
+        return secure(request, Response(made.zip, media_type="application/zip", headers=headers))
+    if "index" in params:
+        names = list(made.files)
+        index = params["index"]
+        if not 0 <= index < len(names):
+            return error_page(request, 404, "没有这个文件", "请回到预览页重新选择。")
+        name = names[index]
+        media = _media(name)
+        headers = {"Content-Disposition": _attachment(name)}
+        return secure(request, Response(made.files[name], media_type=media, headers=headers))
+    return await _picture(request, made)
+
+
+def _media(name: str) -> str:
+    if name.endswith(".pdf"):
+        return "application/pdf"
+    if name.endswith(".json"):
+        return "application/json"
+    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+async def _picture(request: Request, made: Made) -> Response:
+    params = request.path_params
+    doc, number = params["doc"], params["page"]
+    dpi_text = request.query_params.get("dpi", "72")
+    dpi = int(dpi_text) if dpi_text.isdigit() else 72
+    pdf = made.pdfs[doc] if 0 <= doc < len(made.pdfs) else None
+    if pdf is None or not 1 <= dpi <= PREVIEW_DPI_MAX:
+        return error_page(request, 404, "没有这一页", "请回到预览页重新选择。")
+    key = (doc, number, dpi)
+    if key not in made.pictures:
+        try:
+            made.pictures[key] = await anyio.to_thread.run_sync(page_png, pdf, number, dpi)
+        except IndexError:
+            return error_page(request, 404, "没有这一页", "请回到预览页重新选择。")
+    headers = {"Cache-Control": "private, max-age=600"}
+    response = secure(request, Response(made.pictures[key], media_type="image/png"))
+    response.headers.update(headers)
+    return response
