@@ -27,6 +27,7 @@ from ..ledger import Recorded
 from ..pipeline import ContractSet, Document, set_zip
 from . import problems
 from .admission import runtime_of
+from .answers import compact, disposition
 from .bodies import contract_body, decode, json_body
 from .negotiation import preferred
 
@@ -34,14 +35,6 @@ __all__ = ["contracts", "document_pdf", "healthz", "schema", "validate_contract"
 
 #: what ``/v1/contracts`` answers in, the default first
 _SET_TYPES = ("application/zip", "application/json")
-
-
-def _disposition(kind: str, filename: str) -> str:
-    """Return a Content-Disposition value with an ASCII fallback and the UTF-8 name."""
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
-    )
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _set_headers(contract_set: ContractSet, recorded: Recorded | None) -> dict[str, str]:
@@ -53,7 +46,7 @@ def _set_headers(contract_set: ContractSet, recorded: Recorded | None) -> dict[s
         "X-Template-Version": contract_set.template_version,
     }
     if recorded is not None:
-        headers["X-Ledger"] = _compact(recorded.to_dict())  # ASCII: JSON escapes the rest
+        headers["X-Ledger"] = compact(recorded.to_dict())  # ASCII: JSON escapes the rest
     return headers
 
 
@@ -66,11 +59,6 @@ def _set_json(contract_set: ContractSet, recorded: Recorded | None) -> bytes:
         "ledger": None if recorded is None else recorded.to_dict(),
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _compact(value: Any) -> str:
-    """Return ``value`` as JSON without spaces, for a header."""
-    return json.dumps(value, separators=(",", ":"))
 
 
 # ``POST /v1/contracts``: the whole set, as a zip or as JSON with base64 files.
@@ -100,7 +88,7 @@ async def contracts(
     headers = _set_headers(contract_set, recorded)
     if as_json:
         return Response(body, media_type="application/json", headers=headers)
-    headers["Content-Disposition"] = _disposition("attachment", f"{contract_set.contract_no}.zip")
+    headers["Content-Disposition"] = disposition("attachment", f"{contract_set.contract_no}.zip")
     return Response(body, media_type="application/zip", headers=headers)
 
 
@@ -128,17 +116,17 @@ async def document_pdf(
     headers = _set_headers(contract_set, recorded)
     headers.update(
         {
-            "Content-Disposition": _disposition(
+            "Content-Disposition": disposition(
                 "inline", f"{contract_set.contract_no}_{document.stem}.pdf"
             ),
             "X-Document-Kind": kind,
             "X-Document-Pages": str(document.pages),
             "X-Document-Sha256": hashlib.sha256(document.pdf).hexdigest(),
-            "X-Seal-Fields": _compact(document.seals),
+            "X-Seal-Fields": compact(document.seals),
         }
     )
     if document.cross_page_seal is not None:
-        headers["X-Cross-Page-Seal"] = _compact(document.cross_page_seal)
+        headers["X-Cross-Page-Seal"] = compact(document.cross_page_seal)
     return Response(document.pdf, media_type="application/pdf", headers=headers)
 
 
