@@ -57,6 +57,20 @@ _RECORDED = _object(
         "superseded": {**_nullable(_INT), "description": "the version this one replaced"},
     }
 )
+_PUBLISHED = _object(
+    {
+        "contract_no": _TEXT,
+        "version": {**_INT, "description": "the version published"},
+        "outcome": {
+            "type": "string",
+            "enum": ["new", "same"],
+            "description": "new: the publication recorded; same: the files already recorded "
+            "for that version, nothing recorded",
+        },
+        "published_on": {"type": "string", "format": "date"},
+        "due_date": {"type": "string", "format": "date"},
+    }
+)
 _MATCH = _object(
     {
         "sha256": _SHA256,
@@ -98,6 +112,10 @@ _SUMMARY_PROPERTIES: dict[str, Any] = {
     "supplier": _TEXT,
     "amount": {**_TEXT, "description": "yuan, exact decimal"},
     "signed_on": {"type": "string", "format": "date"},
+    "published_on": {
+        **_nullable({"type": "string", "format": "date"}),
+        "description": "合同公告日期 of the version's publication; null: not published",
+    },
     "issued_at": {**_TEXT, "description": "UTC, ISO 8601"},
     "issued_by": {**_TEXT, "description": "api, or api:<first 12 hex of the token's SHA-256>"},
     "input_sha256": _SHA256,
@@ -121,21 +139,27 @@ _EVENT = _object(
         "seq": _INT,
         "at": _TEXT,
         "actor": _TEXT,
-        "action": {"type": "string", "enum": ["issue", "add_files", "void"]},
+        "action": {"type": "string", "enum": ["issue", "add_files", "void", "publish"]},
         "version": _INT,
         "hash": _SHA256,
         "supersedes": _nullable(_INT),
         "files": _INT,
         "reason": _TEXT,
+        "published_on": {**_TEXT, "description": "of a publish event: 合同公告日期"},
     },
     "supersedes",
     "files",
     "reason",
+    "published_on",
 )
 
 #: every schema the ledger's routes use, by component name
 LEDGER_SCHEMAS: dict[str, dict[str, Any]] = {
     "LedgerRecorded": {**_RECORDED, "description": "What recording a set did (X-Ledger)"},
+    "LedgerPublished": {
+        **_PUBLISHED,
+        "description": "What recording a publication did (X-Ledger)",
+    },
     "LedgerMatch": _MATCH,
     "FileVerdict": _FILE_VERDICT,
     "Verification": _VERIFICATION,

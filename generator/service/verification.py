@@ -8,7 +8,8 @@ issued here. A request's verdict is the worst of its files' (``unknown``, then
 
 A body sent as ``application/zip`` is a set's zip and each of its entries is
 checked, but its ``manifest.json``: the ledger records the documents and the
-bundle, not the manifest that describes them. One sent as
+bundle, not the manifest that describes them (nor a publication's
+``publication.json``: a publication's zip verifies as a set's does). One sent as
 ``application/octet-stream`` is treated so too when it is a zip that is not
 itself an Office document (a DOCX is a zip with ``[Content_Types].xml``).
 Anything else is checked as one file.
@@ -25,6 +26,7 @@ from typing import Any
 
 from ..ledger import Ledger, verdict
 from ..pipeline import MANIFEST
+from ..publication import MANIFEST as PUBLICATION_MANIFEST
 from . import problems
 
 __all__ = ["ZIP_ENTRIES_MAX", "ZIP_EXPANDED_MAX", "verify_body"]
@@ -57,9 +59,13 @@ def _is_set_zip(body: bytes) -> bool:
         return False
 
 
+#: the files a zip's entry is not checked as: what describes a set, or a publication
+_DESCRIPTIONS = (MANIFEST, PUBLICATION_MANIFEST)
+
+
 def _checked(info: zipfile.ZipInfo) -> bool:
-    """Return whether a zip entry is a file to check: not a folder, not a set's manifest."""
-    return not info.is_dir() and info.filename.rpartition("/")[2] != MANIFEST
+    """Return whether a zip entry is a file to check: not a folder, not a manifest."""
+    return not info.is_dir() and info.filename.rpartition("/")[2] not in _DESCRIPTIONS
 
 
 def _entries(body: bytes) -> list[tuple[str | None, str]]:
