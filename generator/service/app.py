@@ -4,6 +4,7 @@
 
     POST /v1/contracts              the whole set: zip, or JSON with base64 files
     POST /v1/contracts/{kind}.pdf   one document's sealable PDF, seal fields in X-Seal-Fields
+    POST /v1/publications           the public copy and 合同公告 of an issued contract, recorded
     POST /v1/validate               {"valid": bool, "issues": [{path, code, message}]}
     GET  /v1/schema                 the JSON Schema of contract data
     POST /v1/verify                 is a file (PDF, DOCX, a set's zip) issued here, and current?
@@ -20,6 +21,7 @@ This module wires the routes to their handlers; the rest of the house:
 ``settings``    :class:`Settings`: address, workers, token, limits, templates
 ``lifespan``    the ledger and the Generator opened, and closed at the end
 ``routes``      the handlers of the rendering routes
+``publication_routes`` the handler of ``/v1/publications``
 ``ledger_routes`` the handlers of ``/v1/verify`` and ``/v1/ledger``
 ``verification`` a file's verdict: current, outdated, unknown
 ``bodies``      request bodies: type, size, read timeout, JSON
@@ -27,6 +29,7 @@ This module wires the routes to their handlers; the rest of the house:
 ``admission``   the Generator and ledger, the slots and queue, deadlines (503, 504)
 ``problems``    every error answer: the one place errors become statuses
 ``auth``        the bearer token of ``/v1``
+``answers``     how answers are packed: Content-Disposition, JSON headers, zips
 ``openapi``     the OpenAPI description
 ``connections`` read timeout and connection cap below the application
 ``server``      :func:`serve`: uvicorn, signals
@@ -49,7 +52,7 @@ from fastapi.responses import Response
 
 from .. import web
 from .._version import __version__
-from . import ledger_routes, openapi, routes
+from . import ledger_routes, openapi, publication_routes, routes
 from .auth import BearerGuard
 from .lifespan import QuietStartupFailure, lifespan_of
 from .problems import add_error_handlers
@@ -112,6 +115,15 @@ def _rendering_routes(app: FastAPI) -> None:
         response_class=Response,
         openapi_extra=openapi.CONTRACT_BODY,
         responses=openapi.DOCUMENT_RESPONSES,
+    )
+    app.add_api_route(
+        "/v1/publications",
+        publication_routes.publications,
+        methods=["POST"],
+        summary="Publish a contract: its public copy and 合同公告",
+        response_class=Response,
+        openapi_extra=openapi.CONTRACT_BODY,
+        responses=openapi.PUBLICATION_RESPONSES,
     )
     app.add_api_route(
         "/v1/validate",

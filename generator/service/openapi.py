@@ -36,6 +36,7 @@ __all__ = [
     "LEDGER_SETS_RESPONSES",
     "LEDGER_SET_RESPONSES",
     "LEDGER_VERSION_RESPONSES",
+    "PUBLICATION_RESPONSES",
     "SCHEMA_RESPONSES",
     "VALIDATE_RESPONSES",
     "VERIFY_RESPONSES",
@@ -94,6 +95,25 @@ _SET_JSON_SCHEMA: dict[str, Any] = {
         },
     },
 }
+_PUBLICATION_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["manifest", "files", "ledger"],
+    "properties": {
+        "manifest": {
+            "type": "object",
+            "description": "publication.json: dates, what is withheld, every file's hash",
+        },
+        "files": {
+            "type": "object",
+            "description": "every file of the publication by name, base64",
+            "additionalProperties": {"type": "string", "contentEncoding": "base64"},
+        },
+        "ledger": {
+            "anyOf": [{"$ref": "#/components/schemas/LedgerPublished"}, {"type": "null"}],
+            "description": "what the ledger recorded; null when the service runs without one",
+        },
+    },
+}
 _VALIDATION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["valid", "issues", "omitted_issues"],
@@ -128,10 +148,11 @@ ANY_BODY: dict[str, Any] = {
 FILE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "One file's bytes: a PDF or DOCX the service made, or a set's zip (each "
-        "entry is checked but manifest.json). Sent as application/octet-stream, a zip that is "
-        "not a DOCX counts as a set's zip. At most the service's body limit (default 1 MiB, "
-        "--max-body): a whole set's zip needs more.",
+        "description": "One file's bytes: a PDF or DOCX the service made, or a set's or a "
+        "publication's zip (each entry is checked but manifest.json and publication.json). "
+        "Sent as application/octet-stream, a zip that is not a DOCX counts as a set's zip. "
+        "At most the service's body limit (default 1 MiB, --max-body): a whole set's zip "
+        "needs more.",
         "content": {
             media: {"schema": {"type": "string", "format": "binary"}} for media in FILE_TYPES
         },
@@ -142,6 +163,7 @@ _REASONS = {
     401: "Missing or wrong bearer token",
     404: "Unknown document kind or path",
     408: "The body did not arrive in time",
+    409: "Conflict with the ledger",
     413: "Request body over the limit",
     415: "Body not sent as application/json",
     422: "Invalid contract data: `issues` lists each problem with its field path",
@@ -219,6 +241,58 @@ DOCUMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
     },
     **_problems(400, 404, 408, 413, 415, 422, 503, 504),
+}
+_PUBLICATION_HEADERS: dict[str, Any] = {
+    "X-Contract-No": _SET_HEADERS["X-Contract-No"],
+    "X-Input-Sha256": _SET_HEADERS["X-Input-Sha256"],
+    "X-Due-Date": {
+        "description": "the last day to publish: the signing date plus two working days",
+        "schema": {"type": "string", "format": "date"},
+    },
+    "X-Published-On": {
+        "description": "合同公告日期, as asked (default today in China)",
+        "schema": {"type": "string", "format": "date"},
+    },
+    "X-On-Time": {
+        "description": "whether X-Published-On is on or before X-Due-Date",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    },
+    "Content-Disposition": {"schema": {"type": "string"}},
+    "X-Ledger": {
+        "description": "what the ledger recorded, compact JSON (LedgerPublished): "
+        "contract_no, version, outcome (new, same), published_on, due_date; absent when "
+        "the service runs without a ledger",
+        "schema": {"type": "string"},
+    },
+}
+PUBLICATION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The publication: a zip of the folder <contract_no>（公开）/ with the "
+        "notice (DOCX, PDF, notice.json), the public copy of the 4 documents (DOCX, PDF) "
+        "and publication.json; with a ledger, recorded with the version it publishes",
+        "headers": _PUBLICATION_HEADERS,
+        "content": {
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/PublicationJson"}},
+        },
+    },
+    **_problems(
+        400,
+        408,
+        409,
+        413,
+        415,
+        422,
+        503,
+        504,
+        s400="Malformed JSON, a bad query parameter, or published_on before the signing "
+        "date (`issues` names query.published_on)",
+        s409="The ledger holds no issued version made from this data (code ledger.not_found): "
+        "请先生成合同（POST /v1/contracts）再发布",
+        s422="Invalid contract data, or data that cannot be published (no "
+        "publication.project_no, a signing year the holiday calendar does not cover): "
+        "`issues` lists each problem with its field path",
+    ),
 }
 VALIDATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -312,12 +386,13 @@ def _add_schemas(document: dict[str, Any]) -> None:
         schemas[name] = _rehome(definition)
     schemas["Contract"] = _rehome(contract)
     example = {"seed": {"summary": "the bundled sample contract", "value": _example()}}
-    for path in ("/v1/contracts", "/v1/contracts/{kind}.pdf"):
+    for path in ("/v1/contracts", "/v1/contracts/{kind}.pdf", "/v1/publications"):
         body = document["paths"][path]["post"]["requestBody"]
         body["content"]["application/json"]["examples"] = example
     schemas["Problem"] = _PROBLEM_SCHEMA
     schemas["Issue"] = _ISSUE_SCHEMA
     schemas["ContractSetJson"] = _SET_JSON_SCHEMA
+    schemas["PublicationJson"] = _PUBLICATION_JSON_SCHEMA
     schemas["Validation"] = _VALIDATION_SCHEMA
     schemas.update(LEDGER_SCHEMAS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
 from http import HTTPStatus
 from typing import Any
 
@@ -41,11 +42,14 @@ __all__ = [
     "issue_list",
     "ledger_disabled",
     "malformed_json",
+    "not_issued",
+    "published_too_early",
     "request_timeout",
     "saturated",
     "timed_out",
     "unauthorized",
     "unknown_kind",
+    "unpublishable",
     "unreadable_zip",
     "unsupported_file_type",
     "unsupported_media_type",
@@ -206,6 +210,41 @@ def ledger_disabled() -> Problem:
     """Return the 404 of a ledger endpoint of a service that runs without a ledger."""
     return Problem(
         404, "ledger-disabled", "Ledger not enabled", "本服务未启用合同台账", code="ledger.disabled"
+    )
+
+
+def unpublishable(issues: list[Issue]) -> Problem:
+    """Return the 422 of valid contract data that cannot be published (no 项目编号 …)."""
+    return Problem(
+        422,
+        "contract-unpublishable",
+        "Contract cannot be published",
+        f"the contract cannot be published: {len(issues)} issue(s)",
+        **issue_list(issues),
+    )
+
+
+def published_too_early(day: date, sign_date: date) -> Problem:
+    """Return the 400 of a publication date before the contract's signing date."""
+    message = f"合同公告日期 {day} 不能早于合同签订日期 {sign_date}"
+    return Problem(
+        400,
+        "invalid-parameter",
+        "Invalid parameter",
+        message,
+        issues=[{"path": "query.published_on", "code": "before_sign_date", "message": message}],
+    )
+
+
+def not_issued(contract_no: str) -> Problem:
+    """Return the 409 of a publication of data the ledger never issued (issue it first)."""
+    return Problem(
+        409,
+        "not-issued",
+        "Conflict",
+        f"台账中没有合同 {contract_no} 以这份数据生成的现行版本："
+        "请先生成合同（POST /v1/contracts）再发布",
+        code="ledger.not_found",
     )
 
 
