@@ -20,7 +20,7 @@ from .security import (
     token_of,
 )
 
-__all__ = ["STATIC", "login", "login_page", "logout", "static"]
+__all__ = ["STATIC", "favicon", "login", "login_page", "logout", "static"]
 
 #: the static files by name, and their media types: nothing else is served
 STATIC = {
@@ -82,3 +82,8 @@ async def static(request: Request) -> Response:
     response.headers["Cache-Control"] = "public, max-age=86400"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+async def favicon(request: Request) -> Response:
+    """``GET /favicon.ico``: no icon (an answer, so browsers log no error)."""
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})

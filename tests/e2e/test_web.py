@@ -1,0 +1,215 @@
+"""The web workbench in a real browser: Playwright driving Debian's chromium against the service.
+
+A person signs in with the token, makes the sample contract from an empty form
+field by field, sees the live errors of a bad postcode and a bad amount, fixes
+them, previews the set and downloads it: the zip's manifest is the CLI's, byte
+for byte. No request leaves the origin and the console stays clean. The
+screenshots of docs/web/ are made here.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.inputs import parse_yaml
+from generator.web.form import to_values
+
+from ..conftest import ROOT, SAMPLES
+from .test_service import Server, start_server, stop_server
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+TOKEN = "web-test-token-0123456789"
+SHOTS = ROOT / "docs" / "web"
+VIEWPORT = {"width": 1280, "height": 800}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+
+def _dom_id(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", path)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Return the service with a token and a ledger of its own, one worker."""
+    folder = tmp_path_factory.mktemp("web")
+    ledger = f"sqlite:///{folder / 'ledger.db'}"
+    started = start_server(folder, "--workers", "1", "--ledger", ledger, token=TOKEN)
+    try:
+        yield started
+    finally:
+        stop_server(started)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Watched:
+    """A page whose requests and console errors are collected."""
+
+    def __init__(self, browser: Any) -> None:
+        self.context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on(
+            "console",
+            lambda message: self.errors.append(message.text) if message.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+
+def _sign_in(watched: Watched, url: str) -> None:
+    page = watched.page
+    page.goto(f"{url}/")
+    assert page.url == f"{url}/login"
+    page.get_by_label("访问令牌").fill(TOKEN)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{url}/")
+
+
+def _fill(page: Any, path: str, value: str) -> None:
+    field = page.locator(f"#f-{_dom_id(path)}")
+    if field.evaluate("e => e.tagName") == "SELECT":
+        field.select_option(value or "")
+    else:
+        field.fill(value)
+
+
+def _message(page: Any, path: str) -> Any:
+    return page.locator(f"#e-{_dom_id(path)}")
+
+
+def _make_sample(page: Any, values: dict[str, str]) -> None:
+    """Fill the form with the sample's values, adding the rows its lists need first."""
+    for path in ("acceptance_plan.items", "other_documents", "payment.instalments"):
+        wanted = {
+            int(m.group(1)) for k in values if (m := re.match(re.escape(path) + r"\[(\d+)\]", k))
+        }
+        while page.locator(f"[name^='{path}[']").count() and len(wanted) > _rows(page, path):
+            _add_row(page, path)
+        while not page.locator(f"[name^='{path}[']").count() and wanted:
+            _add_row(page, path)
+    for path, value in values.items():
+        _fill(page, path, value)
+
+
+def _rows(page: Any, path: str) -> int:
+    names = page.locator(f"[name^='{path}[']").evaluate_all("els => els.map(e => e.name)")
+    return len({re.match(r".*?\[(\d+)\]", n).group(1) for n in names})  # type: ignore[union-attr]
+
+
+def _add_row(page: Any, path: str) -> None:
+    with page.expect_navigation():
+        page.locator(f"button[value='add:{path}']").click()
+
+
+def test_a_person_makes_the_sample_contract_in_the_browser(
+    server: Server, browser: Any, tmp_path: Path
+) -> None:
+    seed = parse_yaml((SAMPLES / "seed.yaml").read_text(encoding="utf-8"))
+    values = to_values(seed)
+    watched = Watched(browser)
+    page = watched.page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page.goto(f"{server.url}/")
+    page.screenshot(path=str(SHOTS / "login.png"))
+    _sign_in(watched, server.url)
+    _make_sample(page, values)
+
+    # a bad postcode and a bad amount: their messages beside them, live, and in the summary
+    _fill(page, "buyer.postcode", "20007")
+    page.keyboard.press("Tab")
+    postcode = _message(page, "buyer.postcode")
+    playwright_api.expect(postcode).to_contain_text("[postcode.format]")
+    _fill(page, "amount", "157万8千")
+    page.keyboard.press("Tab")
+    playwright_api.expect(_message(page, "amount")).to_contain_text("[amount.")
+    playwright_api.expect(page.locator("#summary")).to_contain_text("共 2 个问题")
+    page.locator("#f-amount").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "form-errors.png"))
+
+    _fill(page, "buyer.postcode", "200072")
+    _fill(page, "amount", "1578000")
+    page.keyboard.press("Tab")
+    playwright_api.expect(postcode).to_be_empty()
+    playwright_api.expect(_message(page, "amount")).to_be_empty()
+    playwright_api.expect(page.locator("#amount-upper")).to_have_text("人民币壹佰伍拾柒万捌仟元整")
+    playwright_api.expect(page.locator("#summary")).to_contain_text("数据有效")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / "form.png"))
+
+    with page.expect_navigation(timeout=180_000):
+        page.get_by_role("button", name="预览并生成").click()
+    playwright_api.expect(page.locator("h1")).to_contain_text("11NMB2F042362026201")
+    first = page.locator(".thumbs img").first
+    playwright_api.expect(first).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=first.element_handle()
+    )
+    page.screenshot(path=str(SHOTS / "preview.png"))
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="下载全套（zip）").click()
+    with zipfile.ZipFile(io.BytesIO(Path(download_info.value.path()).read_bytes())) as archive:
+        manifest = archive.read("11NMB2F042362026201/manifest.json")
+
+    out = tmp_path / "cli"
+    subprocess.run(
+        [sys.executable, "-m", "generator", "render", str(SAMPLES / "seed.yaml"), "-o", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    assert manifest == (out / "11NMB2F042362026201" / "manifest.json").read_bytes()
+
+    outside = [u for u in watched.requests if not u.startswith(f"{server.url}/")]
+    assert not outside, outside
+    assert not watched.errors, watched.errors
+    watched.context.close()
+
+
+def test_the_workbench_refuses_without_a_session_or_a_csrf_token(server: Server) -> None:
+    import httpx
+
+    with httpx.Client(base_url=server.url, follow_redirects=False) as client:
+        page = client.get("/")
+        assert page.status_code == 303 and page.headers["location"] == "/login"
+        login = client.get("/login")
+        assert "default-src 'self'" in login.headers["content-security-policy"]
+        assert "<script>" not in login.text and " style=" not in login.text
+        wrong = client.post("/login", data={"token": TOKEN, "csrf": "forged"})
+        assert wrong.status_code == 403
+        csrf = client.cookies["contractgen_csrf"]
+        bad = client.post("/login", data={"token": "nope", "csrf": csrf})
+        assert bad.status_code == 401
+        good = client.post("/login", data={"token": TOKEN, "csrf": csrf})
+        assert good.status_code == 303
+        cookie = good.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert client.get("/").status_code == 200
+        forged = client.post("/validate", data={"amount": "1"})
+        assert forged.status_code == 403
+        huge = client.post("/validate", data={"csrf": csrf, "x": "y" * (2 << 20)})
+        assert huge.status_code == 413
+        assert "Traceback" not in huge.text
