@@ -39,6 +39,13 @@ def _sample(name: str) -> Data:
     return copy.deepcopy(dict(load_data(SAMPLES / name)))
 
 
+def _unpublished(name: str) -> Data:
+    """Return a sample without its publication block: the defaults alone apply."""
+    data = _sample(name)
+    data.pop("publication", None)
+    return data
+
+
 def _leaves(value: Any, path: str = "") -> dict[str, list[Any]]:
     """Return each leaf path of a context (lists as ``name[]``) with its values in order."""
     found: dict[str, list[Any]] = {}
@@ -186,9 +193,9 @@ def test_user_unit_falls_back_to_owner_unit_and_is_withheld_with_it() -> None:
 
 
 def test_the_defaults_withhold_the_bank_and_mobile_numbers() -> None:
-    seed = parse(_sample("seed.yaml"))  # buyer.phone is a mobile, the supplier's are landlines
+    seed = parse(_unpublished("seed.yaml"))  # buyer.phone is a mobile, the supplier's landlines
     assert withheld_paths(seed) == ("supplier.bank.name", "supplier.bank.account", "buyer.phone")
-    cross = parse(_sample("cross_year.yaml"))  # the supplier's phone is a mobile
+    cross = parse(_unpublished("cross_year.yaml"))  # the supplier's phone is a mobile
     assert withheld_paths(cross) == (
         "supplier.bank.name",
         "supplier.bank.account",
@@ -257,13 +264,13 @@ def test_a_bad_publication_block_names_its_field(publication: Data, path: str, c
 
 
 def test_without_a_block_the_normalised_data_is_unchanged() -> None:
-    contract = parse(_sample("seed.yaml"))
+    contract = parse(_unpublished("seed.yaml"))
     assert "publication" not in contract.model_dump(mode="json")
     assert contract.publication is None
 
 
 def test_what_stops_publishing_is_reported_together() -> None:
-    data = _sample("seed.yaml")
+    data = _unpublished("seed.yaml")
     data["sign_date"] = "2026-12-30"
     issues = publication_issues(parse(data))
     assert [(i.path, i.code) for i in issues] == [
@@ -299,7 +306,7 @@ def test_a_contract_that_cannot_be_published_raises_before_rendering() -> None:
         """Anything publish touches on it would fail the test."""
 
     with pytest.raises(InvalidContractError) as caught:
-        publish(NoGenerator(), _sample("seed.yaml"), published_on=date(2026, 1, 19))  # type: ignore[arg-type]
+        publish(NoGenerator(), _unpublished("seed.yaml"), published_on=date(2026, 1, 19))  # type: ignore[arg-type]
     assert [i.path for i in caught.value.issues] == ["publication.project_no"]
 
 
