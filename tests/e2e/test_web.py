@@ -213,3 +213,30 @@ def test_the_workbench_refuses_without_a_session_or_a_csrf_token(server: Server)
         huge = client.post("/validate", data={"csrf": csrf, "x": "y" * (2 << 20)})
         assert huge.status_code == 413
         assert "Traceback" not in huge.text
+
+
+def test_a_file_is_loaded_into_the_form_and_saved_back(
+    server: Server, browser: Any, tmp_path: Path
+) -> None:
+    watched = Watched(browser)
+    page = watched.page
+    _sign_in(watched, server.url)
+    page.get_by_label("载入合同数据文件（YAML 或 JSON）").set_input_files(
+        str(SAMPLES / "cross_year.yaml")
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="载入", exact=True).click()
+    playwright_api.expect(page.locator(".notice")).to_contain_text("已载入 cross_year.yaml")
+    playwright_api.expect(page.locator("#summary")).to_contain_text("数据有效")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="保存为 YAML").click()
+    saved = parse_yaml(Path(download_info.value.path()).read_text(encoding="utf-8"))
+    original = parse_yaml((SAMPLES / "cross_year.yaml").read_text(encoding="utf-8"))
+    from generator.domain.validate import check
+
+    assert check(saved)[0] == check(original)[0] is not None
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.screenshot(path=str(SHOTS / "narrow.png"))
+    assert not watched.errors, watched.errors
+    assert all(u.startswith(f"{server.url}/") for u in watched.requests)
+    watched.context.close()
