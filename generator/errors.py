@@ -286,6 +286,8 @@ class LedgerError(ContractError, RuntimeError):
     def __init__(self, message: str, *, code: str, url: str = "") -> None:
         self.code = code
         self.url = url
+        #: what went wrong, without the code
+        self.detail = message
         super().__init__(f"{message} [{code}]")
         self._message = message
 

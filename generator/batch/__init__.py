@@ -1,7 +1,8 @@
 """Make every contract of a procurement round from a workbook, CSV, JSON lines or a folder."""
 
 from .report import REPORT_FILES, REPORT_NAME, Line, Progress, Summary, write_report
-from .run import Options, run_batch
+from .rows import Options, make_set, report_summary, validate_rows
+from .run import run_batch
 
 __all__ = [
     "REPORT_FILES",
@@ -10,6 +11,9 @@ __all__ = [
     "Options",
     "Progress",
     "Summary",
+    "make_set",
+    "report_summary",
     "run_batch",
+    "validate_rows",
     "write_report",
 ]

@@ -9,12 +9,11 @@ flat however long the batch.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import multiprocessing.util
 import os
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -24,44 +23,20 @@ from concurrent.futures import (
     wait,
 )
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from .._version import __version__
 from ..docx.render import TemplateSet, default_templates
 from ..domain.model import Contract
-from ..domain.validate import check
-from ..errors import (
-    InputError,
-    InputTooLargeError,
-    Issue,
-    OutputConflictError,
-    UsageError,
-)
+from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError, UsageError
 from ..inputs import BATCH_SUFFIXES, Record, read_batch
-from ..ledger import Ledger, publishing
-from ..pipeline import (
-    FORMATS,
-    MANIFEST,
-    Generator,
-    clear_dead_staging,
-    input_digest,
-    write_folder,
-    write_set,
-)
-from ..publication import MANIFEST as PUBLICATION_MANIFEST
-from ..publication import public_folder_name, publication_issues, publish
-from .report import (
-    REPORT_FILES,
-    Line,
-    Progress,
-    Summary,
-    failure_text,
-    write_report,
-)
+from ..ledger import Ledger
+from ..pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest
+from .report import REPORT_FILES, Line, Progress, Summary, failure_text, write_report
+from .rows import Options, make_set, published_beside, report_summary, validate_rows
 
-__all__ = ["Options", "run_batch"]
+__all__ = ["run_batch"]
 
 
 class _RowFailed(Exception):
@@ -73,95 +48,12 @@ class _RowFailed(Exception):
         self.message = message
 
 
-@dataclass
-class Options:
-    """How a batch is made."""
-
-    formats: tuple[str, ...] = ("docx", "pdf")
-    pdfa: bool = False
-    workers: int | None = None
-    force: bool = False
-    #: a folder of the office's own templates (None: the built-in ones)
-    templates: Path | None = None
-    #: the URL of the ledger every made set is recorded in (None: not recorded)
-    ledger: str | None = None
-    #: also publish each contract: its public copy and 合同公告 beside its set
-    publish: bool = False
-    #: the notice's 合同公告日期 (None: the day of publishing, in China)
-    published_on: dt.date | None = None
-
-
-def _validated(
-    records: list[Record], options: Options
-) -> tuple[list[Line], list[tuple[Line, Contract]]]:
-    lines: list[Line] = []
-    valid: list[tuple[Line, Contract]] = []
-    numbers = Counter(r.contract_no for r in records if r.contract_no)
-    for record in records:
-        line = Line(record.where, record.contract_no)
-        lines.append(line)
-        issues = list(record.issues)
-        contract = None
-        if not issues:
-            try:
-                contract, issues = check(record.data)
-            except Exception as exc:  # one row's data must never stop the others
-                issues = [Issue("", "validate.error", f"无法校验：{failure_text(exc)}")]
-        if record.contract_no.lower() in REPORT_FILES:
-            issues.append(
-                Issue(
-                    "contract_no",
-                    "batch.reserved_name",
-                    f"合同编号“{record.contract_no}”与批量报告文件同名，请改用其他编号",
-                )
-            )
-        if record.contract_no and numbers[record.contract_no] > 1:
-            issues.append(
-                Issue(
-                    "contract_no",
-                    "batch.duplicate",
-                    f"合同编号在本批中出现{numbers[record.contract_no]}次",
-                )
-            )
-        if options.publish and contract is not None:
-            issues.extend(_publication_issues(contract, options.published_on))
-        if issues or contract is None:
-            line.fail(issues, record)
-        else:
-            valid.append((line, contract))
-    return lines, valid
-
-
-def _published(folder: Path, contract: Contract, options: Options) -> bool:
-    """Return whether a contract's publication folder is there for this data (and date)."""
-    public = folder.with_name(public_folder_name(contract.contract_no))
-    try:
-        manifest = json.loads((public / PUBLICATION_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    day = options.published_on
-    return bool(
-        manifest.get("input_sha256") == input_digest(contract)
-        and (day is None or manifest.get("published_on") == day.isoformat())
-        and all((public / f["file"]).is_file() for f in manifest.get("files", []))
-    )
-
-
-def _publication_issues(contract: Contract, day: dt.date | None) -> list[Issue]:
-    """Return why a contract cannot be published (on that day), before anything is made."""
-    issues = publication_issues(contract)
-    if day is not None and day < contract.sign_date:
-        message = f"合同公告日期 {day} 早于合同签订日期 {contract.sign_date}"
-        issues.append(Issue("sign_date", "publication.before_signing", message))
-    return issues
-
-
 def _up_to_date(folder: Path, contract: Contract, options: Options, template_version: str) -> bool:
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if options.publish and not _published(folder, contract, options):
+    if options.publish and not published_beside(folder, contract, options):
         return False
     return bool(
         manifest.get("input_sha256") == input_digest(contract)
@@ -199,42 +91,15 @@ def _start_worker(options: Options) -> None:
 
 
 def _make(contract: Contract, out_dir: Path, options: Options) -> tuple[str, str]:
-    """Make, write and record one contract's set; return its folder and what the ledger did.
-
-    Runs in a worker process. The set is recorded in the transaction that writes it:
-    a set whose files could not be written is not recorded.
-    """
+    """Make, write and record one contract's set in a worker process (see :func:`make_set`)."""
     assert _worker is not None
     try:
-        contract_set = _worker.render(contract, formats=options.formats, pdfa=options.pdfa)
-        if _ledger is None:
-            folder, note = write_set(contract_set, out_dir), ""
-        else:
-            with _ledger.recording(contract_set) as recorded:
-                folder = write_set(contract_set, out_dir)
-            note = recorded.message()
-        if options.publish:
-            note = "；".join(filter(None, (note, _publish(contract, out_dir, options))))
-        return str(folder), note
+        return make_set(_worker, _ledger, contract, out_dir, options)
     except Exception as exc:
         # Not every exception can be unpickled in the parent (one that cannot breaks the
         # whole pool), so each goes back as text.
         code = "output.exists" if isinstance(exc, OutputConflictError) else "generate.failed"
         raise _RowFailed(code, failure_text(exc)) from None
-
-
-def _publish(contract: Contract, out_dir: Path, options: Options) -> str:
-    """Publish one contract beside its set (and record it); return what to report."""
-    assert _worker is not None
-    made = publish(_worker, contract, published_on=options.published_on, pdfa=options.pdfa)
-    name, files = public_folder_name(contract.contract_no), made.files()
-    due = f"公告截止 {made.due_date}" + ("" if made.on_time else "（已逾期）")
-    if _ledger is None:
-        write_folder(out_dir, name, files, contract.contract_no, PUBLICATION_MANIFEST)
-        return due
-    with publishing(_ledger, made) as published:
-        write_folder(out_dir, name, files, contract.contract_no, PUBLICATION_MANIFEST)
-    return f"{due}；{published.message()}"
 
 
 def _executor(options: Options) -> Executor:
@@ -391,7 +256,7 @@ def run_batch(
         # anything is written, and the workers find it ready.
         Ledger(options.ledger).close()
     records, unreadable = _records(source, out_dir)
-    lines, valid = _validated(records, options)
+    lines, valid = validate_rows(records, options)
     if unreadable is not None:
         lines.append(unreadable)
     clear_dead_staging(out_dir)
@@ -416,19 +281,5 @@ def run_batch(
                 line.status = "not_started"
 
     summary = Summary(lines, time.monotonic() - started, interrupted)
-    counts = summary.counts
-    write_report(
-        out_dir,
-        lines,
-        {
-            "source": str(source),
-            "rows": len(lines),
-            "made": counts["made"],
-            "skipped": counts["skipped"],
-            "failed": counts["failed"],
-            "interrupted": interrupted,
-            "seconds": round(summary.seconds, 2),
-            "formats": list(options.formats),
-        },
-    )
+    write_report(out_dir, lines, report_summary(str(source), summary, options))
     return summary

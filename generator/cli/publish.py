@@ -94,22 +94,11 @@ def _check_issued(ledger: Any, contract: Any) -> None:
 
 
 def _cmd_due(args: argparse.Namespace) -> int:
-    from ..errors import ContractError
-    from ..publication import due_date
+    from ..publication import unpublished
 
     today = args.on or dt.datetime.now(CHINA_TIME).date()
     with open_ledger(args) as ledger:
-        rows = [r for r in ledger.sets(status="issued") if r["published_on"] is None]
-    due = []
-    for row in rows:
-        try:
-            day: dt.date | None = due_date(dt.date.fromisoformat(row["signed_on"]))
-        except ContractError:
-            day = None  # a year the holiday calendar does not cover
-        due.append(
-            {**row, "due_date": day.isoformat() if day else None, "overdue": _late(day, today)}
-        )
-    due.sort(key=lambda r: (r["due_date"] or "9999", r["contract_no"]))
+        due = unpublished(ledger.sets(status="issued"), today)
     if args.json:
         print(json.dumps(due, ensure_ascii=False, indent=2))
         return 0
@@ -121,10 +110,6 @@ def _cmd_due(args: argparse.Namespace) -> int:
     if not due:
         print("没有待公告的合同", file=sys.stderr)
     return 0
-
-
-def _late(day: dt.date | None, today: dt.date) -> bool:
-    return day is not None and today > day
 
 
 def add_publish_commands(commands: Any, ledger_commands: Any) -> None:

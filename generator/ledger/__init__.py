@@ -16,9 +16,12 @@ from .store import (
     masked,
     verdict,
 )
+from .verification import ZIP_ENTRIES_MAX, ZIP_EXPANDED_MAX, verify_body
 
 __all__ = [
     "ENVIRONMENT",
+    "ZIP_ENTRIES_MAX",
+    "ZIP_EXPANDED_MAX",
     "Ledger",
     "Match",
     "Published",
@@ -32,4 +35,5 @@ __all__ = [
     "record_publication",
     "set_record",
     "verdict",
+    "verify_body",
 ]

@@ -9,7 +9,7 @@ It sits above the pipeline (it asks a :class:`~generator.pipeline.Generator` for
 templates and offices), so it is a function of a generator rather than its method.
 """
 
-from .due import WORKING_DAYS, covered_years, due_date
+from .due import WORKING_DAYS, covered_years, due_date, unpublished
 from .notice import NOTICE_SECTIONS, NoticeField, NoticeSection, notice_json
 from .publish import (
     FOOTER_LINE,
@@ -41,5 +41,6 @@ __all__ = [
     "public_folder_name",
     "publication_issues",
     "publish",
+    "unpublished",
     "withheld_paths",
 ]

@@ -11,13 +11,15 @@ in the autumn before it, and a weekday guess would be wrong on its holidays.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from typing import Any
 
 import chinese_calendar
 
-from ..errors import InvalidContractError, Issue
+from ..errors import ContractError, InvalidContractError, Issue
 
-__all__ = ["WORKING_DAYS", "covered_years", "due_date"]
+__all__ = ["WORKING_DAYS", "covered_years", "due_date", "unpublished"]
 
 #: working days after signing within which the contract is published (实施条例第五十条)
 WORKING_DAYS = 2
@@ -52,3 +54,24 @@ def due_date(sign_date: date, working_days: int = WORKING_DAYS, path: str = "sig
         )
         raise InvalidContractError([issue]) from exc
     return day
+
+
+def unpublished(versions: Iterable[Mapping[str, Any]], today: date) -> list[dict[str, Any]]:
+    """Return the issued versions not yet published, each with its due date and whether late.
+
+    ``versions`` are the ledger's summaries (``signed_on`` and ``published_on`` as ISO
+    dates); ``due_date`` is None where the calendar does not cover the count. Soonest due
+    first, the uncountable last.
+    """
+    due = []
+    for row in versions:
+        if row.get("status") != "issued" or row.get("published_on") is not None:
+            continue
+        try:
+            day: date | None = due_date(date.fromisoformat(row["signed_on"]))
+        except ContractError:
+            day = None  # a year the holiday calendar does not cover
+        late = day is not None and today > day
+        due.append({**row, "due_date": day.isoformat() if day else None, "overdue": late})
+    due.sort(key=lambda r: (r["due_date"] or "9999", r["contract_no"]))
+    return due

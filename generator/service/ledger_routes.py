@@ -16,11 +16,11 @@ import anyio
 from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..ledger import Ledger
+from ..errors import LedgerError
+from ..ledger import Ledger, verify_body
 from . import problems
 from .admission import runtime_of
 from .bodies import file_body
-from .verification import verify_body
 
 __all__ = [
     "TEXT_PATTERN",
@@ -63,7 +63,13 @@ async def verify(request: Request) -> JSONResponse:
     ledger = _ledger(request)
     runtime = runtime_of(request)
     media, body = await file_body(request, runtime.settings, runtime.deadline())
-    return JSONResponse(await anyio.to_thread.run_sync(verify_body, ledger, media, body))
+    try:
+        said = await anyio.to_thread.run_sync(verify_body, ledger, media, body)
+    except LedgerError as exc:
+        if exc.code != "verify.unreadable_zip":
+            raise
+        raise problems.unreadable_zip(exc.detail) from None
+    return JSONResponse(said)
 
 
 # ``GET /v1/ledger/sets``: the recorded versions matching every filter given, newest first.

@@ -18,11 +18,11 @@ from fastapi.openapi.utils import get_openapi
 from ..domain.model import json_schema
 from ..domain.validate import parse
 from ..inputs.load import parse_yaml
+from ..ledger.verification import ZIP_ENTRIES_MAX, ZIP_EXPANDED_MAX
 from .ledger_schemas import LEDGER_SCHEMAS
 from .negotiation import FILE_TYPES
 from .problems import MAX_ISSUE_TEXT, MAX_ISSUES
 from .settings import Settings
-from .verification import ZIP_ENTRIES_MAX, ZIP_EXPANDED_MAX
 
 __all__ = [
     "ANY_BODY",

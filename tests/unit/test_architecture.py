@@ -31,7 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "office": {"errors"},
     "pdf": {"errors"},
     "pipeline": {"_version", "docx", "domain", "errors", "office", "pdf"},
-    "ledger": {"domain", "errors", "pipeline"},
+    # the ledger verifies a publication's zip as a set's, skipping its publication.json
+    "ledger": {"domain", "errors", "pipeline", "publication"},
     # above the pipeline like the ledger: it renders the public copy and the notice with the
     # pipeline's Generator, and finishes the notice's PDF with the PDF stage
     "publication": {"_version", "docx", "domain", "errors", "pdf", "pipeline"},
@@ -45,8 +46,19 @@ ALLOWED: dict[str, set[str]] = {
         "pipeline",
         "publication",
     },
-    # the workbench: what the service may import, and the PDF stage for page pictures
-    "web": {"_version", "domain", "errors", "inputs", "ledger", "pdf", "pipeline", "publication"},
+    # the workbench: what the service may import, the PDF stage for page pictures and the
+    # batch's rows for a round
+    "web": {
+        "_version",
+        "batch",
+        "domain",
+        "errors",
+        "inputs",
+        "ledger",
+        "pdf",
+        "pipeline",
+        "publication",
+    },
     "service": {
         "_version",
         "domain",

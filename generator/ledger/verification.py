@@ -24,10 +24,10 @@ import zipfile
 import zlib
 from typing import Any
 
-from ..ledger import Ledger, verdict
+from ..errors import LedgerError
 from ..pipeline import MANIFEST
 from ..publication import MANIFEST as PUBLICATION_MANIFEST
-from . import problems
+from .store import Ledger, verdict
 
 __all__ = ["ZIP_ENTRIES_MAX", "ZIP_EXPANDED_MAX", "verify_body"]
 
@@ -48,6 +48,11 @@ _ZIP_ERRORS = (
 )
 #: the worse of two verdicts wins
 _RANK = {"current": 0, "outdated": 1, "unknown": 2}
+
+
+def _unreadable(detail: str) -> LedgerError:
+    """Return the error of a zip to verify that cannot be read, or holds too much."""
+    return LedgerError(detail, code="verify.unreadable_zip")
 
 
 def _is_set_zip(body: bytes) -> bool:
@@ -76,7 +81,7 @@ def _entries(body: bytes) -> list[tuple[str | None, str]]:
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
             infos = [info for info in archive.infolist() if _checked(info)]
             if len(infos) > ZIP_ENTRIES_MAX:
-                raise problems.unreadable_zip(
+                raise _unreadable(
                     f"the zip holds {len(infos)} files; at most {ZIP_ENTRIES_MAX} are verified"
                 )
             for info in infos:
@@ -85,13 +90,13 @@ def _entries(body: bytes) -> list[tuple[str | None, str]]:
                     while chunk := entry.read(1 << 16):
                         expanded += len(chunk)
                         if expanded > ZIP_EXPANDED_MAX:
-                            raise problems.unreadable_zip(
+                            raise _unreadable(
                                 f"the zip expands to more than {ZIP_EXPANDED_MAX} bytes"
                             )
                         digest.update(chunk)
                 files.append((info.filename, digest.hexdigest()))
     except _ZIP_ERRORS as exc:
-        raise problems.unreadable_zip(f"the body is not a readable zip: {exc}") from None
+        raise _unreadable(f"the body is not a readable zip: {exc}") from None
     return files
 
 

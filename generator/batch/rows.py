@@ -1,0 +1,171 @@
+"""What a round is made of, whoever runs it: its options, its rows validated, one set made.
+
+The command line's batch (:func:`generator.batch.run_batch`, in worker processes)
+and the workbench's round (in the service's slots) share these, so a row is
+refused, a set written and recorded and a report line filled the same way by both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..domain.model import Contract
+from ..domain.validate import check
+from ..errors import Issue
+from ..inputs import Record
+from ..ledger import Ledger, publishing
+from ..pipeline import Generator, input_digest, write_folder, write_set
+from ..publication import MANIFEST as PUBLICATION_MANIFEST
+from ..publication import public_folder_name, publication_issues, publish
+from .report import REPORT_FILES, Line, Summary, failure_text
+
+__all__ = ["Options", "make_set", "published_beside", "report_summary", "validate_rows"]
+
+
+@dataclass
+class Options:
+    """How a batch is made."""
+
+    formats: tuple[str, ...] = ("docx", "pdf")
+    pdfa: bool = False
+    workers: int | None = None
+    force: bool = False
+    #: a folder of the office's own templates (None: the built-in ones)
+    templates: Path | None = None
+    #: the URL of the ledger every made set is recorded in (None: not recorded)
+    ledger: str | None = None
+    #: also publish each contract: its public copy and 合同公告 beside its set
+    publish: bool = False
+    #: the notice's 合同公告日期 (None: the day of publishing, in China)
+    published_on: dt.date | None = None
+
+
+def _row_issues(
+    record: Record, numbers: Counter[str], options: Options
+) -> tuple[Contract | None, list[Issue]]:
+    """Return a row's contract (None when it has issues) and every issue it has."""
+    issues = list(record.issues)
+    contract = None
+    if not issues:
+        try:
+            contract, issues = check(record.data)
+        except Exception as exc:  # one row's data must never stop the others
+            issues = [Issue("", "validate.error", f"无法校验：{failure_text(exc)}")]
+    if record.contract_no.lower() in REPORT_FILES:
+        message = f"合同编号“{record.contract_no}”与批量报告文件同名，请改用其他编号"
+        issues.append(Issue("contract_no", "batch.reserved_name", message))
+    if record.contract_no and numbers[record.contract_no] > 1:
+        message = f"合同编号在本批中出现{numbers[record.contract_no]}次"
+        issues.append(Issue("contract_no", "batch.duplicate", message))
+    if options.publish and contract is not None:
+        issues.extend(_publication_issues(contract, options.published_on))
+    return (None if issues else contract), issues
+
+
+def validate_rows(
+    records: list[Record], options: Options
+) -> tuple[list[Line], list[tuple[Line, Contract]]]:
+    """Return a report line for every row, and the rows that can be made with their contract."""
+    lines: list[Line] = []
+    valid: list[tuple[Line, Contract]] = []
+    numbers = Counter(r.contract_no for r in records if r.contract_no)
+    for record in records:
+        line = Line(record.where, record.contract_no)
+        lines.append(line)
+        contract, issues = _row_issues(record, numbers, options)
+        if contract is None:
+            line.fail(issues, record)
+        else:
+            valid.append((line, contract))
+    return lines, valid
+
+
+def published_beside(folder: Path, contract: Contract, options: Options) -> bool:
+    """Return whether a contract's publication folder is there for this data (and date)."""
+    public = folder.with_name(public_folder_name(contract.contract_no))
+    try:
+        manifest = json.loads((public / PUBLICATION_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    day = options.published_on
+    return bool(
+        manifest.get("input_sha256") == input_digest(contract)
+        and (day is None or manifest.get("published_on") == day.isoformat())
+        and all((public / f["file"]).is_file() for f in manifest.get("files", []))
+    )
+
+
+def _publication_issues(contract: Contract, day: dt.date | None) -> list[Issue]:
+    """Return why a contract cannot be published (on that day), before anything is made."""
+    issues = publication_issues(contract)
+    if day is not None and day < contract.sign_date:
+        message = f"合同公告日期 {day} 早于合同签订日期 {contract.sign_date}"
+        issues.append(Issue("sign_date", "publication.before_signing", message))
+    return issues
+
+
+def make_set(
+    generator: Generator,
+    ledger: Ledger | None,
+    contract: Contract,
+    out_dir: Path,
+    options: Options,
+    actor: str | None = None,
+) -> tuple[str, str]:
+    """Make, write and record one contract's set; return its folder and what the ledger did.
+
+    The set is recorded in the transaction that writes it: a set whose files could
+    not be written is not recorded. With ``options.publish`` its publication is made
+    beside it (and recorded) too.
+    """
+    contract_set = generator.render(contract, formats=options.formats, pdfa=options.pdfa)
+    if ledger is None:
+        folder, note = write_set(contract_set, out_dir), ""
+    else:
+        with ledger.recording(contract_set, actor) as recorded:
+            folder = write_set(contract_set, out_dir)
+        note = recorded.message()
+    if options.publish:
+        published = _publish(generator, ledger, contract, out_dir, options, actor)
+        note = "；".join(filter(None, (note, published)))
+    return str(folder), note
+
+
+def _publish(
+    generator: Generator,
+    ledger: Ledger | None,
+    contract: Contract,
+    out_dir: Path,
+    options: Options,
+    actor: str | None,
+) -> str:
+    """Publish one contract beside its set (and record it); return what to report."""
+    made = publish(generator, contract, published_on=options.published_on, pdfa=options.pdfa)
+    name, files = public_folder_name(contract.contract_no), made.files()
+    due = f"公告截止 {made.due_date}" + ("" if made.on_time else "（已逾期）")
+    if ledger is None:
+        write_folder(out_dir, name, files, contract.contract_no, PUBLICATION_MANIFEST)
+        return due
+    with publishing(ledger, made, actor) as published:
+        write_folder(out_dir, name, files, contract.contract_no, PUBLICATION_MANIFEST)
+    return f"{due}；{published.message()}"
+
+
+def report_summary(source: str, summary: Summary, options: Options) -> dict[str, Any]:
+    """Return the summary a report starts with."""
+    counts = summary.counts
+    return {
+        "source": source,
+        "rows": len(summary.lines),
+        "made": counts["made"],
+        "skipped": counts["skipped"],
+        "failed": counts["failed"],
+        "interrupted": summary.interrupted,
+        "seconds": round(summary.seconds, 2),
+        "formats": list(options.formats),
+    }
