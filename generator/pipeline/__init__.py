@@ -1,6 +1,14 @@
 """The pipeline: one contract set from validated data, its manifest, and its folder or zip."""
 
-from .contract_set import MANIFEST, ContractSet, Document, input_digest, set_zip
+from .contract_set import (
+    MANIFEST,
+    ContractSet,
+    Document,
+    folder_zip,
+    input_digest,
+    set_zip,
+    zip_tree,
+)
 from .engine import Generator
 from .output import clear_dead_staging, make_staging, write_folder, write_set
 from .stages import (
@@ -22,6 +30,7 @@ __all__ = [
     "add_pdfs",
     "clear_dead_staging",
     "default_converter",
+    "folder_zip",
     "input_digest",
     "make_staging",
     "render_contract",
@@ -31,4 +40,5 @@ __all__ = [
     "set_zip",
     "write_folder",
     "write_set",
+    "zip_tree",
 ]

@@ -7,7 +7,9 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .._version import __version__
@@ -15,7 +17,7 @@ from ..docx.render import write_entry
 from ..domain.documents import document
 from ..domain.model import Contract
 
-__all__ = ["MANIFEST", "ContractSet", "Document", "input_digest", "set_zip"]
+__all__ = ["MANIFEST", "ContractSet", "Document", "folder_zip", "input_digest", "set_zip"]
 
 #: the file in every contract's folder that describes the set
 MANIFEST = "manifest.json"
@@ -133,10 +135,25 @@ def input_digest(contract: Contract) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def set_zip(contract_set: ContractSet) -> bytes:
-    """Return every file of a set in one zip, deterministic for the same set."""
+def folder_zip(folder: str, files: Mapping[str, bytes]) -> bytes:
+    """Return ``files`` zipped in ``folder/``, in their order, deterministic for equal files."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in contract_set.files().items():
-            write_entry(archive, f"{contract_set.contract_no}/{name}", data)
+        for name, data in files.items():
+            write_entry(archive, f"{folder}/{name}", data)
     return buffer.getvalue()
+
+
+def zip_tree(source: Path, target: Path) -> None:
+    """Write every file under ``source`` (hidden ones aside) to the zip ``target``, as
+    :func:`folder_zip` writes its entries: sorted, fixed times, one file in memory at a time."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(source.rglob("*")):
+            relative = path.relative_to(source)
+            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+                write_entry(archive, relative.as_posix(), path.read_bytes())
+
+
+def set_zip(contract_set: ContractSet) -> bytes:
+    """Return every file of a set in one zip, deterministic for the same set."""
+    return folder_zip(contract_set.contract_no, contract_set.files())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import anyio
@@ -60,6 +61,10 @@ class Runtime:
         self.counts = {"served": 0, "rejected": 0, "timed_out": 0}
         self.mean_seconds = 3.0
         self._free = anyio.Semaphore(self.slots)
+        #: a folder of this process's own for what the workbench makes (set by the lifespan)
+        self.scratch: Path | None = None
+        #: set when the service stops: a round starts no more contracts
+        self.closing = False
 
     def deadline(self) -> float:
         """Return the deadline of a request arriving now, on the event loop's clock.
@@ -91,6 +96,21 @@ class Runtime:
             self.counts["rejected"] += 1
             raise problems.saturated(self.slots, self.queue, self.retry_after())
         await self._take_slot(deadline)
+        return await self._in_slot(work, deadline)
+
+    async def run_behind(self, work: Callable[[], _T]) -> _T:
+        """Return ``work()`` run in a slot once one is free, however long that takes.
+
+        For the contracts of a round the workbench runs in the background: they
+        wait outside the queue (a request is never turned away because a round
+        is long) and each has the usual deadline from the moment it starts.
+        """
+        await self._free.acquire()
+        self.running += 1
+        return await self._in_slot(work, self.deadline())
+
+    async def _in_slot(self, work: Callable[[], _T], deadline: float) -> _T:
+        """Run ``work`` in a thread of the task group, in the slot taken; 504 past the deadline."""
         done = anyio.Event()
         outcome: list[_T] = []
         failure: list[Exception] = []

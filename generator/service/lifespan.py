@@ -9,8 +9,10 @@ request it could not record. That failure is logged as the ledger's message
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -43,10 +45,16 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
                 templates=settings.templates,
             )
             stack.push_async_callback(anyio.to_thread.run_sync, generator.close)
+            # the workbench's rounds and uploads: this process's own, removed when it stops
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="contractgen-web-"))
             async with anyio.create_task_group() as tasks:
-                app.state.runtime = Runtime(generator, tasks, settings, ledger)
+                runtime = Runtime(generator, tasks, settings, ledger)
+                runtime.scratch = Path(scratch)
+                app.state.runtime = runtime
                 yield
-                # leaving the group waits for renders that outlived their request
+                # a round starts no more contracts; leaving the group waits for the renders
+                # under way (those of requests that already answered among them)
+                runtime.closing = True
 
     return lifespan
 

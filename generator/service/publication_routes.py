@@ -25,11 +25,11 @@ from fastapi.responses import Response
 from ..domain.model import CHINA_TIME, Contract
 from ..errors import LedgerError
 from ..ledger import Ledger, Published, record_publication
-from ..pipeline import input_digest
+from ..pipeline import folder_zip, input_digest
 from ..publication import Publication, public_folder_name, publication_issues, publish
 from . import problems
 from .admission import Runtime, runtime_of
-from .answers import compact, disposition, folder_zip
+from .answers import compact, disposition
 from .bodies import contract_body
 from .negotiation import preferred
 

@@ -10,6 +10,11 @@ from another origin::
     POST /load                  a YAML or JSON file into the form
     GET  /sets/{id}.zip         the set previewed, as a zip (``/files/{n}``: one file;
                                 ``/pages/{d}/{p}.png``: a page picture)
+    GET  /rounds …              a round: a workbook uploaded, its rows checked, made, reported
+    GET  /ledger …              the ledger: search, a contract's versions and history, a
+                                version into the form, its public copy and 合同公告
+    GET  /verify  POST /verify  whether a file was issued here, and is current
+    GET  /due                   what is to be published, and by when
     GET  /login  POST /login    the API's token for a session cookie (when there is one)
     POST /logout
     GET  /static/{name}         htmx and the style sheet
@@ -18,6 +23,9 @@ from another origin::
 ``form``        the form built from the model: groups, fields, rows, both ways
 ``views``       the templates, issues by path, the amount's 大写
 ``pages``       the handlers of the contract pages; sets kept for downloads
+``rounds``      a round: its upload checked, its sets made in the service's slots
+``round_pages`` the handlers of the round pages
+``ledger_pages`` the handlers of the ledger, verification and publication pages
 ``access``      signing in and out, static files
 ``security``    session, CSRF, body limits, the Content-Security-Policy
 =============== ================================================================
@@ -27,7 +35,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import access, pages
+from . import access, ledger_pages, pages, round_pages
 
 __all__ = ["router"]
 
@@ -40,6 +48,19 @@ router.add_route("/load", pages.load, methods=["POST"])
 router.add_route("/sets/{set_id}.zip", pages.download, methods=["GET"])
 router.add_route("/sets/{set_id}/files/{index:int}", pages.download, methods=["GET"])
 router.add_route("/sets/{set_id}/pages/{doc:int}/{page:int}.png", pages.download, methods=["GET"])
+router.add_route("/rounds", round_pages.rounds_page, methods=["GET"])
+router.add_route("/rounds", round_pages.upload, methods=["POST"])
+router.add_route("/rounds/blank.xlsx", round_pages.blank, methods=["GET"])
+router.add_route("/rounds/{round_id}", round_pages.round_page, methods=["GET"])
+router.add_route("/rounds/{round_id}/start", round_pages.start, methods=["POST"])
+router.add_route("/rounds/{round_id}/progress", round_pages.progress, methods=["GET"])
+router.add_route("/rounds/{round_id}/files/{name}", round_pages.round_file, methods=["GET"])
+router.add_route("/ledger", ledger_pages.ledger_list, methods=["GET"])
+router.add_route("/ledger/set", ledger_pages.ledger_set, methods=["GET"])
+router.add_route("/ledger/form", ledger_pages.ledger_form, methods=["GET"])
+router.add_route("/ledger/publish", ledger_pages.publish_version, methods=["POST"])
+router.add_route("/verify", ledger_pages.verify_page, methods=["GET", "POST"])
+router.add_route("/due", ledger_pages.due_page, methods=["GET"])
 router.add_route("/login", access.login_page, methods=["GET"])
 router.add_route("/login", access.login, methods=["POST"])
 router.add_route("/logout", access.logout, methods=["POST"])

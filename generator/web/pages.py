@@ -24,7 +24,7 @@ from ..domain.validate import check
 from ..errors import ContractError, InputError, InvalidContractError, Issue
 from ..inputs import parse_json, parse_yaml
 from ..pdf import PREVIEW_DPI_MAX, page_png
-from ..pipeline import ContractSet, set_zip
+from ..pipeline import ContractSet, folder_zip
 from .form import blank_row, list_rows, to_data, to_values
 from .security import (
     BodyTooLarge,
@@ -38,7 +38,24 @@ from .security import (
 )
 from .views import amount_upper, issue_map, page, slot_paths
 
-__all__ = ["SETS_KEPT", "Made", "contract_action", "download", "home", "load", "validate_live"]
+__all__ = [
+    "SETS_KEPT",
+    "Made",
+    "attachment",
+    "contract_action",
+    "download",
+    "error_page",
+    "form_page",
+    "home",
+    "html",
+    "keep",
+    "kept_sets",
+    "load",
+    "max_body",
+    "posted",
+    "sign_in_first",
+    "validate_live",
+]
 
 #: sets kept in memory for their pictures and downloads (the oldest dropped first)
 SETS_KEPT = 8
@@ -46,19 +63,43 @@ _log = logging.getLogger("contractgen.web")
 
 
 class Made:
-    """A set made from the form: its files, manifest and page pictures, under a random id."""
+    """Files made in the workbench (a set, or a publication): kept for downloads and pictures."""
 
-    def __init__(self, contract_set: ContractSet, ledger: str | None) -> None:
-        self.contract_no = contract_set.contract_no
-        self.manifest = contract_set.manifest()
-        self.files = contract_set.files()
-        self.zip = set_zip(contract_set)
-        self.pdfs = [doc.pdf for doc in contract_set.documents]
+    def __init__(
+        self,
+        folder: str,
+        manifest: dict[str, Any],
+        files: dict[str, bytes],
+        pdfs: list[bytes | None],
+        ledger: str | None,
+    ) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.files = files
+        self.zip = folder_zip(folder, files)
+        self.pdfs = pdfs
         self.ledger = ledger
         self.pictures: dict[tuple[int, int, int], bytes] = {}
 
+    @classmethod
+    def of_set(cls, contract_set: ContractSet, ledger: str | None) -> Made:
+        """Return a set made, with what the ledger said of it."""
+        pdfs = [doc.pdf for doc in contract_set.documents]
+        files = contract_set.files()
+        return cls(contract_set.contract_no, contract_set.manifest(), files, pdfs, ledger)
 
-def _store(request: Request) -> OrderedDict[str, Made]:
+
+def keep(request: Request, made: Made) -> str:
+    """Keep files made (the oldest dropped beyond :data:`SETS_KEPT`); return their id."""
+    store = kept_sets(request)
+    set_id = secrets.token_urlsafe(12)
+    store[set_id] = made
+    while len(store) > SETS_KEPT:
+        store.popitem(last=False)
+    return set_id
+
+
+def kept_sets(request: Request) -> OrderedDict[str, Made]:
     state = request.app.state
     if not hasattr(state, "web_sets"):
         state.web_sets = OrderedDict()
@@ -66,7 +107,7 @@ def _store(request: Request) -> OrderedDict[str, Made]:
     return store
 
 
-def _max_body(request: Request) -> int:
+def max_body(request: Request) -> int:
     limit: int = request.app.state.runtime.settings.max_body
     return limit
 
@@ -74,6 +115,7 @@ def _max_body(request: Request) -> int:
 def html(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     """Return a page with the security headers, the CSRF token in its context."""
     context.setdefault("issues", {})
+    context.setdefault("here", request.url.path)
     body = page(
         name, csrf=csrf_of(request), signed_in_with_token=bool(token_of(request)), **context
     )
@@ -85,7 +127,7 @@ def error_page(request: Request, status: int, heading: str, message: str) -> Res
     return html(request, "error.html", status, heading=heading, message=message)
 
 
-def _form_page(
+def form_page(
     request: Request,
     values: dict[str, str],
     issues: list[Issue] | None = None,
@@ -105,7 +147,7 @@ def _form_page(
     )
 
 
-def _refused(request: Request) -> Response | None:
+def sign_in_first(request: Request) -> Response | None:
     """Return the answer to a request that is not signed in (None: it may go on)."""
     if signed_in(request):
         return None
@@ -114,13 +156,13 @@ def _refused(request: Request) -> Response | None:
     return error_page(request, 401, "请先登录", "会话已失效，请重新登录。")
 
 
-async def _posted(request: Request) -> tuple[dict[str, str] | None, Response | None]:
+async def posted(request: Request) -> tuple[dict[str, str] | None, Response | None]:
     """Return a POST's form once signed in, within the size limit, with a valid CSRF token."""
-    refused = _refused(request)
+    refused = sign_in_first(request)
     if refused is not None:
         return None, refused
     try:
-        form = await read_form(request, _max_body(request))
+        form = await read_form(request, max_body(request))
     except BodyTooLarge:
         return None, error_page(request, 413, "数据过大", "提交的数据超过服务的大小限制。")
     if not csrf_ok(request, form):
@@ -131,12 +173,12 @@ async def _posted(request: Request) -> tuple[dict[str, str] | None, Response | N
 
 async def home(request: Request) -> Response:
     """``GET /``: an empty contract form, with the defaults filled in."""
-    return _refused(request) or _form_page(request, to_values(None))
+    return sign_in_first(request) or form_page(request, to_values(None))
 
 
 async def validate_live(request: Request) -> Response:
     """``POST /validate`` (htmx): the summary, each field's messages and the amount's 大写."""
-    form, refused = await _posted(request)
+    form, refused = await posted(request)
     if form is None:
         assert refused is not None
         return refused
@@ -178,23 +220,23 @@ def _with_row(values: dict[str, str], path: str) -> dict[str, str]:
 
 async def contract_action(request: Request) -> Response:
     """``POST /contract``: add or remove a row, check, save as YAML, or preview the set."""
-    form, refused = await _posted(request)
+    form, refused = await posted(request)
     if form is None:
         assert refused is not None
         return refused
     action = form.pop("action", "check")
     if action.startswith("add:"):
-        return _form_page(request, _with_row(form, action[4:]))
+        return form_page(request, _with_row(form, action[4:]))
     if action.startswith("remove:") and action.endswith("]") and "[" in action:
         path, _, index = action[7:-1].rpartition("[")
         if index.isdigit():
-            return _form_page(request, _reindexed(form, path, int(index)))
+            return form_page(request, _reindexed(form, path, int(index)))
     data = to_data(form)
     if action == "save":
         return _save(request, data)
     contract, issues = check(data)
     if action != "preview" or contract is None:
-        return _form_page(request, form, issues, status=200 if not issues else 422)
+        return form_page(request, form, issues, status=200 if not issues else 422)
     return await _preview(request, form, data)
 
 
@@ -215,12 +257,12 @@ def _yaml_text(data: dict[str, Any]) -> str:
 
 def _save(request: Request, data: dict[str, Any]) -> Response:
     name = str(data.get("contract_no") or "contract").strip() or "contract"
-    headers = {"Content-Disposition": _attachment(f"{name}.yaml")}
+    headers = {"Content-Disposition": attachment(f"{name}.yaml")}
     response = Response(_yaml_text(data), media_type="application/yaml", headers=headers)
     return secure(request, response)
 
 
-def _attachment(filename: str) -> str:
+def attachment(filename: str) -> str:
     fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in filename)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
@@ -233,12 +275,12 @@ async def _preview(request: Request, form: dict[str, str], data: dict[str, Any])
     def work() -> Made:
         contract_set = runtime.generator.render(data, deadline=until)
         recorded = runtime.record(contract_set)
-        return Made(contract_set, None if recorded is None else recorded.message())
+        return Made.of_set(contract_set, None if recorded is None else recorded.message())
 
     try:
         made: Made = await runtime.run(work, until)
     except InvalidContractError as exc:
-        return _form_page(request, form, list(exc.issues), status=422)
+        return form_page(request, form, list(exc.issues), status=422)
     except ContractError as exc:
         _log.warning("web preview failed: %s", exc)
         return error_page(request, 500, "生成失败", "合同未能生成，请稍后重试或联系管理员。")
@@ -246,11 +288,7 @@ async def _preview(request: Request, form: dict[str, str], data: dict[str, Any])
         status = getattr(exc, "status", 503)
         _log.warning("web preview refused: %r", exc)
         return error_page(request, status, "服务繁忙", "现在无法生成合同，请稍后再试。")
-    store = _store(request)
-    set_id = secrets.token_urlsafe(12)
-    store[set_id] = made
-    while len(store) > SETS_KEPT:
-        store.popitem(last=False)
+    set_id = keep(request, made)
     return html(
         request,
         "preview.html",
@@ -263,45 +301,45 @@ async def _preview(request: Request, form: dict[str, str], data: dict[str, Any])
 
 async def load(request: Request) -> Response:
     """``POST /load``: a YAML or JSON file into the form, its issues shown at once."""
-    refused = _refused(request)
+    refused = sign_in_first(request)
     if refused is not None:
         return refused
     try:
-        fields, files = await read_upload(request, _max_body(request))
+        fields, files = await read_upload(request, max_body(request))
     except BodyTooLarge:
         return error_page(request, 413, "文件过大", "文件超过服务的大小限制。")
     if not csrf_ok(request, fields):
         return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
     filename, content = files.get("file", ("", b""))
     if not content:
-        return _form_page(request, to_values(None), notice="请选择要载入的文件。", status=400)
+        return form_page(request, to_values(None), notice="请选择要载入的文件。", status=400)
     try:
         text = content.decode("utf-8-sig")
         parser = parse_json if filename.lower().endswith(".json") else parse_yaml
         data = parser(text, filename)
     except UnicodeDecodeError:
-        return _form_page(request, to_values(None), notice="文件不是 UTF-8 文本。", status=400)
+        return form_page(request, to_values(None), notice="文件不是 UTF-8 文本。", status=400)
     except InputError as exc:
-        return _form_page(request, to_values(None), notice=f"无法读取：{exc}", status=400)
+        return form_page(request, to_values(None), notice=f"无法读取：{exc}", status=400)
     if not isinstance(data, dict):
-        return _form_page(request, to_values(None), notice="文件内容应为键值表。", status=400)
+        return form_page(request, to_values(None), notice="文件内容应为键值表。", status=400)
     values = to_values(data)
     unknown = sorted(str(key) for key in set(data) - set(Contract.model_fields))
     notice = f"已载入 {filename}。" + (f"未识别的字段：{', '.join(unknown)}" if unknown else "")
-    return _form_page(request, values, check(data)[1], notice=notice)
+    return form_page(request, values, check(data)[1], notice=notice)
 
 
 async def download(request: Request) -> Response:
     """``GET /sets/{id}.zip``, ``/sets/{id}/files/{n}``, ``/sets/{id}/pages/{d}/{p}.png``."""
-    refused = _refused(request)
+    refused = sign_in_first(request)
     if refused is not None:
         return refused
     params = request.path_params
-    made = _store(request).get(params["set_id"])
+    made = kept_sets(request).get(params["set_id"])
     if made is None:
         return error_page(request, 404, "已过期", "这份预览已不在服务器上，请重新生成。")
     if "index" not in params and "doc" not in params:
-        headers = {"Content-Disposition": _attachment(f"{made.contract_no}.zip")}
+        headers = {"Content-Disposition": attachment(f"{made.folder}.zip")}
         return secure(request, Response(made.zip, media_type="application/zip", headers=headers))
     if "index" in params:
         names = list(made.files)
@@ -310,7 +348,7 @@ async def download(request: Request) -> Response:
             return error_page(request, 404, "没有这个文件", "请回到预览页重新选择。")
         name = names[index]
         media = _media(name)
-        headers = {"Content-Disposition": _attachment(name)}
+        headers = {"Content-Disposition": attachment(name)}
         return secure(request, Response(made.files[name], media_type=media, headers=headers))
     return await _picture(request, made)
 

@@ -1,0 +1,264 @@
+"""The pages of the ledger and of publication: search, a contract's versions, verify, what is due.
+
+::
+
+    GET  /ledger                 the recorded versions, filtered (number, supplier, status, dates)
+    GET  /ledger/set?no=&version=   one contract: its versions, a version's files, its history
+    GET  /ledger/form?no=&version=  that version's data in the contract form
+    POST /ledger/publish         a version's public copy and 合同公告, made and recorded
+    GET  /verify  POST /verify   whether a file (or each file of a zip) was issued, and is current
+    GET  /due                    issued contracts not yet published, soonest due first
+
+Each reads the service's ledger in a thread; without a ledger the pages say so.
+A publication is made as ``POST /v1/publications`` makes it (the same function,
+in a slot of the service) and kept, like a previewed set, for its downloads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..domain.model import CHINA_TIME
+from ..domain.validate import check
+from ..errors import ContractError, LedgerError
+from ..ledger import Ledger, record_publication, verify_body
+from ..publication import public_folder_name, publication_issues, publish, unpublished
+from .form import to_values
+from .pages import Made, error_page, form_page, html, keep, posted, sign_in_first
+from .round_pages import UPLOAD_MAX
+from .security import BodyTooLarge, csrf_ok, read_upload
+
+__all__ = [
+    "due_page",
+    "ledger_form",
+    "ledger_list",
+    "ledger_set",
+    "publish_version",
+    "verify_page",
+]
+
+_T = TypeVar("_T")
+#: the statuses of a version, in Chinese
+STATUS = {"issued": "现行", "superseded": "已被取代", "voided": "已作废"}
+#: a verdict on a file, in Chinese
+VERDICTS = {
+    "current": "现行版本：是本台账登记签发的文件",
+    "outdated": "已登记，但该版本已被取代或作废",
+    "unknown": "未在本台账登记",
+}
+
+
+def _ledger(request: Request) -> Ledger | None:
+    ledger: Ledger | None = request.app.state.runtime.ledger
+    return ledger
+
+
+def _no_ledger(request: Request) -> Response:
+    return html(request, "ledger_off.html", 404)
+
+
+async def _read(ledger: Ledger, read: Callable[[Ledger], _T]) -> _T:
+    return await anyio.to_thread.run_sync(read, ledger)
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _version(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and len(text) < 10 else None
+
+
+async def ledger_list(request: Request) -> Response:
+    """``GET /ledger``: the recorded versions matching the filters, newest signing first."""
+    refused = sign_in_first(request)
+    if refused is not None:
+        return refused
+    ledger = _ledger(request)
+    if ledger is None:
+        return _no_ledger(request)
+    query = request.query_params
+    filters = {key: query.get(key, "").replace("\x00", "") for key in ("no", "supplier", "status")}
+    filters.update(signed_from=query.get("signed_from", ""), signed_to=query.get("signed_to", ""))
+
+    def read(ledger: Ledger) -> list[dict[str, Any]]:
+        return ledger.sets(
+            contract_no=filters["no"] or None,
+            status=filters["status"] if filters["status"] in STATUS else None,
+            supplier=filters["supplier"] or None,
+            signed_from=_date(filters["signed_from"]),
+            signed_to=_date(filters["signed_to"]),
+        )
+
+    rows = await _read(ledger, read)
+    return html(request, "ledger.html", rows=rows, filters=filters, statuses=STATUS)
+
+
+async def ledger_set(request: Request) -> Response:
+    """``GET /ledger/set?no=&version=``: a contract's versions, one version's files, its events."""
+    refused = sign_in_first(request)
+    if refused is not None:
+        return refused
+    ledger = _ledger(request)
+    if ledger is None:
+        return _no_ledger(request)
+    number = request.query_params.get("no", "").replace("\x00", "")
+    version = _version(request.query_params.get("version"))
+
+    def read(ledger: Ledger) -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
+        return (
+            ledger.sets(contract_no=number),
+            ledger.show(number, version),
+            ledger.history(number),
+        )
+
+    try:
+        versions, shown, events = await _read(ledger, read)
+    except LedgerError as exc:
+        if exc.code != "ledger.not_found":
+            raise
+        return error_page(request, 404, "台账中没有", exc.detail)
+    today = dt.datetime.now(CHINA_TIME).date().isoformat()
+    return html(
+        request,
+        "ledger_set.html",
+        versions=versions,
+        shown=shown,
+        events=events,
+        statuses=STATUS,
+        today=today,
+    )
+
+
+async def ledger_form(request: Request) -> Response:
+    """``GET /ledger/form?no=&version=``: a recorded version's data, loaded into the form."""
+    refused = sign_in_first(request)
+    if refused is not None:
+        return refused
+    ledger = _ledger(request)
+    if ledger is None:
+        return _no_ledger(request)
+    number = request.query_params.get("no", "").replace("\x00", "")
+    version = _version(request.query_params.get("version"))
+    try:
+        shown = await _read(ledger, lambda ledger: ledger.show(number, version))
+    except LedgerError as exc:
+        if exc.code != "ledger.not_found":
+            raise
+        return error_page(request, 404, "台账中没有", exc.detail)
+    data = shown["data"]
+    notice = f"已载入台账中的合同 {shown['contract_no']} 第 {shown['version']} 版。"
+    return form_page(request, to_values(data), check(data)[1], notice=notice)
+
+
+async def publish_version(request: Request) -> Response:
+    """``POST /ledger/publish``: a version's public copy and 合同公告, made, recorded and shown."""
+    form, refused = await posted(request)
+    if form is None:
+        assert refused is not None
+        return refused
+    ledger = _ledger(request)
+    if ledger is None:
+        return _no_ledger(request)
+    runtime = request.app.state.runtime
+    number, version = form.get("no", "").replace("\x00", ""), _version(form.get("version"))
+    day = _date(form.get("published_on")) or dt.datetime.now(CHINA_TIME).date()
+    try:
+        shown = await _read(ledger, lambda ledger: ledger.show(number, version))
+    except LedgerError as exc:
+        if exc.code != "ledger.not_found":
+            raise
+        return error_page(request, 404, "台账中没有", exc.detail)
+    contract, issues = check(shown["data"])
+    if contract is not None:
+        issues = publication_issues(contract)
+    if contract is None or issues:
+        reasons = "；".join(f"{i.message} [{i.code}]" for i in issues)
+        return error_page(request, 422, "无法发布", reasons)
+    if shown["status"] != "issued":
+        message = f"第 {shown['version']} 版{STATUS[shown['status']]}，只能发布现行版本。"
+        return error_page(request, 409, "无法发布", message)
+    if day < contract.sign_date:
+        message = f"合同公告日期 {day} 早于合同签订日期 {contract.sign_date}。"
+        return error_page(request, 422, "无法发布", message)
+
+    def work() -> Made:
+        made = publish(runtime.generator, contract, published_on=day, deadline=until)
+        published = record_publication(ledger, made, runtime.actor)
+        files = made.files()
+        pdfs: list[bytes | None] = [data for name, data in files.items() if name.endswith(".pdf")]
+        return Made(
+            public_folder_name(contract.contract_no),
+            made.manifest(),
+            files,
+            pdfs,
+            published.message(),
+        )
+
+    until = runtime.deadline()
+    try:
+        kept: Made = await runtime.run(work, until)
+    except ContractError as exc:
+        return error_page(request, 422, "无法发布", str(exc))
+    except Exception as exc:  # the admission's 503 and 504 among them
+        status = getattr(exc, "status", 503)
+        return error_page(request, status, "服务繁忙", "现在无法发布，请稍后再试。")
+    set_id = keep(request, kept)
+    names = list(kept.files)
+    pdf_names = [name for name in names if name.endswith(".pdf")]
+    return html(
+        request, "publication.html", set_id=set_id, made=kept, names=names, pdf_names=pdf_names
+    )
+
+
+async def verify_page(request: Request) -> Response:
+    """``GET /verify``: the upload form; ``POST /verify``: the verdict on the file uploaded."""
+    refused = sign_in_first(request)
+    if refused is not None:
+        return refused
+    ledger = _ledger(request)
+    if ledger is None:
+        return _no_ledger(request)
+    if request.method == "GET":
+        return html(request, "verify.html")
+    try:
+        fields, files = await read_upload(request, UPLOAD_MAX)
+    except BodyTooLarge:
+        return html(request, "verify.html", 413, notice="文件过大。")
+    if not csrf_ok(request, fields):
+        return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
+    filename, content = files.get("file", ("", b""))
+    if not content:
+        return html(request, "verify.html", 400, notice="请选择要核验的文件。")
+    media = "application/zip" if filename.lower().endswith(".zip") else "application/octet-stream"
+    try:
+        result = await _read(ledger, lambda ledger: verify_body(ledger, media, content))
+    except LedgerError as exc:
+        if exc.code != "verify.unreadable_zip":
+            raise
+        return html(request, "verify.html", 422, notice=f"无法读取该 zip：{exc.detail}")
+    return html(
+        request, "verify.html", result=result, filename=filename, verdicts=VERDICTS, statuses=STATUS
+    )
+
+
+async def due_page(request: Request) -> Response:
+    """``GET /due``: the issued contracts not yet published, with the day each is due."""
+    refused = sign_in_first(request)
+    if refused is not None:
+        return refused
+    ledger = _ledger(request)
+    if ledger is None:
+        return _no_ledger(request)
+    today = dt.datetime.now(CHINA_TIME).date()
+    rows = await _read(ledger, lambda ledger: unpublished(ledger.sets(status="issued"), today))
+    return html(request, "due.html", rows=rows, today=today)
