@@ -71,7 +71,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise InputError(f"{target}: 文件已存在（用 --force 覆盖）")
     if args.xlsx:
-        from .inputs import write_workbook
+        from ..inputs import write_workbook
 
         write_workbook(target, [])
         print(f"已写入 {target}：每行一份合同，填写后运行 contractgen batch {target} -o DIR")

@@ -34,6 +34,7 @@ __all__ = [
     "ListSpec",
     "Section",
     "blank_row",
+    "label_of",
     "list_rows",
     "sections",
     "to_data",
@@ -252,6 +253,15 @@ def _node_at(path: str) -> Node:
             raise LookupError(path)
         found = child
     return found
+
+
+def label_of(path: str) -> str:
+    """Return a data path in words, each group's label then the field's; the path if unknown."""
+    parts = path.split(".")
+    try:
+        return " · ".join(_node_at(".".join(parts[:n])).label for n in range(1, len(parts) + 1))
+    except LookupError:
+        return path
 
 
 def blank_row(path: str, index: int) -> dict[str, str] | None:

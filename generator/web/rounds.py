@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from ..batch import Line, Options, Summary, make_set, report_summary, validate_rows, write_report
 from ..batch.report import failure_text
 from ..domain.model import Contract
@@ -132,8 +134,6 @@ async def make_round(runtime: Any, made: Round) -> None:
     one that fails fails its row alone; once the service is stopping, no more start
     (they are reported ``not_started``).
     """
-    import anyio
-
     made.state, made.started = "running", time.monotonic()
     made.out.mkdir(exist_ok=True)
     limiter = anyio.CapacityLimiter(max(1, runtime.generator.workers))

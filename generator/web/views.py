@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .._version import __version__
 from ..domain.amount import rmb_upper
 from ..errors import AmountError, Issue
-from .form import FieldSpec, GroupSpec, ListSpec, Node, list_rows, sections
+from .form import FieldSpec, GroupSpec, ListSpec, Node, label_of, list_rows, sections
 
 __all__ = ["amount_upper", "environment", "issue_map", "page", "slot_paths"]
 
@@ -43,6 +43,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["dom_id"] = _dom_id
+    env.filters["label"] = label_of
     env.globals.update(kind=_kind, list_rows=list_rows, sections=sections, version=__version__)
     return env
 

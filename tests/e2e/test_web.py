@@ -4,7 +4,7 @@ A person signs in with the token, makes the sample contract from an empty form
 field by field, sees the live errors of a bad postcode and a bad amount, fixes
 them, previews the set and downloads it: the zip's manifest is the CLI's, byte
 for byte. No request leaves the origin and the console stays clean. The
-screenshots of docs/web/ are made here.
+README's screenshots of docs/web/ are made here (``CONTRACTGEN_SCREENSHOTS=docs/web``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,71 +23,16 @@ from generator.inputs import parse_yaml
 from generator.web.form import to_values
 
 from ..conftest import ROOT, SAMPLES
-from .test_service import Server, start_server, stop_server
+from .browser import TOKEN, Watched, dom_id, needs_chromium, sign_in
+from .test_service import Server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-TOKEN = "web-test-token-0123456789"
-SHOTS = ROOT / "docs" / "web"
-VIEWPORT = {"width": 1280, "height": 800}
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-
-
-def _dom_id(path: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "-", path)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Return the service with a token and a ledger of its own, one worker."""
-    folder = tmp_path_factory.mktemp("web")
-    ledger = f"sqlite:///{folder / 'ledger.db'}"
-    started = start_server(folder, "--workers", "1", "--ledger", ledger, token=TOKEN)
-    try:
-        yield started
-    finally:
-        stop_server(started)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-class Watched:
-    """A page whose requests and console errors are collected."""
-
-    def __init__(self, browser: Any) -> None:
-        self.context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on(
-            "console",
-            lambda message: self.errors.append(message.text) if message.type == "error" else None,
-        )
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-
-def _sign_in(watched: Watched, url: str) -> None:
-    page = watched.page
-    page.goto(f"{url}/")
-    assert page.url == f"{url}/login"
-    page.get_by_label("访问令牌").fill(TOKEN)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{url}/")
+pytestmark = needs_chromium
 
 
 def _fill(page: Any, path: str, value: str) -> None:
-    field = page.locator(f"#f-{_dom_id(path)}")
+    field = page.locator(f"#f-{dom_id(path)}")
     if field.evaluate("e => e.tagName") == "SELECT":
         field.select_option(value or "")
     else:
@@ -96,7 +40,7 @@ def _fill(page: Any, path: str, value: str) -> None:
 
 
 def _message(page: Any, path: str) -> Any:
-    return page.locator(f"#e-{_dom_id(path)}")
+    return page.locator(f"#e-{dom_id(path)}")
 
 
 def _make_sample(page: Any, values: dict[str, str]) -> None:
@@ -124,17 +68,16 @@ def _add_row(page: Any, path: str) -> None:
 
 
 def test_a_person_makes_the_sample_contract_in_the_browser(
-    server: Server, browser: Any, tmp_path: Path
+    web_server: Server, chromium: Any, tmp_path: Path, shots: Path
 ) -> None:
     seed = parse_yaml((SAMPLES / "seed.yaml").read_text(encoding="utf-8"))
     values = to_values(seed)
-    watched = Watched(browser)
+    watched = Watched(chromium)
     page = watched.page
-    SHOTS.mkdir(parents=True, exist_ok=True)
 
-    page.goto(f"{server.url}/")
-    page.screenshot(path=str(SHOTS / "login.png"))
-    _sign_in(watched, server.url)
+    page.goto(f"{web_server.url}/")
+    page.screenshot(path=str(shots / "login.png"))
+    sign_in(watched, web_server.url)
     _make_sample(page, values)
 
     # a bad postcode and a bad amount: their messages beside them, live, and in the summary
@@ -147,7 +90,7 @@ def test_a_person_makes_the_sample_contract_in_the_browser(
     playwright_api.expect(_message(page, "amount")).to_contain_text("[amount.")
     playwright_api.expect(page.locator("#summary")).to_contain_text("共 2 个问题")
     page.locator("#f-amount").scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "form-errors.png"))
+    page.screenshot(path=str(shots / "form-errors.png"))
 
     _fill(page, "buyer.postcode", "200072")
     _fill(page, "amount", "1578000")
@@ -157,7 +100,7 @@ def test_a_person_makes_the_sample_contract_in_the_browser(
     playwright_api.expect(page.locator("#amount-upper")).to_have_text("人民币壹佰伍拾柒万捌仟元整")
     playwright_api.expect(page.locator("#summary")).to_contain_text("数据有效")
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SHOTS / "form.png"))
+    page.screenshot(path=str(shots / "form.png"))
 
     with page.expect_navigation(timeout=180_000):
         page.get_by_role("button", name="预览并生成").click()
@@ -167,7 +110,7 @@ def test_a_person_makes_the_sample_contract_in_the_browser(
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=first.element_handle()
     )
-    page.screenshot(path=str(SHOTS / "preview.png"))
+    page.screenshot(path=str(shots / "preview.png"))
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="下载全套（zip）").click()
@@ -183,16 +126,13 @@ def test_a_person_makes_the_sample_contract_in_the_browser(
     )
     assert manifest == (out / "11NMB2F042362026201" / "manifest.json").read_bytes()
 
-    outside = [u for u in watched.requests if not u.startswith(f"{server.url}/")]
-    assert not outside, outside
-    assert not watched.errors, watched.errors
-    watched.context.close()
+    watched.check_clean(web_server.url)
 
 
-def test_the_workbench_refuses_without_a_session_or_a_csrf_token(server: Server) -> None:
+def test_the_workbench_refuses_without_a_session_or_a_csrf_token(web_server: Server) -> None:
     import httpx
 
-    with httpx.Client(base_url=server.url, follow_redirects=False) as client:
+    with httpx.Client(base_url=web_server.url, follow_redirects=False) as client:
         page = client.get("/")
         assert page.status_code == 303 and page.headers["location"] == "/login"
         login = client.get("/login")
@@ -216,11 +156,11 @@ def test_the_workbench_refuses_without_a_session_or_a_csrf_token(server: Server)
 
 
 def test_a_file_is_loaded_into_the_form_and_saved_back(
-    server: Server, browser: Any, tmp_path: Path
+    web_server: Server, chromium: Any, tmp_path: Path, shots: Path
 ) -> None:
-    watched = Watched(browser)
+    watched = Watched(chromium)
     page = watched.page
-    _sign_in(watched, server.url)
+    sign_in(watched, web_server.url)
     page.get_by_label("载入合同数据文件（YAML 或 JSON）").set_input_files(
         str(SAMPLES / "cross_year.yaml")
     )
@@ -236,7 +176,7 @@ def test_a_file_is_loaded_into_the_form_and_saved_back(
 
     assert check(saved)[0] == check(original)[0] is not None
     page.set_viewport_size({"width": 390, "height": 800})
-    page.screenshot(path=str(SHOTS / "narrow.png"))
+    page.screenshot(path=str(shots / "narrow.png"))
     assert not watched.errors, watched.errors
-    assert all(u.startswith(f"{server.url}/") for u in watched.requests)
+    assert all(u.startswith(f"{web_server.url}/") for u in watched.requests)
     watched.context.close()
