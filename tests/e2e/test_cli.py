@@ -73,6 +73,20 @@ def test_init_writes_a_valid_sample_and_refuses_to_overwrite(tmp_path: Path) -> 
     assert "--force" in again.stderr
 
 
+def test_init_xlsx_writes_the_blank_workbook_batch_reads(tmp_path: Path) -> None:
+    target = tmp_path / "round.xlsx"
+    made = run_cli("init", "--xlsx", target)
+    assert made.returncode == 0, made.stderr
+    from openpyxl import load_workbook
+
+    assert load_workbook(target).sheetnames == ["合同", "付款分期", "验收内容", "说明"]
+    # a blank workbook holds no contract: the batch has nothing to make, and says so
+    result = run_cli("batch", target, "-o", tmp_path / "out", "--no-ledger")
+    assert result.returncode == 0, result.stderr
+    report = (tmp_path / "out" / "batch-report.json").read_text(encoding="utf-8")
+    assert '"rows": 0' in report
+
+
 def test_init_sample_is_the_bundled_seed() -> None:
     packaged = ROOT / "generator" / "resources" / "contract.yaml"
     assert packaged.read_bytes() == (SAMPLES / "seed.yaml").read_bytes()

@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import shutil
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from generator.inputs.load import load_data
 
 from ..conftest import SAMPLES, run_cli
 from .browser import TOKEN, Watched, needs_chromium, sign_in
-from .test_service import Server
+from .test_service import Server, start_server, stop_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 openpyxl = pytest.importorskip("openpyxl")
@@ -250,3 +251,31 @@ def test_the_round_and_ledger_pages_refuse_what_they_must(web_server: Server) ->
         assert publish.status_code == 403
         missing = client.get("/ledger/set", params={"no": "不存在的编号"})
         assert missing.status_code == 404 and "台账中没有" in missing.text
+
+
+def test_a_service_stopped_mid_round_stops_cleanly_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    server = start_server(tmp_path, "--workers", "1", "--no-ledger")
+    try:
+        with httpx.Client(base_url=server.url, follow_redirects=False, timeout=60) as client:
+            csrf = client.get("/rounds").cookies["contractgen_csrf"]
+            xlsx = (SAMPLES / "batch.xlsx").read_bytes()
+            sent = client.post("/rounds", data={"csrf": csrf}, files={"file": ("b.xlsx", xlsx)})
+            location = sent.headers["location"]
+            assert client.post(f"{location}/start", data={"csrf": csrf}).status_code == 303
+            (folder,) = scratch.glob("contractgen-web-*/rounds/*")
+            # stopped once the first set is written: the rest are reported, not started
+            give_up = time.monotonic() + 300
+            while not any((folder / "out").glob("11NMB2F*/manifest.json")):
+                assert time.monotonic() < give_up, server.log.read_text()
+                assert "hx-trigger" in client.get(f"{location}/progress").text
+    finally:
+        # exits 0, no office left behind, no traceback (stop_server asserts it)
+        stop_server(server)
+    # the round's folder went with the service that owned it, and nothing else was there
+    assert not list(scratch.iterdir())
+    assert "no report" not in server.log.read_text()
