@@ -38,6 +38,7 @@ __all__ = [
     "Issue",
     "LedgerError",
     "OutputConflictError",
+    "QueueError",
     "SealPlacementError",
     "TemplateError",
     "UnknownDocumentError",
@@ -294,6 +295,25 @@ class LedgerError(ContractError, RuntimeError):
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle with the fields."""
         return (_rebuild, (type(self), (self._message,), {"code": self.code, "url": self.url}))
+
+
+class QueueError(ContractError, RuntimeError):
+    """The job queue cannot be used: the broker unreachable, or a job lost with it.
+
+    ``code`` is stable (``queue.unreachable``, ``queue.lost``); ``url`` names the
+    broker with its password hidden.
+    """
+
+    def __init__(self, message: str, *, code: str, url: str = "") -> None:
+        self.code = code
+        self.url = url
+        #: what went wrong, without the code
+        self.detail = message
+        super().__init__(f"{message} [{code}]")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        return (_rebuild, (type(self), (self.detail,), {"code": self.code, "url": self.url}))
 
 
 def _rebuild(cls: type[Exception], args: tuple[Any, ...], fields: dict[str, Any]) -> Exception:

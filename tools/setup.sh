@@ -3,13 +3,14 @@
 # generator/fonts/fonts.conf declares (the only ones LibreOffice is shown), poppler, Debian's
 # python3-uno (for the PDF workers), a C compiler and Python headers (for the optional
 # generator/pdf/_eexec.c), PostgreSQL (the tests start a throwaway server for the shared ledger),
-# then a venv with the package.
+# Chromium (the workbench's browser tests), Redis (the job queue's broker; the tests start their
+# own), then a venv with the package.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libreoffice-writer-nogui fonts-noto-cjk fonts-dejavu-core fonts-opensymbol fonts-hanazono
-  poppler-utils python3-uno python3-venv fontconfig gcc libc6-dev python3-dev postgresql chromium)
+  poppler-utils python3-uno python3-venv fontconfig gcc libc6-dev python3-dev postgresql chromium redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,12 +2,13 @@
 
 from .report import REPORT_FILES, REPORT_NAME, Line, Progress, Summary, write_report
 from .rows import Options, make_set, report_summary, validate_rows
-from .run import run_batch
+from .run import Maker, run_batch
 
 __all__ = [
     "REPORT_FILES",
     "REPORT_NAME",
     "Line",
+    "Maker",
     "Options",
     "Progress",
     "Summary",

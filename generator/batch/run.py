@@ -14,7 +14,7 @@ import multiprocessing.util
 import os
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -36,7 +36,7 @@ from ..pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_d
 from .report import REPORT_FILES, Line, Progress, Summary, failure_text, write_report
 from .rows import Options, make_set, published_beside, report_summary, validate_rows
 
-__all__ = ["run_batch"]
+__all__ = ["Maker", "run_batch"]
 
 
 class _RowFailed(Exception):
@@ -244,10 +244,24 @@ class _Generation:
             self.executor = None
 
 
+#: what makes a batch's contracts: given the rows to make and the progress to step, it fills
+#: each line (status, folder, ledger) and returns True when interrupted by Ctrl-C
+Maker = Callable[[list[tuple[Line, Contract]], Progress], bool]
+
+
 def run_batch(
-    source: Path, out_dir: Path, options: Options | None = None, stream: TextIO | None = None
+    source: Path,
+    out_dir: Path,
+    options: Options | None = None,
+    stream: TextIO | None = None,
+    maker: Maker | None = None,
 ) -> Summary:
-    """Make every valid contract of a batch input into ``out_dir``; report every row."""
+    """Make every valid contract of a batch input into ``out_dir``; report every row.
+
+    ``maker`` makes the contracts (default: worker processes of this machine, each
+    with its own office; :mod:`generator.queue` gives one that sends them to Celery
+    workers); everything else (validation, resume, the report) is the same.
+    """
     options = options or Options()
     started = time.monotonic()
     _checked_paths(source, out_dir, options)
@@ -272,7 +286,11 @@ def run_batch(
     interrupted = False
     if todo:
         try:
-            interrupted = _Generation(out_dir, options, Progress(len(todo), stream)).run(todo)
+            progress = Progress(len(todo), stream)
+            if maker is None:
+                interrupted = _Generation(out_dir, options, progress).run(todo)
+            else:
+                interrupted = maker(todo, progress)
         finally:
             # What this run's workers left, should one have died mid-write.
             clear_dead_staging(out_dir)

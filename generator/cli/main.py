@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,6 +28,7 @@ from ..inputs.load import load_data
 from ..office import die_with_parent
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 from .publish import add_publish_commands, iso_day
+from .queue import add_queue_commands, remote_batch
 
 __all__ = [
     "build_parser",
@@ -95,7 +97,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         publish=args.publish,
         published_on=args.published_on,
     )
-    summary = run_batch(args.input, args.output, options)
+    if args.broker:
+        summary = remote_batch(args, replace(options, ledger=None, workers=None))
+    else:
+        summary = run_batch(args.input, args.output, options)
     counts = summary.counts
     print(
         f"完成：生成 {counts['made']}，跳过（已是最新） {counts['skipped']}，"
@@ -355,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_ledger_options(batch_cmd)
     batch_cmd.set_defaults(func=_cmd_batch)
+    add_queue_commands(commands, batch_cmd)
 
     serve_cmd = commands.add_parser("serve", help="运行 HTTP 服务（供电子签章平台调用）")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")

@@ -46,6 +46,8 @@ ALLOWED: dict[str, set[str]] = {
         "pipeline",
         "publication",
     },
+    # the job queue: a batch's rows made by Celery workers, with the batch's own pieces
+    "queue": {"batch", "domain", "errors", "ledger", "pipeline"},
     # the workbench: what the service may import, the PDF stage for page pictures and the
     # batch's rows for a round
     "web": {
@@ -72,6 +74,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {
         "_version",
         "batch",
+        "queue",
         "docx",
         "domain",
         "errors",
@@ -102,6 +105,10 @@ OWNERS = {
     "alembic": {"ledger"},
     "psycopg": {"ledger"},
     "chinese_calendar": {"publication"},
+    # the job queue's engine and broker: the queue stage (and the service's jobs, through it)
+    "celery": {"queue"},
+    "kombu": {"queue"},
+    "redis": {"queue"},
     # the old PDF stage's libraries: tests only (signing, reading), never the package
     "pyhanko": set(),
     "pdfminer": set(),

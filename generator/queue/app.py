@@ -1,0 +1,108 @@
+"""The Celery application: how jobs travel through Redis, and the task that makes one set.
+
+Every message is acknowledged only once its task has finished (``acks_late``), and
+given back when the worker process running it dies (``reject_on_worker_lost``): a
+job killed with its worker is redelivered to another. A worker takes one job at a
+time (prefetch 1); Redis gives an unacknowledged job to another worker after the
+visibility timeout, which must exceed the longest job. A job that kills its worker
+every time (a poison job) is not redelivered forever: each delivery is counted in
+Redis under the job's id, and beyond :data:`ATTEMPTS_MAX` the task reports it
+failed without running it.
+
+The set is written by the worker straight into the folder the job names, a folder
+every worker and the sender share (NFS, a cluster file system, or one machine's
+disk), atomically as the local batch writes it, and recorded in the worker's
+ledger in the same step; what travels back through the result backend is the
+row's outcome (status, folder, what the ledger did), never the files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+
+from ..batch import Options
+
+__all__ = [
+    "ATTEMPTS_MAX",
+    "ATTEMPTS_TTL",
+    "QUEUE",
+    "TASK_MAKE",
+    "VISIBILITY_TIMEOUT",
+    "celery_app",
+    "options_from",
+    "options_to",
+    "out_path",
+]
+
+#: the name of the task that makes one contract's set
+TASK_MAKE = "contractgen.make"
+#: the queue contractgen's jobs go through
+QUEUE = "contractgen"
+#: deliveries of one job before it is reported as one that kills its worker
+ATTEMPTS_MAX = 3
+#: how long a job's delivery count is kept (seconds)
+ATTEMPTS_TTL = 7 * 24 * 3600
+#: seconds before Redis gives an unacknowledged job to another worker (above any job's time)
+VISIBILITY_TIMEOUT = 3600
+
+
+def celery_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT) -> Celery:
+    """Return a Celery application on ``broker`` (Redis), its results kept there too."""
+    app = Celery("contractgen", broker=broker, backend=broker, set_as_current=False)
+    transport = {"visibility_timeout": visibility_timeout}
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_track_started=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_default_queue=QUEUE,
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        result_expires=dt.timedelta(days=7),
+        broker_connection_retry_on_startup=False,
+        broker_connection_max_retries=3,
+        worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        enable_utc=True,
+    )
+    return app
+
+
+def options_to(options: Options) -> dict[str, Any]:
+    """Return a batch's options as JSON for a job (templates and ledger are the worker's)."""
+    data = asdict(options)
+    data["formats"] = list(options.formats)
+    data["published_on"] = options.published_on.isoformat() if options.published_on else None
+    data["templates"] = None
+    data["ledger"] = None
+    return data
+
+
+def options_from(data: dict[str, Any]) -> Options:
+    """Return the options a job was sent with."""
+    day = data.get("published_on")
+    return Options(
+        formats=tuple(data.get("formats", ("docx", "pdf"))),
+        pdfa=bool(data.get("pdfa", False)),
+        force=bool(data.get("force", False)),
+        publish=bool(data.get("publish", False)),
+        published_on=dt.date.fromisoformat(day) if day else None,
+    )
+
+
+def out_path(text: str) -> Path:
+    """Return the folder a job writes to, which must be absolute (shared by every worker)."""
+    path = Path(text)
+    if not path.is_absolute():
+        raise ValueError(f"a job's folder must be absolute: {text!r}")
+    return path

@@ -1,0 +1,152 @@
+"""``contractgen batch --broker``: a round's contracts made by Celery workers, reported here.
+
+The rows are read, validated and checked for resume here, exactly as the local
+batch does (:func:`generator.batch.run_batch` with a :class:`Sender` as its
+maker); each good row goes to the queue as one job naming the output folder by
+its absolute path, which the workers must see at the same path (a shared
+directory). Outcomes come back through the result backend and fill the same
+report.
+
+If Redis restarts mid-round without persistence, the jobs still queued are lost
+with it: the sender notices (Redis's run id changes, or a job it sent is unknown
+to Redis) and sends those again under the same ids, so the round finishes; a job
+that was already running is finished by its worker, and making a set twice writes
+the same folder and records the same version (see :mod:`generator.queue.app`). A
+job with no outcome within ``job_timeout`` of being sent is reported failed
+(``queue.lost``), never waited for forever.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+from celery import Celery
+
+from ..batch import Line, Options, Progress, Summary, run_batch
+from ..domain.model import Contract
+from ..errors import Issue
+from .app import TASK_MAKE, celery_app, options_to
+from .worker import check_broker
+
+__all__ = ["JOB_TIMEOUT", "POLL_SECONDS", "Sender", "run_remote_batch"]
+
+#: seconds a job may take from being sent to its outcome, queueing included
+JOB_TIMEOUT = 3600.0
+#: seconds between two looks at the outcomes (the result backend is polled)
+POLL_SECONDS = 0.2
+#: the broker errors a sender rides out (until the job timeout) rather than fails on
+_TRANSIENT = (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError)
+
+
+class Sender:
+    """A batch's maker that sends each contract to the queue and collects the outcomes."""
+
+    def __init__(
+        self,
+        app: Celery,
+        broker: str,
+        out_dir: Path,
+        options: Options,
+        job_timeout: float = JOB_TIMEOUT,
+        wait: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.app = app
+        self.redis = redis.Redis.from_url(broker, socket_timeout=10, socket_connect_timeout=5)
+        self.out_dir = out_dir.resolve()
+        self.options = options_to(options)
+        self.job_timeout = job_timeout
+        self.wait = wait
+        #: job id → (line, contract, when sent)
+        self.pending: dict[str, tuple[Line, Contract, float]] = {}
+        self.run_id: str | None = None
+        #: how many jobs were sent again after Redis lost them
+        self.resent = 0
+
+    def _send(self, job_id: str | None, contract: Contract) -> str:
+        data = contract.model_dump(mode="json")
+        result = self.app.send_task(
+            TASK_MAKE, args=[data, str(self.out_dir), self.options], task_id=job_id
+        )
+        return str(result.id)
+
+    def _redis_run_id(self) -> str:
+        info: dict[str, Any] = self.redis.info("server")
+        return str(info["run_id"])
+
+    def __call__(self, todo: list[tuple[Line, Contract]], progress: Progress) -> bool:
+        """Send every contract, then collect every outcome; True when interrupted (Ctrl-C)."""
+        try:
+            self.run_id = self._redis_run_id()
+            for line, contract in todo:
+                self.pending[self._send(None, contract)] = (line, contract, time.monotonic())
+            while self.pending:
+                self._collect(progress)
+                if self.pending:
+                    self.wait(POLL_SECONDS)
+        except KeyboardInterrupt:
+            for job_id, (line, _, _) in self.pending.items():
+                self.app.control.revoke(job_id)
+                line.status = "interrupted"
+            return True
+        return False
+
+    def _collect(self, progress: Progress) -> None:
+        """Settle the jobs that have an outcome; resend those Redis lost; fail the overdue."""
+        try:
+            restarted = self._redis_run_id() != self.run_id
+            states = {job_id: self.app.AsyncResult(job_id) for job_id in self.pending}
+            for job_id, result in states.items():
+                if result.ready():
+                    self._settle(job_id, result.result, progress)
+            if restarted:
+                self._resend_lost()
+        except _TRANSIENT:
+            pass  # Redis away: the deadlines below still run
+        now = time.monotonic()
+        for job_id, (line, _, sent) in list(self.pending.items()):
+            if now - sent > self.job_timeout:
+                del self.pending[job_id]
+                message = (
+                    f"任务 {job_id} 在 {self.job_timeout:.0f} 秒内没有结果"
+                    "（消息代理或工作进程丢失了它）"
+                )
+                line.fail([Issue("", "queue.lost", message)])
+                progress.step(line)
+
+    def _resend_lost(self) -> None:
+        """Send again, under their ids, the jobs a restarted Redis no longer knows."""
+        self.run_id = self._redis_run_id()
+        for job_id, (line, contract, sent) in list(self.pending.items()):
+            if self.app.AsyncResult(job_id).state == "PENDING":
+                self._send(job_id, contract)
+                self.resent += 1
+                self.pending[job_id] = (line, contract, sent)
+
+    def _settle(self, job_id: str, outcome: Any, progress: Progress) -> None:
+        line, _, _ = self.pending.pop(job_id)
+        if isinstance(outcome, dict) and outcome.get("status") == "made":
+            line.status, line.folder, line.ledger = "made", outcome["folder"], outcome["ledger"]
+        elif isinstance(outcome, dict) and outcome.get("status") == "failed":
+            line.fail([Issue("", str(outcome["code"]), str(outcome["message"]))])
+        else:  # the task raised (it should not): its error is the row's
+            line.fail([Issue("", "generate.failed", f"任务失败：{outcome!r}"[:2000])])
+        progress.step(line)
+
+
+def run_remote_batch(
+    source: Path,
+    out_dir: Path,
+    options: Options,
+    broker: str,
+    stream: Any = None,
+    job_timeout: float = JOB_TIMEOUT,
+) -> Summary:
+    """Run a batch whose contracts Celery workers make (see the module's description)."""
+    app = celery_app(broker)
+    check_broker(app, broker)
+    sender = Sender(app, broker, out_dir, options, job_timeout)
+    return run_batch(source, out_dir, options, stream, maker=sender)

@@ -1,0 +1,163 @@
+"""``contractgen worker``: Celery worker processes, each with its own office, making sets.
+
+Each process of the pool (prefork) gets, when it starts, one
+:class:`~generator.pipeline.Generator` with one office, and the worker's ledger;
+both are closed when it stops. The task is :func:`make_job`: it counts its
+delivery, makes the set with :func:`generator.batch.make_set` (the same bytes as
+the command line's, written and recorded in one step) and returns the row's
+outcome. A process killed mid-job takes its office with it (the office keeper
+sees its parent die); billiard starts another process, and the broker gives the
+job to a worker again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import redis
+from celery import Celery, Task, signals
+
+from ..batch import make_set
+from ..batch.report import failure_text
+from ..domain.validate import parse
+from ..errors import InvalidContractError, OutputConflictError, QueueError
+from ..ledger import Ledger, default_actor, masked
+from ..pipeline import Generator
+from .app import (
+    ATTEMPTS_MAX,
+    ATTEMPTS_TTL,
+    QUEUE,
+    TASK_MAKE,
+    celery_app,
+    options_from,
+    out_path,
+)
+
+__all__ = ["WorkerConfig", "check_broker", "make_job", "register", "run_worker"]
+
+_log = logging.getLogger("contractgen.worker")
+
+
+class WorkerConfig:
+    """What every process of a worker is started with."""
+
+    def __init__(
+        self,
+        broker: str,
+        templates: Path | None = None,
+        ledger: str | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        self.broker = broker
+        self.templates = templates
+        self.ledger = ledger
+        self.timeout = timeout
+
+
+#: this process's configuration, generator, ledger and Redis connection (set when it starts)
+_config: WorkerConfig | None = None
+_generator: Generator | None = None
+_ledger: Ledger | None = None
+_redis: redis.Redis | None = None
+
+
+def _start_process(**_: Any) -> None:
+    """Give a new pool process its own generator (one office) and ledger."""
+    global _generator, _ledger, _redis
+    assert _config is not None
+    _generator = Generator(workers=1, timeout=_config.timeout, templates=_config.templates)
+    _ledger = Ledger(_config.ledger) if _config.ledger else None
+    _redis = redis.Redis.from_url(_config.broker)
+
+
+def _stop_process(**_: Any) -> None:
+    """Close the process's office and ledger."""
+    if _generator is not None:
+        _generator.close()
+    if _ledger is not None:
+        _ledger.close()
+
+
+def _attempt(job_id: str) -> int:
+    """Count one more delivery of a job; return how many there were."""
+    assert _redis is not None
+    key = f"contractgen:attempts:{job_id}"
+    count = int(_redis.incr(key))
+    _redis.expire(key, ATTEMPTS_TTL)
+    return count
+
+
+def make_job(
+    task: Task, data: dict[str, Any], out_dir: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Make one contract's set into ``out_dir``; return the row's outcome (never raise).
+
+    ``{"status": "made", "folder", "ledger", "attempt", "worker"}``, or
+    ``{"status": "failed", "code", "message", "attempt", "worker"}``.
+    """
+    attempt = _attempt(task.request.id)
+    where = f"{socket.gethostname()}:{os.getpid()}"
+    said: dict[str, Any] = {"attempt": attempt, "worker": where}
+    if attempt > ATTEMPTS_MAX:
+        message = f"该合同已使工作进程意外退出 {attempt - 1} 次，不再重试"
+        return {**said, "status": "failed", "code": "job.poison", "message": message}
+    assert _generator is not None
+    try:
+        contract = parse(data)
+        folder, note = make_set(
+            _generator, _ledger, contract, out_path(out_dir), options_from(options), default_actor()
+        )
+    except InvalidContractError as exc:
+        return {**said, "status": "failed", "code": "validate.failed", "message": str(exc)}
+    except OutputConflictError as exc:
+        return {**said, "status": "failed", "code": "output.exists", "message": failure_text(exc)}
+    except Exception as exc:  # one job's failure is its row's alone
+        _log.warning("job %s failed: %r", task.request.id, exc)
+        return {**said, "status": "failed", "code": "generate.failed", "message": failure_text(exc)}
+    return {**said, "status": "made", "folder": folder, "ledger": note}
+
+
+def register(app: Celery) -> Any:
+    """Register the task on an application; return it."""
+    return app.task(name=TASK_MAKE, bind=True)(make_job)
+
+
+def check_broker(app: Celery, url: str) -> None:
+    """Raise :class:`QueueError` (``queue.unreachable``) unless the broker answers now."""
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=5)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise QueueError(
+            f"无法连接消息代理 {masked(url)}：{reason}", code="queue.unreachable", url=masked(url)
+        ) from exc
+
+
+def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) -> None:
+    """Run a Celery worker of ``concurrency`` processes until it is stopped (SIGTERM, Ctrl-C)."""
+    global _config
+    if config.ledger is not None:
+        # reached and migrated once, here: a ledger that cannot be used fails the start
+        Ledger(config.ledger).close()
+    app = celery_app(config.broker)
+    check_broker(app, config.broker)
+    register(app)
+    _config = config
+    signals.worker_process_init.connect(_start_process, weak=False)
+    signals.worker_process_shutdown.connect(_stop_process, weak=False)
+    argv = [
+        "worker",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+        f"--queues={QUEUE}",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        f"--hostname={name or f'contractgen-{os.getpid()}@{socket.gethostname()}'}",
+    ]
+    app.worker_main(argv)
