@@ -28,7 +28,7 @@ from ..inputs.load import load_data
 from ..office import die_with_parent
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 from .publish import add_publish_commands, iso_day
-from .queue import add_queue_commands, remote_batch
+from .queue import add_queue_commands, remote_batch, serve_queue_settings
 
 __all__ = [
     "build_parser",
@@ -235,6 +235,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         templates=_template_folder(args.templates),
         ledger=None if args.no_ledger else _ledger_url(args),
+        **serve_queue_settings(args),
     )
     return serve(settings)
 
@@ -360,7 +361,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_ledger_options(batch_cmd)
     batch_cmd.set_defaults(func=_cmd_batch)
-    add_queue_commands(commands, batch_cmd)
 
     serve_cmd = commands.add_parser("serve", help="运行 HTTP 服务（供电子签章平台调用）")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
@@ -430,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_ledger_options(serve_cmd)
     serve_cmd.set_defaults(func=_cmd_serve)
+    add_queue_commands(commands, batch_cmd, serve_cmd)
 
     add_publish_commands(commands, add_ledger_commands(commands))
 

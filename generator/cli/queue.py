@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import UsageError
 
-__all__ = ["add_queue_commands", "remote_batch"]
+__all__ = ["add_queue_commands", "remote_batch", "serve_queue_settings"]
 
 
 def _count(text: str) -> int:
@@ -63,8 +63,43 @@ def remote_batch(args: argparse.Namespace, options: Any) -> Any:
     )
 
 
-def add_queue_commands(commands: Any, batch_cmd: argparse.ArgumentParser) -> None:
-    """Add ``worker`` to the commands, and ``--broker`` / ``--job-timeout`` to ``batch``."""
+def serve_queue_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the service's settings of the jobs: broker, jobs folder, callback key."""
+    key = None
+    if args.callback_key_file is not None:
+        try:
+            key = args.callback_key_file.read_bytes().strip()
+        except OSError as exc:
+            raise UsageError(f"{args.callback_key_file}: 无法读取回调密钥：{exc.strerror}") from exc
+        if len(key) < 16:
+            raise UsageError(f"{args.callback_key_file}: 回调密钥过短（至少 16 字节）")
+    return {"broker": args.broker, "jobs_dir": args.jobs_dir, "callback_key": key}
+
+
+def add_queue_commands(
+    commands: Any, batch_cmd: argparse.ArgumentParser, serve_cmd: argparse.ArgumentParser
+) -> None:
+    """Add ``worker``; ``--broker`` / ``--job-timeout`` to ``batch``; the jobs' to ``serve``."""
+    serve_cmd.add_argument(
+        "--broker",
+        metavar="URL",
+        default=None,
+        help="启用异步任务 /v1/jobs，交给该消息代理的工作进程",
+    )
+    serve_cmd.add_argument(
+        "--jobs-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="工作进程写入任务结果的共享文件夹（默认用户数据目录下 contractgen/jobs）",
+    )
+    serve_cmd.add_argument(
+        "--callback-key-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="回调签名（HMAC-SHA256）密钥文件（默认用访问令牌）",
+    )
     batch_cmd.add_argument(
         "--broker",
         metavar="URL",

@@ -7,6 +7,7 @@ survives a worker's death.
 """
 
 from .app import ATTEMPTS_MAX, QUEUE, TASK_MAKE, VISIBILITY_TIMEOUT, celery_app
+from .jobs import IdempotencyConflict, JobStore, default_jobs_dir, sign
 from .remote import JOB_TIMEOUT, Sender, run_remote_batch
 from .worker import WorkerConfig, check_broker, run_worker
 
@@ -16,10 +17,14 @@ __all__ = [
     "QUEUE",
     "TASK_MAKE",
     "VISIBILITY_TIMEOUT",
+    "IdempotencyConflict",
+    "JobStore",
     "Sender",
     "WorkerConfig",
     "celery_app",
     "check_broker",
+    "default_jobs_dir",
     "run_remote_batch",
     "run_worker",
+    "sign",
 ]

@@ -21,6 +21,7 @@ from fastapi import Request
 
 from ..ledger import Ledger, Recorded
 from ..pipeline import ContractSet, Generator
+from ..queue import JobStore
 from . import problems
 from .problems import Problem
 from .settings import Settings
@@ -65,6 +66,8 @@ class Runtime:
         self.scratch: Path | None = None
         #: set when the service stops: a round starts no more contracts
         self.closing = False
+        #: the asynchronous jobs (None: the service runs without a broker)
+        self.jobs: JobStore | None = None
 
     def deadline(self) -> float:
         """Return the deadline of a request arriving now, on the event loop's clock.

@@ -54,6 +54,7 @@ from .. import web
 from .._version import __version__
 from . import ledger_routes, openapi, publication_routes, routes
 from .auth import BearerGuard
+from .job_routes import add_job_routes
 from .lifespan import QuietStartupFailure, lifespan_of
 from .problems import add_error_handlers
 from .settings import Settings
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_error_handlers(app)
     _rendering_routes(app)
     _ledger_routes(app)
+    add_job_routes(app)
     app.add_api_route(
         "/healthz",
         routes.healthz,

@@ -22,7 +22,7 @@ from . import problems
 from .negotiation import require_file, require_json
 from .settings import Settings
 
-__all__ = ["DRAIN_LIMIT", "contract_body", "decode", "file_body", "json_body"]
+__all__ = ["DRAIN_LIMIT", "contract_body", "decode", "file_body", "json_body", "raw_body"]
 
 #: what is still read (and thrown away) of a body past its limit, so the 413 reaches the client
 DRAIN_LIMIT = 16 << 20
@@ -78,6 +78,11 @@ async def _receive(request: Request, settings: Settings, deadline: float) -> byt
             return await _read(request, settings.max_body)
     except TimeoutError:
         raise problems.request_timeout(min(settings.read_timeout, settings.timeout)) from None
+
+
+async def raw_body(request: Request, settings: Settings, deadline: float) -> bytes:
+    """Return a body whose type the caller has checked, within the size limit and in time."""
+    return await _receive(request, settings, deadline)
 
 
 async def json_body(request: Request, settings: Settings, deadline: float) -> bytes:

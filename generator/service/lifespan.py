@@ -9,6 +9,7 @@ request it could not record. That failure is logged as the ledger's message
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -16,16 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import LedgerError
+from ..errors import LedgerError, QueueError
 from ..ledger import Ledger
 from ..pipeline import Generator
+from ..queue import JobStore, check_broker, default_jobs_dir
+from ..queue.jobs import CALLBACK_TIMEOUT
 from .admission import Runtime
 from .settings import Settings
 
-__all__ = ["QuietStartupFailure", "lifespan_of"]
+__all__ = ["CALLBACK_POLL", "QuietStartupFailure", "lifespan_of"]
+
+#: seconds between two looks for callbacks to make
+CALLBACK_POLL = 0.5
+_log = logging.getLogger("contractgen.service")
 
 
 def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -50,6 +58,10 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
             async with anyio.create_task_group() as tasks:
                 runtime = Runtime(generator, tasks, settings, ledger)
                 runtime.scratch = Path(scratch)
+                if settings.broker:
+                    runtime.jobs = await anyio.to_thread.run_sync(_job_store, settings)
+                    stack.callback(runtime.jobs.close)
+                    tasks.start_soon(_callbacks, runtime)
                 app.state.runtime = runtime
                 yield
                 # a round starts no more contracts; leaving the group waits for the renders
@@ -57,6 +69,30 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
                 runtime.closing = True
 
     return lifespan
+
+
+def _job_store(settings: Settings) -> JobStore:
+    """Return the jobs' store on the broker; a broker that cannot be reached fails the start."""
+    assert settings.broker is not None
+    store = JobStore(
+        settings.broker,
+        settings.jobs_dir or default_jobs_dir(),
+        settings.callback_key or (settings.token.encode() if settings.token else None),
+    )
+    check_broker(store.app, settings.broker)
+    return store
+
+
+async def _callbacks(runtime: Runtime) -> None:
+    """Call the callbacks of finished jobs until the service stops (a poll, twice a second)."""
+    assert runtime.jobs is not None
+    with httpx.Client(timeout=CALLBACK_TIMEOUT) as client:
+        while not runtime.closing:
+            try:
+                await anyio.to_thread.run_sync(runtime.jobs.deliver_callbacks, client)
+            except Exception as exc:  # Redis away for a while: try again at the next turn
+                _log.warning("callbacks: %r", exc)
+            await anyio.sleep(CALLBACK_POLL)
 
 
 class QuietStartupFailure:
@@ -94,6 +130,6 @@ class QuietStartupFailure:
 
 
 def _plain(message: Message, failure: BaseException | None) -> dict[str, Any]:
-    if isinstance(failure, LedgerError):
+    if isinstance(failure, LedgerError | QueueError):
         return {**message, "message": f"服务未启动：{failure}"}
     return dict(message)

@@ -41,6 +41,7 @@ __all__ = [
     "VALIDATE_RESPONSES",
     "VERIFY_RESPONSES",
     "openapi_builder",
+    "problem_responses",
 ]
 
 _PROBLEM_SCHEMA: dict[str, Any] = {
@@ -193,7 +194,7 @@ _SET_HEADERS: dict[str, Any] = {
 }
 
 
-def _problems(*codes: int, **reasons: str) -> dict[int | str, dict[str, Any]]:
+def problem_responses(*codes: int, **reasons: str) -> dict[int | str, dict[str, Any]]:
     """Return OpenAPI responses for the given problem statuses; ``reasons``: ``s404="…"``."""
     responses: dict[int | str, dict[str, Any]] = {}
     for code in codes:
@@ -218,7 +219,7 @@ CONTRACTS_RESPONSES: dict[int | str, dict[str, Any]] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/ContractSetJson"}},
         },
     },
-    **_problems(400, 408, 413, 415, 422, 503, 504),
+    **problem_responses(400, 408, 413, 415, 422, 503, 504),
 }
 DOCUMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -240,7 +241,7 @@ DOCUMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
         },
         "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
     },
-    **_problems(400, 404, 408, 413, 415, 422, 503, 504),
+    **problem_responses(400, 404, 408, 413, 415, 422, 503, 504),
 }
 _PUBLICATION_HEADERS: dict[str, Any] = {
     "X-Contract-No": _SET_HEADERS["X-Contract-No"],
@@ -276,7 +277,7 @@ PUBLICATION_RESPONSES: dict[int | str, dict[str, Any]] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/PublicationJson"}},
         },
     },
-    **_problems(
+    **problem_responses(
         400,
         408,
         409,
@@ -299,7 +300,7 @@ VALIDATE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Whether the data is valid, and every issue (200 even when not)",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Validation"}}},
     },
-    **_problems(400, 408, 413, 415),
+    **problem_responses(400, 408, 413, 415),
 }
 SCHEMA_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -313,7 +314,7 @@ VERIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The verdict on the file, or on each file of the zip (200 whatever it is)",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}},
     },
-    **_problems(
+    **problem_responses(
         404,
         408,
         413,
@@ -336,7 +337,7 @@ def _ledger_read(schema: str, what: str, *problems: int) -> dict[int | str, dict
             "description": "Found",
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
         },
-        **_problems(
+        **problem_responses(
             *sorted({404, 503, *problems}),
             s400="A query or path parameter is not valid (`issues` names it)",
             s404=_NO_LEDGER + (f", or {what}" if what else ""),
@@ -404,7 +405,7 @@ def _add_security(document: dict[str, Any]) -> None:
         if path.startswith("/v1/"):
             for operation in operations.values():
                 operation["security"] = [{"bearer": []}]
-                operation["responses"].update(_problems(401))
+                operation["responses"].update(problem_responses(401))
 
 
 def openapi_builder(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:

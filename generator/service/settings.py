@@ -36,3 +36,9 @@ class Settings:
     templates: Path | None = None
     #: the URL of the ledger every set made is recorded in (None: none)
     ledger: str | None = None
+    #: the Celery broker (Redis) of the asynchronous jobs, ``/v1/jobs`` (None: no jobs)
+    broker: str | None = None
+    #: the folder the workers write jobs' sets to, shared with them (None: the user's data)
+    jobs_dir: Path | None = None
+    #: the key callbacks are signed with (HMAC-SHA256); None: the token, if any
+    callback_key: bytes | None = None

@@ -69,6 +69,7 @@ ALLOWED: dict[str, set[str]] = {
         "ledger",
         "pipeline",
         "publication",
+        "queue",
         "web",
     },
     "cli": {

@@ -1,0 +1,265 @@
+"""Asynchronous jobs of the service: one contract or a round, sent to the workers, kept in Redis.
+
+A job is a record in Redis (``contractgen:job:<id>``, kept :data:`JOB_TTL`): its
+rows, each with the issues that kept it from being sent or the id of the task that
+makes it; its status is read from the tasks' results whenever it is asked for, so
+any replica of the service answers for any job, and none holds state of its own.
+Sets are written by the workers under ``<jobs folder>/<job id>/``, a folder the
+workers and the service replicas share.
+
+``Idempotency-Key``: the first request with a key stores the job's id under it
+(with the body's digest) before anything is sent; a request repeating the key gets
+that job, and one repeating it with another body is refused.
+
+A callback URL is called once the job is done, with the job's status as JSON and
+``X-Contractgen-Signature: t=<unix time>,sha256=<hex>``, the HMAC-SHA256 of
+``<t>.<body>`` under the service's callback key; a failed call is retried with
+exponential back-off (:data:`CALLBACK_DELAYS`), by whichever replica takes the
+job's lock first, and given up after the last delay (recorded in the job).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+from celery import Celery
+
+from ..batch import Line, Options
+from ..domain.model import Contract
+from .app import TASK_MAKE, celery_app, options_to
+
+__all__ = [
+    "CALLBACK_DELAYS",
+    "CALLBACK_TIMEOUT",
+    "JOB_TTL",
+    "IdempotencyConflict",
+    "JobStore",
+    "default_jobs_dir",
+    "sign",
+]
+
+#: seconds a job's record (and its idempotency key) is kept
+JOB_TTL = 7 * 24 * 3600
+#: seconds between a failed callback and the next try; after the last, it is given up
+CALLBACK_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+#: seconds one callback request may take
+CALLBACK_TIMEOUT = 10.0
+#: the Redis set of jobs whose callback is still to be made
+_CALLBACKS = "contractgen:callbacks"
+
+
+class IdempotencyConflict(ValueError):
+    """An ``Idempotency-Key`` used before with another body."""
+
+
+def default_jobs_dir() -> Path:
+    """Return where jobs' sets go by default: the user's data folder (one machine's)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "contractgen" / "jobs"
+
+
+def sign(key: bytes, timestamp: int, body: bytes) -> str:
+    """Return the signature header's value of a callback body."""
+    digest = hmac.new(key, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},sha256={digest}"
+
+
+def _text(value: Any) -> str:
+    """Return what Redis answered as text (redis-py gives bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass
+class _Row:
+    where: str
+    contract_no: str
+    task: str | None
+    errors: list[dict[str, str]]
+
+
+class JobStore:
+    """Jobs kept in Redis, their contracts sent to the workers through Celery."""
+
+    def __init__(self, broker: str, folder: Path, callback_key: bytes | None = None) -> None:
+        self.app: Celery = celery_app(broker)
+        self.redis = redis.Redis.from_url(broker, socket_timeout=10, socket_connect_timeout=5)
+        self.folder = folder.resolve()
+        self.callback_key = callback_key
+
+    def close(self) -> None:
+        """Close the connections."""
+        self.redis.close()
+
+    def _key(self, job_id: str) -> str:
+        return f"contractgen:job:{job_id}"
+
+    def create(
+        self,
+        lines: list[Line],
+        valid: list[tuple[Line, Contract]],
+        options: Options,
+        *,
+        callback: str | None = None,
+        idempotency: str | None = None,
+        body_digest: str = "",
+    ) -> tuple[str, bool]:
+        """Send a job's good rows; return its id and whether it is new (False: the key's job)."""
+        job_id = uuid.uuid4().hex
+        if idempotency is not None:
+            slot = f"contractgen:idem:{idempotency}"
+            claimed = self.redis.set(slot, f"{job_id} {body_digest}", nx=True, ex=JOB_TTL)
+            if not claimed:
+                held = _text(self.redis.get(slot) or b"")
+                earlier, _, digest = held.partition(" ")
+                if digest != body_digest:
+                    raise IdempotencyConflict(earlier)
+                return earlier, False
+        out_dir = self.folder / job_id
+        tasks = {id(line): self._send(contract, out_dir, options) for line, contract in valid}
+        rows = [
+            _Row(line.where, line.contract_no, tasks.get(id(line)), line.errors).__dict__
+            for line in lines
+        ]
+        record = {
+            "id": job_id,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "rows": rows,
+            "callback": callback,
+            "callback_state": "pending" if callback else None,
+            "callback_tries": 0,
+        }
+        self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
+        if callback:
+            self.redis.zadd(_CALLBACKS, {job_id: time.time()})
+        return job_id, True
+
+    def _send(self, contract: Contract, out_dir: Path, options: Options) -> str:
+        data = contract.model_dump(mode="json")
+        result = self.app.send_task(TASK_MAKE, args=[data, str(out_dir), options_to(options)])
+        return str(result.id)
+
+    def record(self, job_id: str) -> dict[str, Any] | None:
+        """Return a job's stored record, or None when there is no such job (or it expired)."""
+        if not job_id.isalnum() or len(job_id) != 32:
+            return None
+        raw = self.redis.get(self._key(job_id))
+        return None if raw is None else dict(json.loads(raw))
+
+    def status(self, job_id: str) -> dict[str, Any] | None:
+        """Return a job's status: every row's, the counts, and the job's (queued/running/done)."""
+        record = self.record(job_id)
+        if record is None:
+            return None
+        rows = [self._row_status(row) for row in record["rows"]]
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        settled = counts.get("made", 0) + counts.get("failed", 0)
+        if settled == len(rows):
+            state = "done"
+        elif counts.get("queued", 0) + settled == len(rows) and not settled:
+            state = "queued"
+        else:
+            state = "running"
+        return {
+            "id": job_id,
+            "status": state,
+            "created": record["created"],
+            "progress": {"done": settled, "total": len(rows)},
+            "counts": counts,
+            "rows": rows,
+            "callback": {"state": record["callback_state"], "tries": record["callback_tries"]}
+            if record["callback"]
+            else None,
+        }
+
+    def _row_status(self, row: dict[str, Any]) -> dict[str, Any]:
+        out = {"where": row["where"], "contract_no": row["contract_no"]}
+        if row["task"] is None:
+            return {**out, "status": "failed", "errors": row["errors"]}
+        result = self.app.AsyncResult(row["task"])
+        if not result.ready():
+            running = result.state == "STARTED"
+            return {**out, "status": "running" if running else "queued", "task": row["task"]}
+        outcome = result.result if isinstance(result.result, dict) else {}
+        if outcome.get("status") == "made":
+            return {
+                **out,
+                "status": "made",
+                "task": row["task"],
+                "ledger": outcome.get("ledger", ""),
+                "folder": Path(str(outcome["folder"])).name,
+            }
+        error = {
+            "place": row["where"],
+            "path": "",
+            "code": str(outcome.get("code", "generate.failed")),
+            "message": str(outcome.get("message", repr(result.result))),
+        }
+        return {**out, "status": "failed", "task": row["task"], "errors": [error]}
+
+    def set_folder(self, job_id: str, contract_no: str) -> Path | None:
+        """Return the folder of a set a job made, or None when it made no such set."""
+        status = self.status(job_id)
+        if status is None:
+            return None
+        for row in status["rows"]:
+            if row["status"] == "made" and row["contract_no"] == contract_no:
+                folder = self.folder / job_id / row["folder"]
+                return folder if folder.is_dir() else None
+        return None
+
+    def deliver_callbacks(self, client: httpx.Client) -> int:
+        """Call the callbacks of the jobs that are done and due; return how many were tried."""
+        tried = 0
+        for raw_id in self.redis.zrangebyscore(_CALLBACKS, 0, time.time()):
+            job_id = _text(raw_id)
+            if not self.redis.set(f"contractgen:callback-lock:{job_id}", "1", nx=True, ex=60):
+                continue  # another replica has it
+            try:
+                tried += self._deliver(client, job_id)
+            finally:
+                self.redis.delete(f"contractgen:callback-lock:{job_id}")
+        return tried
+
+    def _deliver(self, client: httpx.Client, job_id: str) -> int:
+        record, status = self.record(job_id), self.status(job_id)
+        if record is None or status is None:
+            self.redis.zrem(_CALLBACKS, job_id)
+            return 0
+        if status["status"] != "done":
+            self.redis.zadd(_CALLBACKS, {job_id: time.time() + 1.0})
+            return 0
+        status["callback"] = None
+        body = json.dumps(status, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "X-Contractgen-Job": job_id}
+        if self.callback_key is not None:
+            headers["X-Contractgen-Signature"] = sign(self.callback_key, int(time.time()), body)
+        try:
+            answer = client.post(record["callback"], content=body, headers=headers)
+            delivered = 200 <= answer.status_code < 300
+        except httpx.HTTPError:
+            delivered = False
+        record["callback_tries"] += 1
+        if delivered:
+            record["callback_state"] = "delivered"
+            self.redis.zrem(_CALLBACKS, job_id)
+        elif record["callback_tries"] > len(CALLBACK_DELAYS):
+            record["callback_state"] = "failed"
+            self.redis.zrem(_CALLBACKS, job_id)
+        else:
+            delay = CALLBACK_DELAYS[record["callback_tries"] - 1]
+            self.redis.zadd(_CALLBACKS, {job_id: time.time() + delay})
+        self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
+        return 1

@@ -1,0 +1,201 @@
+"""The asynchronous jobs of the service (``serve --broker``): made by the Celery workers.
+
+::
+
+    POST /v1/jobs                          one contract (JSON), or a round (JSON lines,
+                                           CSV or a workbook) → 202, Location
+    GET  /v1/jobs/{id}                     its status, progress and every row's outcome
+    GET  /v1/jobs/{id}/sets/{number}.zip   a set it made
+
+A round's rows are validated here, as ``contractgen batch`` validates them; the
+good ones are sent, the others are in the job as failed rows. One contract that
+is not valid is refused at once (422), as ``POST /v1/contracts`` refuses it. The
+job's record lives in Redis (:class:`generator.queue.JobStore`), so any replica
+answers for any job. As in :mod:`generator.service.routes`, the handlers are
+introduced by comments: FastAPI would publish a docstring as the description.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import anyio
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from ..batch import Line, Options, validate_rows
+from ..domain.model import Contract
+from ..domain.validate import parse
+from ..errors import InputError
+from ..inputs import read_batch
+from ..pipeline import folder_zip
+from ..queue import IdempotencyConflict, JobStore
+from . import problems
+from .admission import runtime_of
+from .answers import disposition
+from .bodies import decode, raw_body
+from .job_docs import JOB_BODY, JOB_CREATED_RESPONSES, JOB_SET_RESPONSES, JOB_STATUS_RESPONSES
+
+__all__ = ["ROUND_TYPES", "add_job_routes", "create_job", "job_set", "job_status"]
+
+#: a round's media types, and the file suffix its reader knows it by
+ROUND_TYPES = {
+    "application/jsonl": ".jsonl",
+    "application/x-ndjson": ".jsonl",
+    "text/csv": ".csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+#: the longest Idempotency-Key taken
+KEY_MAX = 200
+
+
+def _jobs(request: Request) -> JobStore:
+    jobs = runtime_of(request).jobs
+    if jobs is None:
+        raise problems.jobs_disabled()
+    return jobs
+
+
+def _callback(url: str | None, jobs: JobStore) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise problems.bad_job_request("回调地址应为 http(s) URL", "jobs.callback_url")
+    if jobs.callback_key is None:
+        message = "本服务没有回调签名密钥（--token 或 --callback-key-file），不能回调"
+        raise problems.bad_job_request(message, "jobs.callback_key")
+    return url
+
+
+def _one(body: bytes) -> tuple[list[Line], list[tuple[Line, Contract]]]:
+    """Return the one contract of a JSON body as a job's row; 422 when it is not valid."""
+    contract = parse(decode(body))  # 422 with every issue when it is not valid
+    line = Line("请求体", contract.contract_no)
+    return [line], [(line, contract)]
+
+
+def _round(
+    body: bytes, suffix: str, scratch: Path
+) -> tuple[list[Line], list[tuple[Line, Contract]]]:
+    """Return a round's rows validated as the batch validates them (blocking: in a thread)."""
+    path = scratch / f"job-{secrets.token_hex(8)}{suffix}"
+    try:
+        path.write_bytes(body)
+        try:
+            records = read_batch(path)
+        except InputError as exc:
+            message = str(exc).replace(str(path), "请求体")
+            raise problems.bad_job_request(message, "input.file") from None
+        return validate_rows(records, Options())
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# ``POST /v1/jobs``: one contract, or a round, made by the workers; 202 and where to look.
+async def create_job(
+    request: Request,
+    callback: Annotated[
+        str | None, Query(description="URL called (POST, signed) once the job is done")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, Header(description="a repeated POST with the same key gets the same job")
+    ] = None,
+) -> JSONResponse:
+    jobs = _jobs(request)
+    runtime = runtime_of(request)
+    url = _callback(callback, jobs)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and media not in ROUND_TYPES:
+        encoding = request.headers.get("content-encoding", "identity")
+        accepted = ("application/json", *ROUND_TYPES)
+        raise problems.unsupported_file_type(media, encoding, accepted)
+    body = await raw_body(request, runtime.settings, runtime.deadline())
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= KEY_MAX:
+        message = f"Idempotency-Key 应为 1 到 {KEY_MAX} 个字符"
+        raise problems.bad_job_request(message, "jobs.idempotency_key")
+    if media == "application/json":
+        lines, valid = await anyio.to_thread.run_sync(_one, body)
+    else:
+        scratch = runtime.scratch or Path("/tmp")
+        lines, valid = await anyio.to_thread.run_sync(_round, body, ROUND_TYPES[media], scratch)
+    key = None
+    if idempotency_key is not None:
+        key = hashlib.sha256(f"{runtime.actor}\n{idempotency_key}".encode()).hexdigest()
+
+    def send() -> tuple[str, bool, dict[str, Any] | None]:
+        job_id, new = jobs.create(
+            lines,
+            valid,
+            Options(),
+            callback=url,
+            idempotency=key,
+            body_digest=hashlib.sha256(body).hexdigest(),
+        )
+        return job_id, new, jobs.status(job_id)
+
+    try:
+        job_id, new, status = await anyio.to_thread.run_sync(send)
+    except IdempotencyConflict as exc:
+        raise problems.idempotency_conflict(str(exc)) from None
+    headers = {"Location": f"/v1/jobs/{job_id}"}
+    return JSONResponse(status, status_code=202 if new else 200, headers=headers)
+
+
+# ``GET /v1/jobs/{job_id}``: the job's status, progress and every row's outcome.
+async def job_status(request: Request, job_id: str) -> JSONResponse:
+    jobs = _jobs(request)
+    status = await anyio.to_thread.run_sync(jobs.status, job_id)
+    if status is None:
+        raise problems.job_not_found(job_id)
+    return JSONResponse(status)
+
+
+# ``GET /v1/jobs/{job_id}/sets/{contract_no}.zip``: a set the job made, as a zip.
+async def job_set(request: Request, job_id: str, contract_no: str) -> Response:
+    jobs = _jobs(request)
+
+    def read() -> bytes | None:
+        folder = jobs.set_folder(job_id, contract_no)
+        if folder is None:
+            return None
+        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+        return folder_zip(contract_no, files)
+
+    body = await anyio.to_thread.run_sync(read)
+    if body is None:
+        raise problems.job_not_found(f"{job_id}/{contract_no}")
+    headers = {"Content-Disposition": disposition("attachment", f"{contract_no}.zip")}
+    return Response(body, media_type="application/zip", headers=headers)
+
+
+def add_job_routes(app: FastAPI) -> None:
+    """Add the routes of the asynchronous jobs."""
+    app.add_api_route(
+        "/v1/jobs",
+        create_job,
+        methods=["POST"],
+        summary="Send one contract or a round to the workers",
+        status_code=202,
+        openapi_extra=JOB_BODY,
+        responses=JOB_CREATED_RESPONSES,
+    )
+    app.add_api_route(
+        "/v1/jobs/{job_id}",
+        job_status,
+        methods=["GET"],
+        summary="A job's status and rows",
+        responses=JOB_STATUS_RESPONSES,
+    )
+    app.add_api_route(
+        "/v1/jobs/{job_id}/sets/{contract_no}.zip",
+        job_set,
+        methods=["GET"],
+        summary="A set a job made",
+        response_class=Response,
+        responses=JOB_SET_RESPONSES,
+    )
