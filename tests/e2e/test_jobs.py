@@ -1,0 +1,197 @@
+"""The service's asynchronous jobs for real: Redis, a worker and the service, all started here.
+
+One contract sent as a job comes back (202, Location, polled to done) as the CLI's
+bytes and is in the ledger the worker and the service share; a round sent as a
+workbook calls back once done, signed with HMAC-SHA256, after a first callback
+answered 500 (retried with back-off); the same Idempotency-Key gives the same job,
+with another body it is refused; without a broker the routes answer 404, and a
+broker that cannot be reached stops the service from starting, saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from generator.inputs.load import load_data
+
+from ..brokers import RedisServer, redis_bin
+from ..conftest import SAMPLES, run_cli
+from .test_queue import Worker
+from .test_service import Server, start_server, stop_server
+
+pytestmark = pytest.mark.skipif(redis_bin() is None, reason="redis-server is not installed")
+
+TOKEN = "jobs-test-token-0123456789"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: a round of five on a loaded two-core machine
+DONE_SECONDS = 600
+
+
+class Stack:
+    """Redis, one worker of two processes and the service, sharing a ledger and a jobs folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.redis = RedisServer(folder)
+        self.ledger = f"sqlite:///{folder / 'ledger.db'}"
+        self.jobs = folder / "jobs"
+        self.worker = Worker(folder, self.redis.url, self.ledger, concurrency=2)
+        self.server: Server = start_server(
+            folder,
+            *("--workers", "1", "--ledger", self.ledger),
+            *("--broker", self.redis.url, "--jobs-dir", str(self.jobs)),
+            token=TOKEN,
+        )
+        self.client = httpx.Client(
+            base_url=self.server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
+        )
+
+    def close(self) -> None:
+        self.client.close()
+        try:
+            stop_server(self.server)
+        finally:
+            self.worker.stop()
+            self.redis.kill()
+
+    def wait_done(self, location: str) -> dict[str, Any]:
+        """Poll a job until it is done (with a deadline); return its status."""
+        give_up = time.monotonic() + DONE_SECONDS
+        while True:
+            status: dict[str, Any] = self.client.get(location).json()
+            if status["status"] == "done":
+                return status
+            assert time.monotonic() < give_up, status
+            time.sleep(0.2)  # the poll's interval, within its deadline
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    made = Stack(tmp_path_factory.mktemp("jobs"))
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+class Receiver:
+    """A callback endpoint on 127.0.0.1 that answers 500 first, then 204, and keeps every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, str], bytes]] = []
+        self.arrived = threading.Event()
+        calls, arrived = self.calls, self.arrived
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(500 if len(calls) == 1 else 204)
+                self.end_headers()
+                if len(calls) > 1:
+                    arrived.set()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/hook"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def test_one_contract_as_a_job_is_the_cli_s_set_and_is_recorded(
+    stack: Stack, tmp_path: Path
+) -> None:
+    data = {**load_data(SAMPLES / "seed.yaml")}
+    body = json.dumps(data, ensure_ascii=False, default=str).encode()
+    sent = stack.client.post("/v1/jobs", content=body, headers={"Content-Type": "application/json"})
+    assert sent.status_code == 202, sent.text
+    location = sent.headers["location"]
+    assert sent.json()["progress"] == {"done": 0, "total": 1}
+    status = stack.wait_done(location)
+    (row,) = status["rows"]
+    assert row["status"] == "made", status
+    assert "第 1 版已登记" in row["ledger"]
+    number = row["contract_no"]
+    got = stack.client.get(f"{location}/sets/{number}.zip")
+    assert got.status_code == 200
+    assert run_cli("render", SAMPLES / "seed.yaml", "-o", tmp_path, "--no-ledger").returncode == 0
+    with zipfile.ZipFile(io.BytesIO(got.content)) as archive:
+        for path in (tmp_path / number).iterdir():
+            assert archive.read(f"{number}/{path.name}") == path.read_bytes(), path.name
+    # the worker recorded it in the ledger the service reads
+    recorded = stack.client.get(f"/v1/ledger/sets/{number}")
+    assert recorded.status_code == 200 and recorded.json()["version"] == 1
+    assert stack.client.get("/v1/jobs/" + "0" * 32).status_code == 404
+    invalid = stack.client.post(
+        "/v1/jobs", content=b'{"contract_no": "x"}', headers={"Content-Type": "application/json"}
+    )
+    assert invalid.status_code == 422 and invalid.json()["issues"]
+
+
+def test_a_round_calls_back_signed_after_a_retry_and_a_key_gives_the_same_job(
+    stack: Stack,
+) -> None:
+    receiver = Receiver()
+    workbook = (SAMPLES / "batch.xlsx").read_bytes()
+    headers = {"Content-Type": XLSX, "Idempotency-Key": "round-2026-01"}
+    try:
+        sent = stack.client.post(
+            "/v1/jobs", params={"callback": receiver.url}, content=workbook, headers=headers
+        )
+        assert sent.status_code == 202, sent.text
+        again = stack.client.post(
+            "/v1/jobs", params={"callback": receiver.url}, content=workbook, headers=headers
+        )
+        assert again.status_code == 200
+        assert again.headers["location"] == sent.headers["location"]
+        other = stack.client.post("/v1/jobs", content=workbook + b"\0", headers=headers)
+        assert other.status_code == 422
+        assert other.json()["code"] == "jobs.idempotency_conflict"
+        status = stack.wait_done(sent.headers["location"])
+        assert [r["status"] for r in status["rows"]] == ["made"] * 5
+        assert receiver.arrived.wait(timeout=DONE_SECONDS)
+    finally:
+        receiver.close()
+    assert len(receiver.calls) == 2  # 500 first, then accepted after the back-off
+    for call_headers, call_body in receiver.calls:
+        stamp, _, signature = call_headers["x-contractgen-signature"].partition(",")
+        timestamp = stamp.removeprefix("t=").encode()
+        expected = hmac.new(TOKEN.encode(), timestamp + b"." + call_body, hashlib.sha256)
+        assert signature == f"sha256={expected.hexdigest()}"
+    called = json.loads(receiver.calls[-1][1])
+    assert called["id"] == sent.json()["id"] and called["counts"] == {"made": 5}
+    final = stack.client.get(sent.headers["location"]).json()
+    assert final["callback"] == {"state": "delivered", "tries": 2}
+
+
+def test_without_a_broker_jobs_are_404_and_an_unreachable_one_stops_the_start(
+    tmp_path: Path,
+) -> None:
+    redis = RedisServer(tmp_path)
+    url = redis.url
+    redis.kill()
+    server = start_server(tmp_path, "--workers", "1", "--no-ledger")
+    try:
+        answer = httpx.post(f"{server.url}/v1/jobs", json={}, timeout=30)
+        assert answer.status_code == 404 and answer.json()["code"] == "jobs.disabled"
+    finally:
+        stop_server(server)
+    with pytest.raises(AssertionError, match="无法连接消息代理"):
+        start_server(tmp_path, "--workers", "1", "--no-ledger", "--broker", url)
