@@ -19,12 +19,13 @@ job with no outcome within ``job_timeout`` of being sent is reported failed
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import redis
 from celery import Celery
+from celery.states import READY_STATES
 
 from ..batch import Line, Options, Progress, Summary, run_batch
 from ..domain.model import Contract
@@ -98,10 +99,8 @@ class Sender:
         """Settle the jobs that have an outcome; resend those Redis lost; fail the overdue."""
         try:
             restarted = self._redis_run_id() != self.run_id
-            states = {job_id: self.app.AsyncResult(job_id) for job_id in self.pending}
-            for job_id, result in states.items():
-                if result.ready():
-                    self._settle(job_id, result.result, progress)
+            for job_id, outcome in self._outcomes(list(self.pending)):
+                self._settle(job_id, outcome, progress)
             if restarted:
                 self._resend_lost()
         except _TRANSIENT:
@@ -116,6 +115,19 @@ class Sender:
                 )
                 line.fail([Issue("", "queue.lost", message)])
                 progress.step(line)
+
+    def _outcomes(self, job_ids: list[str]) -> Iterator[tuple[str, Any]]:
+        """Yield (id, outcome) of the jobs that are done, a thousand results a round trip."""
+        backend = self.app.backend
+        for start in range(0, len(job_ids), 1000):
+            chunk = job_ids[start : start + 1000]
+            values = backend.mget([backend.get_key_for_task(job_id) for job_id in chunk])
+            for job_id, value in zip(chunk, values, strict=True):
+                if value is None:
+                    continue
+                meta = backend.decode_result(value)
+                if meta["status"] in READY_STATES:
+                    yield job_id, meta["result"]
 
     def _resend_lost(self) -> None:
         """Send again, under their ids, the jobs a restarted Redis no longer knows."""
