@@ -37,6 +37,7 @@ __all__ = [
     "options_from",
     "options_to",
     "out_path",
+    "stored_states",
 ]
 
 #: the name of the task that makes one contract's set
@@ -76,6 +77,23 @@ def celery_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT) -> C
         enable_utc=True,
     )
     return app
+
+
+def stored_states(app: Celery, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Return what the result backend holds of each job that has anything there.
+
+    ``{"status": "STARTED" | "SUCCESS" | "FAILURE" | …, "result": …}`` by job id, read
+    a thousand jobs a round trip (MGET); a job still queued (or lost) is absent.
+    """
+    backend = app.backend
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(job_ids), 1000):
+        chunk = job_ids[start : start + 1000]
+        values = backend.mget([backend.get_key_for_task(job_id) for job_id in chunk])
+        for job_id, value in zip(chunk, values, strict=True):
+            if value is not None:
+                found[job_id] = dict(backend.decode_result(value))
+    return found
 
 
 def options_to(options: Options) -> dict[str, Any]:

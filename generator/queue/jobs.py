@@ -34,10 +34,11 @@ from typing import Any
 import httpx
 import redis
 from celery import Celery
+from celery.states import READY_STATES
 
 from ..batch import Line, Options
 from ..domain.model import Contract
-from .app import TASK_MAKE, celery_app, options_to
+from .app import TASK_MAKE, celery_app, options_to, stored_states
 
 __all__ = [
     "CALLBACK_DELAYS",
@@ -161,7 +162,9 @@ class JobStore:
         record = self.record(job_id)
         if record is None:
             return None
-        rows = [self._row_status(row) for row in record["rows"]]
+        tasks = [row["task"] for row in record["rows"] if row["task"] is not None]
+        states = stored_states(self.app, tasks)
+        rows = [self._row_status(row, states.get(row["task"] or "")) for row in record["rows"]]
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["status"]] = counts.get(row["status"], 0) + 1
@@ -184,30 +187,25 @@ class JobStore:
             else None,
         }
 
-    def _row_status(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _row_status(self, row: dict[str, Any], meta: dict[str, Any] | None) -> dict[str, Any]:
         out = {"where": row["where"], "contract_no": row["contract_no"]}
         if row["task"] is None:
             return {**out, "status": "failed", "errors": row["errors"]}
-        result = self.app.AsyncResult(row["task"])
-        if not result.ready():
-            running = result.state == "STARTED"
-            return {**out, "status": "running" if running else "queued", "task": row["task"]}
-        outcome = result.result if isinstance(result.result, dict) else {}
-        if outcome.get("status") == "made":
-            return {
-                **out,
-                "status": "made",
-                "task": row["task"],
-                "ledger": outcome.get("ledger", ""),
-                "folder": Path(str(outcome["folder"])).name,
-            }
+        out["task"] = row["task"]
+        if meta is None or meta["status"] not in READY_STATES:
+            running = meta is not None and meta["status"] == "STARTED"
+            return {**out, "status": "running" if running else "queued"}
+        outcome = meta["result"] if isinstance(meta["result"], dict) else {}
+        if meta["status"] == "SUCCESS" and outcome.get("status") == "made":
+            folder = Path(str(outcome["folder"])).name
+            return {**out, "status": "made", "ledger": outcome.get("ledger", ""), "folder": folder}
         error = {
             "place": row["where"],
             "path": "",
             "code": str(outcome.get("code", "generate.failed")),
-            "message": str(outcome.get("message", repr(result.result))),
+            "message": str(outcome.get("message", repr(meta["result"])))[:2000],
         }
-        return {**out, "status": "failed", "task": row["task"], "errors": [error]}
+        return {**out, "status": "failed", "errors": [error]}
 
     def set_folder(self, job_id: str, contract_no: str) -> Path | None:
         """Return the folder of a set a job made, or None when it made no such set."""

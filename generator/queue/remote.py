@@ -30,7 +30,7 @@ from celery.states import READY_STATES
 from ..batch import Line, Options, Progress, Summary, run_batch
 from ..domain.model import Contract
 from ..errors import Issue
-from .app import TASK_MAKE, celery_app, options_to
+from .app import TASK_MAKE, celery_app, options_to, stored_states
 from .worker import check_broker
 
 __all__ = ["JOB_TIMEOUT", "POLL_SECONDS", "Sender", "run_remote_batch"]
@@ -117,23 +117,17 @@ class Sender:
                 progress.step(line)
 
     def _outcomes(self, job_ids: list[str]) -> Iterator[tuple[str, Any]]:
-        """Yield (id, outcome) of the jobs that are done, a thousand results a round trip."""
-        backend = self.app.backend
-        for start in range(0, len(job_ids), 1000):
-            chunk = job_ids[start : start + 1000]
-            values = backend.mget([backend.get_key_for_task(job_id) for job_id in chunk])
-            for job_id, value in zip(chunk, values, strict=True):
-                if value is None:
-                    continue
-                meta = backend.decode_result(value)
-                if meta["status"] in READY_STATES:
-                    yield job_id, meta["result"]
+        """Yield (id, outcome) of the jobs that are done."""
+        for job_id, meta in stored_states(self.app, job_ids).items():
+            if meta["status"] in READY_STATES:
+                yield job_id, meta["result"]
 
     def _resend_lost(self) -> None:
         """Send again, under their ids, the jobs a restarted Redis no longer knows."""
         self.run_id = self._redis_run_id()
+        known = stored_states(self.app, list(self.pending))
         for job_id, (line, contract, sent) in list(self.pending.items()):
-            if self.app.AsyncResult(job_id).state == "PENDING":
+            if job_id not in known:
                 self._send(job_id, contract)
                 self.resent += 1
                 self.pending[job_id] = (line, contract, sent)
