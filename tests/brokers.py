@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-__all__ = ["RedisServer", "redis_bin"]
+__all__ = ["RedisServer", "die_with_parent", "redis_bin"]
 
 
 def redis_bin() -> str | None:
@@ -35,7 +35,8 @@ def _free_port() -> int:
         return port
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """Have this child process killed (SIGKILL) when the process that started it ends."""
     # PR_SET_PDEATHSIG = 1: the server gets SIGKILL when the test process ends, however.
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
@@ -71,7 +72,7 @@ class RedisServer:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def _wait_ready(self, client: redis.Redis) -> None:

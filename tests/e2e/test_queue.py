@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from ..brokers import RedisServer, redis_bin
+from ..brokers import RedisServer, die_with_parent, redis_bin
 from ..conftest import ROOT, SAMPLES, run_cli
 from .test_service import alive, descendants
 
@@ -64,6 +64,7 @@ class Worker:
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
         self.wait_for(r"ready\.")
 
@@ -118,6 +119,7 @@ def _wait_running(url: str, job: str, delivery: int, worker: Worker) -> None:
 
 
 def _batch(broker: str, out: Path, *extra: str) -> subprocess.Popen[str]:
+    """Start ``batch --broker`` (killed with the test process, should the test fail first)."""
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "generator", "batch", str(SAMPLES / "batch.xlsx")),
@@ -127,6 +129,7 @@ def _batch(broker: str, out: Path, *extra: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=die_with_parent,
     )
 
 
