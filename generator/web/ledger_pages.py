@@ -59,8 +59,27 @@ def _ledger(request: Request) -> Ledger | None:
     return ledger
 
 
-def _no_ledger(request: Request) -> Response:
-    return html(request, "ledger_off.html", 404)
+def _open(request: Request) -> tuple[Ledger | None, Response | None]:
+    """Return the service's ledger, or the answer to give: sign in first, or no ledger here."""
+    refused = sign_in_first(request)
+    if refused is not None:
+        return None, refused
+    ledger = _ledger(request)
+    if ledger is None:
+        return None, html(request, "ledger_off.html", 404)
+    return ledger, None
+
+
+async def _version_of(
+    request: Request, ledger: Ledger, number: str, version: int | None
+) -> tuple[dict[str, Any] | None, Response | None]:
+    """Return a recorded version (the newest when ``version`` is None), or the 404 page."""
+    try:
+        return await _read(ledger, lambda ledger: ledger.show(number, version)), None
+    except LedgerError as exc:
+        if exc.code != "ledger.not_found":
+            raise
+        return None, error_page(request, 404, "台账中没有", exc.detail)
 
 
 async def _read(ledger: Ledger, read: Callable[[Ledger], _T]) -> _T:
@@ -80,12 +99,10 @@ def _version(text: str | None) -> int | None:
 
 async def ledger_list(request: Request) -> Response:
     """``GET /ledger``: the recorded versions matching the filters, newest signing first."""
-    refused = sign_in_first(request)
-    if refused is not None:
-        return refused
-    ledger = _ledger(request)
+    ledger, answer = _open(request)
     if ledger is None:
-        return _no_ledger(request)
+        assert answer is not None
+        return answer
     query = request.query_params
     filters = {key: query.get(key, "").replace("\x00", "") for key in ("no", "supplier", "status")}
     filters.update(signed_from=query.get("signed_from", ""), signed_to=query.get("signed_to", ""))
@@ -105,12 +122,10 @@ async def ledger_list(request: Request) -> Response:
 
 async def ledger_set(request: Request) -> Response:
     """``GET /ledger/set?no=&version=``: a contract's versions, one version's files, its events."""
-    refused = sign_in_first(request)
-    if refused is not None:
-        return refused
-    ledger = _ledger(request)
+    ledger, answer = _open(request)
     if ledger is None:
-        return _no_ledger(request)
+        assert answer is not None
+        return answer
     number = request.query_params.get("no", "").replace("\x00", "")
     version = _version(request.query_params.get("version"))
 
@@ -141,20 +156,16 @@ async def ledger_set(request: Request) -> Response:
 
 async def ledger_form(request: Request) -> Response:
     """``GET /ledger/form?no=&version=``: a recorded version's data, loaded into the form."""
-    refused = sign_in_first(request)
-    if refused is not None:
-        return refused
-    ledger = _ledger(request)
+    ledger, answer = _open(request)
     if ledger is None:
-        return _no_ledger(request)
+        assert answer is not None
+        return answer
     number = request.query_params.get("no", "").replace("\x00", "")
     version = _version(request.query_params.get("version"))
-    try:
-        shown = await _read(ledger, lambda ledger: ledger.show(number, version))
-    except LedgerError as exc:
-        if exc.code != "ledger.not_found":
-            raise
-        return error_page(request, 404, "台账中没有", exc.detail)
+    shown, missing = await _version_of(request, ledger, number, version)
+    if shown is None:
+        assert missing is not None
+        return missing
     data = shown["data"]
     notice = f"已载入台账中的合同 {shown['contract_no']} 第 {shown['version']} 版。"
     return form_page(request, to_values(data), check(data)[1], notice=notice)
@@ -166,18 +177,17 @@ async def publish_version(request: Request) -> Response:
     if form is None:
         assert refused is not None
         return refused
-    ledger = _ledger(request)
+    ledger, answer = _open(request)
     if ledger is None:
-        return _no_ledger(request)
+        assert answer is not None
+        return answer
     runtime = request.app.state.runtime
     number, version = form.get("no", "").replace("\x00", ""), _version(form.get("version"))
     day = _date(form.get("published_on")) or dt.datetime.now(CHINA_TIME).date()
-    try:
-        shown = await _read(ledger, lambda ledger: ledger.show(number, version))
-    except LedgerError as exc:
-        if exc.code != "ledger.not_found":
-            raise
-        return error_page(request, 404, "台账中没有", exc.detail)
+    shown, missing = await _version_of(request, ledger, number, version)
+    if shown is None:
+        assert missing is not None
+        return missing
     contract, issues = check(shown["data"])
     if contract is not None:
         issues = publication_issues(contract)
@@ -222,12 +232,10 @@ async def publish_version(request: Request) -> Response:
 
 async def verify_page(request: Request) -> Response:
     """``GET /verify``: the upload form; ``POST /verify``: the verdict on the file uploaded."""
-    refused = sign_in_first(request)
-    if refused is not None:
-        return refused
-    ledger = _ledger(request)
+    ledger, answer = _open(request)
     if ledger is None:
-        return _no_ledger(request)
+        assert answer is not None
+        return answer
     if request.method == "GET":
         return html(request, "verify.html")
     try:
@@ -253,12 +261,10 @@ async def verify_page(request: Request) -> Response:
 
 async def due_page(request: Request) -> Response:
     """``GET /due``: the issued contracts not yet published, with the day each is due."""
-    refused = sign_in_first(request)
-    if refused is not None:
-        return refused
-    ledger = _ledger(request)
+    ledger, answer = _open(request)
     if ledger is None:
-        return _no_ledger(request)
+        assert answer is not None
+        return answer
     today = dt.datetime.now(CHINA_TIME).date()
     rows = await _read(ledger, lambda ledger: unpublished(ledger.sets(status="issued"), today))
     return html(request, "due.html", rows=rows, today=today)
