@@ -123,6 +123,7 @@ def add_queue_commands(
         "--concurrency",
         type=_count,
         default=None,
+        metavar="N",
         help="工作进程数，每个一个 LibreOffice（默认每核一个）",
     )
     worker.add_argument(
