@@ -105,6 +105,11 @@ def test_a_round_is_checked_made_and_reported_as_the_cli_does(
     expect(state).to_contain_text("5 份已生成")
     expect(page.locator("#round-progress")).to_have_attribute("value", "5")
     page.screenshot(path=str(shots / "round-done.png"), full_page=True)
+    # on a narrow window the page still fits: the tables scroll inside themselves
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(shots / "round-narrow.png"))
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     report_path = _download(page, "报告（CSV，Excel 可打开）", tmp_path)
     archive_path = _download(page, "下载全部合同与报告（zip）", tmp_path)
