@@ -17,6 +17,9 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "web-test-token-0123456789"
 VIEWPORT = {"width": 1280, "height": 800}
+#: how long an action or a navigation may wait, and an expectation poll (milliseconds)
+ACTION_TIMEOUT_MS = 60_000
+EXPECT_TIMEOUT_MS = 30_000
 #: the environment variable naming the folder screenshots are written to
 SHOTS_VARIABLE = "CONTRACTGEN_SCREENSHOTS"
 
@@ -35,6 +38,8 @@ class Watched:
 
     def __init__(self, browser: Any) -> None:
         self.context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        # a shared machine under load: generous waits (each still a deadline, not a sleep)
+        self.context.set_default_timeout(ACTION_TIMEOUT_MS)
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.errors: list[str] = []

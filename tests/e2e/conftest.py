@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .browser import CHROMIUM, SHOTS_VARIABLE, TOKEN
+from .browser import CHROMIUM, EXPECT_TIMEOUT_MS, SHOTS_VARIABLE, TOKEN
 from .test_service import Server, start_server, stop_server
 
 
@@ -29,6 +29,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def chromium() -> Iterator[Any]:
     """Return Debian's chromium, launched headless by Playwright."""
     sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
