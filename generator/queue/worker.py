@@ -130,7 +130,9 @@ def check_broker(app: Celery, url: str) -> None:
     """Raise :class:`QueueError` (``queue.unreachable``) unless the broker answers now."""
     try:
         with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=5)
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=5
+            )
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise QueueError(
