@@ -7,6 +7,7 @@ import io
 import pypdfium2 as pdfium
 
 from ..errors import ConversionError
+from .seal import PDFIUM_LOCK
 
 __all__ = ["PREVIEW_DPI_MAX", "page_png"]
 
@@ -18,21 +19,28 @@ def page_png(pdf: bytes, index: int, dpi: int = 96) -> bytes:
     """Return page ``index`` (from 0) of a PDF as a PNG at ``dpi`` dots per inch."""
     if not 1 <= dpi <= PREVIEW_DPI_MAX:
         raise ValueError(f"dpi must be 1–{PREVIEW_DPI_MAX}, not {dpi}")
-    try:
-        document = pdfium.PdfDocument(pdf)
-    except pdfium.PdfiumError as exc:
-        raise ConversionError("PDF 无法读取，不能生成页面图像") from exc
-    try:
-        if not 0 <= index < len(document):
-            raise IndexError(f"page {index} of a {len(document)}-page PDF")
-        page = document[index]
+    # PDFium is not thread-safe, even across documents: the service draws pages for the
+    # workbench in threads while others place seals, so every call holds the one lock
+    with PDFIUM_LOCK:
         try:
-            bitmap = page.render(scale=dpi / 72)
-            picture = bitmap.to_pil()
+            document = pdfium.PdfDocument(pdf)
+        except pdfium.PdfiumError as exc:
+            raise ConversionError("PDF 无法读取，不能生成页面图像") from exc
+        try:
+            if not 0 <= index < len(document):
+                raise IndexError(f"page {index} of a {len(document)}-page PDF")
+            page = document[index]
+            try:
+                bitmap = page.render(scale=dpi / 72)
+                try:
+                    # a copy: the bitmap's memory is PDFium's, freed (in the lock) below
+                    picture = bitmap.to_pil().copy()
+                finally:
+                    bitmap.close()
+            finally:
+                page.close()
         finally:
-            page.close()
-    finally:
-        document.close()
+            document.close()
     out = io.BytesIO()
     picture.save(out, format="PNG", optimize=False)
     return out.getvalue()

@@ -242,3 +242,75 @@ def test_seals_are_placed_soundly_from_several_threads_at_once(
     assert len(results["threads"]) == 4
     for records in results["threads"]:
         assert records == alone * 15
+
+
+#: a child process that draws every page as the workbench's previews do, from four threads,
+#: while two more place seals, as the service does in its worker threads
+_PICTURES = """
+import hashlib, json, sys, threading
+from pathlib import Path
+from generator.pdf import page_png
+from generator.pipeline import seal_specs
+from generator.pdf.seal import TextLayer, place
+
+files = {kind: Path(path).read_bytes() for kind, path in json.loads(sys.argv[1]).items()}
+pages = json.loads(sys.argv[2])
+
+def pictures():
+    return [
+        hashlib.sha256(page_png(data, n, 40)).hexdigest()
+        for kind, data in files.items()
+        for n in range(pages[kind])
+    ]
+
+def seals():
+    for kind, data in files.items():
+        layer = TextLayer(data)
+        try:
+            place(layer, range(pages[kind]), seal_specs(kind), kind)
+        finally:
+            layer.close()
+
+start = threading.Barrier(6)
+results = [None] * 4
+
+def draw(slot):
+    start.wait()
+    results[slot] = [pictures() for _ in range(3)]
+
+def sealer():
+    start.wait()
+    for _ in range(5):
+        seals()
+
+threads = [threading.Thread(target=draw, args=(n,)) for n in range(4)]
+threads += [threading.Thread(target=sealer) for _ in range(2)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps({"alone": pictures(), "threads": results}))
+"""
+
+
+def test_pages_are_drawn_soundly_from_several_threads_while_seals_are_placed(
+    sets: dict[str, ContractSet], tmp_path: Path
+) -> None:
+    """The workbench's page pictures share PDFium with the seals: one lock, or SIGSEGV."""
+    paths, pages = {}, {}
+    for doc in sets["seed"].documents:
+        path = tmp_path / f"{doc.kind}.pdf"
+        path.write_bytes(doc.pdf)
+        paths[doc.kind], pages[doc.kind] = str(path), doc.pages
+    child = subprocess.run(
+        [sys.executable, "-c", _PICTURES, json.dumps(paths), json.dumps(pages)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    results = json.loads(child.stdout)
+    assert len(results["alone"]) == sum(pages.values())
+    for drawn in results["threads"]:
+        assert drawn == [results["alone"]] * 3
