@@ -209,14 +209,17 @@ class JobStore:
 
     def set_folder(self, job_id: str, contract_no: str) -> Path | None:
         """Return the folder of a set a job made, or None when it made no such set."""
-        status = self.status(job_id)
-        if status is None:
+        record = self.record(job_id)
+        rows = [r for r in (record or {}).get("rows", []) if r["contract_no"] == contract_no]
+        if len(rows) != 1 or rows[0]["task"] is None:
             return None
-        for row in status["rows"]:
-            if row["status"] == "made" and row["contract_no"] == contract_no:
-                folder = self.folder / job_id / row["folder"]
-                return folder if folder.is_dir() else None
-        return None
+        said = self._row_status(
+            rows[0], stored_states(self.app, [rows[0]["task"]]).get(rows[0]["task"])
+        )
+        if said["status"] != "made":
+            return None
+        folder = self.folder / job_id / said["folder"]
+        return folder if folder.is_dir() else None
 
     def deliver_callbacks(self, client: httpx.Client) -> int:
         """Call the callbacks of the jobs that are done and due; return how many were tried."""

@@ -121,8 +121,9 @@ async def create_job(
     if media == "application/json":
         lines, valid = await anyio.to_thread.run_sync(_one, body)
     else:
-        scratch = runtime.scratch or Path("/tmp")
-        lines, valid = await anyio.to_thread.run_sync(_round, body, ROUND_TYPES[media], scratch)
+        assert runtime.scratch is not None  # the lifespan's folder
+        suffix = ROUND_TYPES[media]
+        lines, valid = await anyio.to_thread.run_sync(_round, body, suffix, runtime.scratch)
     key = None
     if idempotency_key is not None:
         key = hashlib.sha256(f"{runtime.actor}\n{idempotency_key}".encode()).hexdigest()

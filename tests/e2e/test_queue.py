@@ -79,6 +79,12 @@ class Worker:
             assert time.monotonic() < give_up, f"no {pattern!r} in the log:\n{self.text()}"
             time.sleep(0.05)  # the poll's interval, within its deadline
 
+    def first_received(self) -> str:
+        """Wait for the first job the worker receives; return its id."""
+        pattern = r"Task contractgen\.make\[([^\]]+)\] received"
+        self.wait_for(pattern)
+        return str(re.findall(pattern, self.text())[0])
+
     def pool(self) -> list[int]:
         """Return the pids of the worker's pool processes (its direct children)."""
         return [pid for pid in descendants(self.proc.pid) if _parent(pid) == self.proc.pid]
@@ -190,8 +196,7 @@ def test_a_worker_killed_mid_job_has_its_job_redelivered_and_made_once(
     worker = Worker(tmp_path, broker.url, ledger, concurrency=1)
     try:
         sent = _batch(broker.url, tmp_path / "out")
-        worker.wait_for(r"Task contractgen\.make\[[^\]]+\] received")
-        job = re.findall(r"Task contractgen\.make\[([^\]]+)\] received", worker.text())[0]
+        job = worker.first_received()
         _wait_running(broker.url, job, 1, worker)
         (pool,) = worker.pool()
         os.kill(pool, signal.SIGKILL)  # the process and, with it, its office
@@ -220,8 +225,7 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_bounded_tries(
         # the first job is the poison: whenever it runs, its process is killed (as an
         # out-of-memory killer would), and it is delivered again, up to the bound. It runs
         # once its delivery is counted in Redis: that is when it is killed.
-        worker.wait_for(r"Task contractgen\.make\[[^\]]+\] received")
-        poison = re.findall(r"Task contractgen\.make\[([^\]]+)\] received", worker.text())[0]
+        poison = worker.first_received()
         for kill in range(ATTEMPTS_MAX):
             _wait_running(broker.url, poison, kill + 1, worker)
             (pool,) = worker.pool()
