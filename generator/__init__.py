@@ -1,20 +1,20 @@
-"""Generate the contract set of a Shanghai Big Data Center O&M service contract.
+"""Generate contract sets from contract kinds declared as data.
 
-Contract data goes in and is validated; the service contract (运维服务合同),
-the confidentiality agreement (保密协议), the integrity agreement (廉洁协议)
-and the acceptance-plan form (履约验收方案) come out as DOCX and PDF.
+Each contract kind is a folder (its fields, rules, documents and seal places
+in ``kind.yaml``, its DOCX templates, a sample); contract data naming its kind
+goes in and is validated, and the kind's documents come out as DOCX and PDF.
+The built-in kind is the Shanghai Big Data Center O&M service set: 运维服务合同,
+保密协议, 廉洁协议 and the filled 履约验收方案.
 
 The names below are the public API; the subpackages are the stages behind it
-(``domain``, ``inputs``, ``docx``, ``office``, ``pdf``, ``pipeline``,
+(``kinds``, ``domain``, ``inputs``, ``docx``, ``office``, ``pdf``, ``pipeline``,
 ``service``) and may change between versions.
 """
 
 from ._version import __version__
 from .docx.render import TEMPLATE_DIR, TemplateSet, export_templates
 from .domain.amount import rmb_upper
-from .domain.documents import DOCUMENTS, KINDS, DocumentKind, SealPlace
-from .domain.model import Contract, json_schema
-from .domain.validate import parse, validate
+from .domain.documents import DocumentKind, SealPlace
 from .errors import (
     AmountError,
     ContractError,
@@ -23,12 +23,25 @@ from .errors import (
     InputTooLargeError,
     InvalidContractError,
     Issue,
+    KindError,
     LedgerError,
     OutputConflictError,
     SealPlacementError,
     TemplateError,
     UnknownDocumentError,
+    UnknownKindError,
     UsageError,
+)
+from .kinds import (
+    Contract,
+    ContractKind,
+    Registry,
+    default_kind,
+    kind_of,
+    load_kind,
+    parse,
+    registry,
+    validate,
 )
 from .inputs.load import load_data
 from .pipeline import (
@@ -44,14 +57,13 @@ from .pipeline import (
 from .publication import Publication, publish
 
 __all__ = [
-    "DOCUMENTS",
     "FORMATS",
-    "KINDS",
     "MANIFEST",
     "TEMPLATE_DIR",
     "AmountError",
     "Contract",
     "ContractError",
+    "ContractKind",
     "ContractSet",
     "ConversionError",
     "Document",
@@ -61,21 +73,27 @@ __all__ = [
     "InputTooLargeError",
     "InvalidContractError",
     "Issue",
+    "KindError",
     "LedgerError",
     "OutputConflictError",
     "Publication",
+    "Registry",
     "SealPlace",
     "SealPlacementError",
     "TemplateError",
     "TemplateSet",
     "UnknownDocumentError",
+    "UnknownKindError",
     "UsageError",
     "__version__",
+    "default_kind",
     "export_templates",
-    "json_schema",
+    "kind_of",
     "load_data",
+    "load_kind",
     "parse",
     "publish",
+    "registry",
     "render_contract",
     "rmb_upper",
     "set_zip",

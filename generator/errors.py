@@ -8,6 +8,9 @@
     ├── AmountError(ValueError)            an amount that cannot be written in 大写
     ├── InvalidContractError(ValueError)   contract data with issues (.issues, .source)
     ├── UnknownDocumentError(ValueError)   a document kind the set does not have (.kind)
+    ├── UnknownKindError(LookupError)      a contract kind no kind folder declares (.kind)
+    ├── KindError(ValueError)              a kind folder that is not a working kind (.problems:
+    │                                      file, key path, line, message, code)
     ├── UsageError(ValueError)             a command used wrongly (exit status 2)
     ├── TemplateError(LookupError)         a broken template, or one that asks for missing
     │                                      data (.template, .part, .paragraph, .problem)
@@ -36,12 +39,14 @@ __all__ = [
     "InputTooLargeError",
     "InvalidContractError",
     "Issue",
+    "KindError",
     "LedgerError",
     "OutputConflictError",
     "QueueError",
     "SealPlacementError",
     "TemplateError",
     "UnknownDocumentError",
+    "UnknownKindError",
     "UsageError",
 ]
 
@@ -134,6 +139,43 @@ class UnknownDocumentError(ContractError, ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle with the fields."""
         return (_rebuild, (type(self), (self.kind, self.known), {}))
+
+
+class UnknownKindError(ContractError, LookupError):
+    """A contract kind that no kind folder declares."""
+
+    def __init__(self, kind: str, known: Sequence[str]) -> None:
+        self.kind = kind
+        self.known = list(known)
+        super().__init__(f"没有合同类型“{kind}”；可选：{'、'.join(self.known)}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        return (_rebuild, (type(self), (self.kind, self.known), {}))
+
+
+#: one problem of a kind folder: (file, key path, line, Chinese message, stable code)
+KindProblem = tuple[str, str, int, str, str]
+
+
+class KindError(ContractError, ValueError):
+    """A kind folder that is not a working kind: each problem with its file, path and line."""
+
+    def __init__(self, problems: Sequence[KindProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """Return one line per problem: ``file:line: path: message [code]``."""
+        out = []
+        for file, path, line, message, code in self.problems:
+            place = f"{file}:{line}" if line else file
+            out.append(f"{place}: {path + ': ' if path else ''}{message} [{code}]")
+        return out
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields."""
+        return (_rebuild, (type(self), (self.problems,), {}))
 
 
 class UsageError(ContractError, ValueError):

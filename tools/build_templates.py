@@ -1,7 +1,8 @@
-"""Build the docxtpl templates in generator/docx/templates/ from their plain-text sources (src/).
+"""Build the docxtpl templates of the kind folders and the 合同公告 from their plain-text sources.
 
-Run ``python tools/build_templates.py``. Each ``generator/docx/templates/src/NAME.txt`` becomes
-``generator/docx/templates/NAME.docx``. The sources are the legal text; this script only lays it
+Run ``python tools/build_templates.py [FOLDER ...]``. In each folder (by default every kind
+folder under ``templates/`` and the publication's ``generator/docx/templates/``),
+``src/NAME.txt`` becomes ``NAME.docx``. The sources are the legal text; this script only lays it
 out, so that every paragraph carries a named style and every Jinja tag sits in
 one run (a tag split across runs is a build error).
 
@@ -65,16 +66,17 @@ from lxml import etree
 
 from generator._version import __version__
 from generator.docx import native
-from generator.docx.render import write_entry
-from generator.domain.documents import KINDS, PUBLICATION_DOCUMENTS
+from generator.docx.render import TEMPLATE_DIR, write_entry
+from generator.domain.filters import FILTERS
+from generator.kinds import BUILTIN_DIR, DECLARATION
 
 ROOT = Path(__file__).resolve().parent.parent
-SRC_DIR = ROOT / "generator" / "docx" / "templates" / "src"
-OUT_DIR = ROOT / "generator" / "docx" / "templates"
 
-#: Templates built by default: the registry's documents, in the order the set is bound, then
-#: the documents of a publication (the 合同公告).
-TEMPLATE_NAMES = (*KINDS, *(doc.kind for doc in PUBLICATION_DOCUMENTS))
+#: Folders built by default: every built-in kind's, then the publication's (the 合同公告).
+FOLDERS = (
+    *sorted(p for p in BUILTIN_DIR.iterdir() if (p / DECLARATION).is_file()),
+    TEMPLATE_DIR,
+)
 
 #: Latin face next to the Chinese one; Word and WPS readers have both.
 LATIN_FONT = "Times New Roman"
@@ -464,7 +466,8 @@ def parse_row(line: str, ncols: int, previous: list[RowSpec]) -> RowSpec:
     if not body.startswith("|"):
         raise ValueError("a table row starts with |, =, H| or H=")
     cells = []
-    for raw in body.split("|")[1:]:
+    # A | inside a Jinja tag is a filter ({{ x | tick }}), not a cell separator.
+    for raw in re.split(r"\|(?![^{]*\}\})", body)[1:]:
         cell_mark = CELL_MARK.match(raw)
         assert cell_mark is not None  # the pattern matches any text
         mark, text = cell_mark.groups()
@@ -773,16 +776,18 @@ def check_tags(name: str, docx: bytes) -> None:
     if problems:
         raise BuildError(f"{name}:\n  " + "\n  ".join(problems))
     try:
-        DocxTemplate(io.BytesIO(docx)).get_undeclared_template_variables(jinja2.Environment())
+        env = jinja2.Environment()
+        env.filters.update(FILTERS)
+        DocxTemplate(io.BytesIO(docx)).get_undeclared_template_variables(env)
     except jinja2.TemplateSyntaxError as exc:
         raise BuildError(f"{name}: {exc.message} (template line {exc.lineno})") from exc
 
 
-def make(name: str) -> bytes:
-    """Return NAME.docx as built from generator/docx/templates/src/NAME.txt, checked."""
-    path = SRC_DIR / f"{name}.txt"
+def make(name: str, folder: Path) -> bytes:
+    """Return NAME.docx as built from FOLDER/src/NAME.txt, checked."""
+    path = folder / "src" / f"{name}.txt"
     if not path.is_file():
-        raise BuildError(f"no template source {path.relative_to(ROOT)}")
+        raise BuildError(f"no template source {path}")
     buffer = io.BytesIO()
     build_document(parse_source(path)).save(buffer)
     docx = finish_package(buffer.getvalue(), name)
@@ -790,21 +795,22 @@ def make(name: str) -> bytes:
     return docx
 
 
-def build(name: str) -> Path:
-    """Build NAME.docx from generator/docx/templates/src/NAME.txt; write it only if it passes."""
-    docx = make(name)
-    target = OUT_DIR / f"{name}.docx"
+def build(name: str, folder: Path) -> Path:
+    """Build FOLDER/NAME.docx from FOLDER/src/NAME.txt; write it only if it passes."""
+    docx = make(name, folder)
+    target = folder / f"{name}.docx"
     target.write_bytes(docx)
     return target
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the named templates (all by default); return the exit status."""
-    names = argv if argv else list(TEMPLATE_NAMES)
+    """Build the templates of the given folders (all by default); return the exit status."""
+    folders = [Path(arg) for arg in argv] if argv else list(FOLDERS)
     try:
-        for name in names:
-            target = build(name)
-            print(f"built {target.relative_to(ROOT)}")
+        for folder in folders:
+            for source in sorted((folder / "src").glob("*.txt")):
+                target = build(source.stem, folder)
+                print(f"built {target}")
     except BuildError as exc:
         print(f"build_templates: error: {exc}", file=sys.stderr)
         return 1

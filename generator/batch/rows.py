@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..domain.model import Contract
-from ..domain.validate import check
+from ..kinds import Contract, check
 from ..errors import Issue
 from ..inputs import Record
 from ..ledger import Ledger, publishing
@@ -87,7 +86,7 @@ def validate_rows(
 
 def published_beside(folder: Path, contract: Contract, options: Options) -> bool:
     """Return whether a contract's publication folder is there for this data (and date)."""
-    public = folder.with_name(public_folder_name(contract.contract_no))
+    public = folder.with_name(public_folder_name(contract.envelope.contract_no))
     try:
         manifest = json.loads((public / PUBLICATION_MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -103,8 +102,8 @@ def published_beside(folder: Path, contract: Contract, options: Options) -> bool
 def _publication_issues(contract: Contract, day: dt.date | None) -> list[Issue]:
     """Return why a contract cannot be published (on that day), before anything is made."""
     issues = publication_issues(contract)
-    if day is not None and day < contract.sign_date:
-        message = f"合同公告日期 {day} 早于合同签订日期 {contract.sign_date}"
+    if day is not None and day < contract.envelope.sign_date:
+        message = f"合同公告日期 {day} 早于合同签订日期 {contract.envelope.sign_date}"
         issues.append(Issue("sign_date", "publication.before_signing", message))
     return issues
 
@@ -146,13 +145,13 @@ def _publish(
 ) -> str:
     """Publish one contract beside its set (and record it); return what to report."""
     made = publish(generator, contract, published_on=options.published_on, pdfa=options.pdfa)
-    name, files = public_folder_name(contract.contract_no), made.files()
+    name, files = public_folder_name(contract.envelope.contract_no), made.files()
     due = f"公告截止 {made.due_date}" + ("" if made.on_time else "（已逾期）")
     if ledger is None:
-        write_folder(out_dir, name, files, contract.contract_no, PUBLICATION_MANIFEST)
+        write_folder(out_dir, name, files, contract.envelope.contract_no, PUBLICATION_MANIFEST)
         return due
     with publishing(ledger, made, actor) as published:
-        write_folder(out_dir, name, files, contract.contract_no, PUBLICATION_MANIFEST)
+        write_folder(out_dir, name, files, contract.envelope.contract_no, PUBLICATION_MANIFEST)
     return f"{due}；{published.message()}"
 
 

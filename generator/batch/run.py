@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import TextIO
 
 from .._version import __version__
-from ..docx.render import TemplateSet, default_templates
-from ..domain.model import Contract
+from ..kinds import Contract
 from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError, UsageError
 from ..inputs import BATCH_SUFFIXES, Record, read_batch
 from ..ledger import Ledger
-from ..pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest
+from ..pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest, set_templates
 from .report import REPORT_FILES, Line, Progress, Summary, failure_text, write_report
 from .rows import Options, make_set, published_beside, report_summary, validate_rows
 
@@ -75,14 +74,10 @@ _worker: Generator | None = None
 _ledger: Ledger | None = None
 
 
-def _templates(options: Options) -> TemplateSet:
-    return TemplateSet(options.templates) if options.templates else default_templates()
-
-
 def _start_worker(options: Options) -> None:
     """Prepare a batch worker process: templates compiled, its own office started on first use."""
     global _worker, _ledger
-    _worker = Generator(workers=1, templates=_templates(options), cached_sets=0)
+    _worker = Generator(workers=1, templates=options.templates, cached_sets=0)
     # Runs when the process leaves the executor's loop, also after Ctrl-C in the parent.
     multiprocessing.util.Finalize(None, _worker.close, exitpriority=10)
     if options.ledger is not None:
@@ -274,10 +269,10 @@ def run_batch(
     if unreadable is not None:
         lines.append(unreadable)
     clear_dead_staging(out_dir)
-    template_version = _templates(options).version
     todo: list[tuple[Line, Contract]] = []
     for line, contract in valid:
-        folder = out_dir / contract.contract_no
+        folder = out_dir / contract.envelope.contract_no
+        template_version = set_templates(contract.kind, options.templates).version
         if not options.force and _up_to_date(folder, contract, options, template_version):
             line.status, line.folder = "skipped", str(folder)
         else:

@@ -21,8 +21,7 @@ from typing import Any, NoReturn
 
 from .._version import __version__
 from ..domain.amount import rmb_upper
-from ..domain.model import json_schema
-from ..domain.validate import parse, validate
+from ..kinds import json_schema, parse, validate
 from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
 from ..office import die_with_parent
@@ -147,13 +146,12 @@ def _template_folder(path: Path | None) -> Path | None:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from ..docx.render import TemplateSet
-    from ..pipeline import render_set, write_set
+    from ..pipeline import render_set, set_templates, write_set
 
     _output_folder(args.output)
     folder = _template_folder(args.templates)
-    templates = TemplateSet(folder) if folder is not None else None
     contract = parse(load_data(args.file), str(args.file))
+    templates = set_templates(contract.kind, folder)
     # The ledger first: one that cannot be reached fails the run before anything is written.
     ledger = open_ledger(args)
     made = render_set(contract, formats=_formats(args.format), pdfa=args.pdfa, templates=templates)
@@ -183,13 +181,13 @@ def _cmd_templates_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_templates_check(args: argparse.Namespace) -> int:
-    from ..docx.render import TEMPLATE_DIR, TemplateSet
-    from ..domain.context import build_context
+    from ..pipeline import set_templates
 
-    folder = args.samples or Path(str(resources.files("generator").joinpath("resources")))
+    kind = registry().get(args.kind)
+    folder = args.samples or kind.folder
     samples = sorted(folder.glob("*.yaml"))
-    contexts = [build_context(parse(load_data(p), str(p))) for p in samples]
-    problems = TemplateSet(_template_folder(args.templates) or TEMPLATE_DIR).check(contexts)
+    contexts = [kind.context(kind.parse(load_data(p), str(p))) for p in samples]
+    problems = set_templates(kind, _template_folder(args.templates)).check(contexts)
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.model import CHINA_TIME
-from ..domain.validate import parse
+from ..kinds import parse
 from ..errors import InvalidContractError, UsageError
 from ..inputs.load import load_data
 from .ledger import add_ledger_options, open_ledger
@@ -57,8 +57,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     if ledger is not None:
         _check_issued(ledger, contract)
-    templates = TemplateSet(args.templates) if args.templates else None
-    with Generator(workers=2, cached_sets=0, templates=templates) as generator:
+    with Generator(workers=2, cached_sets=0, templates=args.templates) as generator:
         publication = publish(generator, contract, published_on=args.published_on, pdfa=args.pdfa)
     if ledger is None:
         folder, note = publish_into(publication, args.output, None)
@@ -83,11 +82,11 @@ def _check_issued(ledger: Any, contract: Any) -> None:
     from ..pipeline import input_digest
 
     digest = input_digest(contract)
-    issued = ledger.sets(contract_no=contract.contract_no, status="issued")
+    issued = ledger.sets(contract_no=contract.envelope.contract_no, status="issued")
     if not any(row["input_sha256"] == digest for row in issued):
         ledger.close()
         raise LedgerError(
-            f"台账中没有合同 {contract.contract_no} 以这份数据生成的现行版本："
+            f"台账中没有合同 {contract.envelope.contract_no} 以这份数据生成的现行版本："
             "请先用 contractgen render 生成并登记，再发布",
             code="ledger.not_found",
         )

@@ -14,7 +14,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,23 +26,23 @@ from docxtpl import DocxTemplate
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..domain.documents import DOCUMENTS, PUBLICATION_DOCUMENTS
+from ..domain.documents import PUBLICATION_DOCUMENTS, DocumentKind
+from ..domain.filters import FILTERS
 from ..errors import TemplateError
 from .native import set_doc_ids
 
 __all__ = [
-    "EXPORTED",
     "TEMPLATE_DIR",
     "DocumentTemplate",
     "TemplateSet",
     "context_paths",
-    "default_templates",
     "export_templates",
     "publication_template",
     "write_entry",
 ]
 
-#: the folder of the built-in templates, shipped inside the package
+#: the folder of the publication's own templates (the 合同公告), shipped inside the package;
+#: each kind's templates are in its kind folder
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: XML parts of a .docx that hold text a template may fill
@@ -72,7 +72,9 @@ class _Environment(SandboxedEnvironment):
 
 
 def _environment() -> jinja2.Environment:
-    return _Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env = _Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(FILTERS)
+    return env
 
 
 def _strip_tags(xml: str) -> str:
@@ -308,20 +310,35 @@ def context_paths(contexts: Iterable[Mapping[str, Any]]) -> set[str]:
 
 
 class TemplateSet:
-    """The four templates, compiled once and rendered many times."""
+    """The templates of one kind's documents, compiled once and rendered many times.
 
-    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+    ``directory`` is the kind's own folder, or an office's folder of reworded
+    templates of the same documents; ``declaration`` is the kind's declaration,
+    hashed with the templates so that the version names everything that made a set.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        documents: Sequence[DocumentKind],
+        *,
+        declaration: bytes = b"",
+        built_in: bool = False,
+    ) -> None:
         self.directory = directory
-        #: whether these are the templates shipped with the package
-        self.built_in = directory.resolve() == TEMPLATE_DIR
+        self.documents = tuple(documents)
+        #: whether these are the templates shipped with the kind
+        self.built_in = built_in
         env = _environment()
         self.templates = {
-            doc.kind: DocumentTemplate(directory / doc.template, env) for doc in DOCUMENTS
+            doc.kind: DocumentTemplate(directory / doc.template, env) for doc in self.documents
         }
         digest = hashlib.sha256()
-        for doc in DOCUMENTS:
+        for doc in self.documents:
             digest.update((directory / doc.template).read_bytes())
-        #: the SHA-256 of the template files in set order: names the exact templates
+        digest.update(declaration)
+        #: the SHA-256 of the template files in set order and the declaration: names the exact
+        #: templates and fields
         self.sha256 = digest.hexdigest()
         #: its first 16 digits, as the manifest's template_version
         self.version = self.sha256[:16]
@@ -348,33 +365,27 @@ class TemplateSet:
                     problems.append(f"{kind}.docx ({part}), {where}: 未提供的变量 {path}")
         return problems
 
+    def variables(self) -> set[str]:
+        """Return every dotted path any template of the set reads."""
+        return {path for t in self.templates.values() for path, _, _ in t.variables()}
 
-#: what ``templates export`` writes: the templates and the description of their data
-EXPORTED = (*(doc.template for doc in DOCUMENTS), "CONTEXT.md")
 
-
-def export_templates(folder: Path) -> list[Path]:
-    """Copy the built-in templates into ``folder`` for editing in Word or WPS; return the files.
+def export_templates(folder: Path, source: Path, names: Sequence[str]) -> list[Path]:
+    """Copy a kind's templates (``names`` in ``source``) into ``folder``; return the files.
 
     Nothing is overwritten: when any of the files is already there, nothing is
     written and :class:`TemplateError` names it.
     """
-    targets = [folder / name for name in EXPORTED]
+    targets = [folder / name for name in names]
     taken = [str(path) for path in targets if path.exists() or path.is_symlink()]
     if taken:
         raise TemplateError("已存在，不予覆盖：" + "、".join(taken), template=str(folder))
     folder.mkdir(parents=True, exist_ok=True)
-    for name, target in zip(EXPORTED, targets, strict=True):
-        data = (TEMPLATE_DIR / name).read_bytes()
+    for name, target in zip(names, targets, strict=True):
+        data = (source / name).read_bytes()
         with open(target, "xb") as fh:
             fh.write(data)
     return targets
-
-
-@cache
-def default_templates() -> TemplateSet:
-    """Return the bundled templates, compiled once per process."""
-    return TemplateSet()
 
 
 @cache

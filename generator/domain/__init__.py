@@ -1,26 +1,11 @@
-"""The domain: the set's documents, the contract data model and its rules, amounts, context.
+"""The domain: what every kind shares — documents, field types, amounts, filters, issues.
 
-Nothing here knows of files, templates, offices or PDFs; every other stage
-builds on it.
+Nothing here knows of files, templates, offices or PDFs, nor of any one
+contract kind (those are declared in kind folders, read by
+:mod:`generator.kinds`); every other stage builds on it.
 """
 
 from .amount import rmb_upper
-from .documents import DOCUMENTS, KINDS, SEAL_KEYWORDS, SET_TITLE, DocumentKind, SealPlace, document
-from .model import Contract, json_schema
-from .validate import check, parse, validate
+from .documents import DocumentKind, SealPlace
 
-__all__ = [
-    "DOCUMENTS",
-    "KINDS",
-    "SEAL_KEYWORDS",
-    "SET_TITLE",
-    "Contract",
-    "DocumentKind",
-    "SealPlace",
-    "check",
-    "document",
-    "json_schema",
-    "parse",
-    "rmb_upper",
-    "validate",
-]
+__all__ = ["DocumentKind", "SealPlace", "rmb_upper"]

@@ -71,6 +71,7 @@ __all__ = [
     "Stage",
     "YesNo",
     "contract_no_problem",
+    "not_bool",
     "credit_code_ok",
     "parse_date",
 ]
@@ -166,8 +167,8 @@ def _maybe_text(value: str | None) -> str | None:
     return None if value is None else _text(value)
 
 
-def _not_bool(value: Any) -> Any:
-    # JSON true is not the number 1, though pydantic takes it as 1 for an int field.
+def not_bool(value: Any) -> Any:
+    """Refuse true/false where an integer is wanted (pydantic would take true as 1)."""
     if isinstance(value, bool):
         raise _fail("type.integer", "应为整数，不能是 true/false")
     return value
@@ -358,4 +359,4 @@ Day = Annotated[
     Field(json_schema_extra={"formatMinimum": str(DATE_MIN), "formatMaximum": str(DATE_MAX)}),
 ]
 YesNo = Annotated[bool, BeforeValidator(_yes_no)]
-Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=99)]
+Count = Annotated[int, BeforeValidator(not_bool), Field(ge=1, le=99)]

@@ -4,8 +4,9 @@ Bidi controls, invisible format characters, control characters, noncharacters,
 lone surrogates and private-use characters are refused with their position, and
 so is a character for which no font LibreOffice may use has a glyph (the fonts
 ``generator/fonts/fonts.conf`` accepts, read once with fontTools): it would
-print as an empty box. The words the PDF stage finds the seal places by
-(:data:`generator.domain.documents.SEAL_KEYWORDS`) may not occur in the data.
+print as an empty box. The words the PDF stage finds the seal places by (the
+kind's seal keywords, set for the time of one validation by :func:`reserved`)
+may not occur in the data.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import functools
 import glob
 import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTFont
 from pydantic_core import PydanticCustomError
-
-from .documents import SEAL_KEYWORDS
 
 __all__ = [
     "FONTS_CONF",
@@ -28,7 +30,21 @@ __all__ = [
     "declared_fonts",
     "printable",
     "refusal",
+    "reserved",
 ]
+
+#: the words text may not hold while one kind's data is validated: its seal keywords
+_RESERVED: ContextVar[tuple[str, ...]] = ContextVar("reserved_words", default=())
+
+
+@contextmanager
+def reserved(words: Sequence[str]) -> Iterator[None]:
+    """Refuse ``words`` in every text value validated inside the block (a kind's seal words)."""
+    token = _RESERVED.set(tuple(words))
+    try:
+        yield
+    finally:
+        _RESERVED.reset(token)
 
 #: the font configuration LibreOffice reads: the only fonts it may draw with are listed there
 FONTS_CONF = Path(__file__).resolve().parent.parent / "fonts" / "fonts.conf"
@@ -160,7 +176,7 @@ def checked_text(value: str) -> str:
     value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not value:
         raise refusal("required", "不能为空")
-    for keyword in SEAL_KEYWORDS:
+    for keyword in _RESERVED.get():
         if keyword in value:
             hint = "，请改用全角冒号“：”" if keyword.endswith(":") else ""
             raise refusal("text.reserved", f"不能包含“{keyword}”：这是定位盖章处的标记{hint}")

@@ -1,15 +1,16 @@
 """Contract data in: one YAML/JSON file, or a batch as a workbook, CSV, JSON lines or a folder."""
 
-from .layout import COLUMNS, Record, write_workbook
+from .layout import Layout, Record, layout_of, write_workbook
 from .load import load_data, parse_json, parse_yaml
 from .sheets import BATCH_SUFFIXES, LIMITS, Limits, read_batch, read_folder
 
 __all__ = [
     "BATCH_SUFFIXES",
-    "COLUMNS",
     "LIMITS",
+    "Layout",
     "Limits",
     "Record",
+    "layout_of",
     "load_data",
     "parse_json",
     "parse_yaml",

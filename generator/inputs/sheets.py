@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, InputTooLargeError, Issue
-from .layout import INSTALMENT_SHEET, ITEM_SHEET, MAIN_SHEET, Record, empty, records_from_tables
+from ..kinds import ContractKind
+from .layout import MAIN_SHEET, Record, empty, layout_of, records_from_tables
 from .load import load_data, parse_json
 
 __all__ = [
@@ -177,7 +178,9 @@ def _sheet_table(path: Path, sheet: Any, limits: Limits) -> list[list[Any]]:
     return table
 
 
-def read_workbook(path: Path, limits: Limits = LIMITS) -> list[Record]:
+def read_workbook(
+    path: Path, limits: Limits = LIMITS, kind: ContractKind | None = None
+) -> list[Record]:
     """Return the contracts of an .xlsx workbook, refusing one beyond the limits."""
     from openpyxl import load_workbook
 
@@ -192,7 +195,7 @@ def read_workbook(path: Path, limits: Limits = LIMITS) -> list[Record]:
         tables = {
             ws.title: _sheet_table(path, ws, limits)
             for ws in book.worksheets
-            if ws.title in {MAIN_SHEET, INSTALMENT_SHEET, ITEM_SHEET}
+            if ws.title in layout_of(kind).sheets
         }
     except InputError:
         raise
@@ -200,7 +203,7 @@ def read_workbook(path: Path, limits: Limits = LIMITS) -> list[Record]:
         raise InputError(f"{path}: 无法读取工作簿：{type(exc).__name__}: {exc}") from exc
     finally:
         book.close()
-    return records_from_tables(tables, str(path))
+    return records_from_tables(tables, str(path), kind)
 
 
 def _csv_table(path: Path, encoding: str, limits: Limits) -> list[list[Any]]:
@@ -241,18 +244,17 @@ def _read_csv(path: Path, limits: Limits) -> list[list[Any]]:
         raise InputError(f"{path}: CSV 格式错误（单元格上限 {limit} 个字符）：{exc}") from exc
 
 
-def read_csv(path: Path, limits: Limits = LIMITS) -> list[Record]:
+def read_csv(path: Path, limits: Limits = LIMITS, kind: ContractKind | None = None) -> list[Record]:
     """Return the contracts of a CSV laid out as the 合同 sheet.
 
-    The repeating parts may sit beside it as ``NAME-付款分期.csv`` and
-    ``NAME-验收内容.csv``.
+    The lists' sheets may sit beside it as ``NAME-<sheet>.csv`` (``NAME-付款分期.csv``).
     """
     tables = {MAIN_SHEET: _read_csv(path, limits)}
-    for sheet in (INSTALMENT_SHEET, ITEM_SHEET):
+    for sheet in layout_of(kind).sheets - {MAIN_SHEET}:
         sibling = path.with_name(f"{path.stem}-{sheet}.csv")
         if sibling.is_file():
             tables[sheet] = _read_csv(sibling, limits)
-    return records_from_tables(tables, str(path))
+    return records_from_tables(tables, str(path), kind)
 
 
 def _jsonl_record(path: Path, number: int, raw: bytes) -> Record:
@@ -340,8 +342,17 @@ def read_folder(path: Path, skip: Collection[str] = (), limits: Limits = LIMITS)
     return records
 
 
-def read_batch(path: Path, skip: Collection[str] = (), limits: Limits = LIMITS) -> list[Record]:
-    """Return the contracts of a batch input, chosen by its kind (``skip``: see read_folder)."""
+def read_batch(
+    path: Path,
+    skip: Collection[str] = (),
+    limits: Limits = LIMITS,
+    kind: ContractKind | None = None,
+) -> list[Record]:
+    """Return the contracts of a batch input, read by its suffix (``skip``: see read_folder).
+
+    A workbook or CSV is of one contract kind (``kind``; the default kind when None);
+    files and JSON lines name theirs with ``kind:``.
+    """
     if path.is_dir():
         return read_folder(path, skip, limits)
     if not path.exists():
@@ -350,9 +361,9 @@ def read_batch(path: Path, skip: Collection[str] = (), limits: Limits = LIMITS) 
         raise InputError(f"{path}: 不是普通文件")
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
-        return read_workbook(path, limits)
+        return read_workbook(path, limits, kind)
     if suffix == ".csv":
-        return read_csv(path, limits)
+        return read_csv(path, limits, kind)
     if suffix in {".jsonl", ".ndjson"}:
         return read_jsonl(path, limits)
     raise InputError(f"{path}: 不支持的批量输入（应为 .xlsx、.csv、.jsonl 或文件夹）")

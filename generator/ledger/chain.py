@@ -29,15 +29,15 @@ def set_record(contract_set: ContractSet) -> dict[str, Any]:
     manifest = contract_set.manifest()
     contract = contract_set.contract
     return {
-        "contract_no": contract.contract_no,
+        "contract_no": contract.envelope.contract_no,
         "input_sha256": manifest["input_sha256"],
         "templates_sha256": manifest["templates"]["sha256"],
         "templates": manifest["templates"],
         "generator_version": manifest["generator_version"],
-        "project_name": contract.project_name,
-        "supplier": contract.supplier.name,
-        "amount": format(contract.amount, "f"),
-        "signed_on": contract.sign_date.isoformat(),
+        "project_name": contract.envelope.project_name,
+        "supplier": contract.envelope.supplier,
+        "amount": format(contract.envelope.amount, "f"),
+        "signed_on": contract.envelope.sign_date.isoformat(),
         "data": contract.model_dump(mode="json"),
     }
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
-from ..domain.documents import KINDS
+from ..domain.documents import NOTICE
 from ..errors import LedgerError
 from .chain import canonical
 from .schema import FILES, SETS
@@ -80,7 +80,7 @@ def _records(publication: _Publication) -> list[dict[str, Any]]:
             {
                 "name": entry["file"],
                 # A document of the set, in its public copy; anything else is the notice's.
-                "kind": f"public:{kind}" if kind in KINDS else "notice",
+                "kind": "notice" if kind == NOTICE.kind else f"public:{kind}",
                 "format": PurePosixPath(entry["file"]).suffix.lstrip("."),
                 "sha256": entry["sha256"],
                 "content_md5": base64.b64encode(hashlib.md5(data).digest()).decode(),

@@ -17,8 +17,10 @@ from .stages import (
     default_converter,
     render_contract,
     render_docx,
+    kind_templates,
     render_set,
     seal_specs,
+    set_templates,
 )
 
 __all__ = [
@@ -36,7 +38,9 @@ __all__ = [
     "render_contract",
     "render_docx",
     "render_set",
+    "kind_templates",
     "seal_specs",
+    "set_templates",
     "set_zip",
     "write_folder",
     "write_set",

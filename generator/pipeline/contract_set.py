@@ -14,8 +14,7 @@ from typing import Any
 
 from .._version import __version__
 from ..docx.render import write_entry
-from ..domain.documents import document
-from ..domain.model import Contract
+from ..kinds import DEFAULT_KIND, Contract
 
 __all__ = ["MANIFEST", "ContractSet", "Document", "folder_zip", "input_digest", "set_zip"]
 
@@ -36,10 +35,8 @@ class Document:
     #: where a cross-page seal (骑缝章) goes: pages, edge and height (None for one page)
     cross_page_seal: dict[str, Any] | None = None
 
-    @property
-    def stem(self) -> str:
-        """Return the file name without extension."""
-        return document(self.kind).stem
+    #: the file name without extension (``01_运维服务合同``); set by whoever made the document
+    stem: str = ""
 
 
 @dataclass
@@ -60,7 +57,7 @@ class ContractSet:
     @property
     def contract_no(self) -> str:
         """Return the contract number, which names the set's folder."""
-        return self.contract.contract_no
+        return self.contract.envelope.contract_no
 
     def files(self) -> dict[str, bytes]:
         """Return every output file of the set by name, the manifest last."""
@@ -94,6 +91,7 @@ class ContractSet:
             documents.append(entry)
         manifest: dict[str, Any] = {
             "contract_no": self.contract_no,
+            "contract_kind": self.contract.kind.describe(),
             "generator_version": __version__,
             "template_version": self.template_version,
             "templates": self.templates,
@@ -129,8 +127,13 @@ def input_digest(contract: Contract) -> str:
 
     The publication block is left out: it changes the public copy and the notice,
     never the contract set, so adding a 项目编号 after signing is the same contract.
+    A kind other than the built-in O&M kind is part of the data (its id under
+    ``kind``); the O&M kind's data hashes as it did before kinds were declared, so
+    the digests the ledger holds keep naming the same data.
     """
     data = contract.model_dump(mode="json", exclude={"publication"})
+    if not contract.kind.built_in or contract.kind.id != DEFAULT_KIND:
+        data["kind"] = contract.kind.id
     canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

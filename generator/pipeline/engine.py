@@ -9,12 +9,11 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ..docx.render import TemplateSet, default_templates
-from ..domain.model import Contract
-from ..domain.validate import parse
+from ..docx.render import TemplateSet
+from ..kinds import Contract, ContractKind, Registry, registry
 from ..office import ConverterPool
 from .contract_set import ContractSet, input_digest
-from .stages import FORMATS, _formats, _kinds, _selected, render_set
+from .stages import FORMATS, _formats, _kinds, _selected, render_set, set_templates
 
 __all__ = ["Generator"]
 
@@ -38,13 +37,14 @@ class Generator:
         *,
         workers: int | None = None,
         timeout: float = 60.0,
-        templates: TemplateSet | Path | None = None,
+        templates: Path | None = None,
+        kinds: Registry | None = None,
         cached_sets: int = 8,
     ) -> None:
-        if isinstance(templates, Path):
-            templates = TemplateSet(templates)
-        #: the templates every set is made from: built in, or a folder of the office's own
-        self.templates = templates or default_templates()
+        #: the kinds this generator makes sets of: built in, and the office's own
+        self.kinds = kinds or registry()
+        #: an office's rewording of the default kind's templates, or None for the kind's own
+        self.template_dir = templates
         self.converter = ConverterPool(workers, timeout=timeout)
         self.cached_sets = cached_sets
         self._sets: OrderedDict[tuple[str, bool], ContractSet] = OrderedDict()
@@ -52,6 +52,19 @@ class Generator:
         self._lock = threading.Lock()
         #: how many sets were made, and how many requests the cache answered
         self.counts = {"made": 0, "cached": 0}
+
+    @property
+    def templates(self) -> TemplateSet:
+        """Return the default kind's templates (the office's rewording when one was given)."""
+        return self.templates_for(self.kinds.default)
+
+    def templates_for(self, kind: ContractKind) -> TemplateSet:
+        """Return the templates a kind's sets are made from."""
+        return set_templates(kind, self.template_dir)
+
+    def parse(self, data: Mapping[str, Any]) -> Contract:
+        """Return the contract of raw data of any of the generator's kinds."""
+        return self.kinds.parse(data)
 
     def __enter__(self) -> Generator:
         return self
@@ -93,15 +106,15 @@ class Generator:
         ``kinds`` limits it to some documents, e.g. ``("service_contract",)``;
         no conversion runs past ``deadline`` (a :func:`time.monotonic` time).
         """
-        contract = data if isinstance(data, Contract) else parse(data)
-        chosen, wanted = _formats(formats), _kinds(kinds)
+        contract = data if isinstance(data, Contract) else self.parse(data)
+        chosen, wanted = _formats(formats), _kinds(kinds, contract.kind)
         if "pdf" not in chosen or self.cached_sets < 1:
             return render_set(
                 contract,
                 formats=formats,
                 pdfa=pdfa,
                 converter=self.converter,
-                templates=self.templates,
+                templates=self.templates_for(contract.kind),
                 kinds=kinds,
                 deadline=deadline,
             )
@@ -127,7 +140,7 @@ class Generator:
                 contract,
                 pdfa=pdfa,
                 converter=self.converter,
-                templates=self.templates,
+                templates=self.templates_for(contract.kind),
                 deadline=deadline,
             )
         except BaseException as exc:

@@ -11,15 +11,13 @@ import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from ..docx.join import join
-from ..docx.render import TemplateSet, default_templates
-from ..domain.context import build_context
-from ..domain.documents import DOCUMENTS, KINDS, SET_TITLE, document
-from ..domain.model import Contract
-from ..domain.validate import parse
+from ..docx.render import TemplateSet
 from ..errors import ConversionError
+from ..kinds import DECLARATION, DEFAULT_KIND, Contract, ContractKind, default_kind, parse
 from ..office import ConverterPool
 from ..pdf import Meta, Part, SealSpec, finish_set
 from .contract_set import ContractSet, Document, input_digest
@@ -28,10 +26,12 @@ __all__ = [
     "FORMATS",
     "add_pdfs",
     "default_converter",
+    "kind_templates",
     "render_contract",
     "render_docx",
     "render_set",
     "seal_specs",
+    "set_templates",
 ]
 
 _log = logging.getLogger(__name__)
@@ -40,11 +40,35 @@ _log = logging.getLogger(__name__)
 FORMATS = ("docx", "pdf")
 
 
-def seal_specs(kind: str) -> tuple[SealSpec, ...]:
-    """Return where the PDF stage places each party's seal on a document (the registry's)."""
+_templates: dict[tuple[int, Path | None], TemplateSet] = {}
+_templates_lock = threading.Lock()
+
+
+def kind_templates(kind: ContractKind, directory: Path | None = None) -> TemplateSet:
+    """Return a kind's templates (or an office's rewording of them in ``directory``), compiled once."""
+    key = (id(kind), directory.resolve() if directory else None)
+    with _templates_lock:
+        if key not in _templates:
+            _templates[key] = TemplateSet(
+                directory or kind.folder,
+                kind.documents,
+                declaration=(kind.folder / DECLARATION).read_bytes(),
+                built_in=directory is None and kind.built_in,
+            )
+        return _templates[key]
+
+
+def set_templates(kind: ContractKind, office: Path | None = None) -> TemplateSet:
+    """Return the templates a kind's sets are made from: ``office`` rewords the default kind."""
+    return kind_templates(kind, office if kind.id == DEFAULT_KIND and kind.built_in else None)
+
+
+def seal_specs(kind: str, contract_kind: ContractKind | None = None) -> tuple[SealSpec, ...]:
+    """Return where the PDF stage places each party's seal on a document (its kind's)."""
+    document = (contract_kind or default_kind()).document(kind)
     return tuple(
         SealSpec(place.party, place.keyword, last_page_only=place.last_page_only)
-        for place in document(kind).seals
+        for place in document.seals
     )
 
 
@@ -53,23 +77,30 @@ def render_docx(
     templates: TemplateSet | None = None,
     kinds: Iterable[str] | None = None,
 ) -> ContractSet:
-    """Return the contract set with its documents (all four, or the given kinds) as DOCX."""
-    templates = templates or default_templates()
-    context = build_context(contract)
-    wanted = _kinds(kinds)
+    """Return the contract set with its documents (all, or the given keys) as DOCX."""
+    kind = contract.kind
+    templates = templates or kind_templates(kind)
+    context = kind.context(contract)
+    wanted = _kinds(kinds, kind)
+    envelope = contract.envelope
     documents = []
-    for doc in DOCUMENTS:
+    for doc in kind.documents:
         if doc.kind not in wanted:
             continue
         properties = {
             "title": doc.title,
-            "subject": contract.contract_no,
-            "creator": contract.buyer.name,
+            "subject": envelope.contract_no,
+            "creator": envelope.buyer,
             "language": "zh-CN",
             "date": contract.signed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         documents.append(
-            Document(doc.kind, doc.title, templates.render(doc.kind, context, properties))
+            Document(
+                doc.kind,
+                doc.title,
+                templates.render(doc.kind, context, properties),
+                stem=doc.stem,
+            )
         )
     return ContractSet(
         contract,
@@ -80,11 +111,11 @@ def render_docx(
     )
 
 
-def _kinds(kinds: Iterable[str] | None) -> set[str]:
-    """Return the document kinds asked for (all when None); raise UnknownDocumentError."""
+def _kinds(kinds: Iterable[str] | None, contract_kind: ContractKind) -> set[str]:
+    """Return the documents asked for (all when None); raise UnknownDocumentError."""
     if kinds is None:
-        return set(KINDS)
-    return {document(kind).kind for kind in kinds}
+        return set(contract_kind.keys)
+    return {contract_kind.document(key).kind for key in kinds}
 
 
 _default_pool: ConverterPool | None = None
@@ -116,19 +147,16 @@ def add_pdfs(
     Nothing is tried past ``deadline`` (a :func:`time.monotonic` time).
     """
     contract = contract_set.contract
+    kind = contract.kind
+    envelope = contract.envelope
     documents = contract_set.documents
 
     def part(doc: Document, pages: int | None = None) -> Part:
-        meta = Meta(doc.title, contract.contract_no, contract.buyer.name, contract.signed_at)
-        return Part(doc.kind, meta, pages, seal_specs(doc.kind))
+        meta = Meta(doc.title, envelope.contract_no, envelope.buyer, contract.signed_at)
+        return Part(doc.kind, meta, pages, seal_specs(doc.kind, kind))
 
-    whole = len(documents) == len(KINDS)
-    bundle = Meta(
-        SET_TITLE,
-        contract.contract_no,
-        contract.buyer.name,
-        contract.signed_at,
-    )
+    whole = len(documents) == len(kind.keys)
+    bundle = Meta(kind.set_title, envelope.contract_no, envelope.buyer, contract.signed_at)
     joined = join([doc.docx for doc in documents]) if whole else None
     made = None
     for attempt in (1, 2) if joined is not None else ():
@@ -150,7 +178,7 @@ def add_pdfs(
             if deadline is not None and time.monotonic() >= deadline:
                 raise
             _log.warning(
-                "%s: the joined set failed (%s), attempt %d", contract.contract_no, exc, attempt
+                "%s: the joined set failed (%s), attempt %d", envelope.contract_no, exc, attempt
             )
     if made is None:
         # The documents convert side by side: the pool bounds how many offices run at once.
@@ -190,7 +218,7 @@ def render_set(
     (a :func:`time.monotonic` time).
     """
     chosen = _formats(formats)
-    wanted = _kinds(kinds)
+    wanted = _kinds(kinds, contract.kind)
     if "pdf" not in chosen:
         contract_set = render_docx(contract, templates, wanted)
         contract_set.formats = chosen

@@ -21,15 +21,13 @@ from .publish import (
     publication_issues,
     publish,
 )
-from .withholding import ALWAYS_WITHHELD, PHONE_FIELDS, withheld_paths
+from .withholding import withheld_paths
 
 __all__ = [
-    "ALWAYS_WITHHELD",
     "FOOTER_LINE",
     "MANIFEST",
     "NOTICE_JSON",
     "NOTICE_SECTIONS",
-    "PHONE_FIELDS",
     "PUBLIC_FOLDER",
     "WORKING_DAYS",
     "NoticeField",

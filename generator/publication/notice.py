@@ -20,10 +20,10 @@ from datetime import date
 from typing import Any
 
 from ..domain.amount import format_amount
-from ..domain.context import format_date
-from ..domain.documents import DOCUMENTS, NOTICE
-from ..domain.model import Contract, PublicationSettings
+from ..domain.documents import NOTICE
+from ..domain.filters import format_date
 from ..errors import InvalidContractError, Issue
+from ..kinds import Contract
 
 __all__ = [
     "ATTACHMENT_NOTE",
@@ -112,18 +112,19 @@ NOTICE_SECTIONS: tuple[NoticeSection, ...] = (
 ATTACHMENT_NOTE = "合同公开文本（已隐去涉及国家秘密、商业秘密和个人信息的内容，以“{mark}”标示）"
 
 
-def _contact(party: Mapping[str, Any]) -> str:
+def _at(context: Mapping[str, Any], path: str | None) -> str:
+    """Return the context's value at a data path ("" when the kind names no such path)."""
+    value: Any = context
+    for key in (path or "").split(".") if path else []:
+        value = value.get(key, "") if isinstance(value, Mapping) else ""
+    return "" if value is None else str(value)
+
+
+def _contact(context: Mapping[str, Any], contact: str | None, phone: str | None, fax: str | None) -> str:
     """Return a party's 联系方式: contact person, phone and, when given, fax."""
-    text = f"{party['contact']}，电话：{party['phone']}"
-    return f"{text}，传真：{party['fax']}" if party["fax"] else text
-
-
-def _requirements(context: Mapping[str, Any]) -> str:
-    """Return the service requirements in brief: clause 1.2's O&M service, for the user unit."""
-    return (
-        f"为{context['user_unit']}提供信息系统运维服务：对信息系统的基础环境、硬件、软件及安全等"
-        "提供技术支持和管理服务，满足信息系统正常运行及优化改进的要求（详见合同文件）"
-    )
+    person, number, fax_number = _at(context, contact), _at(context, phone), _at(context, fax)
+    text = "，".join(part for part in (person, f"电话：{number}" if number else "") if part)
+    return f"{text}，传真：{fax_number}" if fax_number else text
 
 
 def notice_values(
@@ -131,37 +132,44 @@ def notice_values(
 ) -> dict[str, str]:
     """Return every field of the notice by key, from the public copy's context and the data.
 
-    Raise :class:`InvalidContractError` when the data has no 项目编号: every notice
+    The envelope of the contract's kind says where each value is; the kind's
+    declaration words the requirements and the performance summary. Raise
+    :class:`InvalidContractError` when the data has no 项目编号: every notice
     names its project's number, and no other value stands for it.
     """
-    publication = contract.publication or PublicationSettings()
+    kind = contract.kind
+    envelope = kind.spec.envelope
+    publication = contract.publication_settings
     if not publication.project_no:
         issue = Issue("publication.project_no", "required", "发布合同公告须填写项目编号")
         raise InvalidContractError([issue])
-    amount = f"{context['amount']}元"
-    service = context["service"]
+    amount = f"{_at(context, envelope.amount)}元"
+    upper = _at(context, f"{envelope.amount}_upper")
+    project = _at(context, envelope.project_name)
     unit_price = publication.unit_price
     return {
-        "contract_no": context["contract_no"],
-        "contract_name": f"{context['project_name']}{DOCUMENTS[0].title}",
+        "contract_no": _at(context, envelope.contract_no),
+        "contract_name": f"{project}{kind.documents[0].title}",
         "project_no": publication.project_no,
-        "project_name": context["project_name"],
-        "buyer_name": context["buyer"]["name"],
-        "buyer_address": context["buyer"]["address"],
-        "buyer_contact": _contact(context["buyer"]),
-        "supplier_name": context["supplier"]["name"],
-        "supplier_address": context["supplier"]["address"],
-        "supplier_contact": _contact(context["supplier"]),
-        "subject_name": publication.subject_name or context["project_name"],
-        "requirements": publication.requirements or _requirements(context),
+        "project_name": project,
+        "buyer_name": _at(context, envelope.buyer),
+        "buyer_address": _at(context, envelope.buyer_address),
+        "buyer_contact": _contact(
+            context, envelope.buyer_contact, envelope.buyer_phone, envelope.buyer_fax
+        ),
+        "supplier_name": _at(context, envelope.supplier),
+        "supplier_address": _at(context, envelope.supplier_address),
+        "supplier_contact": _contact(
+            context, envelope.supplier_contact, envelope.supplier_phone, envelope.supplier_fax
+        ),
+        "subject_name": publication.subject_name or project,
+        "requirements": publication.requirements or kind.notice_text("requirements", context),
         "quantity": publication.quantity,
         "unit_price": amount if unit_price is None else f"{format_amount(unit_price)}元",
-        "contract_amount": f"{amount}（大写：{context['amount_upper']}）",
-        "performance": (
-            f"服务期限：{service['start']}至{service['end_date']}；服务地点：{service['site']}"
-        ),
+        "contract_amount": f"{amount}（大写：{upper}）",
+        "performance": kind.notice_text("performance", context),
         "procurement_method": publication.procurement_method,
-        "sign_date": context["sign_date"],
+        "sign_date": _at(context, envelope.sign_date),
         "published_on": format_date(published_on),
         "other": publication.other,
     }

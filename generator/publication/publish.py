@@ -28,11 +28,11 @@ import chinese_calendar
 from .._version import __version__
 from ..docx.public import mark_public
 from ..docx.render import publication_template
-from ..domain.context import MARK, withheld_context
-from ..domain.documents import DOCUMENTS, NOTICE, PUBLIC_COPY
-from ..domain.model import CHINA_TIME, Contract, PublicationSettings
-from ..domain.validate import parse
+from ..domain.documents import NOTICE, PUBLIC_COPY
+from ..domain.filters import MARK
+from ..domain.model import CHINA_TIME
 from ..errors import InvalidContractError, Issue, UsageError
+from ..kinds import Contract
 from ..pdf import Meta, Part, finish_set
 from ..pipeline import ContractSet, Document, Generator, add_pdfs, input_digest
 from .due import WORKING_DAYS, due_date
@@ -92,7 +92,7 @@ class Publication:
     @property
     def contract_no(self) -> str:
         """Return the contract number."""
-        return self.contract.contract_no
+        return self.contract.envelope.contract_no
 
     @property
     def on_time(self) -> bool:
@@ -107,7 +107,7 @@ class Publication:
             (f"{NOTICE.stem}.pdf", NOTICE.kind, title, self.notice_pdf, self.notice_pages),
             (NOTICE_JSON, NOTICE.kind, title, _json(self.notice), None),
         ]
-        for doc, kind in zip(self.public_copy, DOCUMENTS, strict=True):
+        for doc, kind in zip(self.public_copy, self.contract.kind.documents, strict=True):
             entries.append((f"{kind.public_stem}.docx", doc.kind, doc.title, doc.docx, None))
             if doc.pdf is not None:
                 entries.append((f"{kind.public_stem}.pdf", doc.kind, doc.title, doc.pdf, doc.pages))
@@ -123,7 +123,8 @@ class Publication:
         """Return what ``publication.json`` holds: dates, what is withheld, every file's hash."""
         return {
             "contract_no": self.contract_no,
-            "sign_date": self.contract.sign_date.isoformat(),
+            "contract_kind": self.contract.kind.describe(),
+            "sign_date": self.contract.envelope.sign_date.isoformat(),
             "due_date": self.due_date.isoformat(),
             "published_on": self.published_on.isoformat(),
             "on_time": self.on_time,
@@ -160,11 +161,10 @@ def _utc_stamp(moment: datetime) -> str:
 def publication_issues(contract: Contract) -> list[Issue]:
     """Return every reason the contract cannot be published: no 项目编号, an uncovered year."""
     issues = []
-    publication = contract.publication or PublicationSettings()
-    if not publication.project_no:
+    if not contract.publication_settings.project_no:
         issues.append(Issue("publication.project_no", "required", "发布合同公告须填写项目编号"))
     try:
-        due_date(contract.sign_date)
+        due_date(contract.envelope.sign_date)
     except InvalidContractError as exc:
         issues.extend(exc.issues)
     return issues
@@ -174,22 +174,24 @@ def _public_copy(
     generator: Generator, contract: Contract, context: Mapping[str, Any]
 ) -> list[Document]:
     documents = []
-    for doc in DOCUMENTS:
+    envelope = contract.envelope
+    templates = generator.templates_for(contract.kind)
+    for doc in contract.kind.documents:
         properties = {
             "title": doc.public_title,
-            "subject": contract.contract_no,
-            "creator": contract.buyer.name,
+            "subject": envelope.contract_no,
+            "creator": envelope.buyer,
             "language": "zh-CN",
             "date": _utc_stamp(contract.signed_at),
         }
-        rendered = generator.templates.render(doc.kind, context, properties)
+        rendered = templates.render(doc.kind, context, properties)
         marked = mark_public(
             rendered,
             word=HEADER_WORD,
             line=FOOTER_LINE,
-            name=f"{contract.contract_no}/{doc.kind}/{PUBLIC_COPY}",
+            name=f"{envelope.contract_no}/{doc.kind}/{PUBLIC_COPY}",
         )
-        documents.append(Document(doc.kind, doc.public_title, marked))
+        documents.append(Document(doc.kind, doc.public_title, marked, stem=doc.public_stem))
     return documents
 
 
@@ -209,28 +211,30 @@ def publish(
     :class:`InvalidContractError` with every issue before anything is rendered. No
     conversion runs past ``deadline`` (a :func:`time.monotonic` time).
     """
-    contract = data if isinstance(data, Contract) else parse(data)
+    contract = data if isinstance(data, Contract) else generator.parse(data)
+    kind, envelope = contract.kind, contract.envelope
     issues = publication_issues(contract)
     if issues:
         raise InvalidContractError(issues)
     day = published_on or datetime.now(CHINA_TIME).date()
-    if day < contract.sign_date:
-        raise UsageError(f"合同公告日期 {day} 不能早于合同签订日期 {contract.sign_date}")
+    if day < envelope.sign_date:
+        raise UsageError(f"合同公告日期 {day} 不能早于合同签订日期 {envelope.sign_date}")
     withheld = withheld_paths(contract)
-    context = withheld_context(contract, withheld)
+    context = kind.withheld_context(contract, withheld)
     values = notice_values(contract, context, day)
     documents = _public_copy(generator, contract, context)
     attachments = [
-        {"title": doc.public_title, "file": f"{doc.public_stem}.pdf"} for doc in DOCUMENTS
+        {"title": doc.public_title, "file": f"{doc.public_stem}.pdf"} for doc in kind.documents
     ]
+    templates = generator.templates_for(kind)
     title = notice_title(values)
     moment = datetime.combine(day, time(), CHINA_TIME)
     notice_docx = publication_template(NOTICE.kind).render(
         notice_context(values, [a["title"] for a in attachments], MARK),
         {
             "title": title,
-            "subject": contract.contract_no,
-            "creator": contract.buyer.name,
+            "subject": envelope.contract_no,
+            "creator": envelope.buyer,
             "language": "zh-CN",
             "date": _utc_stamp(moment),
         },
@@ -244,23 +248,23 @@ def publish(
             contract,
             documents,
             input_digest(contract),
-            generator.templates.version,
+            templates.version,
             formats=("docx", "pdf"),
-            templates=generator.templates.describe(),
+            templates=templates.describe(),
         )
         add_pdfs(public, generator.converter, pdfa=pdfa, deadline=deadline)
-        meta = Meta(title, contract.contract_no, contract.buyer.name, moment)
+        meta = Meta(title, envelope.contract_no, envelope.buyer, moment)
         (notice_pdf,), _ = finish_set([(raw.result(), [Part(NOTICE.kind, meta)])])
     return Publication(
         contract,
         withheld,
-        due_date(contract.sign_date),
+        due_date(envelope.sign_date),
         day,
         public.documents,
         notice_docx,
         notice_pdf.pdf,
         notice_pdf.pages,
         notice_json(values, attachments),
-        generator.templates.version,
-        generator.templates.describe(),
+        templates.version,
+        templates.describe(),
     )

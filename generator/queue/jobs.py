@@ -37,7 +37,7 @@ from celery import Celery
 from celery.states import READY_STATES
 
 from ..batch import Line, Options
-from ..domain.model import Contract
+from ..kinds import Contract
 from .app import TASK_MAKE, celery_app, options_to, stored_states
 
 __all__ = [

@@ -23,7 +23,7 @@ from celery import Celery, Task, signals
 
 from ..batch import make_set
 from ..batch.report import failure_text
-from ..domain.validate import parse
+from ..kinds import parse
 from ..errors import InvalidContractError, OutputConflictError, QueueError
 from ..ledger import Ledger, default_actor, masked
 from ..pipeline import Generator

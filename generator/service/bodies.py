@@ -14,8 +14,7 @@ from typing import Any
 import anyio
 from fastapi import Request
 
-from ..domain.model import Contract
-from ..domain.validate import parse
+from ..kinds import Contract, parse
 from ..errors import InputError
 from ..inputs.load import parse_json
 from . import problems

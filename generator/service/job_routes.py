@@ -28,8 +28,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..batch import Line, Options, validate_rows
-from ..domain.model import Contract
-from ..domain.validate import parse
+from ..kinds import Contract, parse
 from ..errors import InputError
 from ..inputs import read_batch
 from ..pipeline import folder_zip
@@ -75,7 +74,7 @@ def _callback(url: str | None, jobs: JobStore) -> str | None:
 def _one(body: bytes) -> tuple[list[Line], list[tuple[Line, Contract]]]:
     """Return the one contract of a JSON body as a job's row; 422 when it is not valid."""
     contract = parse(decode(body))  # 422 with every issue when it is not valid
-    line = Line("请求体", contract.contract_no)
+    line = Line("请求体", contract.envelope.contract_no)
     return [line], [(line, contract)]
 
 

@@ -15,8 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ..domain.model import json_schema
-from ..domain.validate import parse
+from ..kinds import json_schema, parse
 from ..inputs.load import parse_yaml
 from ..ledger.verification import ZIP_ENTRIES_MAX, ZIP_EXPANDED_MAX
 from .ledger_schemas import LEDGER_SCHEMAS

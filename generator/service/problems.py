@@ -9,7 +9,7 @@ does an error become a status.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from http import HTTPStatus
 from typing import Any
@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from ..domain.documents import KINDS
 from ..errors import (
     AmountError,
     ContractError,
@@ -144,13 +143,13 @@ def unauthorized(token_given: bool) -> Problem:
     )
 
 
-def unknown_kind(kind: str) -> Problem:
-    """Return the 404 of a document kind the set does not have."""
+def unknown_kind(kind: str, known: Sequence[str]) -> Problem:
+    """Return the 404 of a document the contract's set does not have."""
     return Problem(
         404,
         "not-found",
         "Not found",
-        f"no document kind {kind!r}; the kinds are {', '.join(KINDS)}",
+        f"no document kind {kind!r}; the kinds are {', '.join(known)}",
     )
 
 

@@ -22,7 +22,8 @@ import anyio
 from fastapi import Query, Request
 from fastapi.responses import Response
 
-from ..domain.model import CHINA_TIME, Contract
+from ..domain.model import CHINA_TIME
+from ..kinds import Contract
 from ..errors import LedgerError
 from ..ledger import Ledger, Published, record_publication
 from ..pipeline import folder_zip, input_digest
@@ -42,9 +43,9 @@ _TYPES = ("application/zip", "application/json")
 def _require_issued(ledger: Ledger, contract: Contract) -> None:
     """Refuse (409) data of which the ledger holds no issued version (blocking: in a thread)."""
     digest = input_digest(contract)
-    issued = ledger.sets(contract_no=contract.contract_no, status="issued")
+    issued = ledger.sets(contract_no=contract.envelope.contract_no, status="issued")
     if not any(row["input_sha256"] == digest for row in issued):
-        raise problems.not_issued(contract.contract_no)
+        raise problems.not_issued(contract.envelope.contract_no)
 
 
 def _record(runtime: Runtime, publication: Publication) -> Published | None:
@@ -105,15 +106,15 @@ async def publications(
     if issues:
         raise problems.unpublishable(issues)
     day = published_on or dt.datetime.now(CHINA_TIME).date()
-    if day < contract.sign_date:
-        raise problems.published_too_early(day, contract.sign_date)
+    if day < contract.envelope.sign_date:
+        raise problems.published_too_early(day, contract.envelope.sign_date)
     if runtime.ledger is not None:
         await anyio.to_thread.run_sync(_require_issued, runtime.ledger, contract)
     if fmt:
         as_json = fmt == "json"
     else:
         as_json = preferred(request.headers.get("accept", ""), _TYPES) == "application/json"
-    folder = public_folder_name(contract.contract_no)
+    folder = public_folder_name(contract.envelope.contract_no)
 
     def work() -> tuple[Publication, Published | None, bytes]:
         publication = publish(

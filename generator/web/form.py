@@ -23,8 +23,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ..domain.documents import DOCUMENTS
-from ..domain.model import Contract
+from ..kinds import ContractKind, default_kind
 
 __all__ = [
     "GROUPS",
@@ -46,19 +45,18 @@ YES_NO = ("是", "否")
 #: text fields at least this long are edited in a text area
 _TEXTAREA_FROM = 2000
 
-#: the form's sections in the contract's order, and the top-level fields each holds; the
-#: confidentiality agreement's title comes from the registry (second document of the set)
-GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("合同", ("contract_no", "project_name", "sign_date", "sign_place", "performance_bond")),
-    ("甲方", ("buyer",)),
-    ("乙方", ("supplier",)),
-    ("金额与付款", ("amount", "payment")),
-    ("服务", ("service",)),
-    (DOCUMENTS[1].title, ("owner_unit", "user_unit", "confidential_extra")),
-    ("验收方案", ("acceptance_plan",)),
-    ("其他条款", ("other_terms", "other_documents", "terms")),
-    ("合同公告", ("publication",)),
-)
+def groups(kind: ContractKind) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Return the form's sections in the declaration's order and the top-level fields of each."""
+    found: dict[str, list[str]] = {}
+    for definition in kind.fields:
+        default = definition.title if definition.type == "object" else "合同"
+        found.setdefault(definition.spec.group or default, []).append(definition.key)
+    found["合同公告"] = ["publication"]
+    return tuple((title, tuple(keys)) for title, keys in found.items())
+
+
+#: the sections of the default kind's form
+GROUPS = groups(default_kind())
 
 
 @dataclass(frozen=True)
@@ -190,7 +188,7 @@ def _children(model: type[BaseModel]) -> tuple[Node, ...]:
 @cache
 def sections() -> tuple[Section, ...]:
     """Return the form's sections, built from :class:`Contract` once."""
-    nodes = {node.name: node for node in _children(Contract)}
+    nodes = {node.name: node for node in _children(default_kind().model)}
     return tuple(Section(title, tuple(nodes[name] for name in names)) for title, names in GROUPS)
 
 

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..domain.model import CHINA_TIME
-from ..domain.validate import check
+from ..kinds import check
 from ..errors import ContractError, LedgerError
 from ..ledger import Ledger, record_publication, verify_body
 from ..publication import public_folder_name, publication_issues, publish, unpublished
@@ -197,8 +197,8 @@ async def publish_version(request: Request) -> Response:
     if shown["status"] != "issued":
         message = f"第 {shown['version']} 版{STATUS[shown['status']]}，只能发布现行版本。"
         return error_page(request, 409, "无法发布", message)
-    if day < contract.sign_date:
-        message = f"合同公告日期 {day} 早于合同签订日期 {contract.sign_date}。"
+    if day < contract.envelope.sign_date:
+        message = f"合同公告日期 {day} 早于合同签订日期 {contract.envelope.sign_date}。"
         return error_page(request, 422, "无法发布", message)
 
     def work() -> Made:
@@ -207,7 +207,7 @@ async def publish_version(request: Request) -> Response:
         files = made.files()
         pdfs: list[bytes | None] = [data for name, data in files.items() if name.endswith(".pdf")]
         return Made(
-            public_folder_name(contract.contract_no),
+            public_folder_name(contract.envelope.contract_no),
             made.manifest(),
             files,
             pdfs,

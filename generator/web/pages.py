@@ -19,8 +19,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ..domain.model import Contract
-from ..domain.validate import check
+from ..kinds import check, default_kind
 from ..errors import ContractError, InputError, InvalidContractError, Issue
 from ..inputs import parse_json, parse_yaml
 from ..pdf import PREVIEW_DPI_MAX, page_png
@@ -324,7 +323,7 @@ async def load(request: Request) -> Response:
     if not isinstance(data, dict):
         return form_page(request, to_values(None), notice="文件内容应为键值表。", status=400)
     values = to_values(data)
-    unknown = sorted(str(key) for key in set(data) - set(Contract.model_fields))
+    unknown = sorted(str(key) for key in set(data) - set(default_kind().model.model_fields))
     notice = f"已载入 {filename}。" + (f"未识别的字段：{', '.join(unknown)}" if unknown else "")
     return form_page(request, values, check(data)[1], notice=notice)
 

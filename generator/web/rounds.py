@@ -25,7 +25,7 @@ import anyio
 
 from ..batch import Line, Options, Summary, make_set, report_summary, validate_rows, write_report
 from ..batch.report import failure_text
-from ..domain.model import Contract
+from ..kinds import Contract
 from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError
 from ..inputs import read_batch, write_workbook
 from ..pipeline import zip_tree
@@ -158,7 +158,7 @@ async def make_round(runtime: Any, made: Round) -> None:
             except OutputConflictError as exc:
                 line.fail([Issue("", "output.exists", failure_text(exc))])
             except Exception as exc:  # one contract's failure is its row's alone
-                _log.warning("round %s: %s failed: %r", made.id, contract.contract_no, exc)
+                _log.warning("round %s: %s failed: %r", made.id, contract.envelope.contract_no, exc)
                 line.fail([Issue("", "generate.failed", failure_text(exc))])
             made.done += 1
 

@@ -1,0 +1,295 @@
+"""A contract kind: its declaration read once, and everything derived from it.
+
+A :class:`ContractKind` is built from a kind folder (``kind.yaml``, its DOCX
+templates, a sample). It holds the model data is validated against, the rules,
+the document registry, the template context and the data paths the public
+copy may withhold; nothing else in the package knows what a kind's fields are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, create_model
+
+from ..domain import model as notice
+from ..domain.documents import DocumentKind, SealPlace
+from ..domain.filters import MARK
+from ..domain.text import refusal, reserved
+from ..domain.validate import from_pydantic
+from ..errors import InvalidContractError, Issue, UnknownDocumentError
+from .context import Computed, context_of, environment, masked, sources_of
+from .declaration import DECLARATION, KindSpec, read_declaration
+from .fields import FieldDef, build_fields, build_model, camel
+from .model import Contract, Record, value_at
+from .rules import RuleCheck, compile_rule
+
+__all__ = ["ContractKind", "load_kind"]
+
+
+@dataclass
+class ContractKind:
+    """One contract kind: what its data holds, how it is checked, what documents it makes."""
+
+    spec: KindSpec
+    folder: Path
+    #: the line of every key path of the declaration
+    lines: dict[tuple[str | int, ...], int]
+    #: shipped with the program (not an office's own folder)
+    built_in: bool = False
+    fields: tuple[FieldDef, ...] = field(init=False)
+    rules: tuple[RuleCheck, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fields = build_fields(self.spec.fields)
+        self.by_path = {d.path: d for top in self.fields for d in top.walk()}
+        self.computed = Computed(self.spec.computed)
+        self.rules = tuple(compile_rule(rule.model_dump(), self.title_of) for rule in self.spec.rules)
+        self.publication_model = self._publication_model()
+        model = build_model(self.fields, camel(self.id), self.spec.title, Contract)
+        self.model: type[Contract] = create_model(  # type: ignore[call-overload]
+            camel(self.id),
+            __base__=model,
+            __doc__=self.spec.description or self.spec.title,
+            publication=(
+                self.publication_model | None,
+                Field(default=None, title="合同公告", exclude_if=lambda v: v is None),
+            ),
+        )
+        self.model.contract_kind = self
+        self.documents = tuple(
+            DocumentKind(
+                doc.key,
+                doc.title,
+                number,
+                tuple(SealPlace(s.party, s.keyword, s.last_page_only) for s in doc.seals),
+                template_name=doc.template or f"{doc.key}.docx",
+            )
+            for number, doc in enumerate(self.spec.documents, start=1)
+        )
+        self.sources = sources_of(self.fields, self.computed)
+        self._texts = environment()
+
+    # ------------------------------------------------------------ who it is
+
+    @property
+    def id(self) -> str:
+        """Return the kind's id: ``om_service``."""
+        return self.spec.id
+
+    @property
+    def title(self) -> str:
+        """Return the kind's Chinese title."""
+        return self.spec.title
+
+    @property
+    def version(self) -> str:
+        """Return the version the declaration states."""
+        return self.spec.version
+
+    @cached_property
+    def sha256(self) -> str:
+        """Return the SHA-256 of the declaration file."""
+        return hashlib.sha256((self.folder / DECLARATION).read_bytes()).hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        """Return what a manifest, a report or the ledger records of the kind."""
+        return {"id": self.id, "title": self.title, "version": self.version}
+
+    # ------------------------------------------------------------ documents
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Return the keys of the set's documents in set order."""
+        return tuple(doc.kind for doc in self.documents)
+
+    @property
+    def set_title(self) -> str:
+        """Return the title of the whole set bound as one PDF."""
+        return self.spec.set_title or f"{self.documents[0].title}（全套）"
+
+    @property
+    def seal_keywords(self) -> tuple[str, ...]:
+        """Return every word a seal is placed by: data may not contain one."""
+        return tuple(
+            dict.fromkeys(place.keyword for doc in self.documents for place in doc.seals)
+        )
+
+    def document(self, key: str) -> DocumentKind:
+        """Return the document of that key; raise :class:`UnknownDocumentError` for another."""
+        for doc in self.documents:
+            if doc.kind == key:
+                return doc
+        raise UnknownDocumentError(key, self.keys)
+
+    @property
+    def sample(self) -> Path:
+        """Return the filled sample of the kind."""
+        return self.folder / self.spec.sample
+
+    # ------------------------------------------------------------ data
+
+    def title_of(self, path: str) -> str:
+        """Return the Chinese title of a data path (its own title; the path if undeclared)."""
+        found = self.by_path.get(path.replace("[]", ""))
+        return found.title if found else path
+
+    def label_of(self, path: str) -> str:
+        """Return the titles from the root of a data path, joined: ``乙方法定代表人姓名``."""
+        found = self.by_path.get(path.replace("[]", ""))
+        return found.label if found else path
+
+    @cached_property
+    def data_paths(self) -> frozenset[str]:
+        """Return every dotted path of the kind's data, lists taken item by item."""
+        return frozenset(self.by_path)
+
+    @property
+    def public_paths(self) -> tuple[str, ...]:
+        """Return the paths the 合同公告 must publish (财办库〔2020〕50号): never withheld."""
+        envelope = self.spec.envelope
+        return (
+            envelope.contract_no,
+            envelope.project_name,
+            envelope.buyer,
+            envelope.supplier,
+            envelope.amount,
+            envelope.sign_date,
+        )
+
+    def check(self, data: Mapping[str, Any]) -> tuple[Contract | None, list[Issue]]:
+        """Return the contract built from raw data (None when invalid) and every issue found."""
+        if not isinstance(data, Mapping):
+            return None, [Issue("", "type.object", "合同数据应为对象（键值表）")]
+        try:
+            with reserved(self.seal_keywords):
+                contract = self.model.model_validate({k: v for k, v in data.items() if k != "kind"})
+        except ValidationError as exc:
+            return None, [from_pydantic(e) for e in exc.errors(include_url=False)]
+        issues = [issue for rule in self.rules for issue in rule.check(contract)]
+        return (None if issues else contract), issues
+
+    def validate(self, data: Mapping[str, Any]) -> list[Issue]:
+        """Return every issue in raw data (an empty list when it is valid)."""
+        return self.check(data)[1]
+
+    def parse(self, data: Mapping[str, Any], source: str | None = None) -> Contract:
+        """Return the contract built from raw data, or raise InvalidContractError."""
+        contract, issues = self.check(data)
+        if contract is None:
+            raise InvalidContractError(issues, source)
+        return contract
+
+    def json_schema(self) -> dict[str, Any]:
+        """Return the JSON Schema of the kind's data, with its Chinese titles."""
+        schema = self.model.model_json_schema()
+        properties = schema.get("properties", {})
+        properties["kind"] = {
+            "const": self.id,
+            "title": "合同类型",
+            "description": f"{self.title}；{'可不填' if self.built_in else '必填'}",
+        }
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://contractgen.invalid/schemas/{self.id}.schema.json",
+            **schema,
+        }
+
+    # ------------------------------------------------------------ context
+
+    def context(self, contract: Contract) -> dict[str, Any]:
+        """Return the template context of a contract of this kind."""
+        return context_of(self.fields, self.computed, contract)
+
+    def withheld_context(
+        self, contract: Contract, paths: Iterator[str] | tuple[str, ...], mark: str = MARK
+    ) -> dict[str, Any]:
+        """Return the context with the values derived from ``paths`` replaced by a mark."""
+        return masked(self.context(contract), self.sources, paths, mark)
+
+    def notice_text(self, name: str, context: Mapping[str, Any]) -> str:
+        """Return one of the notice's texts the declaration words (``requirements``, ``performance``)."""
+        source = getattr(self.spec.publication, name)
+        return str(self._texts.from_string(source).render(context))
+
+    def withheld_paths(self, contract: Contract) -> tuple[str, ...]:
+        """Return the paths a contract's public copy withholds: the kind's, then the data's."""
+        publication = self.spec.publication
+        mobiles = [
+            path
+            for path in publication.withhold_mobile
+            if isinstance(number := value_at(contract, path), str)
+            and notice.MOBILE.fullmatch(number)
+        ]
+        given = getattr(contract, "publication", None)
+        added = given.withhold if given is not None else []
+        return tuple(dict.fromkeys([*publication.withhold, *mobiles, *added]))
+
+    def _publication_model(self) -> type[Record]:
+        spec = self.spec.publication
+
+        def path(value: str) -> str:
+            return self._withholdable(value.strip())
+
+        withhold = Annotated[
+            list[Annotated[str, Field(max_length=200), AfterValidator(path)]],
+            Field(max_length=notice.WITHHOLD_MAX),
+        ]
+        method = Literal[notice.PROCUREMENT_METHODS]  # type: ignore[valid-type]
+        price = Annotated[notice.Amount | None, BeforeValidator(lambda v: None if v == "" else v)]
+        model: type[Record] = create_model(  # type: ignore[call-overload]
+            f"{camel(self.id)}Publication",
+            __base__=Record,
+            __doc__="合同公告：公开文本隐去的字段，以及合同中没有的公告事项",
+            withhold=(
+                withhold,
+                Field(
+                    default_factory=list,
+                    title="公开文本隐去的字段",
+                    description="数据路径，如 " + (spec.withhold or ["supplier.bank.account"])[0],
+                ),
+            ),
+            project_no=(notice.ProjectNo, Field(default=None, title="项目编号")),
+            procurement_method=(method, Field(default=spec.procurement_method, title="采购方式")),
+            subject_name=(
+                notice.SubjectName,
+                Field(default=None, title="主要标的名称", description="可不填：同项目名称"),
+            ),
+            requirements=(
+                notice.Requirements,
+                Field(default=None, title="规格型号（或服务要求）", description="可不填"),
+            ),
+            quantity=(notice.Quantity, Field(default=spec.quantity, title="主要标的数量")),
+            unit_price=(
+                price,
+                Field(default=None, title="主要标的单价（元）", description="可不填：同合同金额"),
+            ),
+            other=(notice.NoticeOther, Field(default="无", title="其他补充事宜")),
+        )
+        return model
+
+    def _withholdable(self, path: str) -> str:
+        if path not in self.data_paths:
+            example = (self.spec.publication.withhold or sorted(self.data_paths))[0]
+            raise refusal(
+                "publication.withhold.unknown",
+                f"“{path[:80]}”不是合同数据的字段路径（如 {example}；列表的字段写作 列表.字段）",
+            )
+        public = [p for p in self.public_paths if p == path or p.startswith(f"{path}.")]
+        if public:
+            raise refusal(
+                "publication.withhold.public",
+                f"{public[0]} 须在合同公告中公开（财办库〔2020〕50号），不能隐去",
+            )
+        return path
+
+
+def load_kind(folder: Path, built_in: bool = False) -> ContractKind:
+    """Return the kind a folder declares; raise :class:`KindError` naming file, path and line."""
+    spec, lines = read_declaration(folder / DECLARATION)
+    return ContractKind(spec, folder, lines, built_in)
