@@ -22,12 +22,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from generator.domain.context import build_context
+
 from benchmarks.common import contracts, median, timed, write_jsonl
 from generator import KINDS
 from generator.batch import Options, run_batch
 from generator.docx.render import TEMPLATE_DIR
-from generator.domain.context import build_context
-from generator.domain.validate import parse
+from generator.kinds import parse
 
 
 def _plain_docxtpl(data: dict[str, Any], out_dir: str) -> None:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import contracts, convert_rate, median, pdf_pages, timed, write_jsonl
 from generator.batch import Options, run_batch
-from generator.domain.validate import parse
+from generator.kinds import parse
 from generator.office import convert_once
 from generator.pipeline import render_docx
 

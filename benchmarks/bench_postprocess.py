@@ -53,8 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import ROOT, median
 from generator.docx.join import join
 from generator.domain.documents import SET_TITLE
-from generator.domain.validate import parse
 from generator.inputs.load import load_data
+from generator.kinds import parse
 from generator.office import ConverterPool
 from generator.pdf import Meta, Part, finish_set
 from generator.pipeline import ContractSet, render_docx, seal_specs

@@ -52,7 +52,7 @@ _pipeline_pool: Any = None
 def _start_pipeline(ready: Any) -> None:
     """Start a reference worker process: its own office, warmed up on one contract."""
     global _pipeline_pool
-    from generator.domain.validate import parse
+    from generator.kinds import parse
     from generator.office import ConverterPool
     from generator.pipeline import render_set
 
@@ -63,7 +63,7 @@ def _start_pipeline(ready: Any) -> None:
 
 def _pipeline_pages(data: dict[str, Any]) -> int:
     """Make one contract's set in memory (DOCX, PDFs, bundle); return its PDF pages."""
-    from generator.domain.validate import parse
+    from generator.kinds import parse
     from generator.pipeline import render_set
 
     contract_set = render_set(parse(data), converter=_pipeline_pool)
@@ -101,7 +101,7 @@ def convert_rate(items: list[dict[str, Any]], workers: int) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
     from generator.docx.join import join
-    from generator.domain.validate import parse
+    from generator.kinds import parse
     from generator.office import ConverterPool
     from generator.pipeline import render_docx
 

@@ -32,6 +32,7 @@ from .errors import (
     UnknownKindError,
     UsageError,
 )
+from .inputs.load import load_data
 from .kinds import (
     Contract,
     ContractKind,
@@ -43,7 +44,6 @@ from .kinds import (
     registry,
     validate,
 )
-from .inputs.load import load_data
 from .pipeline import (
     FORMATS,
     MANIFEST,

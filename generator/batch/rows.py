@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..kinds import Contract, check
 from ..errors import Issue
 from ..inputs import Record
+from ..kinds import Contract, check
 from ..ledger import Ledger, publishing
 from ..pipeline import Generator, input_digest, write_folder, write_set
 from ..publication import MANIFEST as PUBLICATION_MANIFEST
@@ -36,6 +36,8 @@ class Options:
     force: bool = False
     #: a folder of the office's own templates (None: the built-in ones)
     templates: Path | None = None
+    #: the kind of a workbook's or CSV's rows (None: the built-in O&M kind)
+    kind: str | None = None
     #: the URL of the ledger every made set is recorded in (None: not recorded)
     ledger: str | None = None
     #: also publish each contract: its public copy and 合同公告 beside its set

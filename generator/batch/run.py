@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TextIO
 
 from .._version import __version__
-from ..kinds import Contract
 from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError, UsageError
 from ..inputs import BATCH_SUFFIXES, Record, read_batch
+from ..kinds import Contract, registry
 from ..ledger import Ledger
 from ..pipeline import FORMATS, MANIFEST, Generator, clear_dead_staging, input_digest, set_templates
 from .report import REPORT_FILES, Line, Progress, Summary, failure_text, write_report
@@ -126,12 +126,14 @@ def _checked_paths(source: Path, out_dir: Path, options: Options) -> None:
         raise UsageError(f"{out_dir}: 无法创建输出文件夹：{exc.strerror or exc}") from exc
 
 
-def _records(source: Path, out_dir: Path) -> tuple[list[Record], Line | None]:
+def _records(
+    source: Path, out_dir: Path, kind: str | None = None
+) -> tuple[list[Record], Line | None]:
     """Return the rows of the input, or the one failed line of an input that cannot be read."""
     # With -o the input folder itself, the reports written there are not contracts.
     own = set(REPORT_FILES) if source.is_dir() and source.resolve() == out_dir.resolve() else set()
     try:
-        return read_batch(source, skip=own), None
+        return read_batch(source, skip=own, kind=registry().get(kind) if kind else None), None
     except InputError as exc:
         line = Line(str(source), "")
         code = "input.limit" if isinstance(exc, InputTooLargeError) else "input.file"
@@ -264,7 +266,7 @@ def run_batch(
         # Reached and migrated once, here: one that cannot be used fails the batch before
         # anything is written, and the workers find it ready.
         Ledger(options.ledger).close()
-    records, unreadable = _records(source, out_dir)
+    records, unreadable = _records(source, out_dir, options.kind)
     lines, valid = validate_rows(records, options)
     if unreadable is not None:
         lines.append(unreadable)

@@ -15,16 +15,16 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
 from .._version import __version__
 from ..domain.amount import rmb_upper
-from ..kinds import json_schema, parse, validate
 from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
+from ..kinds import json_schema, parse, registry, validate
 from ..office import die_with_parent
+from .kinds import add_kind_commands, use_kinds
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 from .publish import add_publish_commands, iso_day
 from .queue import add_queue_commands, remote_batch, serve_queue_settings
@@ -59,7 +59,7 @@ def _cmd_amount(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+    print(json.dumps(json_schema(args.kind), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -74,10 +74,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if args.xlsx:
         from ..inputs import write_workbook
 
-        write_workbook(target, [])
+        write_workbook(target, [], registry().get(args.kind))
         print(f"已写入 {target}：每行一份合同，填写后运行 contractgen batch {target} -o DIR")
         return 0
-    sample = resources.files("generator").joinpath("resources/contract.yaml").read_bytes()
+    sample = registry().get(args.kind).sample.read_bytes()
     target.write_bytes(sample)
     print(f"已写入 {target}：填写后运行 contractgen validate {target}")
     return 0
@@ -92,6 +92,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         workers=args.workers,
         force=args.force,
         templates=_template_folder(args.templates),
+        kind=args.kind,
         ledger=None if args.no_ledger else _ledger_url(args),
         publish=args.publish,
         published_on=args.published_on,
@@ -170,7 +171,9 @@ def _cmd_templates_export(args: argparse.Namespace) -> int:
 
     if args.folder.exists() and not args.folder.is_dir():
         raise UsageError(f"{args.folder}: 已存在且不是文件夹")
-    for path in export_templates(args.folder):
+    kind = registry().default
+    names = [*(doc.template for doc in kind.documents), "CONTEXT.md"]
+    for path in export_templates(args.folder, kind.folder, names):
         print(path)
     print(
         f"已导出内置模板：在 Word 或 WPS 中编辑后，用 contractgen templates check --templates "
@@ -232,6 +235,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
         templates=_template_folder(args.templates),
+        kind=args.kind,
         ledger=None if args.no_ledger else _ledger_url(args),
         **serve_queue_settings(args),
     )
@@ -296,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="由合同数据生成运维服务合同、保密协议、廉洁协议及履约验收方案（DOCX/PDF）。",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--kinds",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="本单位的合同类型文件夹（可多次给出）",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate_cmd = commands.add_parser("validate", help="检查合同数据文件（YAML/JSON）")
@@ -308,12 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
     amount_cmd.set_defaults(func=_cmd_amount)
 
     schema_cmd = commands.add_parser("schema", help="输出合同数据的 JSON Schema")
+    schema_cmd.add_argument(
+        "--kind", default=None, metavar="ID", help="合同类型（默认：运维服务合同）"
+    )
     schema_cmd.set_defaults(func=_cmd_schema)
 
     init_cmd = commands.add_parser("init", help="写出一份带注释的合同数据样例以便填写")
     init_cmd.add_argument("path", nargs="?", type=Path, help="默认 contract.yaml 或 contracts.xlsx")
     init_cmd.add_argument("--xlsx", action="store_true", help="写出批量填写用的 Excel 工作簿")
     init_cmd.add_argument("--force", action="store_true", help="覆盖已有文件")
+    init_cmd.add_argument(
+        "--kind", default=None, metavar="ID", help="合同类型（默认：运维服务合同）"
+    )
     init_cmd.set_defaults(func=_cmd_init)
 
     render_cmd = commands.add_parser("render", help="生成一份合同的全套文件")
@@ -340,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch_cmd.add_argument("--pdfa", action="store_true", help="PDF 采用 PDF/A-2b")
     batch_cmd.add_argument("--workers", type=int, default=None, help="并行数（默认每核一个）")
     batch_cmd.add_argument("--force", action="store_true", help="重新生成已是最新的合同")
+    batch_cmd.add_argument(
+        "--kind", default=None, metavar="ID", help="工作簿或 CSV 的合同类型（默认：运维服务合同）"
+    )
     batch_cmd.add_argument(
         "--templates",
         type=Path,
@@ -441,12 +461,16 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd.add_argument(
         "--samples", type=Path, default=None, help="样例数据文件夹（默认：内置样例）"
     )
+    check_cmd.add_argument(
+        "--kind", default=None, metavar="ID", help="合同类型（默认：运维服务合同）"
+    )
     check_cmd.set_defaults(func=_cmd_templates_check)
     export_cmd = templates_sub.add_parser(
         "export", help="把内置模板写到文件夹中，供在 Word/WPS 中编辑（不覆盖已有文件）"
     )
     export_cmd.add_argument("folder", type=Path, metavar="DIR")
     export_cmd.set_defaults(func=_cmd_templates_export)
+    add_kind_commands(commands)
     return parser
 
 
@@ -475,6 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fork_hooks = True
     args = build_parser().parse_args(argv)
     try:
+        use_kinds(args.kinds)
         status: int = args.func(args)
     except InvalidContractError as exc:
         for issue in exc.issues:

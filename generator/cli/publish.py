@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.model import CHINA_TIME
-from ..kinds import parse
 from ..errors import InvalidContractError, UsageError
 from ..inputs.load import load_data
+from ..kinds import parse
 from .ledger import add_ledger_options, open_ledger
 
 __all__ = ["add_publish_commands", "iso_day", "publish_into"]
@@ -42,7 +42,6 @@ def publish_into(publication: Any, out_dir: Path, ledger: Any) -> tuple[Path, st
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from ..docx.render import TemplateSet
     from ..pipeline import Generator
     from ..publication import publication_issues, publish
 

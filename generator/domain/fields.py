@@ -71,8 +71,8 @@ __all__ = [
     "Stage",
     "YesNo",
     "contract_no_problem",
-    "not_bool",
     "credit_code_ok",
+    "not_bool",
     "parse_date",
 ]
 

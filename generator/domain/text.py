@@ -46,6 +46,7 @@ def reserved(words: Sequence[str]) -> Iterator[None]:
     finally:
         _RESERVED.reset(token)
 
+
 #: the font configuration LibreOffice reads: the only fonts it may draw with are listed there
 FONTS_CONF = Path(__file__).resolve().parent.parent / "fonts" / "fonts.conf"
 

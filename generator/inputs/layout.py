@@ -122,7 +122,9 @@ def layout_of(kind: ContractKind | None = None) -> Layout:
                 visit(child)
         elif definition.records:
             rows = tuple(_column(c, c.title, c.key) for c in definition.children)
-            tables.append(Table(definition.label, definition.path, rows, tuple(definition.spec.aliases)))
+            tables.append(
+                Table(definition.label, definition.path, rows, tuple(definition.spec.aliases))
+            )
         else:
             columns.append(_column(definition, definition.label, definition.path))
 
@@ -366,7 +368,9 @@ def write_workbook(
     header_font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DDEBF7")
 
-    def sheet(title: str, columns: tuple[Column, ...], rows: list[list[Any]], first: bool = False) -> Any:
+    def sheet(
+        title: str, columns: tuple[Column, ...], rows: list[list[Any]], first: bool = False
+    ) -> Any:
         ws = book.active if first else book.create_sheet()
         ws.title = title
         headers = [c.header for c in columns]
@@ -416,7 +420,14 @@ def write_workbook(
         ["每行一份合同" + (f"；{lists}另表填写，以合同编号对应。" if lists else "。")],
         ["日期可填 2026-12-31、2026/12/31 或 2026年12月31日；金额可带两位小数，不作四舍五入。"],
         ["列名", "数据键", "说明"],
-        *([c.header, c.path, layout.kind.by_path[c.path].spec.help if c.path in layout.kind.by_path else ""] for c in layout.columns),
+        *(
+            [
+                c.header,
+                c.path,
+                layout.kind.by_path[c.path].spec.help if c.path in layout.kind.by_path else "",
+            ]
+            for c in layout.columns
+        ),
     ):
         notes.append(line)
     notes.column_dimensions["A"].width = 30

@@ -7,6 +7,8 @@ cross-field rules, the JSON Schema, the template context and what a public
 copy may withhold; the stages below never know which kind they work on.
 """
 
+from pathlib import Path
+
 from .declaration import DECLARATION, KindSpec
 from .fields import FieldDef
 from .kind import ContractKind, load_kind
@@ -26,12 +28,16 @@ from .registry import (
 )
 from .rules import RULES
 
+#: the working skeleton ``kinds new`` copies: one document, a few fields, a sample
+SKELETON = Path(__file__).resolve().parent / "skeleton"
+
 __all__ = [
     "BUILTIN_DIR",
     "DECLARATION",
     "DEFAULT_KIND",
     "ENVIRONMENT",
     "RULES",
+    "SKELETON",
     "Contract",
     "ContractKind",
     "Envelope",

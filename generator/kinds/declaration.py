@@ -266,7 +266,9 @@ def read_declaration(path: Path) -> tuple[KindSpec, dict[tuple[str | int, ...], 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise KindError([(source, "", 0, f"无法读取合同类型声明：{exc}", "kind.unreadable")]) from exc
+        raise KindError(
+            [(source, "", 0, f"无法读取合同类型声明：{exc}", "kind.unreadable")]
+        ) from exc
     data, lines = _compose(text, source)
     if not isinstance(data, dict):
         raise KindError([(source, "", 1, "声明应为键值表", "kind.type.object")])

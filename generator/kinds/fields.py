@@ -90,7 +90,10 @@ def camel(path: str) -> str:
 
 
 def build_fields(
-    specs: dict[str, FieldSpec], prefix: str = "", titles: tuple[str, ...] = (), in_list: bool = False
+    specs: dict[str, FieldSpec],
+    prefix: str = "",
+    titles: tuple[str, ...] = (),
+    in_list: bool = False,
 ) -> tuple[FieldDef, ...]:
     """Return the field tree of a declaration's ``fields``."""
     out = []
@@ -229,4 +232,3 @@ def build_model(
         **{definition.key: _field(definition) for definition in fields},
     )
     return model
-

@@ -49,7 +49,9 @@ class ContractKind:
         self.fields = build_fields(self.spec.fields)
         self.by_path = {d.path: d for top in self.fields for d in top.walk()}
         self.computed = Computed(self.spec.computed)
-        self.rules = tuple(compile_rule(rule.model_dump(), self.title_of) for rule in self.spec.rules)
+        self.rules = tuple(
+            compile_rule(rule.model_dump(), self.title_of) for rule in self.spec.rules
+        )
         self.publication_model = self._publication_model()
         model = build_model(self.fields, camel(self.id), self.spec.title, Contract)
         self.model: type[Contract] = create_model(  # type: ignore[call-overload]
@@ -116,9 +118,7 @@ class ContractKind:
     @property
     def seal_keywords(self) -> tuple[str, ...]:
         """Return every word a seal is placed by: data may not contain one."""
-        return tuple(
-            dict.fromkeys(place.keyword for doc in self.documents for place in doc.seals)
-        )
+        return tuple(dict.fromkeys(place.keyword for doc in self.documents for place in doc.seals))
 
     def document(self, key: str) -> DocumentKind:
         """Return the document of that key; raise :class:`UnknownDocumentError` for another."""

@@ -36,7 +36,9 @@ __all__ = [
 
 _HERE = Path(__file__).resolve().parent
 #: the built-in kinds: the checkout's templates/, or their copy inside an installed wheel
-BUILTIN_DIR = _HERE / "builtin" if (_HERE / "builtin").is_dir() else _HERE.parent.parent / "templates"
+BUILTIN_DIR = (
+    _HERE / "builtin" if (_HERE / "builtin").is_dir() else _HERE.parent.parent / "templates"
+)
 #: the kind of data that names none: the O&M service set the program began with
 DEFAULT_KIND = "om_service"
 #: the environment variable naming an office's folders of kinds
@@ -130,9 +132,7 @@ def _environment_folders() -> list[Path]:
 
 def registry(folders: Iterable[Path] | None = None) -> Registry:
     """Return the kinds of the built-in folder and ``folders`` (or $CONTRACTGEN_KINDS), cached."""
-    key = tuple(
-        p.resolve() for p in (_environment_folders() if folders is None else list(folders))
-    )
+    key = tuple(p.resolve() for p in (_environment_folders() if folders is None else list(folders)))
     with _lock:
         if key not in _registries:
             _registries[key] = Registry(key)

@@ -120,7 +120,9 @@ def _at(context: Mapping[str, Any], path: str | None) -> str:
     return "" if value is None else str(value)
 
 
-def _contact(context: Mapping[str, Any], contact: str | None, phone: str | None, fax: str | None) -> str:
+def _contact(
+    context: Mapping[str, Any], contact: str | None, phone: str | None, fax: str | None
+) -> str:
     """Return a party's 联系方式: contact person, phone and, when given, fax."""
     person, number, fax_number = _at(context, contact), _at(context, phone), _at(context, fax)
     text = "，".join(part for part in (person, f"电话：{number}" if number else "") if part)

@@ -28,8 +28,8 @@ from celery import Celery
 from celery.states import READY_STATES
 
 from ..batch import Line, Options, Progress, Summary, run_batch
-from ..kinds import Contract
 from ..errors import Issue
+from ..kinds import Contract
 from .app import TASK_MAKE, celery_app, options_to, stored_states
 from .worker import check_broker
 

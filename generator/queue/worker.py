@@ -23,8 +23,8 @@ from celery import Celery, Task, signals
 
 from ..batch import make_set
 from ..batch.report import failure_text
-from ..kinds import parse
 from ..errors import InvalidContractError, OutputConflictError, QueueError
+from ..kinds import parse
 from ..ledger import Ledger, default_actor, masked
 from ..pipeline import Generator
 from .app import (

@@ -14,9 +14,9 @@ from typing import Any
 import anyio
 from fastapi import Request
 
-from ..kinds import Contract, parse
 from ..errors import InputError
 from ..inputs.load import parse_json
+from ..kinds import Contract, parse
 from . import problems
 from .negotiation import require_file, require_json
 from .settings import Settings

@@ -28,9 +28,9 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..batch import Line, Options, validate_rows
-from ..kinds import Contract, parse
 from ..errors import InputError
 from ..inputs import read_batch
+from ..kinds import Contract, parse
 from ..pipeline import folder_zip
 from ..queue import IdempotencyConflict, JobStore
 from . import problems

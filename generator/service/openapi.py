@@ -9,14 +9,13 @@ on every ``/v1`` operation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ..kinds import json_schema, parse
 from ..inputs.load import parse_yaml
+from ..kinds import default_kind, json_schema, parse
 from ..ledger.verification import ZIP_ENTRIES_MAX, ZIP_EXPANDED_MAX
 from .ledger_schemas import LEDGER_SCHEMAS
 from .negotiation import FILE_TYPES
@@ -370,7 +369,7 @@ def _rehome(node: Any) -> Any:
 
 def _example() -> dict[str, Any]:
     """Return the bundled sample contract as JSON data, for the OpenAPI examples."""
-    text = resources.files("generator").joinpath("resources/contract.yaml").read_text("utf-8")
+    text = default_kind().sample.read_text("utf-8")
     data: dict[str, Any] = parse(parse_yaml(text)).model_dump(mode="json")
     return data
 

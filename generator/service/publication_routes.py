@@ -23,8 +23,8 @@ from fastapi import Query, Request
 from fastapi.responses import Response
 
 from ..domain.model import CHINA_TIME
-from ..kinds import Contract
 from ..errors import LedgerError
+from ..kinds import Contract
 from ..ledger import Ledger, Published, record_publication
 from ..pipeline import folder_zip, input_digest
 from ..publication import Publication, public_folder_name, publication_issues, publish

@@ -45,6 +45,7 @@ YES_NO = ("是", "否")
 #: text fields at least this long are edited in a text area
 _TEXTAREA_FROM = 2000
 
+
 def groups(kind: ContractKind) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Return the form's sections in the declaration's order and the top-level fields of each."""
     found: dict[str, list[str]] = {}

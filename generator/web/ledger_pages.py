@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..domain.model import CHINA_TIME
-from ..kinds import check
 from ..errors import ContractError, LedgerError
+from ..kinds import check
 from ..ledger import Ledger, record_publication, verify_body
 from ..publication import public_folder_name, publication_issues, publish, unpublished
 from .form import to_values

@@ -19,9 +19,9 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ..kinds import check, default_kind
 from ..errors import ContractError, InputError, InvalidContractError, Issue
 from ..inputs import parse_json, parse_yaml
+from ..kinds import check, default_kind
 from ..pdf import PREVIEW_DPI_MAX, page_png
 from ..pipeline import ContractSet, folder_zip
 from .form import blank_row, list_rows, to_data, to_values

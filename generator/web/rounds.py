@@ -25,9 +25,9 @@ import anyio
 
 from ..batch import Line, Options, Summary, make_set, report_summary, validate_rows, write_report
 from ..batch.report import failure_text
-from ..kinds import Contract
 from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError
 from ..inputs import read_batch, write_workbook
+from ..kinds import Contract
 from ..pipeline import zip_tree
 
 __all__ = [

@@ -12,8 +12,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from generator.inputs import COLUMNS, write_workbook
+from generator.inputs import write_workbook
 
+from ..builtin import COLUMNS
 from ..conftest import SAMPLES, run_cli
 
 HEADERS = [h for h, _, _ in COLUMNS]

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from generator.domain.validate import parse
 from generator.inputs.load import load_data
+from generator.kinds import parse
 from generator.office import FONTS_CONF, ConverterPool
 from generator.pipeline import render_set
 

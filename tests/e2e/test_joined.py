@@ -19,15 +19,15 @@ import pikepdf
 import pytest
 
 import generator
-from generator import KINDS
 from generator.docx.join import join
-from generator.docx.render import TEMPLATE_DIR, TemplateSet
-from generator.domain.validate import parse
+from generator.docx.render import TemplateSet
 from generator.errors import ConversionError
+from generator.kinds import parse
 from generator.office import ConverterPool, find_uno_python
 from generator.pdf import Meta, Part, finish_set, page_count, type1
 from generator.pipeline import ContractSet, Generator, render_docx, render_set, seal_specs
 
+from ..builtin import KINDS, TEMPLATE_DIR
 from ..pdfs import UNIQUE_ID, open_bytes, page_texts, unique_ids
 
 BRIDGE = Path(generator.__file__).parent / "office" / "_uno_worker.py"

@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from generator import Generator
-from generator.domain.context import MARK, build_context, withheld_context
-from generator.domain.documents import DOCUMENTS, NOTICE
-from generator.domain.validate import parse
+from generator.domain.documents import NOTICE
+from generator.domain.filters import MARK
 from generator.inputs.load import load_data
+from generator.kinds import parse
 from generator.publication import (
     FOOTER_LINE,
     MANIFEST,
@@ -41,6 +41,7 @@ from generator.publication import (
     publish,
 )
 
+from ..builtin import DOCUMENTS, build_context, withheld_context
 from ..conftest import SAMPLES
 from ..pdfs import page_texts
 

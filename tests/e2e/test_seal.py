@@ -22,11 +22,12 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.sign import signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 
-from generator import DOCUMENTS, Generator, InvalidContractError, SealPlacementError
+from generator import Generator, InvalidContractError, SealPlacementError
 from generator.inputs.load import load_data
 from generator.pdf import Meta, Part, SealSpec, finish_set
 from generator.pipeline import ContractSet, seal_specs
 
+from ..builtin import DOCUMENTS
 from ..conftest import SAMPLES
 from ..pdfs import open_bytes, widget_rects
 from ..signing import make_pki, sign_field, signature_statuses

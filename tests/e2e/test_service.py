@@ -28,8 +28,7 @@ import pytest
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign import signers
 
-from generator import KINDS
-
+from ..builtin import KINDS
 from ..conftest import ROOT, SAMPLES
 from ..docx_text import docx_text
 from ..pdfs import widget_rects

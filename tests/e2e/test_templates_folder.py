@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import DOCUMENTS, TEMPLATE_DIR, Generator, load_data
+from generator import Generator, load_data
 
+from ..builtin import DOCUMENTS, TEMPLATE_DIR
 from ..conftest import SAMPLES, run_cli
 from ..docx_text import docx_lines
 from ..pdfs import page_texts

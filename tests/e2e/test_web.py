@@ -172,7 +172,7 @@ def test_a_file_is_loaded_into_the_form_and_saved_back(
         page.get_by_role("button", name="保存为 YAML").click()
     saved = parse_yaml(Path(download_info.value.path()).read_text(encoding="utf-8"))
     original = parse_yaml((SAMPLES / "cross_year.yaml").read_text(encoding="utf-8"))
-    from generator.domain.validate import check
+    from generator.kinds import check
 
     assert check(saved)[0] == check(original)[0] is not None
     page.set_viewport_size({"width": 390, "height": 800})

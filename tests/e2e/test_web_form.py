@@ -11,12 +11,12 @@ import re
 
 import pytest
 
-from generator.domain.model import Contract, data_paths
-from generator.domain.validate import check
 from generator.inputs import parse_yaml
+from generator.kinds import check
 from generator.web.form import sections, to_data, to_values
 from generator.web.pages import _yaml_text
 
+from ..builtin import data_paths
 from ..conftest import SAMPLES
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from generator import KINDS
-from generator.domain.validate import parse
 from generator.inputs.load import load_data
+from generator.kinds import parse
 from generator.pipeline import render_docx
 
+from ..builtin import KINDS
 from ..conftest import SAMPLES
 from ..docx_text import docx_text, header_footer_text
 

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from generator.domain.validate import parse
 from generator.inputs.load import load_data
+from generator.kinds import parse
 from generator.pipeline import render_docx
 
 from ..conftest import ROOT, SAMPLES

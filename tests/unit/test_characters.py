@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from generator import validate
-from generator.domain.documents import SEAL_KEYWORDS
 from generator.domain.text import FONTS_CONF, declared_fonts, printable
+
+from ..builtin import SEAL_KEYWORDS
 
 FIELDS = ("supplier.name", "buyer.address", "other_terms", "acceptance_plan.items.0.standard")
 

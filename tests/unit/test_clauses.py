@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from docx import Document
+from generator.domain.context import bond_clause, format_wan
 
 from generator.domain import context as context_module
-from generator.domain.context import bond_clause, format_wan
 from generator.domain.model import DEFAULT_SCHEDULE_LIMIT
-from generator.domain.validate import parse
+from generator.kinds import parse
 from generator.pipeline import render_docx
 
 

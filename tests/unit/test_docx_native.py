@@ -20,13 +20,13 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
 from openxml_audit import FileFormat, OpenXmlValidator
 
-from generator import KINDS, __version__
+from generator import __version__
 from generator.docx.join import join
-from generator.docx.render import TEMPLATE_DIR
-from generator.domain.validate import parse
 from generator.inputs.load import load_data
+from generator.kinds import parse
 from generator.pipeline import render_docx
 
+from ..builtin import KINDS, TEMPLATE_DIR
 from ..conftest import SAMPLES
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

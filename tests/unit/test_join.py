@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from generator.docx.join import join
-from generator.domain.validate import parse
+from generator.kinds import parse
 from generator.pipeline import render_docx
 
 

@@ -14,14 +14,15 @@ from docx import Document as open_docx
 
 from generator.docx.public import mark_public
 from generator.docx.render import TEMPLATE_DIR, default_templates, publication_template
-from generator.domain.context import MARK, withheld_context
-from generator.domain.documents import DOCUMENTS, KINDS, NOTICE, PUBLICATION_DOCUMENTS
-from generator.domain.validate import parse
+from generator.domain.documents import NOTICE, PUBLICATION_DOCUMENTS
+from generator.domain.filters import MARK
 from generator.errors import TemplateError
 from generator.inputs.load import load_data
+from generator.kinds import parse
 from generator.publication import NOTICE_SECTIONS, withheld_paths
 from generator.publication.notice import notice_context, notice_values
 
+from ..builtin import DOCUMENTS, KINDS, withheld_context
 from ..conftest import ROOT, SAMPLES
 
 

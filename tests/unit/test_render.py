@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from docx import Document
 
-from generator import KINDS, TemplateError
-from generator.docx.render import TEMPLATE_DIR, DocumentTemplate, TemplateSet
-from generator.domain.context import build_context
-from generator.domain.validate import parse
+from generator import TemplateError
+from generator.docx.render import DocumentTemplate, TemplateSet
 from generator.inputs.load import load_data
+from generator.kinds import parse
 from generator.pipeline import render_docx
 
+from ..builtin import KINDS, TEMPLATE_DIR, build_context
 from ..conftest import SAMPLES
 from ..docx_text import docx_text
 

@@ -8,8 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from generator.domain.model import json_schema
-from generator.domain.validate import parse
+from generator.kinds import json_schema, parse
 
 from ..conftest import ROOT
 

@@ -8,9 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from generator import KINDS
-from generator.docx.render import TEMPLATE_DIR
-
+from ..builtin import KINDS, TEMPLATE_DIR
 from ..conftest import ROOT
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from generator import InvalidContractError, Issue, validate
 from generator.domain.fields import contract_no_problem, credit_code_ok
-from generator.domain.validate import parse
 from generator.inputs.load import load_data
+from generator.kinds import parse
 
 from ..conftest import FIXTURES, SAMPLES
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from generator.domain.context import (
     DERIVED_FROM_NO_DATA,
     MARK,
@@ -22,14 +21,15 @@ from generator.domain.context import (
     context_sources,
     withheld_context,
 )
-from generator.domain.model import PUBLIC_PATHS, data_paths
-from generator.domain.validate import check, parse
+
 from generator.errors import InvalidContractError
 from generator.inputs.layout import write_workbook
 from generator.inputs.load import load_data
 from generator.inputs.sheets import read_workbook
+from generator.kinds import check, parse
 from generator.publication import publication_issues, withheld_paths
 
+from ..builtin import PUBLIC_PATHS, data_paths
 from ..conftest import SAMPLES
 
 Data = dict[str, Any]

@@ -1,0 +1,143 @@
+"""``contractgen kinds``: list the kinds, start a new one, check a kind folder end to end."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from ..errors import ContractError, KindError, UsageError
+from ..kinds import ENVIRONMENT, SKELETON, load_kind, registry
+from ..kinds.check import declaration_problems, used_paths
+
+__all__ = ["add_kind_commands", "use_kinds"]
+
+
+def use_kinds(folders: list[Path] | None) -> None:
+    """Make ``--kinds`` folders known to everything the command runs, its worker processes too."""
+    if not folders:
+        return
+    for folder in folders:
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: 合同类型文件夹不存在或不是文件夹")
+    known = [p for p in os.environ.get(ENVIRONMENT, "").split(os.pathsep) if p]
+    os.environ[ENVIRONMENT] = os.pathsep.join([*known, *(str(f.resolve()) for f in folders)])
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    for kind in registry():
+        where = "内置" if kind.built_in else str(kind.folder)
+        documents = "、".join(doc.title for doc in kind.documents)
+        print(f"{kind.id}\t{kind.title}\t第 {kind.version} 版\t{where}\t{documents}")
+    return 0
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    target: Path = args.folder
+    if target.exists():
+        raise UsageError(f"{target}: 已存在，不予覆盖（请给出新的文件夹名）")
+    if not target.absolute().parent.is_dir():
+        raise UsageError(f"{target}: 文件夹 {target.parent} 不存在")
+    shutil.copytree(SKELETON, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    print(target)
+    print(
+        f"已写出合同类型骨架：修改 {target / 'kind.yaml'} 中的 id、标题与字段、"
+        f"模板与样例后，运行 contractgen kinds check {target}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def check_folder(folder: Path, convert: bool = True) -> list[str]:
+    """Check a kind folder end to end; return what was checked, or raise KindError."""
+    from ..inputs import load_data
+    from ..pipeline import kind_templates, render_set
+
+    kind = load_kind(folder)
+    problems = list(declaration_problems(kind))
+    if problems:
+        raise KindError(problems)
+    templates = kind_templates(kind)
+    sample = kind.sample
+    contract = kind.parse(load_data(sample), str(sample))
+    context = kind.context(contract)
+    lines = templates.check([context])
+    if lines:
+        raise KindError([(str(folder), "", 0, line, "kind.template.undeclared") for line in lines])
+    used = used_paths(kind, templates.variables())
+    unused = [
+        d
+        for d in kind.by_path.values()
+        if d.type not in ("object",)
+        and not d.spec.unused
+        and d.path not in used
+        and not any(u.startswith(f"{d.path}.") for u in used)
+    ]
+    if unused:
+        raise KindError(
+            [
+                (
+                    str(folder / "kind.yaml"),
+                    d.path,
+                    kind.lines.get(_spec_key(d.path), 0),
+                    "模板中没有用到这个字段（不需要时写 unused: true）",
+                    "kind.field.unused",
+                )
+                for d in unused
+            ]
+        )
+    made = render_set(
+        contract, formats=("docx", "pdf") if convert else ("docx",), templates=templates
+    )
+    report = [
+        f"{kind.id}（{kind.title}，第 {kind.version} 版）：声明有效，{len(kind.by_path)} 个字段，"
+        f"{len(kind.rules)} 条规则",
+        f"样例 {sample.name} 有效，模板变量均已声明，字段均已用到",
+    ]
+    for doc in made.documents:
+        seals = "；".join(f"{s['party']}「{s['keyword']}」第 {s['page']} 页" for s in doc.seals)
+        pages = f"{doc.pages} 页" if doc.pages else "DOCX"
+        report.append(f"{doc.title}：{pages}" + (f"，盖章处 {seals}" if seals else ""))
+    return report
+
+
+def _spec_key(path: str) -> tuple[str, ...]:
+    parts = path.split(".")
+    out = ["fields", parts[0]]
+    for part in parts[1:]:
+        out += ["fields", part]
+    return tuple(out)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    try:
+        report = check_folder(args.folder, convert=not args.no_pdf)
+    except KindError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 1
+    except ContractError as exc:
+        print(f"{args.folder}: {exc}", file=sys.stderr)
+        return 1
+    for line in report:
+        print(line)
+    return 0
+
+
+def add_kind_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``kinds list``, ``kinds new DIR`` and ``kinds check DIR``."""
+    kinds_cmd = commands.add_parser("kinds", help="合同类型：列出、新建骨架、检查")
+    sub = kinds_cmd.add_subparsers(dest="kinds_command", required=True, metavar="COMMAND")
+    list_cmd = sub.add_parser("list", help="列出已知的合同类型（内置的与 --kinds 给出的）")
+    list_cmd.set_defaults(func=_cmd_list)
+    new_cmd = sub.add_parser("new", help="写出一个可用的合同类型骨架（一份文件）")
+    new_cmd.add_argument("folder", type=Path, metavar="DIR")
+    new_cmd.set_defaults(func=_cmd_new)
+    check_cmd = sub.add_parser(
+        "check", help="检查合同类型文件夹：声明、模板变量、样例的校验与生成、盖章处"
+    )
+    check_cmd.add_argument("folder", type=Path, metavar="DIR")
+    check_cmd.add_argument("--no-pdf", action="store_true", help="不转换 PDF（不检查盖章关键字）")
+    check_cmd.set_defaults(func=_cmd_check)

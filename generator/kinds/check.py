@@ -1,0 +1,89 @@
+"""What ``kinds check`` finds in a kind folder that the declaration's own schema cannot.
+
+Every path the envelope, the rules, ``shares`` and the withholding defaults
+name must be a declared field; every default must be a value of its field's
+type; every computed value must parse. Each problem names the file, the key
+path and the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..errors import KindProblem
+from .declaration import DECLARATION
+from .fields import default_problem
+from .kind import ContractKind
+
+__all__ = ["declaration_problems", "used_paths"]
+
+
+def _problem(
+    kind: ContractKind, path: tuple[str | int, ...], message: str, code: str
+) -> KindProblem:
+    line = kind.lines.get(path) or kind.lines.get(path[:-1], 1)
+    dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path)
+    return (str(kind.folder / DECLARATION), dotted.replace(".[", "["), line, message, code)
+
+
+def declaration_problems(kind: ContractKind) -> Iterator[KindProblem]:
+    """Yield every problem of a declaration that names what it does not declare."""
+    known = kind.data_paths
+    for role, path in kind.spec.envelope.model_dump().items():
+        if path is not None and path not in known:
+            yield _problem(kind, ("envelope", role), f"未声明的字段“{path}”", "kind.path.unknown")
+    for n, rule in enumerate(kind.rules):
+        for path in rule.paths:
+            if path not in known:
+                yield _problem(
+                    kind,
+                    ("rules", n),
+                    f"规则 {rule.name} 引用了未声明的字段“{path}”",
+                    "kind.path.unknown",
+                )
+    for key in ("withhold", "withhold_mobile"):
+        for n, path in enumerate(getattr(kind.spec.publication, key)):
+            if path not in known:
+                yield _problem(
+                    kind, ("publication", key, n), f"未声明的字段“{path}”", "kind.path.unknown"
+                )
+    for definition in kind.by_path.values():
+        where = ("fields", *_spec_path(definition.path))
+        problem = default_problem(definition)
+        if problem:
+            yield _problem(kind, (*where, "default"), problem, "kind.default.invalid")
+        spec = definition.spec
+        if spec.type == "choice" and not spec.choices:
+            yield _problem(kind, where, "choice 类型须给出 choices", "kind.choices.missing")
+        if spec.type in ("object", "list") and not (spec.fields or spec.item):
+            yield _problem(kind, where, f"{spec.type} 类型须给出 fields", "kind.fields.missing")
+        if spec.shares:
+            for role in ("of", "by"):
+                target = spec.shares.get(role, "")
+                full = target if role == "of" else f"{definition.path}.{target}"
+                if full not in known:
+                    yield _problem(
+                        kind,
+                        (*where, "shares", role),
+                        f"未声明的字段“{target}”",
+                        "kind.path.unknown",
+                    )
+
+
+def _spec_path(path: str) -> list[str]:
+    parts = path.split(".")
+    out = [parts[0]]
+    for part in parts[1:]:
+        out += ["fields", part]
+    return out
+
+
+def used_paths(kind: ContractKind, variables: set[str]) -> set[str]:
+    """Return the data paths the templates, computed values and notice texts read."""
+    used: set[str] = set()
+    for variable in variables:
+        for source in kind.sources.get(variable, (variable.replace("[]", ""),)):
+            used.add(source)
+    for reads in kind.computed.reads.values():
+        used.update(read.replace("[]", "") for read in reads)
+    return used
