@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import ContractError, KindError, UsageError
 from ..kinds import ENVIRONMENT, SKELETON, load_kind, registry
@@ -126,7 +127,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_kind_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_kind_commands(commands: Any) -> None:
     """Add ``kinds list``, ``kinds new DIR`` and ``kinds check DIR``."""
     kinds_cmd = commands.add_parser("kinds", help="合同类型：列出、新建骨架、检查")
     sub = kinds_cmd.add_subparsers(dest="kinds_command", required=True, metavar="COMMAND")

@@ -235,7 +235,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
         templates=_template_folder(args.templates),
-        kind=args.kind,
         ledger=None if args.no_ledger else _ledger_url(args),
         **serve_queue_settings(args),
     )
@@ -294,10 +293,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: 错误：{message}\n")
 
 
+#: the help of --kind and of --kinds
+_KIND_HELP = "合同类型（默认：运维服务合同 om_service；contractgen kinds list 列出全部）"
+_KINDS_HELP = "本单位的合同类型文件夹（可多次给出；亦可用环境变量 CONTRACTGEN_KINDS）"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="contractgen",
-        description="由合同数据生成运维服务合同、保密协议、廉洁协议及履约验收方案（DOCX/PDF）。",
+        description="由合同数据生成合同全套文件（DOCX/PDF）；内置运维服务合同全套，"
+        "也可用本单位的合同类型文件夹（--kinds）。",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
@@ -319,18 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     amount_cmd.set_defaults(func=_cmd_amount)
 
     schema_cmd = commands.add_parser("schema", help="输出合同数据的 JSON Schema")
-    schema_cmd.add_argument(
-        "--kind", default=None, metavar="ID", help="合同类型（默认：运维服务合同）"
-    )
+    schema_cmd.add_argument("--kind", default=None, metavar="ID", help=_KIND_HELP)
     schema_cmd.set_defaults(func=_cmd_schema)
 
     init_cmd = commands.add_parser("init", help="写出一份带注释的合同数据样例以便填写")
     init_cmd.add_argument("path", nargs="?", type=Path, help="默认 contract.yaml 或 contracts.xlsx")
     init_cmd.add_argument("--xlsx", action="store_true", help="写出批量填写用的 Excel 工作簿")
     init_cmd.add_argument("--force", action="store_true", help="覆盖已有文件")
-    init_cmd.add_argument(
-        "--kind", default=None, metavar="ID", help="合同类型（默认：运维服务合同）"
-    )
+    init_cmd.add_argument("--kind", default=None, metavar="ID", help=_KIND_HELP)
     init_cmd.set_defaults(func=_cmd_init)
 
     render_cmd = commands.add_parser("render", help="生成一份合同的全套文件")
@@ -461,9 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd.add_argument(
         "--samples", type=Path, default=None, help="样例数据文件夹（默认：内置样例）"
     )
-    check_cmd.add_argument(
-        "--kind", default=None, metavar="ID", help="合同类型（默认：运维服务合同）"
-    )
+    check_cmd.add_argument("--kind", default=None, metavar="ID", help=_KIND_HELP)
     check_cmd.set_defaults(func=_cmd_templates_check)
     export_cmd = templates_sub.add_parser(
         "export", help="把内置模板写到文件夹中，供在 Word/WPS 中编辑（不覆盖已有文件）"

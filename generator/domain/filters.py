@@ -56,7 +56,7 @@ def wan(amount: Any) -> str:
 
 
 def bond_clause(performance_bond: str) -> str:
-    """Return the bond clause for a stated bond: 无。 when none is taken, else the bond as stated."""
+    """Return the bond clause of a stated bond: 无。 when none is taken, else the bond as stated."""
     if performance_bond == MARK:
         return MARK
     stated = performance_bond.strip().rstrip(_FINAL_STOPS)

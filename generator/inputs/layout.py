@@ -357,7 +357,7 @@ def _at(data: Mapping[str, Any], path: str) -> Any:
 def write_workbook(
     path: Path, contracts: list[Mapping[str, Any]], kind: ContractKind | None = None
 ) -> None:
-    """Write a workbook in a kind's batch layout: blank to fill in, or holding the given contracts."""
+    """Write a workbook in a kind's batch layout: blank to fill in, or holding these contracts."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from ..errors import KindProblem
 from .declaration import DECLARATION
-from .fields import default_problem
+from .fields import FieldDef, default_problem
 from .kind import ContractKind
 
 __all__ = ["declaration_problems", "used_paths"]
@@ -26,48 +26,42 @@ def _problem(
     return (str(kind.folder / DECLARATION), dotted.replace(".[", "["), line, message, code)
 
 
+_UNKNOWN = "kind.path.unknown"
+
+
 def declaration_problems(kind: ContractKind) -> Iterator[KindProblem]:
     """Yield every problem of a declaration that names what it does not declare."""
     known = kind.data_paths
     for role, path in kind.spec.envelope.model_dump().items():
         if path is not None and path not in known:
-            yield _problem(kind, ("envelope", role), f"未声明的字段“{path}”", "kind.path.unknown")
+            yield _problem(kind, ("envelope", role), f"未声明的字段“{path}”", _UNKNOWN)
     for n, rule in enumerate(kind.rules):
         for path in rule.paths:
             if path not in known:
-                yield _problem(
-                    kind,
-                    ("rules", n),
-                    f"规则 {rule.name} 引用了未声明的字段“{path}”",
-                    "kind.path.unknown",
-                )
+                message = f"规则 {rule.name} 引用了未声明的字段“{path}”"
+                yield _problem(kind, ("rules", n), message, _UNKNOWN)
     for key in ("withhold", "withhold_mobile"):
         for n, path in enumerate(getattr(kind.spec.publication, key)):
             if path not in known:
-                yield _problem(
-                    kind, ("publication", key, n), f"未声明的字段“{path}”", "kind.path.unknown"
-                )
+                yield _problem(kind, ("publication", key, n), f"未声明的字段“{path}”", _UNKNOWN)
     for definition in kind.by_path.values():
-        where = ("fields", *_spec_path(definition.path))
-        problem = default_problem(definition)
-        if problem:
-            yield _problem(kind, (*where, "default"), problem, "kind.default.invalid")
-        spec = definition.spec
-        if spec.type == "choice" and not spec.choices:
-            yield _problem(kind, where, "choice 类型须给出 choices", "kind.choices.missing")
-        if spec.type in ("object", "list") and not (spec.fields or spec.item):
-            yield _problem(kind, where, f"{spec.type} 类型须给出 fields", "kind.fields.missing")
-        if spec.shares:
-            for role in ("of", "by"):
-                target = spec.shares.get(role, "")
-                full = target if role == "of" else f"{definition.path}.{target}"
-                if full not in known:
-                    yield _problem(
-                        kind,
-                        (*where, "shares", role),
-                        f"未声明的字段“{target}”",
-                        "kind.path.unknown",
-                    )
+        yield from _field_problems(kind, definition)
+
+
+def _field_problems(kind: ContractKind, definition: FieldDef) -> Iterator[KindProblem]:
+    where = ("fields", *_spec_path(definition.path))
+    problem = default_problem(definition)
+    if problem:
+        yield _problem(kind, (*where, "default"), problem, "kind.default.invalid")
+    spec = definition.spec
+    if spec.type == "choice" and not spec.choices:
+        yield _problem(kind, where, "choice 类型须给出 choices", "kind.choices.missing")
+    if spec.type in ("object", "list") and not (spec.fields or spec.item):
+        yield _problem(kind, where, f"{spec.type} 类型须给出 fields", "kind.fields.missing")
+    for role, target in (spec.shares or {}).items():
+        full = target if role == "of" else f"{definition.path}.{target}"
+        if full not in kind.data_paths:
+            yield _problem(kind, (*where, "shares", role), f"未声明的字段“{target}”", _UNKNOWN)
 
 
 def _spec_path(path: str) -> list[str]:

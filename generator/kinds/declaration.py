@@ -178,6 +178,7 @@ class _LineLoader(yaml.SafeLoader):
 def _compose(text: str, source: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
     """Return the data of a YAML text and the line of every path in it."""
     lines: dict[tuple[str | int, ...], int] = {}
+    scalars = _LineLoader("")
     try:
         root = yaml.compose(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
@@ -210,7 +211,7 @@ def _compose(text: str, source: str) -> tuple[Any, dict[tuple[str | int, ...], i
             return out
         if isinstance(node, yaml.SequenceNode):
             return [build(item, (*path, n)) for n, item in enumerate(node.value)]
-        return _LineLoader(text).construct_object(node)  # type: ignore[no-untyped-call]
+        return scalars.construct_object(node)
 
     return build(root, ()), lines
 

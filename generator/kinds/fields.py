@@ -49,7 +49,7 @@ class FieldDef:
     @property
     def type(self) -> str:
         """Return the declared type name."""
-        return self.spec.type
+        return str(self.spec.type)
 
     @property
     def title(self) -> str:

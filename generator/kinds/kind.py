@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, create_model
 
@@ -53,14 +53,18 @@ class ContractKind:
             compile_rule(rule.model_dump(), self.title_of) for rule in self.spec.rules
         )
         self.publication_model = self._publication_model()
-        model = build_model(self.fields, camel(self.id), self.spec.title, Contract)
-        self.model: type[Contract] = create_model(  # type: ignore[call-overload]
-            camel(self.id),
-            __base__=model,
-            __doc__=self.spec.description or self.spec.title,
-            publication=(
-                self.publication_model | None,
-                Field(default=None, title="合同公告", exclude_if=lambda v: v is None),
+        publication: Any = (
+            self.publication_model | None,
+            Field(default=None, title="合同公告", exclude_if=lambda v: v is None),
+        )
+        fields = build_model(self.fields, camel(self.id), self.spec.title, Contract)
+        self.model = cast(
+            type[Contract],
+            create_model(
+                camel(self.id),
+                __base__=fields,
+                __doc__=self.spec.description or self.spec.title,
+                publication=publication,
             ),
         )
         self.model.contract_kind = self
@@ -213,7 +217,7 @@ class ContractKind:
         return masked(self.context(contract), self.sources, paths, mark)
 
     def notice_text(self, name: str, context: Mapping[str, Any]) -> str:
-        """Return one of the notice's texts the declaration words (``requirements``, ``performance``)."""
+        """Return a notice text the declaration words (``requirements``, ``performance``)."""
         source = getattr(self.spec.publication, name)
         return str(self._texts.from_string(source).render(context))
 
@@ -242,7 +246,7 @@ class ContractKind:
         ]
         method = Literal[notice.PROCUREMENT_METHODS]  # type: ignore[valid-type]
         price = Annotated[notice.Amount | None, BeforeValidator(lambda v: None if v == "" else v)]
-        model: type[Record] = create_model(  # type: ignore[call-overload]
+        model: type[Record] = create_model(
             f"{camel(self.id)}Publication",
             __base__=Record,
             __doc__="合同公告：公开文本隐去的字段，以及合同中没有的公告事项",

@@ -45,7 +45,7 @@ _templates_lock = threading.Lock()
 
 
 def kind_templates(kind: ContractKind, directory: Path | None = None) -> TemplateSet:
-    """Return a kind's templates (or an office's rewording of them in ``directory``), compiled once."""
+    """Return a kind's templates (or an office's rewording in ``directory``), compiled once."""
     key = (id(kind), directory.resolve() if directory else None)
     with _templates_lock:
         if key not in _templates:
