@@ -5,7 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from generator import Contract, default_kind
+from generator.domain.filters import MARK
 from generator.inputs import layout_of
+
+__all__ = [
+    "COLUMNS",
+    "DERIVED_FROM_NO_DATA",
+    "DOCUMENTS",
+    "KIND",
+    "KINDS",
+    "MARK",
+    "PUBLIC_PATHS",
+    "SEAL_KEYWORDS",
+    "TEMPLATE_DIR",
+    "build_context",
+    "context_sources",
+    "data_paths",
+    "withheld_context",
+]
 
 #: the built-in kind
 KIND = default_kind()
@@ -36,3 +53,13 @@ def withheld_context(contract: Contract, paths: Any, mark: str | None = None) ->
     if mark is None:
         return contract.kind.withheld_context(contract, tuple(paths))
     return contract.kind.withheld_context(contract, tuple(paths), mark)
+
+
+#: context values that derive from no data value: none since loop counters and letters
+#: are the template's own (``loop.index``, ``loop.index0 | letter``)
+DERIVED_FROM_NO_DATA: frozenset[str] = frozenset()
+
+
+def context_sources(contract: Contract) -> dict[str, tuple[str, ...]]:
+    """Return each value of a contract's context and the data paths it derives from."""
+    return contract.kind.context_sources(contract)

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ContractError, KindError, UsageError
+from ..inputs import load_data
 from ..kinds import ENVIRONMENT, SKELETON, load_kind, registry
 from ..kinds.check import declaration_problems, used_paths
 
-__all__ = ["add_kind_commands", "use_kinds"]
+__all__ = ["KIND_HELP", "add_kind_commands", "template_folder", "use_kinds"]
 
 
 def use_kinds(folders: list[Path] | None) -> None:
@@ -53,7 +54,6 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 def check_folder(folder: Path, convert: bool = True) -> list[str]:
     """Check a kind folder end to end; return what was checked, or raise KindError."""
-    from ..inputs import load_data
     from ..pipeline import kind_templates, render_set
 
     kind = load_kind(folder)
@@ -127,8 +127,67 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_templates_export(args: argparse.Namespace) -> int:
+    from ..docx.render import export_templates
+
+    if args.folder.exists() and not args.folder.is_dir():
+        raise UsageError(f"{args.folder}: 已存在且不是文件夹")
+    kind = registry().default
+    names = [*(doc.template for doc in kind.documents), "CONTEXT.md"]
+    for path in export_templates(args.folder, kind.folder, names):
+        print(path)
+    print(
+        f"已导出内置模板：在 Word 或 WPS 中编辑后，用 contractgen templates check --templates "
+        f"{args.folder} 检查，再以 --templates {args.folder} 生成",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _cmd_templates_check(args: argparse.Namespace) -> int:
+    from ..pipeline import set_templates
+
+    kind = registry().get(args.kind)
+    samples = sorted(args.samples.glob("*.yaml")) if args.samples else kind.samples
+    contexts = [kind.context(kind.parse(load_data(p), str(p))) for p in samples]
+    problems = set_templates(kind, template_folder(args.templates)).check(contexts)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if not problems:
+        print(f"模板检查通过（依据 {len(samples)} 个样例的数据）")
+    return 1 if problems else 0
+
+
+def template_folder(path: Path | None) -> Path | None:
+    """Return a ``--templates`` folder after checking it is one (None: the kind's own)."""
+    if path is not None and not path.is_dir():
+        raise UsageError(f"{path}: 模板文件夹不存在或不是文件夹")
+    return path
+
+
+#: the help of --kind
+KIND_HELP = "合同类型（默认：运维服务合同 om_service；contractgen kinds list 列出全部）"
+
+
 def add_kind_commands(commands: Any) -> None:
-    """Add ``kinds list``, ``kinds new DIR`` and ``kinds check DIR``."""
+    """Add ``templates check|export`` and ``kinds list|new|check``."""
+    templates_cmd = commands.add_parser("templates", help="模板维护")
+    templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)
+    check_cmd = templates_sub.add_parser("check", help="检查模板所用变量均由数据提供")
+    check_cmd.add_argument(
+        "--templates", type=Path, default=None, metavar="DIR", help="模板文件夹（默认：内置模板）"
+    )
+    check_cmd.add_argument(
+        "--samples", type=Path, default=None, help="样例数据文件夹（默认：内置样例）"
+    )
+    check_cmd.add_argument("--kind", default=None, metavar="ID", help=KIND_HELP)
+    check_cmd.set_defaults(func=_cmd_templates_check)
+    export_cmd = templates_sub.add_parser(
+        "export", help="把内置模板写到文件夹中，供在 Word/WPS 中编辑（不覆盖已有文件）"
+    )
+    export_cmd.add_argument("folder", type=Path, metavar="DIR")
+    export_cmd.set_defaults(func=_cmd_templates_export)
+
     kinds_cmd = commands.add_parser("kinds", help="合同类型：列出、新建骨架、检查")
     sub = kinds_cmd.add_subparsers(dest="kinds_command", required=True, metavar="COMMAND")
     list_cmd = sub.add_parser("list", help="列出已知的合同类型（内置的与 --kinds 给出的）")

@@ -24,7 +24,7 @@ from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
 from ..kinds import json_schema, parse, registry, validate
 from ..office import die_with_parent
-from .kinds import add_kind_commands, use_kinds
+from .kinds import KIND_HELP, add_kind_commands, template_folder, use_kinds
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 from .publish import add_publish_commands, iso_day
 from .queue import add_queue_commands, remote_batch, serve_queue_settings
@@ -91,7 +91,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         pdfa=args.pdfa,
         workers=args.workers,
         force=args.force,
-        templates=_template_folder(args.templates),
+        templates=template_folder(args.templates),
         kind=args.kind,
         ledger=None if args.no_ledger else _ledger_url(args),
         publish=args.publish,
@@ -139,18 +139,11 @@ def _ledger_url(args: argparse.Namespace) -> str:
     return str(args.ledger or os.environ.get(ENVIRONMENT) or default_url())
 
 
-def _template_folder(path: Path | None) -> Path | None:
-    """Return a ``--templates`` folder after checking it is one (None: the built-in templates)."""
-    if path is not None and not path.is_dir():
-        raise UsageError(f"{path}: 模板文件夹不存在或不是文件夹")
-    return path
-
-
 def _cmd_render(args: argparse.Namespace) -> int:
     from ..pipeline import render_set, set_templates, write_set
 
     _output_folder(args.output)
-    folder = _template_folder(args.templates)
+    folder = template_folder(args.templates)
     contract = parse(load_data(args.file), str(args.file))
     templates = set_templates(contract.kind, folder)
     # The ledger first: one that cannot be reached fails the run before anything is written.
@@ -164,38 +157,6 @@ def _cmd_render(args: argparse.Namespace) -> int:
     print(written)
     print(recorded.message(), file=sys.stderr)
     return 0
-
-
-def _cmd_templates_export(args: argparse.Namespace) -> int:
-    from ..docx.render import export_templates
-
-    if args.folder.exists() and not args.folder.is_dir():
-        raise UsageError(f"{args.folder}: 已存在且不是文件夹")
-    kind = registry().default
-    names = [*(doc.template for doc in kind.documents), "CONTEXT.md"]
-    for path in export_templates(args.folder, kind.folder, names):
-        print(path)
-    print(
-        f"已导出内置模板：在 Word 或 WPS 中编辑后，用 contractgen templates check --templates "
-        f"{args.folder} 检查，再以 --templates {args.folder} 生成",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _cmd_templates_check(args: argparse.Namespace) -> int:
-    from ..pipeline import set_templates
-
-    kind = registry().get(args.kind)
-    folder = args.samples or kind.folder
-    samples = sorted(folder.glob("*.yaml"))
-    contexts = [kind.context(kind.parse(load_data(p), str(p))) for p in samples]
-    problems = set_templates(kind, _template_folder(args.templates)).check(contexts)
-    for line in problems:
-        print(line, file=sys.stderr)
-    if not problems:
-        print(f"模板检查通过（依据 {len(samples)} 个样例的数据）")
-    return 1 if problems else 0
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -234,7 +195,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         cached_sets=args.cached_sets,
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
-        templates=_template_folder(args.templates),
+        templates=template_folder(args.templates),
         ledger=None if args.no_ledger else _ledger_url(args),
         **serve_queue_settings(args),
     )
@@ -294,7 +255,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: the help of --kind and of --kinds
-_KIND_HELP = "合同类型（默认：运维服务合同 om_service；contractgen kinds list 列出全部）"
 _KINDS_HELP = "本单位的合同类型文件夹（可多次给出；亦可用环境变量 CONTRACTGEN_KINDS）"
 
 
@@ -324,14 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
     amount_cmd.set_defaults(func=_cmd_amount)
 
     schema_cmd = commands.add_parser("schema", help="输出合同数据的 JSON Schema")
-    schema_cmd.add_argument("--kind", default=None, metavar="ID", help=_KIND_HELP)
+    schema_cmd.add_argument("--kind", default=None, metavar="ID", help=KIND_HELP)
     schema_cmd.set_defaults(func=_cmd_schema)
 
     init_cmd = commands.add_parser("init", help="写出一份带注释的合同数据样例以便填写")
     init_cmd.add_argument("path", nargs="?", type=Path, help="默认 contract.yaml 或 contracts.xlsx")
     init_cmd.add_argument("--xlsx", action="store_true", help="写出批量填写用的 Excel 工作簿")
     init_cmd.add_argument("--force", action="store_true", help="覆盖已有文件")
-    init_cmd.add_argument("--kind", default=None, metavar="ID", help=_KIND_HELP)
+    init_cmd.add_argument("--kind", default=None, metavar="ID", help=KIND_HELP)
     init_cmd.set_defaults(func=_cmd_init)
 
     render_cmd = commands.add_parser("render", help="生成一份合同的全套文件")
@@ -453,22 +413,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_publish_commands(commands, add_ledger_commands(commands))
 
-    templates_cmd = commands.add_parser("templates", help="模板维护")
-    templates_sub = templates_cmd.add_subparsers(dest="templates_command", required=True)
-    check_cmd = templates_sub.add_parser("check", help="检查模板所用变量均由数据提供")
-    check_cmd.add_argument(
-        "--templates", type=Path, default=None, metavar="DIR", help="模板文件夹（默认：内置模板）"
-    )
-    check_cmd.add_argument(
-        "--samples", type=Path, default=None, help="样例数据文件夹（默认：内置样例）"
-    )
-    check_cmd.add_argument("--kind", default=None, metavar="ID", help=_KIND_HELP)
-    check_cmd.set_defaults(func=_cmd_templates_check)
-    export_cmd = templates_sub.add_parser(
-        "export", help="把内置模板写到文件夹中，供在 Word/WPS 中编辑（不覆盖已有文件）"
-    )
-    export_cmd.add_argument("folder", type=Path, metavar="DIR")
-    export_cmd.set_defaults(func=_cmd_templates_export)
     add_kind_commands(commands)
     return parser
 

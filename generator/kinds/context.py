@@ -5,7 +5,7 @@ type           in the context
 =============  ===============================================================
 text, choice   the text ("" when left out)
 integer        the number
-amount         ``1,578,000.00``, and beside it ``<key>_upper``: 壹佰伍拾柒万捌仟元整
+amount         ``1578000`` or ``1409.50``, and beside it ``<key>_upper``: 壹佰伍拾柒万捌仟元整
 percent        ``70`` (no trailing zeros)
 date           ``2026年01月16日`` ("" when left out)
 yesno          ``是`` or ``否`` (``{{ x | tick }}`` prints ☑/☐)
@@ -33,8 +33,17 @@ from ..domain.amount import format_amount, rmb_upper
 from ..domain.filters import FILTERS, MARK, format_date
 from ..domain.model import split_amount
 from .fields import FieldDef
+from .model import value_at
 
-__all__ = ["Computed", "context_of", "expression_paths", "masked", "sources_of"]
+__all__ = [
+    "Computed",
+    "context_of",
+    "contract_sources",
+    "environment",
+    "expression_paths",
+    "masked",
+    "sources_of",
+]
 
 
 class _Environment(SandboxedEnvironment):
@@ -90,7 +99,7 @@ def _value(definition: FieldDef, value: Any, root: Any) -> Any:
     share = definition.spec.shares
     if share and items:
         amounts = split_amount(
-            getattr(root, share["of"]), [getattr(item, share["by"]) for item in items]
+            value_at(root, share["of"]), [getattr(item, share["by"]) for item in items]
         )
         for row, amount in zip(rows, amounts, strict=True):
             row["amount"] = format_amount(amount)
@@ -124,11 +133,60 @@ def _put(context: dict[str, Any], path: str, value: Any) -> None:
     target[last] = value
 
 
-def context_of(fields: tuple[FieldDef, ...], computed: Computed, contract: Any) -> dict[str, Any]:
-    """Return the template context of a contract."""
+def context_of(
+    fields: tuple[FieldDef, ...],
+    computed: Computed,
+    contract: Any,
+    constants: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the template context of a contract (its kind's constants under ``constants``)."""
     context = _record(fields, contract, contract)
+    if constants:
+        context["constants"] = dict(constants)
+    for definition, other in _fallbacks(fields):
+        if value_at(contract, definition.path) is None:
+            _put(context, definition.path, _context_at(context, other))
     computed.apply(context)
     return context
+
+
+def _fallbacks(fields: tuple[FieldDef, ...]) -> Iterator[tuple[FieldDef, str]]:
+    for top in fields:
+        for definition in top.walk():
+            if definition.spec.default_from and not definition.in_list:
+                yield definition, definition.spec.default_from
+
+
+def _context_at(context: Mapping[str, Any], path: str) -> Any:
+    value: Any = context
+    for key in path.split("."):
+        value = value.get(key, "") if isinstance(value, Mapping) else ""
+    return value
+
+
+def contract_sources(
+    fields: tuple[FieldDef, ...],
+    sources: Mapping[str, tuple[str, ...]],
+    computed: Computed,
+    contract: Any,
+) -> dict[str, tuple[str, ...]]:
+    """Return the sources of a contract's context: a field left out prints its fallback's."""
+    out = dict(sources)
+    fell_back = {
+        definition.path: other
+        for definition, other in _fallbacks(fields)
+        if value_at(contract, definition.path) is None
+    }
+    if not fell_back:
+        return out
+    for path, other in fell_back.items():
+        out[path] = out.get(other, (other,))
+    for path, reads in computed.reads.items():
+        found: list[str] = []
+        for read in reads:
+            found.extend(out.get(read, (read.replace("[]", ""),)))
+        out[path] = tuple(dict.fromkeys(found))
+    return out
 
 
 def expression_paths(env: jinja2.Environment, text: str) -> Iterator[str]:
@@ -189,6 +247,7 @@ def sources_of(fields: tuple[FieldDef, ...], computed: Computed) -> dict[str, tu
     for definition in fields:
         visit(definition, "")
     for path, reads in computed.reads.items():
+        reads = tuple(read for read in reads if not read.startswith("constants."))
         found: list[str] = []
         for read in reads:
             found.extend(out.get(read, (read.replace("[]", ""),)))

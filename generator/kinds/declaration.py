@@ -75,6 +75,9 @@ class FieldSpec(_Spec):
     item: FieldSpec | None = None
     #: a list of records with a percentage field: each row's share of an amount field
     shares: dict[str, str] | None = None
+    #: when left out, the context prints this other field's value instead (and a public copy
+    #: withholds it with that field): ``user_unit`` falls back to ``owner_unit``
+    default_from: str | None = None
     #: the field reaches no template on purpose (``kinds check`` then does not ask for it)
     unused: bool = False
     #: workbook headers this field was read under before, still accepted
@@ -164,6 +167,9 @@ class KindSpec(_Spec):
     envelope: Envelope = Envelope()
     fields: dict[Annotated[str, Field(pattern=KEY)], FieldSpec]
     rules: list[RuleSpec] = []
+    #: named numbers of the legal text (a threshold): rules name them, templates read
+    #: ``constants.NAME``, so a clause and the rule applying it never disagree
+    constants: dict[Annotated[str, Field(pattern=KEY)], int | float | str] = {}
     #: values of the template context computed from others: a Jinja expression each
     computed: dict[str, str] = {}
     publication: PublicationSpec = PublicationSpec()

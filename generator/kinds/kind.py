@@ -23,7 +23,14 @@ from ..domain.filters import MARK
 from ..domain.text import refusal, reserved
 from ..domain.validate import from_pydantic
 from ..errors import InvalidContractError, Issue, UnknownDocumentError
-from .context import Computed, context_of, environment, masked, sources_of
+from .context import (
+    Computed,
+    context_of,
+    contract_sources,
+    environment,
+    masked,
+    sources_of,
+)
 from .declaration import DECLARATION, KindSpec, read_declaration
 from .fields import FieldDef, build_fields, build_model, camel
 from .model import Contract, Record, value_at
@@ -32,7 +39,7 @@ from .rules import RuleCheck, compile_rule
 __all__ = ["ContractKind", "load_kind"]
 
 
-@dataclass
+@dataclass(eq=False)
 class ContractKind:
     """One contract kind: what its data holds, how it is checked, what documents it makes."""
 
@@ -50,7 +57,7 @@ class ContractKind:
         self.by_path = {d.path: d for top in self.fields for d in top.walk()}
         self.computed = Computed(self.spec.computed)
         self.rules = tuple(
-            compile_rule(rule.model_dump(), self.title_of) for rule in self.spec.rules
+            compile_rule(self._named(rule.model_dump()), self.title_of) for rule in self.spec.rules
         )
         self.publication_model = self._publication_model()
         publication: Any = (
@@ -80,6 +87,11 @@ class ContractKind:
         )
         self.sources = sources_of(self.fields, self.computed)
         self._texts = environment()
+
+    def _named(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Return a rule's arguments with the declaration's constants put in by name."""
+        constants = self.spec.constants
+        return {k: constants.get(v, v) if isinstance(v, str) else v for k, v in args.items()}
 
     # ------------------------------------------------------------ who it is
 
@@ -135,6 +147,14 @@ class ContractKind:
     def sample(self) -> Path:
         """Return the filled sample of the kind."""
         return self.folder / self.spec.sample
+
+    @property
+    def samples(self) -> list[Path]:
+        """Return every filled sample in the folder: the declared one, then other data files."""
+        others = sorted(
+            p for p in self.folder.glob("*.yaml") if p.name not in (DECLARATION, self.spec.sample)
+        )
+        return [self.sample, *others]
 
     # ------------------------------------------------------------ data
 
@@ -208,13 +228,21 @@ class ContractKind:
 
     def context(self, contract: Contract) -> dict[str, Any]:
         """Return the template context of a contract of this kind."""
-        return context_of(self.fields, self.computed, contract)
+        return context_of(self.fields, self.computed, contract, self.spec.constants)
+
+    def context_sources(self, contract: Contract) -> dict[str, tuple[str, ...]]:
+        """Return each value of a contract's context and the data paths it derives from."""
+        return contract_sources(self.fields, self.sources, self.computed, contract)
 
     def withheld_context(
         self, contract: Contract, paths: Iterator[str] | tuple[str, ...], mark: str = MARK
     ) -> dict[str, Any]:
-        """Return the context with the values derived from ``paths`` replaced by a mark."""
-        return masked(self.context(contract), self.sources, paths, mark)
+        """Return the context with the values derived from ``paths`` replaced by a mark.
+
+        A path withholds its own value, everything below it (``supplier.bank``) and
+        every value derived from it (:meth:`context_sources`). An empty value stays empty.
+        """
+        return masked(self.context(contract), self.context_sources(contract), paths, mark)
 
     def notice_text(self, name: str, context: Mapping[str, Any]) -> str:
         """Return a notice text the declaration words (``requirements``, ``performance``)."""

@@ -185,6 +185,7 @@ def _optional_below(args: Mapping[str, Any], title: Callable[[str], str]) -> Rul
         args,
         f"{rows}.required",
         f"{title(amount)}达到{wan(limit)}或跨年的，须填写{title(rows)}",
+        limit=wan(limit),
     )
 
     def check(contract: Contract) -> Iterator[Issue]:

@@ -6,7 +6,8 @@
     ledger                     what was issued: versions, hashes, the event chain
     pipeline                   one contract set: stages, the Generator, the output writer
     docx, office, pdf, inputs  the stages (inputs: files and workbooks in)
-    domain                     the document registry, model, rules, amounts, context
+    kinds                      a kind's declaration read, and its model, rules, context derived
+    domain                     what every kind shares: field types, amounts, filters, documents
     errors, _version           the exception tree
 """
 
@@ -26,28 +27,32 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_version": set(),
     "domain": {"errors"},
-    "inputs": {"domain", "errors"},
+    # below every stage: nothing under it knows which kind it works on
+    "kinds": {"domain", "errors"},
+    "inputs": {"domain", "errors", "kinds"},
     "docx": {"domain", "errors"},
     "office": {"errors"},
     "pdf": {"errors"},
-    "pipeline": {"_version", "docx", "domain", "errors", "office", "pdf"},
+    "pipeline": {"_version", "docx", "domain", "errors", "kinds", "office", "pdf"},
     # the ledger verifies a publication's zip as a set's, skipping its publication.json
-    "ledger": {"domain", "errors", "pipeline", "publication"},
+    "ledger": {"domain", "errors", "kinds", "pipeline", "publication"},
     # above the pipeline like the ledger: it renders the public copy and the notice with the
     # pipeline's Generator, and finishes the notice's PDF with the PDF stage
-    "publication": {"_version", "docx", "domain", "errors", "pdf", "pipeline"},
+    "publication": {"_version", "docx", "domain", "errors", "kinds", "pdf", "pipeline"},
     "batch": {
         "_version",
         "docx",
         "domain",
         "errors",
         "inputs",
+        "kinds",
         "ledger",
         "pipeline",
         "publication",
     },
     # the job queue: a batch's rows made by Celery workers, with the batch's own pieces
-    "queue": {"batch", "domain", "errors", "ledger", "pipeline"},
+    "queue": {"batch", "domain", "errors",
+        "kinds", "ledger", "pipeline"},
     # the workbench: what the service may import, the PDF stage for page pictures and the
     # batch's rows for a round
     "web": {
@@ -56,6 +61,7 @@ ALLOWED: dict[str, set[str]] = {
         "domain",
         "errors",
         "inputs",
+        "kinds",
         "ledger",
         "pdf",
         "pipeline",
@@ -68,6 +74,7 @@ ALLOWED: dict[str, set[str]] = {
         "domain",
         "errors",
         "inputs",
+        "kinds",
         "ledger",
         "pipeline",
         "publication",
@@ -82,6 +89,7 @@ ALLOWED: dict[str, set[str]] = {
         "domain",
         "errors",
         "inputs",
+        "kinds",
         "ledger",
         "office",
         "pipeline",
@@ -94,10 +102,11 @@ OWNERS = {
     "argparse": {"cli"},
     "docxtpl": {"docx"},
     "docx": {"docx"},
-    "jinja2": {"docx", "web"},
+    # the kinds evaluate their computed values in Jinja's sandbox
+    "jinja2": {"docx", "kinds", "web"},
     "openpyxl": {"inputs"},
     # the workbench saves the form as YAML
-    "yaml": {"inputs", "web"},
+    "yaml": {"inputs", "kinds", "web"},
     "fastapi": {"service", "web"},
     "starlette": {"service", "web"},
     "uvicorn": {"service", "cli"},

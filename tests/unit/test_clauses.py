@@ -7,16 +7,17 @@ paragraph in document order.
 from __future__ import annotations
 
 import io
+import shutil
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from docx import Document
-from generator.domain.context import bond_clause, format_wan
 
-from generator.domain import context as context_module
-from generator.domain.model import DEFAULT_SCHEDULE_LIMIT
-from generator.kinds import parse
+from generator.domain.filters import bond_clause
+from generator.domain.filters import wan as format_wan
+from generator.kinds import default_kind, load_kind, parse
 from generator.pipeline import render_docx
 
 
@@ -94,17 +95,30 @@ def test_amounts_in_wan(amount: Decimal, written: str) -> None:
 
 
 def test_5_2_states_the_threshold_the_model_applies(seed: dict[str, Any]) -> None:
-    limit = format_wan(DEFAULT_SCHEDULE_LIMIT)
+    limit = format_wan(default_kind().spec.constants["default_schedule_limit"])
     assert limit == "500 万元"  # the seed's
     assert _after(_paragraphs(seed), "5.2 付款方式").startswith(
         f"对于中标金额低于 {limit}且不属于跨年项目的，"
     )
 
 
-def test_5_2_threshold_comes_from_the_constant(
-    seed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_5_2_threshold_comes_from_the_declared_constant(
+    seed: dict[str, Any], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(context_module, "DEFAULT_SCHEDULE_LIMIT", Decimal(4_000_000))
-    assert _after(_paragraphs(seed), "5.2 付款方式").startswith(
+    folder = shutil.copytree(default_kind().folder, tmp_path / "om")
+    declaration = folder / "kind.yaml"
+    text = declaration.read_text(encoding="utf-8")
+    assert "default_schedule_limit: 5000000" in text
+    declaration.write_text(
+        text.replace("default_schedule_limit: 5000000", "default_schedule_limit: 4000000"),
+        encoding="utf-8",
+    )
+    kind = load_kind(folder)
+    contract = render_docx(kind.parse(seed), kinds=["service_contract"]).documents[0]
+    paragraphs = [p.text for p in Document(io.BytesIO(contract.docx)).paragraphs]
+    assert _after(paragraphs, "5.2 付款方式").startswith(
         "对于中标金额低于 400 万元且不属于跨年项目的，"
     )
+    seed["amount"] = "4500000"  # the rule applies the same threshold: instalments now required
+    assert [i.code for i in kind.validate(seed)] == ["payment.instalments.required"]
+    assert "达到400 万元" in kind.validate(seed)[0].message

@@ -13,7 +13,8 @@ import pytest
 from docx import Document as open_docx
 
 from generator.docx.public import mark_public
-from generator.docx.render import TEMPLATE_DIR, default_templates, publication_template
+from generator.docx.render import TEMPLATE_DIR, publication_template
+from generator.pipeline import kind_templates
 from generator.domain.documents import NOTICE, PUBLICATION_DOCUMENTS
 from generator.domain.filters import MARK
 from generator.errors import TemplateError
@@ -45,7 +46,7 @@ def _seed() -> dict[str, object]:
 def test_the_notice_template_is_built_from_its_source() -> None:
     build = _build_templates()
     assert NOTICE.kind in build.TEMPLATE_NAMES
-    assert build.make(NOTICE.kind) == (TEMPLATE_DIR / NOTICE.template).read_bytes()
+    assert build.make(NOTICE.kind, TEMPLATE_DIR) == (TEMPLATE_DIR / NOTICE.template).read_bytes()
 
 
 def test_publication_documents_are_not_the_set_s() -> None:
@@ -101,7 +102,7 @@ def _parts(docx: bytes) -> dict[str, str]:
 
 def test_every_header_and_footer_is_marked_and_the_ids_are_the_copy_s() -> None:
     contract = parse(_seed())
-    rendered = default_templates().render(
+    rendered = kind_templates(contract.kind).render(
         "service_contract", withheld_context(contract, ()), {"title": "t"}
     )
     marked = mark_public(rendered, word="公开文本　", line="本文本为合同公开文本", name="x/public")

@@ -14,13 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from generator.domain.context import (
-    DERIVED_FROM_NO_DATA,
-    MARK,
-    build_context,
-    context_sources,
-    withheld_context,
-)
 
 from generator.errors import InvalidContractError
 from generator.inputs.layout import write_workbook
@@ -29,7 +22,15 @@ from generator.inputs.sheets import read_workbook
 from generator.kinds import check, parse
 from generator.publication import publication_issues, withheld_paths
 
-from ..builtin import PUBLIC_PATHS, data_paths
+from ..builtin import (
+    DERIVED_FROM_NO_DATA,
+    MARK,
+    PUBLIC_PATHS,
+    build_context,
+    context_sources,
+    data_paths,
+    withheld_context,
+)
 from ..conftest import SAMPLES
 
 Data = dict[str, Any]
