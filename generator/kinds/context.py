@@ -219,7 +219,9 @@ def _lookups(tree: nodes.Node) -> Iterator[str]:
     yield from walk(tree)
 
 
-def sources_of(fields: tuple[FieldDef, ...], computed: Computed) -> dict[str, tuple[str, ...]]:
+def sources_of(
+    fields: tuple[FieldDef, ...], computed: Computed, constants: Iterable[str] = ()
+) -> dict[str, tuple[str, ...]]:
     """Return each context path and the data paths its value derives from.
 
     Context paths take list items as ``name[]``; data paths take them item by
@@ -246,6 +248,8 @@ def sources_of(fields: tuple[FieldDef, ...], computed: Computed) -> dict[str, tu
 
     for definition in fields:
         visit(definition, "")
+    for name in constants or ():
+        out[f"constants.{name}"] = ()
     for path, reads in computed.reads.items():
         reads = tuple(read for read in reads if not read.startswith("constants."))
         found: list[str] = []

@@ -85,7 +85,7 @@ class ContractKind:
             )
             for number, doc in enumerate(self.spec.documents, start=1)
         )
-        self.sources = sources_of(self.fields, self.computed)
+        self.sources = sources_of(self.fields, self.computed, self.spec.constants)
         self._texts = environment()
 
     def _named(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -222,6 +222,7 @@ class ContractKind:
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"https://contractgen.invalid/schemas/{self.id}.schema.json",
             **schema,
+            "title": self.title,
         }
 
     # ------------------------------------------------------------ context

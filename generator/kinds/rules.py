@@ -191,8 +191,9 @@ def _optional_below(args: Mapping[str, Any], title: Callable[[str], str]) -> Rul
     def check(contract: Contract) -> Iterator[Issue]:
         given = value_at(contract, rows)
         if given is None:
-            years = {value_at(contract, path).year for path in within if value_at(contract, path)}
-            if value_at(contract, amount) >= limit or len(years) > 1:
+            days = [value_at(contract, path) for path in within]
+            later = len(days) == 2 and None not in days and days[1].year > days[0].year
+            if value_at(contract, amount) >= limit or later:
                 yield Issue(rows, code, message)
         elif not given:
             yield Issue(rows, "list.empty", f"{title(rows)}至少应有一项")

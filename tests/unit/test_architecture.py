@@ -51,8 +51,7 @@ ALLOWED: dict[str, set[str]] = {
         "publication",
     },
     # the job queue: a batch's rows made by Celery workers, with the batch's own pieces
-    "queue": {"batch", "domain", "errors",
-        "kinds", "ledger", "pipeline"},
+    "queue": {"batch", "domain", "errors", "kinds", "ledger", "pipeline"},
     # the workbench: what the service may import, the PDF stage for page pictures and the
     # batch's rows for a round
     "web": {

@@ -12,11 +12,12 @@ from docx import Document
 
 from generator import TemplateError
 from generator.docx.render import DocumentTemplate, TemplateSet
+from generator.pipeline import kind_templates
 from generator.inputs.load import load_data
 from generator.kinds import parse
 from generator.pipeline import render_docx
 
-from ..builtin import KINDS, TEMPLATE_DIR, build_context
+from ..builtin import KIND, KINDS, TEMPLATE_DIR, build_context
 from ..conftest import SAMPLES
 from ..docx_text import docx_text
 
@@ -51,7 +52,13 @@ def _all_xml(docx: bytes) -> str:
 
 def test_same_data_gives_identical_bytes(seed: dict[str, Any]) -> None:
     first = render_docx(parse(seed))
-    second = render_docx(parse(seed), TemplateSet())
+    fresh = TemplateSet(
+        KIND.folder,
+        KIND.documents,
+        declaration=(KIND.folder / "kind.yaml").read_bytes(),
+        built_in=True,
+    )
+    second = render_docx(parse(seed), fresh)
     assert [d.docx for d in first.documents] == [d.docx for d in second.documents]
     assert first.manifest_bytes() == second.manifest_bytes()
 
@@ -148,7 +155,7 @@ def test_syntax_error_names_template_and_paragraph(tmp_path: Path) -> None:
 
 def test_template_check_passes_on_the_bundled_templates() -> None:
     contexts = [build_context(parse(load_data(p))) for p in sorted(SAMPLES.glob("*.yaml"))]
-    assert TemplateSet(TEMPLATE_DIR).check(contexts) == []
+    assert kind_templates(KIND).check(contexts) == []
 
 
 def test_template_check_reports_full_paths_inside_loops(tmp_path: Path) -> None:
@@ -160,15 +167,15 @@ def test_template_check_reports_full_paths_inside_loops(tmp_path: Path) -> None:
         [
             "{{ supplier.bank.swift }}",
             "{%p for i in payment.instalments %}",
-            "{{ i.letter }} {{ i.due_date }}",
+            "{{ i.condition }} {{ i.due_date }}",
             "{%p endfor %}",
         ],
     )
     contexts = [build_context(parse(load_data(p))) for p in sorted(SAMPLES.glob("*.yaml"))]
-    problems = TemplateSet(tmp_path).check(contexts)
+    problems = kind_templates(KIND, tmp_path).check(contexts)
     assert any("supplier.bank.swift" in p and "paragraph 1" in p for p in problems), problems
     assert any("payment.instalments[].due_date" in p for p in problems), problems
-    assert not any("instalments[].letter" in p for p in problems)
+    assert not any("instalments[].condition" in p for p in problems)
 
 
 def test_a_template_cannot_run_code(tmp_path: Path, seed: dict[str, Any]) -> None:

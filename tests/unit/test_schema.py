@@ -12,12 +12,12 @@ from generator.kinds import json_schema, parse
 
 from ..conftest import ROOT
 
-SCHEMA = ROOT / "schemas" / "contract.schema.json"
+SCHEMA = ROOT / "schemas" / "om_service.schema.json"
 
 
 def test_published_schema_is_current() -> None:
     published = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    assert published == json_schema(), "run: contractgen schema > schemas/contract.schema.json"
+    assert published == json_schema(), "run: contractgen schema > schemas/om_service.schema.json"
 
 
 def _canonical(seed_data: dict[str, object]) -> dict[str, Any]:
