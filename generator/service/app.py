@@ -6,7 +6,9 @@
     POST /v1/contracts/{kind}.pdf   one document's sealable PDF, seal fields in X-Seal-Fields
     POST /v1/publications           the public copy and 合同公告 of an issued contract, recorded
     POST /v1/validate               {"valid": bool, "issues": [{path, code, message}]}
-    GET  /v1/schema                 the JSON Schema of contract data
+    GET  /v1/schema                 the JSON Schema of the default kind's data
+    GET  /v1/kinds                  the contract kinds: documents, seal places, schema links
+    GET  /v1/kinds/{id}/schema      one kind's JSON Schema
     POST /v1/verify                 is a file (PDF, DOCX, a set's zip) issued here, and current?
     GET  /v1/ledger/sets            the recorded versions; filters in the query
     GET  /v1/ledger/sets/{no}       a contract's newest version (/{version}: that one)
@@ -21,6 +23,7 @@ This module wires the routes to their handlers; the rest of the house:
 ``settings``    :class:`Settings`: address, workers, token, limits, templates
 ``lifespan``    the ledger and the Generator opened, and closed at the end
 ``routes``      the handlers of the rendering routes
+``kind_routes`` the handlers of ``/v1/kinds``
 ``publication_routes`` the handler of ``/v1/publications``
 ``ledger_routes`` the handlers of ``/v1/verify`` and ``/v1/ledger``
 ``verification`` a file's verdict: current, outdated, unknown
@@ -52,7 +55,7 @@ from fastapi.responses import Response
 
 from .. import web
 from .._version import __version__
-from . import ledger_routes, openapi, publication_routes, routes
+from . import kind_routes, ledger_routes, openapi, publication_routes, routes
 from .auth import BearerGuard
 from .job_routes import add_job_routes
 from .lifespan import QuietStartupFailure, lifespan_of
@@ -140,6 +143,20 @@ def _rendering_routes(app: FastAPI) -> None:
         routes.schema,
         methods=["GET"],
         summary="The JSON Schema of contract data",
+        response_class=Response,
+        responses=openapi.SCHEMA_RESPONSES,
+    )
+    app.add_api_route(
+        "/v1/kinds",
+        kind_routes.kind_list,
+        methods=["GET"],
+        summary="The contract kinds",
+    )
+    app.add_api_route(
+        "/v1/kinds/{kind_id}/schema",
+        kind_routes.kind_schema,
+        methods=["GET"],
+        summary="One kind's JSON Schema",
         response_class=Response,
         responses=openapi.SCHEMA_RESPONSES,
     )
