@@ -13,6 +13,7 @@ from ..errors import ContractError, KindError, UsageError
 from ..inputs import load_data
 from ..kinds import ENVIRONMENT, SKELETON, load_kind, registry
 from ..kinds.check import declaration_problems, used_paths
+from ..kinds.docs import context_markdown
 
 __all__ = ["KIND_HELP", "add_kind_commands", "template_folder", "use_kinds"]
 
@@ -132,9 +133,13 @@ def _cmd_templates_export(args: argparse.Namespace) -> int:
 
     if args.folder.exists() and not args.folder.is_dir():
         raise UsageError(f"{args.folder}: 已存在且不是文件夹")
-    kind = registry().default
-    names = [*(doc.template for doc in kind.documents), "CONTEXT.md"]
-    for path in export_templates(args.folder, kind.folder, names):
+    kind = registry().get(args.kind)
+    names = [doc.template for doc in kind.documents]
+    written = export_templates(args.folder, kind.folder, names)
+    context = args.folder / "CONTEXT.md"
+    with open(context, "x", encoding="utf-8") as fh:
+        fh.write(context_markdown(kind))
+    for path in [*written, context]:
         print(path)
     print(
         f"已导出内置模板：在 Word 或 WPS 中编辑后，用 contractgen templates check --templates "
@@ -186,6 +191,7 @@ def add_kind_commands(commands: Any) -> None:
         "export", help="把内置模板写到文件夹中，供在 Word/WPS 中编辑（不覆盖已有文件）"
     )
     export_cmd.add_argument("folder", type=Path, metavar="DIR")
+    export_cmd.add_argument("--kind", default=None, metavar="ID", help=KIND_HELP)
     export_cmd.set_defaults(func=_cmd_templates_export)
 
     kinds_cmd = commands.add_parser("kinds", help="合同类型：列出、新建骨架、检查")

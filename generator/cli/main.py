@@ -77,8 +77,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
         write_workbook(target, [], registry().get(args.kind))
         print(f"已写入 {target}：每行一份合同，填写后运行 contractgen batch {target} -o DIR")
         return 0
-    sample = registry().get(args.kind).sample.read_bytes()
-    target.write_bytes(sample)
+    from ..kinds.docs import commented_yaml
+
+    kind = registry().get(args.kind)
+    target.write_text(commented_yaml(kind, load_data(kind.sample)), encoding="utf-8")
     print(f"已写入 {target}：填写后运行 contractgen validate {target}")
     return 0
 

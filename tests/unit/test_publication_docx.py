@@ -14,12 +14,12 @@ from docx import Document as open_docx
 
 from generator.docx.public import mark_public
 from generator.docx.render import TEMPLATE_DIR, publication_template
-from generator.pipeline import kind_templates
 from generator.domain.documents import NOTICE, PUBLICATION_DOCUMENTS
 from generator.domain.filters import MARK
 from generator.errors import TemplateError
 from generator.inputs.load import load_data
 from generator.kinds import parse
+from generator.pipeline import kind_templates
 from generator.publication import NOTICE_SECTIONS, withheld_paths
 from generator.publication.notice import notice_context, notice_values
 

@@ -12,10 +12,9 @@ from docx import Document
 
 from generator import TemplateError
 from generator.docx.render import DocumentTemplate, TemplateSet
-from generator.pipeline import kind_templates
 from generator.inputs.load import load_data
 from generator.kinds import parse
-from generator.pipeline import render_docx
+from generator.pipeline import kind_templates, render_docx
 
 from ..builtin import KIND, KINDS, TEMPLATE_DIR, build_context
 from ..conftest import SAMPLES
