@@ -12,8 +12,8 @@ from typing import Any
 from ..errors import ContractError, KindError, UsageError
 from ..inputs import load_data
 from ..kinds import ENVIRONMENT, SKELETON, load_kind, registry
-from ..kinds.check import declaration_problems, used_paths
 from ..kinds.docs import context_markdown
+from ..kinds.problems import declaration_problems, used_paths
 
 __all__ = ["KIND_HELP", "add_kind_commands", "template_folder", "use_kinds"]
 

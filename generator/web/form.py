@@ -23,16 +23,17 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ..kinds import ContractKind, default_kind
+from ..kinds import DEFAULT_KIND, ContractKind, registry
 
 __all__ = [
-    "GROUPS",
     "YES_NO",
     "FieldSpec",
     "GroupSpec",
     "ListSpec",
     "Section",
     "blank_row",
+    "groups",
+    "kind_of",
     "label_of",
     "list_rows",
     "sections",
@@ -56,8 +57,10 @@ def groups(kind: ContractKind) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((title, tuple(keys)) for title, keys in found.items())
 
 
-#: the sections of the default kind's form
-GROUPS = groups(default_kind())
+def kind_of(kind_id: str | None) -> ContractKind:
+    """Return the kind a form is of (the default kind for None or an unknown id)."""
+    kinds = registry()
+    return kinds.kinds.get(kind_id or DEFAULT_KIND) or kinds.default
 
 
 @dataclass(frozen=True)
@@ -186,11 +189,22 @@ def _children(model: type[BaseModel]) -> tuple[Node, ...]:
     return tuple(_node(name, info) for name, info in model.model_fields.items())
 
 
+def sections(kind_id: str | None = None) -> tuple[Section, ...]:
+    """Return the form's sections of a kind, built from its model once."""
+    return _sections(kind_of(kind_id))
+
+
 @cache
-def sections() -> tuple[Section, ...]:
-    """Return the form's sections, built from :class:`Contract` once."""
-    nodes = {node.name: node for node in _children(default_kind().model)}
-    return tuple(Section(title, tuple(nodes[name] for name in names)) for title, names in GROUPS)
+def _sections(kind: ContractKind) -> tuple[Section, ...]:
+    nodes = {node.name: node for node in _children(kind.model)}
+    return tuple(
+        Section(title, tuple(nodes[name] for name in names)) for title, names in groups(kind)
+    )
+
+
+def _own(kind: ContractKind) -> dict[str, str]:
+    """Return the form value naming a kind other than the default (the form's hidden field)."""
+    return {} if kind is registry().default else {"kind": kind.id}
 
 
 def _text(value: Any) -> str:
@@ -230,20 +244,26 @@ def _values_of(node: Node, data: Any, path: str, out: dict[str, str]) -> None:
             _values_of(node.item, row, f"{path}[{index}]", out)
 
 
-def to_values(data: Mapping[str, Any] | None) -> dict[str, str]:
-    """Return the form's values for raw contract data (None: an empty form with defaults)."""
-    out: dict[str, str] = {}
+def to_values(data: Mapping[str, Any] | None, kind_id: str | None = None) -> dict[str, str]:
+    """Return the form's values for raw data (None: an empty form of ``kind_id``, defaults in)."""
     source = data or {}
-    for section in sections():
+    named = source.get("kind")
+    kind = kind_of(named if isinstance(named, str) else kind_id)
+    out: dict[str, str] = _own(kind)
+    for section in _sections(kind):
         for node in section.nodes:
             _values_of(node, source.get(node.name), node.name, out)
     if data is None:  # an empty form starts with one row of every list that needs one
-        _values_of(_node_at("acceptance_plan.items"), [{}], "acceptance_plan.items", out)
+        for definition in kind.by_path.values():
+            if definition.records and (definition.spec.min or 0) >= 1:
+                path = definition.path
+                _values_of(_node_at(path, kind.id), [{}], path, out)
     return out
 
 
-def _node_at(path: str) -> Node:
-    found: Node = GroupSpec("", "", None, tuple(n for s in sections() for n in s.nodes))
+def _node_at(path: str, kind_id: str | None = None) -> Node:
+    nodes = tuple(n for s in sections(kind_id) for n in s.nodes)
+    found: Node = GroupSpec("", "", None, nodes)
     for part in path.split("."):
         if not isinstance(found, GroupSpec):
             raise LookupError(path)
@@ -254,19 +274,21 @@ def _node_at(path: str) -> Node:
     return found
 
 
-def label_of(path: str) -> str:
+def label_of(path: str, kind_id: str | None = None) -> str:
     """Return a data path in words, each group's label then the field's; the path if unknown."""
     parts = path.split(".")
     try:
-        return " · ".join(_node_at(".".join(parts[:n])).label for n in range(1, len(parts) + 1))
+        return " · ".join(
+            _node_at(".".join(parts[:n]), kind_id).label for n in range(1, len(parts) + 1)
+        )
     except LookupError:
         return path
 
 
-def blank_row(path: str, index: int) -> dict[str, str] | None:
+def blank_row(path: str, index: int, kind_id: str | None = None) -> dict[str, str] | None:
     """Return the values of a new row ``index`` of the list at ``path`` (None: no such list)."""
     try:
-        node = _node_at(path)
+        node = _node_at(path, kind_id)
     except LookupError:
         return None
     if not isinstance(node, ListSpec):
@@ -315,8 +337,9 @@ def _untouched(node: GroupSpec, values: Mapping[str, str], path: str) -> bool:
 
 def to_data(values: Mapping[str, str]) -> dict[str, Any]:
     """Return the raw contract data of a form's values: text, with blank fields absent."""
-    out: dict[str, Any] = {}
-    for section in sections():
+    kind = kind_of(values.get("kind"))
+    out: dict[str, Any] = dict(_own(kind))
+    for section in _sections(kind):
         for node in section.nodes:
             value = _data_of(node, values, node.name)
             if value is not None:

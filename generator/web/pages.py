@@ -21,10 +21,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import ContractError, InputError, InvalidContractError, Issue
 from ..inputs import parse_json, parse_yaml
-from ..kinds import check, default_kind
+from ..kinds import check
 from ..pdf import PREVIEW_DPI_MAX, page_png
 from ..pipeline import ContractSet, folder_zip
-from .form import blank_row, list_rows, to_data, to_values
+from .form import blank_row, kind_of, list_rows, to_data, to_values
 from .security import (
     BodyTooLarge,
     csrf_of,
@@ -143,6 +143,8 @@ def form_page(
         checked=issues is not None,
         notice=notice,
         amount_upper=amount_upper(values.get("amount", "")),
+        kind_id=kind_of(values.get("kind")).id,
+        kind_title=kind_of(values.get("kind")).title,
     )
 
 
@@ -171,8 +173,10 @@ async def posted(request: Request) -> tuple[dict[str, str] | None, Response | No
 
 
 async def home(request: Request) -> Response:
-    """``GET /``: an empty contract form, with the defaults filled in."""
-    return sign_in_first(request) or form_page(request, to_values(None))
+    """``GET /`` (``?kind=ID``): an empty contract form of a kind, with the defaults filled in."""
+    return sign_in_first(request) or form_page(
+        request, to_values(None, request.query_params.get("kind"))
+    )
 
 
 async def validate_live(request: Request) -> Response:
@@ -213,7 +217,7 @@ def _reindexed(values: dict[str, str], path: str, removed: int) -> dict[str, str
 
 def _with_row(values: dict[str, str], path: str) -> dict[str, str]:
     """Return the values with an empty row added to the list at ``path``."""
-    row = blank_row(path, list_rows(values, path))
+    row = blank_row(path, list_rows(values, path), values.get("kind"))
     return values if row is None else {**values, **row}
 
 
@@ -323,7 +327,8 @@ async def load(request: Request) -> Response:
     if not isinstance(data, dict):
         return form_page(request, to_values(None), notice="文件内容应为键值表。", status=400)
     values = to_values(data)
-    unknown = sorted(str(key) for key in set(data) - set(default_kind().model.model_fields))
+    known = set(kind_of(values.get("kind")).model.model_fields) | {"kind"}
+    unknown = sorted(str(key) for key in set(data) - known)
     notice = f"已载入 {filename}。" + (f"未识别的字段：{', '.join(unknown)}" if unknown else "")
     return form_page(request, values, check(data)[1], notice=notice)
 

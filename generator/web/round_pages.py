@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ..batch import REPORT_FILES
 from ..inputs.sheets import LIMITS
+from ..kinds import registry
 from .pages import attachment, error_page, html, posted, sign_in_first
 from .rounds import (
     ROWS_SHOWN,
@@ -95,7 +96,11 @@ async def upload(request: Request) -> Response:
         return html(request, "rounds.html", 400, rounds=kept, notice=notice)
     scratch = request.app.state.runtime.scratch
     publish = fields.get("publish") == "on"
-    made = await anyio.to_thread.run_sync(open_round, scratch, filename, content, publish)
+    kind_id = fields.get("kind") or None
+    if kind_id is not None and kind_id not in registry().kinds:
+        kept = list(reversed(_rounds(request).values()))
+        return html(request, "rounds.html", 400, rounds=kept, notice="没有这种合同类型。")
+    made = await anyio.to_thread.run_sync(open_round, scratch, filename, content, publish, kind_id)
     rounds = _rounds(request)
     rounds[made.id] = made
     drop_old(rounds)
@@ -164,7 +169,11 @@ async def blank(request: Request) -> Response:
     refused = sign_in_first(request)
     if refused is not None:
         return refused
-    content = await anyio.to_thread.run_sync(blank_workbook, request.app.state.runtime.scratch)
+    kind_id = request.query_params.get("kind") or None
+    if kind_id is not None and kind_id not in registry().kinds:
+        return error_page(request, 404, "没有这种合同类型", "请从批量生成页选择合同类型。")
+    scratch = request.app.state.runtime.scratch
+    content = await anyio.to_thread.run_sync(blank_workbook, scratch, kind_id)
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     headers = {"Content-Disposition": attachment("合同批量模板.xlsx")}
     return secure(request, Response(content, media_type=media, headers=headers))

@@ -27,7 +27,7 @@ from ..batch import Line, Options, Summary, make_set, report_summary, validate_r
 from ..batch.report import failure_text
 from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError
 from ..inputs import read_batch, write_workbook
-from ..kinds import Contract
+from ..kinds import Contract, registry
 from ..pipeline import zip_tree
 
 __all__ = [
@@ -98,10 +98,13 @@ def _unreadable(source: str, exc: InputError) -> Line:
     return line
 
 
-def open_round(scratch: Path, filename: str, content: bytes, publish: bool) -> Round:
+def open_round(
+    scratch: Path, filename: str, content: bytes, publish: bool, kind_id: str | None = None
+) -> Round:
     """Save an upload in a new round's folder and validate its rows (blocking: in a thread).
 
-    ``filename`` must end in one of :data:`UPLOAD_SUFFIXES` (checked by the caller).
+    ``filename`` must end in one of :data:`UPLOAD_SUFFIXES` (checked by the caller); a
+    workbook or CSV is of the kind ``kind_id`` (the default kind when None).
     """
     suffix = Path(filename).suffix.lower()
     round_id = secrets.token_urlsafe(9)
@@ -109,9 +112,9 @@ def open_round(scratch: Path, filename: str, content: bytes, publish: bool) -> R
     folder.mkdir(parents=True)
     source = folder / f"input{suffix}"
     source.write_bytes(content)
-    options = Options(publish=publish)
+    options = Options(publish=publish, kind=kind_id)
     try:
-        records = read_batch(source)
+        records = read_batch(source, kind=registry().get(kind_id) if kind_id else None)
     except InputError as exc:
         return Round(round_id, filename, folder, options, [_unreadable(filename, exc)], [])
     lines, valid = validate_rows(records, options)
@@ -188,11 +191,11 @@ def round_zip(made: Round) -> Path:
     return target
 
 
-def blank_workbook(scratch: Path) -> bytes:
-    """Return the batch layout's blank workbook (that of ``contractgen init --xlsx``)."""
+def blank_workbook(scratch: Path, kind_id: str | None = None) -> bytes:
+    """Return a kind's blank workbook (that of ``contractgen init --xlsx --kind``)."""
     path = scratch / f"blank-{secrets.token_hex(6)}.xlsx"
     try:
-        write_workbook(path, [])
+        write_workbook(path, [], registry().get(kind_id))
         return path.read_bytes()
     finally:
         path.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .._version import __version__
 from ..domain.amount import rmb_upper
 from ..errors import AmountError, Issue
+from ..kinds import registry
 from .form import FieldSpec, GroupSpec, ListSpec, Node, label_of, list_rows, sections
 
 __all__ = ["amount_upper", "environment", "issue_map", "page", "slot_paths"]
@@ -44,7 +45,13 @@ def environment() -> Environment:
     )
     env.filters["dom_id"] = _dom_id
     env.filters["label"] = label_of
-    env.globals.update(kind=_kind, list_rows=list_rows, sections=sections, version=__version__)
+    env.globals.update(
+        kind=_kind,
+        kinds=lambda: list(registry()),
+        list_rows=list_rows,
+        sections=sections,
+        version=__version__,
+    )
     return env
 
 
@@ -86,7 +93,7 @@ def _slots(node: Node, path: str, values: Mapping[str, str], out: list[str]) -> 
 def slot_paths(values: Mapping[str, str]) -> list[str]:
     """Return the paths that have a message slot in the form as it stands."""
     out: list[str] = []
-    for section in sections():
+    for section in sections(values.get("kind")):
         for node in section.nodes:
             _slots(node, node.name, values, out)
     return out
