@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -21,6 +22,21 @@ if TYPE_CHECKING:
     from .kind import ContractKind
 
 __all__ = ["Contract", "Envelope", "Record", "value_at"]
+
+_loaded: dict[str, ContractKind] = {}
+
+
+def _rebuild(kind_id: str, folder: str, data: dict[str, Any]) -> Contract:
+    """Return a contract sent to another process: its kind found there, its data checked again."""
+    from .kind import load_kind
+    from .registry import registry
+
+    kind = registry().kinds.get(kind_id)
+    if kind is None or str(kind.folder) != folder:
+        kind = _loaded.get(folder)
+        if kind is None:
+            kind = _loaded[folder] = load_kind(Path(folder))
+    return kind.model.model_validate(data)
 
 
 class Record(BaseModel):
@@ -56,6 +72,11 @@ class Contract(Record):
 
     #: the kind the model was made for (set on each kind's model)
     contract_kind: ClassVar[ContractKind]
+
+    def __reduce__(self) -> Any:
+        """Pickle by kind and data: a kind's model is made at run time, so not importable."""
+        kind = self.kind
+        return (_rebuild, (kind.id, str(kind.folder), self.model_dump()))
 
     @property
     def kind(self) -> ContractKind:
