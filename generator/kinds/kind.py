@@ -22,7 +22,7 @@ from ..domain.documents import DocumentKind, SealPlace
 from ..domain.filters import MARK
 from ..domain.text import refusal, reserved
 from ..domain.validate import from_pydantic
-from ..errors import InvalidContractError, Issue, UnknownDocumentError
+from ..errors import InvalidContractError, Issue, KindError, UnknownDocumentError
 from .context import (
     Computed,
     context_of,
@@ -34,7 +34,7 @@ from .context import (
 from .declaration import DECLARATION, KindSpec, read_declaration
 from .fields import FieldDef, build_fields, build_model, camel
 from .model import Contract, Record, value_at
-from .rules import RuleCheck, compile_rule
+from .rules import RuleCheck, RuleProblem, compile_rule
 
 __all__ = ["ContractKind", "load_kind"]
 
@@ -57,7 +57,8 @@ class ContractKind:
         self.by_path = {d.path: d for top in self.fields for d in top.walk()}
         self.computed = Computed(self.spec.computed)
         self.rules = tuple(
-            compile_rule(self._named(rule.model_dump()), self.title_of) for rule in self.spec.rules
+            compile_rule(self._named(rule.model_dump()), self.title_of, n)
+            for n, rule in enumerate(self.spec.rules)
         )
         self.publication_model = self._publication_model()
         publication: Any = (
@@ -325,4 +326,11 @@ class ContractKind:
 def load_kind(folder: Path, built_in: bool = False) -> ContractKind:
     """Return the kind a folder declares; raise :class:`KindError` naming file, path and line."""
     spec, lines = read_declaration(folder / DECLARATION)
-    return ContractKind(spec, folder, lines, built_in)
+    try:
+        return ContractKind(spec, folder, lines, built_in)
+    except RuleProblem as exc:
+        where = ("rules", exc.index, exc.key)
+        line = lines.get(where) or lines.get(where[:2], 1)
+        path = f"rules[{exc.index}].{exc.key}"
+        problem = (str(folder / DECLARATION), path, line, str(exc), "kind.rule.invalid")
+        raise KindError([problem]) from exc

@@ -37,8 +37,10 @@ __all__ = ["RULES", "RuleCheck", "RuleProblem", "compile_rule"]
 class RuleProblem(ValueError):
     """A rule declared with a missing or unknown argument."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, index: int = 0) -> None:
         self.key = key
+        #: the rule's place in the declaration's list
+        self.index = index
         super().__init__(message)
 
 
@@ -213,13 +215,16 @@ RULES: dict[str, tuple[Callable[..., RuleCheck], tuple[str, ...]]] = {
 }
 
 
-def compile_rule(args: Mapping[str, Any], title: Callable[[str], str]) -> RuleCheck:
+def compile_rule(args: Mapping[str, Any], title: Callable[[str], str], index: int = 0) -> RuleCheck:
     """Return a declared rule ready to run; raise :class:`RuleProblem` for a bad declaration."""
     name = args.get("rule", "")
     if name not in RULES:
-        raise RuleProblem("rule", f"未知的规则“{name}”（可用：{'、'.join(RULES)}）")
+        raise RuleProblem("rule", f"未知的规则“{name}”（可用：{'、'.join(RULES)}）", index)
     build, needed = RULES[name]
     missing = [key for key in needed if key not in args]
     if missing:
-        raise RuleProblem(missing[0], f"规则 {name} 须给出 {'、'.join(missing)}")
-    return build(args, title)
+        raise RuleProblem(missing[0], f"规则 {name} 须给出 {'、'.join(missing)}", index)
+    try:
+        return build(args, title)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise RuleProblem("rule", f"规则 {name} 的参数无效：{exc}", index) from exc

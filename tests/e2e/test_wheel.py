@@ -21,6 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from generator.inputs import load_data
+from generator.kinds import parse
+
+from ..builtin import TEMPLATE_DIR
 from ..conftest import ROOT, SAMPLES, run_cli
 
 
@@ -96,16 +100,21 @@ def test_the_wheel_carries_the_templates_and_resources(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     for needed in (
-        "generator/docx/templates/service_contract.docx",
-        "generator/docx/templates/acceptance_plan.docx",
-        "generator/docx/templates/CONTEXT.md",
+        "generator/kinds/builtin/om_service/kind.yaml",
+        "generator/kinds/builtin/om_service/service_contract.docx",
+        "generator/kinds/builtin/om_service/acceptance_plan.docx",
+        "generator/kinds/builtin/om_service/CONTEXT.md",
+        "generator/kinds/builtin/om_service/sample.yaml",
+        "generator/kinds/skeleton/kind.yaml",
+        "generator/docx/templates/contract_notice.docx",
         "generator/fonts/fonts.conf",
-        "generator/resources/contract.yaml",
         "generator/office/_uno_worker.py",
         "generator/domain/documents.py",
     ):
         assert needed in names, needed
-    assert not any(name.startswith(("tests/", "samples/", "tools/")) for name in names)
+    assert not any(
+        name.startswith(("tests/", "samples/", "tools/", "templates/")) for name in names
+    )
 
 
 def test_installed_wheel_makes_the_sample_set_as_the_checkout_does(
@@ -122,7 +131,8 @@ def test_installed_wheel_makes_the_sample_set_as_the_checkout_does(
 
     made = _run(installed, tmp_path, "init", "contract.yaml")
     assert made.returncode == 0, made.stderr
-    assert (tmp_path / "contract.yaml").read_bytes() == (SAMPLES / "seed.yaml").read_bytes()
+    written = parse(load_data(tmp_path / "contract.yaml"))
+    assert written == parse(load_data(SAMPLES / "seed.yaml"))
     result = _run(installed, tmp_path, "render", "contract.yaml", "-o", "out")
     assert result.returncode == 0, result.stderr
     folder = Path(result.stdout.strip().splitlines()[-1])
@@ -145,7 +155,5 @@ def test_installed_wheel_makes_the_sample_set_as_the_checkout_does(
 def test_installed_wheel_exports_its_templates_for_editing(installed: Path, tmp_path: Path) -> None:
     result = _run(installed, tmp_path, "templates", "export", "mine")
     assert result.returncode == 0, result.stderr
-    from generator import TEMPLATE_DIR
-
     for name in ("service_contract.docx", "CONTEXT.md"):
         assert (tmp_path / "mine" / name).read_bytes() == (TEMPLATE_DIR / name).read_bytes()
