@@ -22,20 +22,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.domain.context import build_context
-
 from benchmarks.common import contracts, median, timed, write_jsonl
-from generator import KINDS
+from generator import default_kind
 from generator.batch import Options, run_batch
-from generator.docx.render import TEMPLATE_DIR
 from generator.kinds import parse
+
+#: the built-in kind's documents and the folder of their templates
+KINDS = default_kind().keys
+TEMPLATE_DIR = default_kind().folder
 
 
 def _plain_docxtpl(data: dict[str, Any], out_dir: str) -> None:
     import jinja2
     from docxtpl import DocxTemplate
 
-    context = build_context(parse(data))
+    contract = parse(data)
+    context = contract.kind.context(contract)
     for kind in KINDS:
         template = DocxTemplate(TEMPLATE_DIR / f"{kind}.docx")
         template.render(context, jinja2.Environment(autoescape=True), autoescape=True)

@@ -51,8 +51,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import ROOT, median
+from generator import default_kind
 from generator.docx.join import join
-from generator.domain.documents import SET_TITLE
 from generator.inputs.load import load_data
 from generator.kinds import parse
 from generator.office import ConverterPool
@@ -117,7 +117,7 @@ def new_actions(raw: Raw) -> dict[str, Callable[[], bytes | None]]:
         return Part(kind, meta, pages, seal_specs(kind))
 
     bundle = Meta(
-        SET_TITLE,
+        default_kind().set_title,
         contract.contract_no,
         contract.buyer.name,
         contract.signed_at,
@@ -189,7 +189,7 @@ def old_times(raw: Raw, repeat: int, work: Path, with_c: bool) -> tuple[dict[str
             "subject": contract.contract_no,
             "author": contract.buyer.name,
             "date": contract.sign_date.isoformat(),
-            "bundle_title": SET_TITLE,
+            "bundle_title": default_kind().set_title,
             "repeat": repeat,
         }
         (work / "job.json").write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
