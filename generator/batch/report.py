@@ -53,6 +53,8 @@ class Line:
     #: what the ledger recorded (a new version, the same one, superseding which) and, when
     #: published, the notice's due date, or ""
     ledger: str = ""
+    #: the row's contract kind (id, title, version) once its data is valid
+    kind: dict[str, str] = field(default_factory=dict)
 
     def fail(self, issues: Iterable[Issue], record: Record | None = None) -> None:
         """Mark the row failed with its issues, each with the place a person looks at."""
@@ -156,6 +158,7 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
             "status": line.status,
             "folder": line.folder,
             "ledger": line.ledger,
+            "kind": line.kind or None,
             "errors": line.errors,
         }
         for line in lines
@@ -163,10 +166,19 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
     report = json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2) + "\n"
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(["位置", "合同编号", "状态", "输出文件夹", "问题", "台账与公告"])
+    writer.writerow(["位置", "合同编号", "状态", "输出文件夹", "问题", "台账与公告", "合同类型"])
     for line in lines:
         problems = "；".join(f"{e['place']}：{e['message']} [{e['code']}]" for e in line.errors)
-        cells = (line.where, line.contract_no, line.status, line.folder, problems, line.ledger)
+        kind = f"{line.kind['title']}（第 {line.kind['version']} 版）" if line.kind else ""
+        cells = (
+            line.where,
+            line.contract_no,
+            line.status,
+            line.folder,
+            problems,
+            line.ledger,
+            kind,
+        )
         writer.writerow([_cell(v) for v in cells])
     for suffix, content, encoding in (
         (".json", report, "utf-8"),

@@ -82,6 +82,7 @@ def validate_rows(
         if contract is None:
             line.fail(issues, record)
         else:
+            line.kind = contract.kind.describe()
             valid.append((line, contract))
     return lines, valid
 

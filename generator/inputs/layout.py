@@ -22,7 +22,7 @@ from typing import Any
 
 from ..domain.model import PROCUREMENT_METHODS
 from ..errors import InputError, Issue
-from ..kinds import ContractKind, FieldDef, default_kind
+from ..kinds import DEFAULT_KIND, ContractKind, FieldDef, default_kind, registry
 
 __all__ = [
     "KEY_HEADER",
@@ -281,13 +281,83 @@ def _table_of(tables: Mapping[str, list[list[Any]]], table: Table) -> tuple[str,
     return table.sheet, []
 
 
+def _kind_column(headers: list[Any]) -> int | None:
+    for index, header in enumerate(headers):
+        if str(header or "").strip() in (KIND_HEADER, "kind"):
+            return index
+    return None
+
+
 def records_from_tables(
     tables: Mapping[str, list[list[Any]]], source: str, kind: ContractKind | None = None
 ) -> list[Record]:
-    """Return the contracts of a workbook of one kind given as sheet name → rows of cells."""
-    layout = layout_of(kind)
+    """Return the contracts of a workbook given as sheet name → rows of cells.
+
+    A workbook is of one kind (``kind``; the default kind when None) unless its main
+    sheet has a 合同类型 column: then each row names its own kind (by id or title) and
+    is read with that kind's columns and sheets, so a round may mix kinds.
+    """
     if MAIN_SHEET not in tables:
         raise InputError(f"{source}: 缺少工作表“{MAIN_SHEET}”（每行一份合同）")
+    main = tables[MAIN_SHEET]
+    column = _kind_column(main[0]) if main else None
+    if column is None:
+        return _one_kind(tables, source, kind)
+    return _mixed(tables, source, column)
+
+
+def _mixed(tables: Mapping[str, list[list[Any]]], source: str, column: int) -> list[Record]:
+    """Return the rows of a workbook whose main sheet says each row's kind."""
+    kinds = registry()
+    by_name = {k.id: k for k in kinds} | {k.title: k for k in kinds}
+    main = tables[MAIN_SHEET]
+    rows_of: dict[ContractKind, list[list[Any]]] = {}
+    numbers: dict[ContractKind, list[int]] = {}
+    records: list[Record] = []
+    for number, row in _rows(main):
+        name = str(_cell_text(row[column]) or "") if column < len(row) else ""
+        chosen = by_name.get(name) if name else kinds.default
+        if chosen is None:
+            record = Record(source, number, where=f"工作表 {MAIN_SHEET} 第{number}行")
+            known = "、".join(f"{k.id}（{k.title}）" for k in kinds)
+            message = f"没有合同类型“{name[:40]}”；可选：{known}"
+            record.issues.append(Issue("kind", "kind.unknown", message))
+            records.append(record)
+            continue
+        rows_of.setdefault(chosen, []).append(row)
+        numbers.setdefault(chosen, []).append(number)
+    for chosen, rows in rows_of.items():
+        own = {**tables, MAIN_SHEET: [main[0], *rows]}
+        others = {
+            _key_of(row, main[0])
+            for other, them in rows_of.items()
+            if other is not chosen
+            for row in them
+        }
+        for record in _one_kind(own, source, chosen, others):
+            if record.where.startswith(f"工作表 {MAIN_SHEET} "):
+                record.row = numbers[chosen][record.row - 2]
+                record.where = f"工作表 {MAIN_SHEET} 第{record.row}行"
+                record.places = {
+                    path: re.sub(r"第\d+行", f"第{record.row}行", place, count=1)
+                    if place.startswith(f"工作表 {MAIN_SHEET} ")
+                    else place
+                    for path, place in record.places.items()
+                }
+            if not chosen.built_in or chosen.id != DEFAULT_KIND:
+                record.data.setdefault("kind", chosen.id)
+            records.append(record)
+    return sorted(records, key=lambda r: (not r.where.startswith(f"工作表 {MAIN_SHEET} "), r.row))
+
+
+def _one_kind(
+    tables: Mapping[str, list[list[Any]]],
+    source: str,
+    kind: ContractKind | None = None,
+    others: set[str] | frozenset[str] = frozenset(),
+) -> list[Record]:
+    """Return the contracts of a workbook of one kind (rows of ``others`` left to their kind)."""
+    layout = layout_of(kind)
     records: list[Record] = []
     by_number: dict[str, Record] = {}
     for number, values, places in _read_table(MAIN_SHEET, tables[MAIN_SHEET], layout.columns):
@@ -304,6 +374,8 @@ def records_from_tables(
         for number, values, places in _read_table(sheet, rows, table.columns):
             key = _key_of(rows[number - 1], rows[0])
             owner = by_number.get(key)
+            if owner is None and key in others:
+                continue
             if owner is None:
                 stray = Record(source, number, where=f"工作表 {sheet} 第{number}行")
                 stray.issues.append(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, InputTooLargeError, Issue
-from ..kinds import ContractKind
+from ..kinds import ContractKind, registry
 from .layout import MAIN_SHEET, Record, empty, layout_of, records_from_tables
 from .load import load_data, parse_json
 
@@ -178,6 +178,11 @@ def _sheet_table(path: Path, sheet: Any, limits: Limits) -> list[list[Any]]:
     return table
 
 
+def _sheets(kind: ContractKind | None) -> set[str]:
+    """Return the sheets a workbook of ``kind`` is read from: every kind's, rounds may mix."""
+    return layout_of(kind).sheets.union(*(layout_of(k).sheets for k in registry()))
+
+
 def read_workbook(
     path: Path, limits: Limits = LIMITS, kind: ContractKind | None = None
 ) -> list[Record]:
@@ -195,7 +200,7 @@ def read_workbook(
         tables = {
             ws.title: _sheet_table(path, ws, limits)
             for ws in book.worksheets
-            if ws.title in layout_of(kind).sheets
+            if ws.title in _sheets(kind)
         }
     except InputError:
         raise
@@ -250,7 +255,7 @@ def read_csv(path: Path, limits: Limits = LIMITS, kind: ContractKind | None = No
     The lists' sheets may sit beside it as ``NAME-<sheet>.csv`` (``NAME-付款分期.csv``).
     """
     tables = {MAIN_SHEET: _read_csv(path, limits)}
-    for sheet in layout_of(kind).sheets - {MAIN_SHEET}:
+    for sheet in _sheets(kind) - {MAIN_SHEET}:
         sibling = path.with_name(f"{path.stem}-{sheet}.csv")
         if sibling.is_file():
             tables[sheet] = _read_csv(sibling, limits)

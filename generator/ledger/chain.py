@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from ..kinds import DEFAULT_KIND
 from ..pipeline import ContractSet
 
 __all__ = ["GENESIS", "canonical", "event_hash", "file_records", "set_record"]
@@ -28,17 +29,23 @@ def set_record(contract_set: ContractSet) -> dict[str, Any]:
     """Return what is recorded of a set itself: which contract, from what data and templates."""
     manifest = contract_set.manifest()
     contract = contract_set.contract
+    kind = contract.kind
+    data = contract.model_dump(mode="json")
+    if not (kind.built_in and kind.id == DEFAULT_KIND):
+        # a version loaded back (ledger show, the workbench) must name its kind
+        data = {"kind": kind.id, **data}
     return {
         "contract_no": contract.envelope.contract_no,
         "input_sha256": manifest["input_sha256"],
         "templates_sha256": manifest["templates"]["sha256"],
-        "templates": manifest["templates"],
+        # the kind (id, title, version) beside the templates it was made from
+        "templates": {**manifest["templates"], "contract_kind": manifest["contract_kind"]},
         "generator_version": manifest["generator_version"],
         "project_name": contract.envelope.project_name,
         "supplier": contract.envelope.supplier,
         "amount": format(contract.envelope.amount, "f"),
         "signed_on": contract.envelope.sign_date.isoformat(),
-        "data": contract.model_dump(mode="json"),
+        "data": data,
     }
 
 

@@ -280,3 +280,42 @@ def test_a_workbook_with_the_headers_of_before_still_reads(seed_data: dict[str, 
     tables[MAIN_SHEET] = [old, *tables[MAIN_SHEET][1:]]
     again = records_from_tables(tables, str(path))
     assert [r.data for r in again] == [r.data for r in records]
+
+
+def test_a_workbook_may_mix_kinds_when_it_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpyxl import load_workbook
+
+    from generator.inputs import write_workbook
+
+    goods_kind = load_kind(GOODS)
+    kinds = Registry([GOODS.parent])
+    goods = _goods_data()
+    goods.pop("kind")
+    seed = dict(load_data(SAMPLES / "seed.yaml"))
+    tables: dict[str, list[list[Any]]] = {}
+    headers: list[Any] = ["合同类型"]
+    rows: list[dict[Any, Any]] = []
+    for kind, data, name in ((KIND, seed, ""), (goods_kind, goods, "货物采购合同")):
+        path = tmp_path / f"{kind.id}.xlsx"
+        write_workbook(path, [data], kind)
+        for ws in load_workbook(path).worksheets:
+            table = [list(r) for r in ws.iter_rows(values_only=True)]
+            if ws.title != MAIN_SHEET:
+                tables[ws.title] = table
+                continue
+            headers += [h for h in table[0] if h not in headers]
+            rows.append({"合同类型": name, **dict(zip(table[0], table[1], strict=True))})
+    tables[MAIN_SHEET] = [headers, *([row.get(h) for h in headers] for row in rows)]
+    tables[MAIN_SHEET].append(["租赁合同", "ZL-1"] + [None] * (len(headers) - 2))
+    monkeypatch.setenv("CONTRACTGEN_KINDS", str(GOODS.parent))  # as --kinds tests/kinds
+    assert [k.id for k in registry()] == [k.id for k in kinds]
+    records = records_from_tables(tables, "mixed.xlsx")
+    assert [r.where for r in records] == [f"工作表 {MAIN_SHEET} 第{n}行" for n in (2, 3, 4)]
+    om, bought, unknown = records
+    assert KIND.parse(om.data) == KIND.parse(seed)
+    assert bought.data["kind"] == "goods_purchase"
+    assert goods_kind.parse(bought.data) == goods_kind.parse(goods)
+    assert [(i.path, i.code) for i in unknown.issues] == [("kind", "kind.unknown")]
+    assert not om.issues and not bought.issues
