@@ -66,7 +66,7 @@ from lxml import etree
 
 from generator._version import __version__
 from generator.docx import native
-from generator.docx.render import TEMPLATE_DIR, write_entry
+from generator.docx.render import TEMPLATE_DIR, tag_problems, write_entry
 from generator.domain.filters import FILTERS
 from generator.kinds import BUILTIN_DIR, DECLARATION
 
@@ -753,26 +753,19 @@ def finish_package(data: bytes, name: str) -> bytes:
 
 def check_tags(name: str, docx: bytes) -> None:
     """Fail unless every Jinja tag lies inside one w:t and docxtpl can parse the template."""
-    problems = []
+    problems = tag_problems(docx)
     with zipfile.ZipFile(io.BytesIO(docx)) as package:
         for part in package.namelist():
             if not re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", part):
                 continue
             root = etree.fromstring(package.read(part))
             for text in root.iter(qn("w:t")):
-                rest = JINJA_TAG.sub("", text.text or "")
-                if any(mark in rest for mark in TAG_MARKS):
-                    problems.append(f"{part}: tag split across runs near {text.text!r}")
                 for tag in JINJA_TAG.findall(text.text or ""):
                     if match := DICT_METHOD_ATTR.search(tag):
                         problems.append(
                             f"{part}: {tag} reads the dict method {match.group(1)}();"
                             f" write ['{match.group(1)}']"
                         )
-            for paragraph in root.iter(qn("w:p")):
-                content = "".join(t.text or "" for t in paragraph.iter(qn("w:t")))
-                if "{%p" in content and not re.fullmatch(r"\{%p [^%]*%\}", content):
-                    problems.append(f"{part}: {{%p tag shares its paragraph: {content!r}")
     if problems:
         raise BuildError(f"{name}:\n  " + "\n  ".join(problems))
     try:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..docx.render import tag_problems
 from ..errors import ContractError, KindError, UsageError
 from ..inputs import load_data
 from ..kinds import ENVIRONMENT, SKELETON, load_kind, registry
@@ -61,6 +62,13 @@ def check_folder(folder: Path, convert: bool = True) -> list[str]:
     problems = list(declaration_problems(kind))
     if problems:
         raise KindError(problems)
+    split = [
+        (str(folder / doc.template), "", 0, line, "kind.template.tags")
+        for doc in kind.documents
+        for line in tag_problems((folder / doc.template).read_bytes())
+    ]
+    if split:
+        raise KindError(split)
     templates = kind_templates(kind)
     sample = kind.sample
     contract = kind.parse(load_data(sample), str(sample))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import jinja2
@@ -38,6 +39,7 @@ __all__ = [
     "context_paths",
     "export_templates",
     "publication_template",
+    "tag_problems",
     "write_entry",
 ]
 
@@ -214,6 +216,34 @@ def _has_listing(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(_has_listing(v) for v in value)
     return False
+
+
+#: complete Jinja tags: what is left of a run's text without them must hold no tag mark
+_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_TAG_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def tag_problems(docx: bytes) -> list[str]:
+    """Return why a template's tags would not render as written, one line each.
+
+    Word splits a tag typed in pieces across runs (``{{ buyer.`` in one, ``name }}`` in
+    the next): Jinja would see neither. A ``{%p`` tag must have its paragraph to itself.
+    """
+    problems = []
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        for part in package.namelist():
+            if not _TEMPLATED.match(part):
+                continue
+            root = ElementTree.fromstring(package.read(part))
+            for text in root.iter(f"{_W}t"):
+                if any(mark in _JINJA_TAG.sub("", text.text or "") for mark in _TAG_MARKS):
+                    problems.append(f"{part}：标签被拆在几段文字里：“{text.text}”")
+            for paragraph in root.iter(f"{_W}p"):
+                content = "".join(t.text or "" for t in paragraph.iter(f"{_W}t"))
+                if "{%p" in content and not re.fullmatch(r"\{%p [^%]*%\}", content):
+                    problems.append(f"{part}：{{%p 标签须独占一段：“{content[:60]}”")
+    return problems
 
 
 def write_entry(out: zipfile.ZipFile, name: str, data: bytes) -> None:

@@ -249,6 +249,16 @@ def test_kinds_check_names_an_undeclared_template_variable(tmp_path: Path) -> No
     assert "[kind.field.unused]" in checked.stderr
 
 
+def test_kinds_check_refuses_a_tag_split_across_runs(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    # as Word leaves a tag typed in two goes: two runs, neither a whole tag
+    _edit_template(folder, "{{ delivery_place }}", "{{ delivery_</w:t></w:r><w:r><w:t>place }}")
+    checked = run_cli("kinds", "check", folder, "--no-pdf")
+    assert checked.returncode == 1
+    assert f"{folder / 'goods_contract.docx'}: word/document.xml" in checked.stderr
+    assert "{{ delivery_" in checked.stderr and "[kind.template.tags]" in checked.stderr
+
+
 def test_kinds_check_refuses_a_seal_keyword_found_twice(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
     # a heading is short: the keyword cannot wrap across lines there
