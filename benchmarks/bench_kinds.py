@@ -8,6 +8,8 @@ run with the same interpreter, in the same run, the two trees taking turns.
 
     .venv/bin/python benchmarks/bench_kinds.py [--sets 40] [--repeat 3] [--baseline REF]
 
+First the bytes: every file of the seed's and the cross-year sample's sets (DOCX, PDF,
+bundle; not the manifest, which now names the kind) made by each tree, compared. Then
 DOCX: ``render_docx`` of the seed's set in one process (documents per second). PDF: a
 ``Generator`` with two offices making distinct sets with PDFs, nothing cached (pages per
 second). Prints each round, the medians and the ratio this tree / baseline.
@@ -41,7 +43,13 @@ def variant(n):
     data["contract_no"] = f"BENCH{n:05d}"
     return data
 
-if mode == "docx":
+if mode == "hashes":  # the bytes of every file of the sample's set, DOCX and PDF
+    import hashlib
+    with Generator(workers=2, cached_sets=0) as made:
+        files = made.render(seed).files()
+    digests = {n: hashlib.sha256(b).hexdigest() for n, b in files.items() if n != "manifest.json"}
+    print(json.dumps({"file": generator.__file__, "rate": 0, "digests": digests}))
+elif mode == "docx":
     contracts = [parse(variant(n)) for n in range(sets)]
     render_docx(contracts[0])  # templates compiled once, outside the clock
     start = time.perf_counter()
@@ -74,6 +82,10 @@ def _baseline_ref() -> str:
 
 
 def _probe(tree: Path, seed: Path, sets: int, mode: str) -> float:
+    return float(_run(tree, seed, sets, mode)["rate"])
+
+
+def _run(tree: Path, seed: Path, sets: int, mode: str) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(tree), "XDG_DATA_HOME": tempfile.mkdtemp()}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(seed), str(sets), mode],
@@ -85,9 +97,9 @@ def _probe(tree: Path, seed: Path, sets: int, mode: str) -> float:
     )
     if done.returncode:
         raise SystemExit(f"{tree}: {mode} failed:\n{done.stderr[-2000:]}")
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     assert str(answer["file"]).startswith(str(tree)), answer["file"]
-    return float(answer["rate"])
+    return answer
 
 
 def main() -> None:
@@ -104,6 +116,18 @@ def main() -> None:
             ["git", "worktree", "add", "--detach", "-q", str(base), ref], cwd=ROOT, check=True
         )
         try:
+            for sample in ("seed.yaml", "cross_year.yaml"):
+                path = ROOT / "samples" / sample
+                ours_files = _run(ROOT, path, 0, "hashes")["digests"]
+                theirs_files = _run(base, path, 0, "hashes")["digests"]
+                same = ours_files == theirs_files
+                print(
+                    f"{sample}: {len(ours_files)} files (DOCX, PDF, bundle) "
+                    + (
+                        "byte-identical to the baseline's" if same else "DIFFER from the baseline's"
+                    ),
+                    flush=True,
+                )
             for mode, unit, sets in (
                 ("docx", "documents/s", args.sets * 5),
                 ("pdf", "pages/s", args.sets),
