@@ -168,8 +168,8 @@ def test_other_inputs(kind: str, tmp_path: Path, seed_data: dict[str, Any]) -> N
             csv.writer(fh).writerows(
                 [[c if c is not None else "" for c in r] for r in ws.iter_rows(values_only=True)]
             )
-        items = tmp_path / "round-验收内容.csv"
-        ws = openpyxl.load_workbook(book)["验收内容"]
+        items = tmp_path / "round-验收内容与标准.csv"
+        ws = openpyxl.load_workbook(book)["验收内容与标准"]
         with open(items, "w", encoding="utf-8-sig", newline="") as fh:
             csv.writer(fh).writerows(ws.iter_rows(values_only=True))
         where = "工作表 合同 第3行"

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from generator.cli import build_parser
+from generator.inputs import load_data
+from generator.kinds import parse
 
+from ..builtin import KIND
 from ..conftest import FIXTURES, ROOT, SAMPLES, run_cli
 
 
@@ -60,7 +63,7 @@ def test_amount_rejects(amount: str) -> None:
 def test_schema_prints_the_published_schema() -> None:
     result = run_cli("schema")
     assert result.returncode == 0
-    published = (ROOT / "schemas" / "contract.schema.json").read_text(encoding="utf-8")
+    published = (ROOT / "schemas" / "om_service.schema.json").read_text(encoding="utf-8")
     assert result.stdout == published
 
 
@@ -79,7 +82,7 @@ def test_init_xlsx_writes_the_blank_workbook_batch_reads(tmp_path: Path) -> None
     assert made.returncode == 0, made.stderr
     from openpyxl import load_workbook
 
-    assert load_workbook(target).sheetnames == ["合同", "付款分期", "验收内容", "说明"]
+    assert load_workbook(target).sheetnames == ["合同", "付款分期", "验收内容与标准", "说明"]
     # a blank workbook holds no contract: the batch has nothing to make, and says so
     result = run_cli("batch", target, "-o", tmp_path / "out", "--no-ledger")
     assert result.returncode == 0, result.stderr
@@ -87,9 +90,13 @@ def test_init_xlsx_writes_the_blank_workbook_batch_reads(tmp_path: Path) -> None
     assert '"rows": 0' in report
 
 
-def test_init_sample_is_the_bundled_seed() -> None:
-    packaged = ROOT / "generator" / "resources" / "contract.yaml"
+def test_init_sample_is_the_bundled_seed(tmp_path: Path) -> None:
+    packaged = KIND.sample
     assert packaged.read_bytes() == (SAMPLES / "seed.yaml").read_bytes()
+    target = tmp_path / "new.yaml"
+    assert run_cli("init", target).returncode == 0
+    assert parse(load_data(target)) == parse(load_data(SAMPLES / "seed.yaml"))
+    assert "# 法人；供应商法人姓名、性别" in target.read_text(encoding="utf-8")
 
 
 def test_usage_error_exits_2() -> None:

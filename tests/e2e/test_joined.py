@@ -20,14 +20,20 @@ import pytest
 
 import generator
 from generator.docx.join import join
-from generator.docx.render import TemplateSet
 from generator.errors import ConversionError
 from generator.kinds import parse
 from generator.office import ConverterPool, find_uno_python
 from generator.pdf import Meta, Part, finish_set, page_count, type1
-from generator.pipeline import ContractSet, Generator, render_docx, render_set, seal_specs
+from generator.pipeline import (
+    ContractSet,
+    Generator,
+    kind_templates,
+    render_docx,
+    render_set,
+    seal_specs,
+)
 
-from ..builtin import KINDS, TEMPLATE_DIR
+from ..builtin import KIND, KINDS, TEMPLATE_DIR
 from ..pdfs import UNIQUE_ID, open_bytes, page_texts, unique_ids
 
 BRIDGE = Path(generator.__file__).parent / "office" / "_uno_worker.py"
@@ -172,7 +178,7 @@ def test_templates_that_cannot_be_joined_convert_one_by_one(
                 if name == "word/styles.xml":
                     data = data.replace(b"</w:styles>", b"<!-- local --></w:styles>")
                 new.writestr(name, data)
-    templates = TemplateSet(tmp_path)
+    templates = kind_templates(KIND, tmp_path)
     contract = parse(seed_data)
     assert join([doc.docx for doc in render_docx(contract, templates).documents]) is None
     made = render_set(contract, converter=pool, templates=templates)

@@ -472,7 +472,7 @@ def test_bearer_token(server: Server, seed_body: bytes) -> None:
         assert anonymous.get("/openapi.json").status_code == 200
         schema = anonymous.get("/v1/schema", headers={"Authorization": f"Bearer {TOKEN}"})
         assert schema.status_code == 200
-        assert schema.json()["title"] == "Contract"
+        assert schema.json()["title"] == "运维服务合同"
 
 
 def test_openapi_describes_the_body_with_the_schema(client: httpx.Client) -> None:

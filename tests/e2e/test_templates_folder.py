@@ -44,9 +44,12 @@ def edited(tmp_path: Path) -> Path:
 
 
 def _digest(folder: Path) -> str:
+    """Return the templates' SHA-256 as the manifest records it: files in set order, then the
+    kind's declaration (the templates of an office's folder, the built-in kind's fields)."""
     digest = hashlib.sha256()
     for doc in DOCUMENTS:
         digest.update((folder / doc.template).read_bytes())
+    digest.update((TEMPLATE_DIR / "kind.yaml").read_bytes())
     return digest.hexdigest()
 
 
