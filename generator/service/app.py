@@ -151,6 +151,7 @@ def _rendering_routes(app: FastAPI) -> None:
         kind_routes.kind_list,
         methods=["GET"],
         summary="The contract kinds",
+        responses=openapi.KINDS_RESPONSES,
     )
     app.add_api_route(
         "/v1/kinds/{kind_id}/schema",
@@ -158,7 +159,7 @@ def _rendering_routes(app: FastAPI) -> None:
         methods=["GET"],
         summary="One kind's JSON Schema",
         response_class=Response,
-        responses=openapi.SCHEMA_RESPONSES,
+        responses=openapi.KIND_SCHEMA_RESPONSES,
     )
 
 

@@ -29,6 +29,8 @@ __all__ = [
     "DOCUMENT_RESPONSES",
     "FILE_BODY",
     "HEALTH_RESPONSES",
+    "KINDS_RESPONSES",
+    "KIND_SCHEMA_RESPONSES",
     "LEDGER_CHECK_RESPONSES",
     "LEDGER_HISTORY_RESPONSES",
     "LEDGER_SETS_RESPONSES",
@@ -345,6 +347,26 @@ def _ledger_read(schema: str, what: str, *problems: int) -> dict[int | str, dict
 
 
 LEDGER_SETS_RESPONSES = _ledger_read("SetList", "", 400)
+#: ``GET /v1/kinds``: every kind with its documents and seal places
+KINDS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the contract kinds, built-in first",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["kinds"],
+                    "properties": {"kinds": {"type": "array", "items": {"type": "object"}}},
+                }
+            }
+        },
+    }
+}
+#: ``GET /v1/kinds/{id}/schema``: one kind's JSON Schema, 404 for a kind no folder declares
+KIND_SCHEMA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **SCHEMA_RESPONSES,
+    **problem_responses(404, s404="no such contract kind"),
+}
 LEDGER_SET_RESPONSES = _ledger_read("SetDetail", "no such contract (ledger.not_found)", 400)
 LEDGER_VERSION_RESPONSES = _ledger_read("SetDetail", "no such version (ledger.not_found)", 400)
 LEDGER_HISTORY_RESPONSES = _ledger_read("History", "no such contract (ledger.not_found)", 400)

@@ -192,7 +192,7 @@ def test_the_ledger_is_searched_loaded_published_and_verified(
     status = page.locator("[role=status]").first
     expect(status).to_contain_text("应于 2026-01-20 前公告")
     expect(status).to_contain_text("已登记公开")
-    expect(page.locator("main")).to_contain_text("收款银行 · 开户银行")
+    expect(page.locator("main")).to_contain_text("收款账户 · 开户银行")
     first = page.locator(".thumbs img").first
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=first.element_handle()

@@ -53,7 +53,7 @@ def test_a_renamed_title_shows_everywhere(tmp_path: Path) -> None:
     bank = schema["$defs"]["SupplierBank"]["properties"]["account"]
     assert bank["title"] == "收款账号"
     headers = [column.header for column in layout_of(kind).columns]
-    assert "乙方收款收款账号" in headers and "乙方收款银行账号" not in headers
+    assert "乙方收款账户收款账号" in headers and "乙方收款账户银行账号" not in headers
     labels = [
         child.label
         for section in _sections_of(kind)
@@ -66,7 +66,7 @@ def test_a_renamed_title_shows_everywhere(tmp_path: Path) -> None:
     assert labels == ["开户银行", "收款账号"]
     commented = commented_yaml(kind, dict(load_data(kind.sample)))
     assert "# 收款账号；8至32位数字" in commented
-    assert "| `supplier.bank.account` | 乙方收款收款账号 |" in context_markdown(kind)
+    assert "| `supplier.bank.account` | 乙方收款账户收款账号 |" in context_markdown(kind)
     assert kind.title_of("supplier.bank.account") == "收款账号"
 
 
