@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from generator.errors import InvalidContractError
-from generator.inputs.layout import write_workbook
+from generator.inputs import write_workbook
 from generator.inputs.load import load_data
 from generator.inputs.sheets import read_workbook
 from generator.kinds import check, parse
