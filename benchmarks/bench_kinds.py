@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -115,6 +116,9 @@ def main() -> None:
         subprocess.run(
             ["git", "worktree", "add", "--detach", "-q", str(base), ref], cwd=ROOT, check=True
         )
+        # the optional C loop of the PDF stage, built in the checkout: the same for both trees
+        for built in (ROOT / "generator" / "pdf").glob("_eexec*.so"):
+            shutil.copyfile(built, base / "generator" / "pdf" / built.name)
         try:
             for sample in ("seed.yaml", "cross_year.yaml"):
                 path = ROOT / "samples" / sample

@@ -41,6 +41,7 @@ __all__ = [
     "contract_sources",
     "environment",
     "expression_paths",
+    "fallbacks_of",
     "masked",
     "sources_of",
 ]
@@ -113,16 +114,34 @@ class Computed:
     def __init__(self, computed: Mapping[str, str]) -> None:
         env = environment()
         self.sources = dict(computed)
-        self.expressions = {path: env.compile_expression(text) for path, text in computed.items()}
+        # Each expression as a template setting ``result``: evaluated on the context itself
+        # (make_module(shared=True)), not on a copy of it as compile_expression would.
         self.reads = {path: tuple(expression_paths(env, text)) for path, text in computed.items()}
+        # None reading another: all in one template, evaluated once; else one after another.
+        chained = any(
+            read == other or read.startswith(f"{other}.")
+            for reads in self.reads.values()
+            for read in reads
+            for other in computed
+        )
+        groups = [[p] for p in computed] if chained else [list(computed)] if computed else []
+        self.templates = [
+            (
+                group,
+                env.from_string(
+                    "".join(f"{{% set r{n} = ({computed[p]}) %}}" for n, p in enumerate(group))
+                ),
+            )
+            for group in groups
+        ]
 
     def apply(self, context: dict[str, Any]) -> None:
         """Add every computed value to a context, in declaration order."""
-        for path, expression in self.expressions.items():
-            value = expression(**context)
-            if isinstance(value, jinja2.Undefined):
-                value = ""
-            _put(context, path, value)
+        for group, template in self.templates:
+            module = template.make_module(context, shared=True)
+            for n, path in enumerate(group):
+                value = getattr(module, f"r{n}", "")
+                _put(context, path, "" if isinstance(value, jinja2.Undefined) else value)
 
 
 def _put(context: dict[str, Any], path: str, value: Any) -> None:
@@ -138,16 +157,22 @@ def context_of(
     computed: Computed,
     contract: Any,
     constants: Mapping[str, Any] | None = None,
+    fallbacks: tuple[tuple[FieldDef, str], ...] | None = None,
 ) -> dict[str, Any]:
     """Return the template context of a contract (its kind's constants under ``constants``)."""
     context = _record(fields, contract, contract)
     if constants:
         context["constants"] = dict(constants)
-    for definition, other in _fallbacks(fields):
+    for definition, other in _fallbacks(fields) if fallbacks is None else fallbacks:
         if value_at(contract, definition.path) is None:
             _put(context, definition.path, _context_at(context, other))
     computed.apply(context)
     return context
+
+
+def fallbacks_of(fields: tuple[FieldDef, ...]) -> tuple[tuple[FieldDef, str], ...]:
+    """Return each field that prints another's value when left out, and that other's path."""
+    return tuple(_fallbacks(fields))
 
 
 def _fallbacks(fields: tuple[FieldDef, ...]) -> Iterator[tuple[FieldDef, str]]:

@@ -45,11 +45,8 @@ class FieldDef:
     item: FieldDef | None = None
     #: whether this field sits in a list's rows (its path is item by item)
     in_list: bool = False
-
-    @property
-    def type(self) -> str:
-        """Return the declared type name."""
-        return str(self.spec.type)
+    #: the declared type name (``text``, ``amount`` …), copied from the spec: read per value
+    type: str = ""
 
     @property
     def title(self) -> str:
@@ -104,8 +101,8 @@ def build_fields(
         children = build_fields(spec.fields or {}, f"{path}.", own, in_list or rows)
         item = None
         if spec.item is not None:
-            item = FieldDef(key, path, spec.item, own, in_list=True)
-        out.append(FieldDef(key, path, spec, own, children, item, in_list))
+            item = FieldDef(key, path, spec.item, own, in_list=True, type=str(spec.item.type))
+        out.append(FieldDef(key, path, spec, own, children, item, in_list, str(spec.type)))
     return tuple(out)
 
 

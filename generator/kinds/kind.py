@@ -28,6 +28,7 @@ from .context import (
     context_of,
     contract_sources,
     environment,
+    fallbacks_of,
     masked,
     sources_of,
 )
@@ -88,6 +89,7 @@ class ContractKind:
         )
         self.sources = sources_of(self.fields, self.computed, self.spec.constants)
         self._texts = environment()
+        self._fallbacks = fallbacks_of(self.fields)
 
     def _named(self, args: dict[str, Any]) -> dict[str, Any]:
         """Return a rule's arguments with the declaration's constants put in by name."""
@@ -230,7 +232,9 @@ class ContractKind:
 
     def context(self, contract: Contract) -> dict[str, Any]:
         """Return the template context of a contract of this kind."""
-        return context_of(self.fields, self.computed, contract, self.spec.constants)
+        return context_of(
+            self.fields, self.computed, contract, self.spec.constants, self._fallbacks
+        )
 
     def context_sources(self, contract: Contract) -> dict[str, tuple[str, ...]]:
         """Return each value of a contract's context and the data paths it derives from."""
