@@ -46,6 +46,10 @@ class DocumentKind:
     seals: tuple[SealPlace, ...] = ()
     #: the template's file name in its kind folder (default ``<kind>.docx``)
     template_name: str = ""
+    #: an unsealed attachment of the document before it
+    attachment: bool = False
+    #: whether a document of more than one page gets a cross-page seal (骑缝章) place
+    cross_page_seal: bool = True
 
     @property
     def stem(self) -> str:

@@ -103,8 +103,11 @@ class DocumentSpec(_Spec):
     #: the template's file name in the kind folder (default: ``<key>.docx``)
     template: str | None = None
     seals: list[SealSpec] = []
-    #: an unsealed attachment of the document before it (the acceptance-plan form)
+    #: an unsealed attachment of the document before it (the acceptance-plan form): it may
+    #: declare no seals
     attachment: bool = False
+    #: whether a document of more than one page gets a cross-page seal (骑缝章) place
+    cross_page_seal: bool = True
 
 
 class RuleSpec(_Spec):

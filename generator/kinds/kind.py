@@ -84,6 +84,8 @@ class ContractKind:
                 number,
                 tuple(SealPlace(s.party, s.keyword, s.last_page_only) for s in doc.seals),
                 template_name=doc.template or f"{doc.key}.docx",
+                attachment=doc.attachment,
+                cross_page_seal=doc.cross_page_seal,
             )
             for number, doc in enumerate(self.spec.documents, start=1)
         )

@@ -44,6 +44,10 @@ def declaration_problems(kind: ContractKind) -> Iterator[KindProblem]:
         for n, path in enumerate(getattr(kind.spec.publication, key)):
             if path not in known:
                 yield _problem(kind, ("publication", key, n), f"未声明的字段“{path}”", _UNKNOWN)
+    for n, doc in enumerate(kind.spec.documents):
+        if doc.attachment and doc.seals:
+            message = "附件不单独盖章：声明了 attachment: true 就不能再有 seals"
+            yield _problem(kind, ("documents", n, "seals"), message, "kind.attachment.sealed")
     for definition in kind.by_path.values():
         yield from _field_problems(kind, definition)
 

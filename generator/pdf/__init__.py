@@ -46,6 +46,8 @@ class Part:
     meta: Meta
     pages: int | None = None
     seals: Sequence[SealSpec] = ()
+    #: whether it gets a cross-page seal (骑缝章) place when it has more than one page
+    cross_page: bool = True
 
 
 @dataclass
@@ -86,7 +88,11 @@ def finish_set(
                 pdf = assemble(
                     [run], part.meta, edit=functools.partial(add_fields, records=records)
                 )
-                crossing = cross_page_seal(count, list(source.pdf.pages[first].mediabox))
+                crossing = (
+                    cross_page_seal(count, list(source.pdf.pages[first].mediabox))
+                    if part.cross_page
+                    else None
+                )
                 finished.append(Finished(pdf, count, records, crossing))
                 runs.append(run)
                 first += count

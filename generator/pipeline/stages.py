@@ -153,7 +153,8 @@ def add_pdfs(
 
     def part(doc: Document, pages: int | None = None) -> Part:
         meta = Meta(doc.title, envelope.contract_no, envelope.buyer, contract.signed_at)
-        return Part(doc.kind, meta, pages, seal_specs(doc.kind, kind))
+        crossing = kind.document(doc.kind).cross_page_seal
+        return Part(doc.kind, meta, pages, seal_specs(doc.kind, kind), crossing)
 
     whole = len(documents) == len(kind.keys)
     bundle = Meta(kind.set_title, envelope.contract_no, envelope.buyer, contract.signed_at)

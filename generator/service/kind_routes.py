@@ -33,6 +33,8 @@ def _describe(kind: ContractKind) -> dict[str, Any]:
                 "key": doc.kind,
                 "title": doc.title,
                 "file": f"{doc.stem}.pdf",
+                "attachment": doc.attachment,
+                "cross_page_seal": doc.cross_page_seal,
                 "seals": [{"party": s.party, "keyword": s.keyword} for s in doc.seals],
             }
             for doc in kind.documents

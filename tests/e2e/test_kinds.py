@@ -86,6 +86,7 @@ def test_goods_contract_from_yaml_as_docx_and_pdf(tmp_path: Path) -> None:
     (document,) = manifest["documents"]
     assert document["title"] == "货物采购合同"
     assert {seal["party"] for seal in document["seals"]} == {"buyer", "supplier"}
+    assert document["cross_page_seal"]["last_page"] == document["pdf"]["pages"] == 4
     assert (folder / "01_货物采购合同.docx").is_file()
     text = _pdf_text_of(folder)
     for row in data["goods"]:
@@ -279,6 +280,25 @@ def test_kinds_check_names_an_undeclared_rule_path(tmp_path: Path) -> None:
     assert checked.returncode == 1
     assert "goods.title" in checked.stderr and "[kind.path.unknown]" in checked.stderr
     assert f"{declaration}:" in checked.stderr
+
+
+def test_a_document_may_go_without_a_cross_page_seal(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    declaration = folder / "kind.yaml"
+    text = declaration.read_text(encoding="utf-8")
+    marker = "    title: 货物采购合同\n    seals:"
+    assert marker in text
+    declaration.write_text(
+        text.replace(marker, "    title: 货物采购合同\n    cross_page_seal: false\n    seals:"),
+        encoding="utf-8",
+    )
+    made = run_cli("--kinds", tmp_path, "render", folder / "sample.yaml", "-o", tmp_path / "out")
+    assert made.returncode == 0, made.stderr
+    manifest = json.loads(
+        (tmp_path / "out" / _goods()["contract_no"] / "manifest.json").read_text("utf-8")
+    )
+    (document,) = manifest["documents"]
+    assert document["cross_page_seal"] is None and len(document["seals"]) == 2
 
 
 def test_kinds_new_writes_a_skeleton_that_checks(tmp_path: Path) -> None:

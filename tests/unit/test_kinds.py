@@ -195,6 +195,23 @@ def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
     assert "[kind.duplicate_key]" in str(caught.value) and ": sample: " in str(caught.value)
 
 
+def test_an_attachment_may_not_be_sealed(tmp_path: Path) -> None:
+    from generator.kinds.problems import declaration_problems
+
+    folder = _retitled(
+        tmp_path,
+        "    attachment: true\n",
+        "    attachment: true\n    seals: [{party: buyer, keyword: 甲方（盖章）}]\n",
+    )
+    problems = list(declaration_problems(load_kind(folder)))
+    assert [(p[1], p[4]) for p in problems] == [("documents[3].seals", "kind.attachment.sealed")]
+    assert problems[0][2] == next(
+        n
+        for n, line in enumerate((folder / "kind.yaml").read_text("utf-8").splitlines(), 1)
+        if "seals: [{party: buyer" in line
+    )
+
+
 def test_an_unknown_rule_is_refused(tmp_path: Path) -> None:
     folder = _retitled(tmp_path, "  - rule: multiple_of\n", "  - rule: multiple\n")
     with pytest.raises(KindError) as caught:
