@@ -169,7 +169,7 @@ LEDGER_SCHEMAS: dict[str, dict[str, Any]] = {
     "SetDetail": _object(
         {
             **_SUMMARY_PROPERTIES,
-            "data": {**_ref("Contract"), "description": "the contract data, as recorded"},
+            "data": {**_ref("AnyContract"), "description": "the contract data, as recorded"},
             "templates": {"type": "object"},
             "files": {"type": "array", "items": _ref("SetFile")},
         }

@@ -128,12 +128,26 @@ _VALIDATION_SCHEMA: dict[str, Any] = {
         "omitted_issues": {"type": "integer", "description": "issues past the first 100"},
     },
 }
+#: contract data of any kind: the built-in kind's, or another's that names its kind
+ANY_CONTRACT: dict[str, Any] = {
+    "anyOf": [
+        {"$ref": "#/components/schemas/Contract"},
+        {
+            "type": "object",
+            "required": ["kind"],
+            "properties": {"kind": {"type": "string", "description": "the kind's id"}},
+            "description": "data of another contract kind: its schema at /v1/kinds/{id}/schema",
+        },
+    ]
+}
 #: the request body of the routes that render: contract data
 CONTRACT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "Contract data (the JSON Schema at /v1/schema); amounts read exactly.",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Contract"}}},
+        "description": "Contract data of the built-in kind (the JSON Schema at /v1/schema), or "
+        "of another kind naming it with `kind` (its schema at /v1/kinds/{id}/schema); amounts "
+        "read exactly.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyContract"}}},
     }
 }
 #: the request body of ``/v1/validate``: any JSON
@@ -406,6 +420,7 @@ def _add_schemas(document: dict[str, Any]) -> None:
     for name, definition in definitions.items():
         schemas[name] = _rehome(definition)
     schemas["Contract"] = _rehome(contract)
+    schemas["AnyContract"] = ANY_CONTRACT
     example = {"seed": {"summary": "the bundled sample contract", "value": _example()}}
     for path in ("/v1/contracts", "/v1/contracts/{kind}.pdf", "/v1/publications"):
         body = document["paths"][path]["post"]["requestBody"]

@@ -68,3 +68,18 @@ def sign_in(watched: Watched, url: str, then: str = "/") -> None:
     page.wait_for_url(f"{url}/")
     if then != "/":
         page.goto(f"{url}{then}")
+
+
+def fill(page: Any, path: str, value: str) -> None:
+    """Type a value into the workbench's field of a data path (or choose it in a select)."""
+    field = page.locator(f"#f-{dom_id(path)}")
+    if field.evaluate("e => e.tagName") == "SELECT":
+        field.select_option(value or "")
+    else:
+        field.fill(value)
+
+
+def list_rows(page: Any, path: str) -> int:
+    """Return how many rows the form's list at a data path shows."""
+    names = page.locator(f"[name^='{path}[']").evaluate_all("els => els.map(e => e.name)")
+    return len({re.match(r".*?\[(\d+)\]", n).group(1) for n in names})  # type: ignore[union-attr]

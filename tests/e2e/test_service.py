@@ -479,7 +479,9 @@ def test_openapi_describes_the_body_with_the_schema(client: httpx.Client) -> Non
     document = client.get("/openapi.json").json()
     post = document["paths"]["/v1/contracts"]["post"]
     body = post["requestBody"]["content"]["application/json"]
-    assert body["schema"] == {"$ref": "#/components/schemas/Contract"}
+    assert body["schema"] == {"$ref": "#/components/schemas/AnyContract"}
+    built_in, other = document["components"]["schemas"]["AnyContract"]["anyOf"]
+    assert built_in == {"$ref": "#/components/schemas/Contract"} and other["required"] == ["kind"]
     contract = document["components"]["schemas"]["Contract"]
     # the field's $ref, beside its Chinese title
     assert contract["properties"]["supplier"]["$ref"] == "#/components/schemas/Supplier"

@@ -245,7 +245,9 @@ def test_publications_need_the_token_and_are_described(
     )
     assert set(ok["content"]) == {"application/zip", "application/json"}
     body = operation["requestBody"]["content"]["application/json"]
-    assert body["schema"] == {"$ref": "#/components/schemas/Contract"}
+    assert body["schema"] == {"$ref": "#/components/schemas/AnyContract"}
+    built_in, other = document["components"]["schemas"]["AnyContract"]["anyOf"]
+    assert built_in == {"$ref": "#/components/schemas/Contract"} and other["required"] == ["kind"]
     assert "publication" in body["examples"]["seed"]["value"]
     schemas = document["components"]["schemas"]
     assert "LedgerPublished" in schemas and "PublicationJson" in schemas

@@ -23,20 +23,12 @@ from generator.inputs import parse_yaml
 from generator.web.form import to_values
 
 from ..conftest import ROOT, SAMPLES
-from .browser import TOKEN, Watched, dom_id, needs_chromium, sign_in
+from .browser import TOKEN, Watched, dom_id, fill, list_rows, needs_chromium, sign_in
 from .test_service import Server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = needs_chromium
-
-
-def _fill(page: Any, path: str, value: str) -> None:
-    field = page.locator(f"#f-{dom_id(path)}")
-    if field.evaluate("e => e.tagName") == "SELECT":
-        field.select_option(value or "")
-    else:
-        field.fill(value)
 
 
 def _message(page: Any, path: str) -> Any:
@@ -49,17 +41,12 @@ def _make_sample(page: Any, values: dict[str, str]) -> None:
         wanted = {
             int(m.group(1)) for k in values if (m := re.match(re.escape(path) + r"\[(\d+)\]", k))
         }
-        while page.locator(f"[name^='{path}[']").count() and len(wanted) > _rows(page, path):
+        while page.locator(f"[name^='{path}[']").count() and len(wanted) > list_rows(page, path):
             _add_row(page, path)
         while not page.locator(f"[name^='{path}[']").count() and wanted:
             _add_row(page, path)
     for path, value in values.items():
-        _fill(page, path, value)
-
-
-def _rows(page: Any, path: str) -> int:
-    names = page.locator(f"[name^='{path}[']").evaluate_all("els => els.map(e => e.name)")
-    return len({re.match(r".*?\[(\d+)\]", n).group(1) for n in names})  # type: ignore[union-attr]
+        fill(page, path, value)
 
 
 def _add_row(page: Any, path: str) -> None:
@@ -81,19 +68,19 @@ def test_a_person_makes_the_sample_contract_in_the_browser(
     _make_sample(page, values)
 
     # a bad postcode and a bad amount: their messages beside them, live, and in the summary
-    _fill(page, "buyer.postcode", "20007")
+    fill(page, "buyer.postcode", "20007")
     page.keyboard.press("Tab")
     postcode = _message(page, "buyer.postcode")
     playwright_api.expect(postcode).to_contain_text("[postcode.format]")
-    _fill(page, "amount", "157万8千")
+    fill(page, "amount", "157万8千")
     page.keyboard.press("Tab")
     playwright_api.expect(_message(page, "amount")).to_contain_text("[amount.")
     playwright_api.expect(page.locator("#summary")).to_contain_text("共 2 个问题")
     page.locator("#f-amount").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "form-errors.png"))
 
-    _fill(page, "buyer.postcode", "200072")
-    _fill(page, "amount", "1578000")
+    fill(page, "buyer.postcode", "200072")
+    fill(page, "amount", "1578000")
     page.keyboard.press("Tab")
     playwright_api.expect(postcode).to_be_empty()
     playwright_api.expect(_message(page, "amount")).to_be_empty()

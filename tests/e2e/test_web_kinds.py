@@ -10,7 +10,6 @@ the kind's blank workbook is checked row by row.
 from __future__ import annotations
 
 import copy
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from generator.inputs import load_data, write_workbook
 from generator.web.form import to_values
 
 from ..conftest import ROOT
-from .browser import TOKEN, Watched, dom_id, needs_chromium, sign_in
+from .browser import TOKEN, Watched, dom_id, fill, list_rows, needs_chromium, sign_in
 from .test_service import Server, start_server, stop_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -48,19 +47,6 @@ def kinds_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stop_server(started)
 
 
-def _fill(page: Any, path: str, value: str) -> None:
-    field = page.locator(f"#f-{dom_id(path)}")
-    if field.evaluate("e => e.tagName") == "SELECT":
-        field.select_option(value or "")
-    else:
-        field.fill(value)
-
-
-def _rows(page: Any, path: str) -> int:
-    names = page.locator(f"[name^='{path}[']").evaluate_all("els => els.map(e => e.name)")
-    return len({re.match(r".*?\[(\d+)\]", n).group(1) for n in names})  # type: ignore[union-attr]
-
-
 def test_a_clerk_makes_a_goods_contract_in_the_browser(
     kinds_server: Server, chromium: Any, shots: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -77,23 +63,23 @@ def test_a_clerk_makes_a_goods_contract_in_the_browser(
         page.get_by_role("button", name="新建此类合同").click()
     playwright_api.expect(page.locator("h1").first).to_contain_text("货物采购合同")
     playwright_api.expect(page.locator(".toc")).to_contain_text("货物与价款")
-    assert _rows(page, "goods") == 1  # a list that needs a row starts with one
-    while _rows(page, "goods") < len(data["goods"]):
+    assert list_rows(page, "goods") == 1  # a list that needs a row starts with one
+    while list_rows(page, "goods") < len(data["goods"]):
         with page.expect_navigation():
             page.locator("button[value='add:goods']").click()
     for path, value in values.items():
         if path != "kind":
-            _fill(page, path, value)
+            fill(page, path, value)
 
     # the kind's own rule, live: a row whose amount is not 数量 × 单价
-    _fill(page, "goods[1].amount", "11751")
+    fill(page, "goods[1].amount", "11751")
     page.keyboard.press("Tab")
     message = page.locator(f"#e-{dom_id('goods[1].amount')}")
     playwright_api.expect(message).to_contain_text("[goods.amount.product]")
     playwright_api.expect(page.locator("#summary")).to_contain_text("问题")
     page.locator(f"#f-{dom_id('goods[1].amount')}").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "goods-errors.png"))
-    _fill(page, "goods[1].amount", values["goods[1].amount"])
+    fill(page, "goods[1].amount", values["goods[1].amount"])
     page.keyboard.press("Tab")
     playwright_api.expect(message).to_be_empty()
     playwright_api.expect(page.locator("#summary")).to_contain_text("数据有效")
