@@ -1,11 +1,12 @@
-"""The field types of contract data: lengths, formats and checks, each with a stable code.
+"""The field types every kind's data is made of: formats and checks, each with a stable code.
 
 Field-level format rules (postcode, phone, credit code …) live here as
 annotated types that raise :class:`pydantic_core.PydanticCustomError` with a
-stable code and a Chinese message; rules that relate several fields live in
-:mod:`generator.domain.validate`. Every text field has a maximum length and
-every list a maximum number of items (the constants below, published in the
-JSON Schema too), so no value can make the documents run to hundreds of pages.
+stable code and a Chinese message; a kind's declaration names them by type
+(:mod:`generator.kinds.fields`), and its rules relate several fields
+(:mod:`generator.kinds.rules`). Every text field and every list of a kind has
+a maximum, declared or the kinds' default, published in the JSON Schema too,
+so no value can make the documents run to hundreds of pages.
 """
 
 from __future__ import annotations
@@ -24,52 +25,27 @@ from .text import checked_text as _text
 from .text import refusal as _fail
 
 __all__ = [
-    "ACCEPTANCE_ITEMS_MAX",
     "ACCOUNT_PATTERN",
-    "ADDRESS_MAX",
     "CONTRACT_NO_MAX",
     "CREDIT_CODE_CHARS",
     "CREDIT_CODE_WEIGHTS",
     "DATE_MAX",
     "DATE_MIN",
-    "DOCUMENT_NAME_MAX",
     "FAX_PATTERN",
-    "INSTALMENTS_MAX",
-    "ITEM_TEXT_MAX",
-    "LONG_TEXT_MAX",
-    "NAME_MAX",
-    "OTHER_DOCUMENTS_MAX",
-    "PERSON_MAX",
     "PHONE_PATTERN",
     "POSTCODE_PATTERN",
-    "PROCEDURE_MAX",
-    "PROJECT_NAME_MAX",
-    "SHORT_TEXT_MAX",
-    "STAGE_MAX",
     "Account",
-    "Address",
     "Amount",
     "ContractNo",
-    "Count",
     "CreditCode",
     "Day",
-    "DocumentName",
     "Fax",
-    "ItemText",
-    "LongText",
-    "Name",
-    "OptionalLongText",
-    "OptionalName",
-    "OptionalShortText",
     "Percent",
-    "PersonName",
     "Phone",
     "Postcode",
-    "Procedure",
-    "ProjectName",
-    "ShortText",
-    "Stage",
     "YesNo",
+    "blank_is_absent",
+    "checked_or_absent",
     "contract_no_problem",
     "credit_code_ok",
     "not_bool",
@@ -99,29 +75,6 @@ _RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"} | 
     f"{p}{i}" for p in ("COM", "LPT") for i in "0123456789¹²³"
 }
 
-#: the longest organisation name: buyer, supplier, bank, owner and user unit, acceptance subject
-NAME_MAX = 100
-#: the longest person's name: contacts, the legal representative
-PERSON_MAX = 50
-#: the longest address, service site or signing place
-ADDRESS_MAX = 200
-#: the longest project name (it heads the contract and every agreement)
-PROJECT_NAME_MAX = 200
-#: the longest short clause: performance bond, instalment condition, acceptance time …
-SHORT_TEXT_MAX = 500
-#: the longest free text of its own paragraphs: other_terms, confidential_extra
-LONG_TEXT_MAX = 5000
-#: the longest acceptance procedure
-PROCEDURE_MAX = 2000
-#: the longest acceptance item stage, and content or standard
-STAGE_MAX = 100
-ITEM_TEXT_MAX = 500
-#: the longest name of one other contract document (3.6)
-DOCUMENT_NAME_MAX = 200
-#: the most instalments, other documents and acceptance items
-INSTALMENTS_MAX = 24
-OTHER_DOCUMENTS_MAX = 20
-ACCEPTANCE_ITEMS_MAX = 30
 #: the earliest and latest date: a PDF date has a four-digit year, and a procurement
 #: contract dated outside this century is a typo (0226 or 2226 for 2026)
 DATE_MIN = date(2000, 1, 1)
@@ -140,7 +93,8 @@ def _pattern(pattern: str, code: str, message: str) -> Any:
     return check
 
 
-def _optional_text(value: Any) -> Any:
+def blank_is_absent(value: Any) -> Any:
+    """Return None for a blank text (an empty cell, a YAML key left empty), else the value."""
     if isinstance(value, str) and not value.strip():
         return None
     return value
@@ -163,7 +117,8 @@ def _identifier_schema(pattern: str, optional: bool = False) -> WithJsonSchema:
     return WithJsonSchema({"anyOf": shapes})
 
 
-def _maybe_text(value: str | None) -> str | None:
+def checked_or_absent(value: str | None) -> str | None:
+    """Return a text value checked (:func:`checked_text`), or None for none."""
     return None if value is None else _text(value)
 
 
@@ -266,35 +221,6 @@ def _contract_no(value: str) -> str:
     return value
 
 
-def _bounded(limit: int) -> Any:
-    return Field(max_length=limit)
-
-
-Name = Annotated[str, _bounded(NAME_MAX), AfterValidator(_text)]
-PersonName = Annotated[str, _bounded(PERSON_MAX), AfterValidator(_text)]
-Address = Annotated[str, _bounded(ADDRESS_MAX), AfterValidator(_text)]
-ProjectName = Annotated[str, _bounded(PROJECT_NAME_MAX), AfterValidator(_text)]
-ShortText = Annotated[str, _bounded(SHORT_TEXT_MAX), AfterValidator(_text)]
-LongText = Annotated[str, _bounded(LONG_TEXT_MAX), AfterValidator(_text)]
-Procedure = Annotated[str, _bounded(PROCEDURE_MAX), AfterValidator(_text)]
-Stage = Annotated[str, _bounded(STAGE_MAX), AfterValidator(_text)]
-ItemText = Annotated[str, _bounded(ITEM_TEXT_MAX), AfterValidator(_text)]
-DocumentName = Annotated[str, _bounded(DOCUMENT_NAME_MAX), AfterValidator(_text)]
-OptionalName = Annotated[
-    Annotated[str, _bounded(NAME_MAX)] | None,
-    BeforeValidator(_optional_text),
-    AfterValidator(_maybe_text),
-]
-OptionalShortText = Annotated[
-    Annotated[str, _bounded(SHORT_TEXT_MAX)] | None,
-    BeforeValidator(_optional_text),
-    AfterValidator(_maybe_text),
-]
-OptionalLongText = Annotated[
-    Annotated[str, _bounded(LONG_TEXT_MAX)] | None,
-    BeforeValidator(_optional_text),
-    AfterValidator(_maybe_text),
-]
 Postcode = Annotated[
     str,
     BeforeValidator(_number_as_text),
@@ -315,9 +241,9 @@ Phone = Annotated[
 ]
 Fax = Annotated[
     str | None,
-    BeforeValidator(_optional_text),
+    BeforeValidator(blank_is_absent),
     BeforeValidator(_number_as_text),
-    AfterValidator(_maybe_text),
+    AfterValidator(checked_or_absent),
     AfterValidator(
         lambda v: (
             None
@@ -336,7 +262,7 @@ Account = Annotated[
 ]
 CreditCode = Annotated[
     str | None,
-    BeforeValidator(_optional_text),
+    BeforeValidator(blank_is_absent),
     AfterValidator(lambda v: None if v is None else _credit_code(v.strip().upper())),
     Field(json_schema_extra={"pattern": r"^[0-9A-HJ-NPQRTUWXY]{18}$"}),
 ]
@@ -359,4 +285,3 @@ Day = Annotated[
     Field(json_schema_extra={"formatMinimum": str(DATE_MIN), "formatMaximum": str(DATE_MAX)}),
 ]
 YesNo = Annotated[bool, BeforeValidator(_yes_no)]
-Count = Annotated[int, BeforeValidator(not_bool), Field(ge=1, le=99)]

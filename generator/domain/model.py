@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from .fields import Amount
+from .fields import Amount, blank_is_absent, checked_or_absent
 from .text import checked_text
 
 __all__ = [
@@ -62,16 +62,8 @@ NOTICE_FIELD_MAX = {
 WITHHOLD_MAX = 100
 
 
-def _blank_is_absent(value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def _checked_or_absent(value: str | None) -> str | None:
-    return None if value is None else checked_text(value)
-
-
 #: blank is absent; anything else is checked text
-_OPTIONAL = (BeforeValidator(_blank_is_absent), AfterValidator(_checked_or_absent))
+_OPTIONAL = (BeforeValidator(blank_is_absent), AfterValidator(checked_or_absent))
 
 
 ProjectNo = Annotated[

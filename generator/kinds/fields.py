@@ -106,21 +106,13 @@ def build_fields(
     return tuple(out)
 
 
-def _blank_is_absent(value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def _checked_or_absent(value: str | None) -> str | None:
-    return None if value is None else checked_text(value)
-
-
 def _text(spec: FieldSpec, optional: bool) -> Any:
     limit = Field(max_length=spec.max or TEXT_MAX)
     if optional:
         return Annotated[
             Annotated[str, limit] | None,
-            BeforeValidator(_blank_is_absent),
-            AfterValidator(_checked_or_absent),
+            BeforeValidator(types.blank_is_absent),
+            AfterValidator(types.checked_or_absent),
         ]
     return Annotated[str, limit, AfterValidator(checked_text)]
 
@@ -173,7 +165,7 @@ def _annotation(definition: FieldDef, optional: bool) -> Any:
     if kind in _SIMPLE:
         simple = _SIMPLE[kind]
         if optional and kind != "yesno":
-            return Annotated[simple | None, BeforeValidator(_blank_is_absent)]
+            return Annotated[simple | None, BeforeValidator(types.blank_is_absent)]
         return simple
     if kind == "object":
         return build_model(definition.children, camel(definition.path), spec.help or spec.title)
