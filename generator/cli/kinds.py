@@ -42,8 +42,8 @@ def _cmd_new(args: argparse.Namespace) -> int:
     target: Path = args.folder
     if target.exists():
         raise UsageError(f"{target}: 已存在，不予覆盖（请给出新的文件夹名）")
-    if not target.absolute().parent.is_dir():
-        raise UsageError(f"{target}: 文件夹 {target.parent} 不存在")
+    if any(p.exists() and not p.is_dir() for p in target.absolute().parents):
+        raise UsageError(f"{target}: 上级路径中有不是文件夹的文件")
     shutil.copytree(SKELETON, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     print(target)
     print(
@@ -107,7 +107,7 @@ def check_folder(folder: Path, convert: bool = True) -> list[str]:
         f"样例 {sample.name} 有效，模板变量均已声明，字段均已用到",
     ]
     for doc in made.documents:
-        seals = "；".join(f"{s['party']}「{s['keyword']}」第 {s['page']} 页" for s in doc.seals)
+        seals = "；".join(f"「{s['keyword']}」第 {s['page']} 页" for s in doc.seals)
         pages = f"{doc.pages} 页" if doc.pages else "DOCX"
         report.append(f"{doc.title}：{pages}" + (f"，盖章处 {seals}" if seals else ""))
     return report

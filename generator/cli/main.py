@@ -74,8 +74,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if args.xlsx:
         from ..inputs import write_workbook
 
-        write_workbook(target, [], registry().get(args.kind))
-        print(f"已写入 {target}：每行一份合同，填写后运行 contractgen batch {target} -o DIR")
+        kind = registry().get(args.kind)
+        write_workbook(target, [], kind)
+        named = "" if kind is registry().default else f" --kind {kind.id}"
+        print(f"已写入 {target}：每行一份合同，填写后运行 contractgen batch {target} -o DIR{named}")
         return 0
     from ..kinds.docs import commented_yaml
 
