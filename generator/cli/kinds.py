@@ -54,8 +54,13 @@ def _cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the code of a template variable no field, computed value or constant provides
+_UNDECLARED = "kind.template.undeclared"
+
+
 def check_folder(folder: Path, convert: bool = True) -> list[str]:
     """Check a kind folder end to end; return what was checked, or raise KindError."""
+    from ..docx.render import context_paths
     from ..pipeline import kind_templates, render_set
 
     kind = load_kind(folder)
@@ -70,12 +75,25 @@ def check_folder(folder: Path, convert: bool = True) -> list[str]:
     if split:
         raise KindError(split)
     templates = kind_templates(kind)
-    sample = kind.sample
-    contract = kind.parse(load_data(sample), str(sample))
-    context = kind.context(contract)
-    lines = templates.check([context])
-    if lines:
-        raise KindError([(str(folder), "", 0, line, "kind.template.undeclared") for line in lines])
+    contracts = [kind.parse(load_data(path), str(path)) for path in kind.samples]
+    contract = contracts[0]
+    # what the samples' contexts hold, and what the declaration says a context may hold
+    # (the rows of a list no sample fills)
+    provided = context_paths([kind.context(c) for c in contracts]) | set(kind.sources)
+    undeclared = [
+        (
+            str(folder / kind.document(key).template),
+            "",
+            0,
+            f"{part}，{where}：未声明的变量 {path}",
+            _UNDECLARED,
+        )
+        for key, template in templates.templates.items()
+        for path, part, where in template.variables()
+        if path not in provided
+    ]
+    if undeclared:
+        raise KindError(undeclared)
     used = used_paths(kind, templates.variables())
     unused = [
         d
@@ -104,7 +122,7 @@ def check_folder(folder: Path, convert: bool = True) -> list[str]:
     report = [
         f"{kind.id}（{kind.title}，第 {kind.version} 版）：声明有效，{len(kind.by_path)} 个字段，"
         f"{len(kind.rules)} 条规则",
-        f"样例 {sample.name} 有效，模板变量均已声明，字段均已用到",
+        f"样例 {'、'.join(p.name for p in kind.samples)} 有效，模板变量均已声明，字段均已用到",
     ]
     for doc in made.documents:
         seals = "；".join(f"「{s['keyword']}」第 {s['page']} 页" for s in doc.seals)

@@ -69,6 +69,13 @@ def test_goods_kind_is_listed_with_its_documents() -> None:
     assert "货物采购合同" in lines["goods_purchase"] and "内置" in lines["om_service"]
 
 
+def test_the_built_in_kind_checks_end_to_end() -> None:
+    checked = run_cli("kinds", "check", ROOT / "templates" / "om_service")
+    assert checked.returncode == 0, checked.stderr
+    assert "样例 sample.yaml、cross_year.yaml 有效" in checked.stdout
+    assert "运维服务合同：13 页，盖章处 「甲方（盖章）」第 13 页" in checked.stdout
+
+
 def test_goods_kind_checks_end_to_end() -> None:
     checked = run_cli("kinds", "check", GOODS)
     assert checked.returncode == 0, checked.stderr
