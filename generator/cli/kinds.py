@@ -14,7 +14,7 @@ from ..errors import ContractError, KindError, UsageError
 from ..inputs import load_data
 from ..kinds import ENVIRONMENT, SKELETON, load_kind, registry
 from ..kinds.docs import context_markdown
-from ..kinds.problems import declaration_problems, used_paths
+from ..kinds.problems import declaration_path, declaration_problems, used_paths
 
 __all__ = ["KIND_HELP", "add_kind_commands", "template_folder", "use_kinds"]
 
@@ -109,7 +109,7 @@ def check_folder(folder: Path, convert: bool = True) -> list[str]:
                 (
                     str(folder / "kind.yaml"),
                     d.path,
-                    kind.lines.get(_spec_key(d.path), 0),
+                    kind.lines.get(declaration_path(d.path), 0),
                     "模板中没有用到这个字段（不需要时写 unused: true）",
                     "kind.field.unused",
                 )
@@ -129,14 +129,6 @@ def check_folder(folder: Path, convert: bool = True) -> list[str]:
         pages = f"{doc.pages} 页" if doc.pages else "DOCX"
         report.append(f"{doc.title}：{pages}" + (f"，盖章处 {seals}" if seals else ""))
     return report
-
-
-def _spec_key(path: str) -> tuple[str, ...]:
-    parts = path.split(".")
-    out = ["fields", parts[0]]
-    for part in parts[1:]:
-        out += ["fields", part]
-    return tuple(out)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

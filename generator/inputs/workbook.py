@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..kinds import ContractKind
+from ..kinds import ContractKind, value_at
 from .layout import KEY_HEADER, MAIN_SHEET, Column, layout_of
 
 __all__ = ["write_workbook"]
@@ -29,13 +29,6 @@ def _cell(column: Column, value: Any) -> Any:
     if value is None:
         return ""
     return int(value) if column.reader == "int" else str(value)
-
-
-def _at(data: Mapping[str, Any], path: str) -> Any:
-    value: Any = data
-    for key in path.split("."):
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
 
 
 def write_workbook(
@@ -86,9 +79,9 @@ def write_workbook(
     for contract in contracts:
         flat = _flatten(contract)
         main_rows.append([_cell(c, flat.get(c.path)) for c in layout.columns])
-        number = _at(contract, key_path) or ""
+        number = value_at(contract, key_path) or ""
         for table in layout.tables:
-            for item in _at(contract, table.path) or []:
+            for item in value_at(contract, table.path) or []:
                 table_rows[table.path].append(
                     [number, *(_cell(c, item.get(c.path)) for c in table.columns)]
                 )

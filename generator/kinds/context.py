@@ -165,7 +165,7 @@ def context_of(
         context["constants"] = dict(constants)
     for definition, other in _fallbacks(fields) if fallbacks is None else fallbacks:
         if value_at(contract, definition.path) is None:
-            _put(context, definition.path, _context_at(context, other))
+            _put(context, definition.path, value_at(context, other) or "")
     computed.apply(context)
     return context
 
@@ -180,13 +180,6 @@ def _fallbacks(fields: tuple[FieldDef, ...]) -> Iterator[tuple[FieldDef, str]]:
         for definition in top.walk():
             if definition.spec.default_from and not definition.in_list:
                 yield definition, definition.spec.default_from
-
-
-def _context_at(context: Mapping[str, Any], path: str) -> Any:
-    value: Any = context
-    for key in path.split("."):
-        value = value.get(key, "") if isinstance(value, Mapping) else ""
-    return value
 
 
 def contract_sources(

@@ -8,7 +8,6 @@ copy may withhold; nothing else in the package knows what a kind's fields are.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -115,11 +114,6 @@ class ContractKind:
         """Return the version the declaration states."""
         return self.spec.version
 
-    @cached_property
-    def sha256(self) -> str:
-        """Return the SHA-256 of the declaration file."""
-        return hashlib.sha256((self.folder / DECLARATION).read_bytes()).hexdigest()
-
     def describe(self) -> dict[str, Any]:
         """Return what a manifest, a report or the ledger records of the kind."""
         return {"id": self.id, "title": self.title, "version": self.version}
@@ -167,11 +161,6 @@ class ContractKind:
         """Return the Chinese title of a data path (its own title; the path if undeclared)."""
         found = self.by_path.get(path.replace("[]", ""))
         return found.title if found else path
-
-    def label_of(self, path: str) -> str:
-        """Return the titles from the root of a data path, joined: ``乙方法定代表人姓名``."""
-        found = self.by_path.get(path.replace("[]", ""))
-        return found.label if found else path
 
     @cached_property
     def data_paths(self) -> frozenset[str]:

@@ -8,6 +8,7 @@ contract — number, project, parties, amount, signing date — is its
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -58,12 +59,12 @@ class Envelope:
 
 
 def value_at(data: Any, path: str) -> Any:
-    """Return the value at a dotted path of a model (None where a step is absent)."""
+    """Return the value at a dotted path of a model or a mapping (None where a step is absent)."""
     value = data
     for key in path.split("."):
         if value is None:
             return None
-        value = getattr(value, key, None)
+        value = value.get(key) if isinstance(value, Mapping) else getattr(value, key, None)
     return value
 
 

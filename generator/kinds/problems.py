@@ -15,7 +15,7 @@ from .declaration import DECLARATION
 from .fields import FieldDef, default_problem
 from .kind import ContractKind
 
-__all__ = ["declaration_problems", "used_paths"]
+__all__ = ["declaration_path", "declaration_problems", "used_paths"]
 
 
 def _problem(
@@ -53,7 +53,7 @@ def declaration_problems(kind: ContractKind) -> Iterator[KindProblem]:
 
 
 def _field_problems(kind: ContractKind, definition: FieldDef) -> Iterator[KindProblem]:
-    where = ("fields", *_spec_path(definition.path))
+    where = declaration_path(definition.path)
     problem = default_problem(definition)
     if problem:
         yield _problem(kind, (*where, "default"), problem, "kind.default.invalid")
@@ -68,12 +68,12 @@ def _field_problems(kind: ContractKind, definition: FieldDef) -> Iterator[KindPr
             yield _problem(kind, (*where, "shares", role), f"未声明的字段“{target}”", _UNKNOWN)
 
 
-def _spec_path(path: str) -> list[str]:
-    parts = path.split(".")
-    out = [parts[0]]
-    for part in parts[1:]:
+def declaration_path(path: str) -> tuple[str, ...]:
+    """Return where a field's data path is declared: ``a.b`` is ``fields.a.fields.b``."""
+    out: list[str] = []
+    for part in path.split("."):
         out += ["fields", part]
-    return out
+    return tuple(out)
 
 
 def used_paths(kind: ContractKind, variables: set[str]) -> set[str]:

@@ -23,7 +23,7 @@ from ..domain.amount import format_amount
 from ..domain.documents import NOTICE
 from ..domain.filters import format_date
 from ..errors import InvalidContractError, Issue
-from ..kinds import Contract
+from ..kinds import Contract, value_at
 
 __all__ = [
     "ATTACHMENT_NOTE",
@@ -114,9 +114,7 @@ ATTACHMENT_NOTE = "合同公开文本（已隐去涉及国家秘密、商业秘�
 
 def _at(context: Mapping[str, Any], path: str | None) -> str:
     """Return the context's value at a data path ("" when the kind names no such path)."""
-    value: Any = context
-    for key in (path or "").split(".") if path else []:
-        value = value.get(key, "") if isinstance(value, Mapping) else ""
+    value = value_at(context, path) if path else None
     return "" if value is None else str(value)
 
 
