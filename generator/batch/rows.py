@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Issue
+from ..identity import identity
 from ..inputs import Record
 from ..kinds import Contract, check
 from ..ledger import Ledger, publishing
@@ -161,6 +162,7 @@ def _publish(
 def report_summary(source: str, summary: Summary, options: Options) -> dict[str, Any]:
     """Return the summary a report starts with."""
     counts = summary.counts
+    made_by = identity()
     return {
         "source": source,
         "rows": len(summary.lines),
@@ -170,4 +172,6 @@ def report_summary(source: str, summary: Summary, options: Options) -> dict[str,
         "interrupted": summary.interrupted,
         "seconds": round(summary.seconds, 2),
         "formats": list(options.formats),
+        "generator_version": str(made_by),
+        "generator": made_by.describe(),
     }

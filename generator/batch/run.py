@@ -26,8 +26,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TextIO
 
-from .._version import __version__
 from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError, UsageError
+from ..identity import identity
 from ..inputs import BATCH_SUFFIXES, Record, read_batch
 from ..kinds import Contract, registry
 from ..ledger import Ledger
@@ -57,7 +57,7 @@ def _up_to_date(folder: Path, contract: Contract, options: Options, template_ver
     return bool(
         manifest.get("input_sha256") == input_digest(contract)
         and manifest.get("template_version") == template_version
-        and manifest.get("generator_version") == __version__
+        and manifest.get("generator_version") == str(identity())
         and tuple(manifest.get("formats", ())) == options.formats
         and manifest.get("pdfa", False) == options.pdfa
         and all(

@@ -18,7 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .._version import __version__
 from ..domain.amount import rmb_upper
 from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
@@ -262,13 +261,28 @@ class _Parser(argparse.ArgumentParser):
 _KINDS_HELP = "本单位的合同类型文件夹（可多次给出；亦可用环境变量 CONTRACTGEN_KINDS）"
 
 
+class _Version(argparse.Action):
+    """``--version``: the release and the build identity (computed only when asked)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from ..identity import identity
+
+        made_by = identity()
+        print(f"contractgen {made_by.text()}")
+        print(f"程序标识 {made_by}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="contractgen",
         description="由合同数据生成合同全套文件（DOCX/PDF）；内置运维服务合同全套，"
         "也可用本单位的合同类型文件夹（--kinds）。",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version, help="显示程序版本与构建标识后退出")
     parser.add_argument(
         "--kinds",
         type=Path,

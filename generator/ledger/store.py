@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from ..errors import LedgerError
+from ..identity import identity
 from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
@@ -298,7 +299,8 @@ class Ledger:
             "action": action,
             "contract_no": number,
             "version": version,
-            "body": canonical(body),
+            # every event names the program that wrote it
+            "body": canonical({**body, "generator": str(identity())}),
         }
         prev = last or GENESIS
         conn.execute(
@@ -441,7 +443,9 @@ class Ledger:
                 "action": r.action,
                 "version": r.version,
                 "hash": r.hash,
-                **_event_detail(r.action, json.loads(r.body)),
+                **_event_detail(r.action, body := json.loads(r.body)),
+                # the program that wrote the event (absent from events older than 0.2.0)
+                "generator": body.get("generator"),
             }
             for r in rows
         ]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from functools import cache
 from pathlib import Path
 
 from ..errors import ConversionError
@@ -26,6 +28,7 @@ __all__ = [
     "find_soffice",
     "find_uno_python",
     "office_env",
+    "reported_version",
 ]
 
 #: the fontconfig file that declares the project's fonts and nothing else
@@ -99,3 +102,35 @@ def bridge_env() -> dict[str, str]:
     env["PYTHONUTF8"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
+
+
+def reported_version() -> str | None:
+    """Return what the office in use says it is (``LibreOffice 7.4.7.2 40(Build:2)``), or None.
+
+    None where no office is installed. Asked once per program file, and again when that
+    file changes (an upgraded package, another $CONTRACTGEN_SOFFICE).
+    """
+    try:
+        soffice = find_soffice()
+        stat = os.stat(soffice)
+    except (ConversionError, OSError):
+        return None
+    return _reported_version(soffice, stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _reported_version(soffice: str, size: int, mtime_ns: int) -> str | None:
+    try:
+        done = subprocess.run(
+            [soffice, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=office_env(),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    return lines[0] if done.returncode == 0 and lines else None

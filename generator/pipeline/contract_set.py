@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._version import __version__
 from ..docx.render import write_entry
+from ..identity import identity
 from ..kinds import DEFAULT_KIND, Contract
 
 __all__ = ["MANIFEST", "ContractSet", "Document", "folder_zip", "input_digest", "set_zip"]
@@ -89,10 +89,12 @@ class ContractSet:
                 entry["seals"] = doc.seals
                 entry["cross_page_seal"] = doc.cross_page_seal
             documents.append(entry)
+        made_by = identity()
         manifest: dict[str, Any] = {
             "contract_no": self.contract_no,
             "contract_kind": self.contract.kind.describe(),
-            "generator_version": __version__,
+            "generator_version": str(made_by),
+            "generator": made_by.describe(),
             "template_version": self.template_version,
             "templates": self.templates,
             "input_sha256": self.input_sha256,

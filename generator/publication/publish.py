@@ -25,13 +25,13 @@ from typing import Any
 
 import chinese_calendar
 
-from .._version import __version__
 from ..docx.public import mark_public
 from ..docx.render import publication_template
 from ..domain.documents import NOTICE, PUBLIC_COPY
 from ..domain.filters import MARK
 from ..domain.model import CHINA_TIME
 from ..errors import InvalidContractError, Issue, UsageError
+from ..identity import identity
 from ..kinds import Contract
 from ..pdf import Meta, Part, finish_set
 from ..pipeline import ContractSet, Document, Generator, add_pdfs, input_digest
@@ -132,7 +132,7 @@ class Publication:
             "calendar": f"chinesecalendar {chinese_calendar.__version__}",
             "withheld": list(self.withheld),
             "mark": MARK,
-            "generator_version": __version__,
+            "generator_version": str(identity()),
             "template_version": self.template_version,
             "templates": self.templates,
             "input_sha256": input_digest(self.contract),

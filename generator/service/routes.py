@@ -19,7 +19,7 @@ import anyio
 from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from .._version import __version__
+from ..identity import identity
 from ..kinds import check, json_schema
 from ..ledger import Recorded
 from ..pipeline import ContractSet, Document, set_zip
@@ -40,7 +40,7 @@ def _set_headers(contract_set: ContractSet, recorded: Recorded | None) -> dict[s
     headers = {
         "X-Contract-No": quote(contract_set.contract_no, safe=""),
         "X-Input-Sha256": contract_set.input_sha256,
-        "X-Generator-Version": __version__,
+        "X-Generator-Version": str(identity()),
         "X-Template-Version": contract_set.template_version,
     }
     if recorded is not None:
@@ -152,7 +152,7 @@ async def healthz(request: Request) -> dict[str, Any]:
     health = runtime.generator.health()
     return {
         "status": "ok",
-        "version": __version__,
+        "version": str(identity()),
         "workers": health["workers"],
         "office_processes": health["office_processes"],
         "slots": runtime.slots,

@@ -8,6 +8,7 @@
     docx, office, pdf, inputs  the stages (inputs: files and workbooks in)
     kinds                      a kind's declaration read, and its model, rules, context derived
     domain                     what every kind shares: field types, amounts, filters, documents
+    identity                   the program identity: release and build digest
     errors, _version           the exception tree
 """
 
@@ -26,6 +27,8 @@ PACKAGE = ROOT / "generator"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_version": set(),
+    # what made a file: the package's files, the built-in kinds, the fonts, the office
+    "identity": {"_version", "domain", "errors", "kinds", "office"},
     "domain": {"errors"},
     # below every stage: nothing under it knows which kind it works on
     "kinds": {"domain", "errors"},
@@ -33,17 +36,27 @@ ALLOWED: dict[str, set[str]] = {
     "docx": {"domain", "errors"},
     "office": {"errors"},
     "pdf": {"errors"},
-    "pipeline": {"_version", "docx", "domain", "errors", "kinds", "office", "pdf"},
+    "pipeline": {"_version", "docx", "domain", "errors", "identity", "kinds", "office", "pdf"},
     # the ledger verifies a publication's zip as a set's, skipping its publication.json
-    "ledger": {"domain", "errors", "kinds", "pipeline", "publication"},
+    "ledger": {"domain", "errors", "identity", "kinds", "pipeline", "publication"},
     # above the pipeline like the ledger: it renders the public copy and the notice with the
     # pipeline's Generator, and finishes the notice's PDF with the PDF stage
-    "publication": {"_version", "docx", "domain", "errors", "kinds", "pdf", "pipeline"},
+    "publication": {
+        "_version",
+        "docx",
+        "domain",
+        "errors",
+        "identity",
+        "kinds",
+        "pdf",
+        "pipeline",
+    },
     "batch": {
         "_version",
         "docx",
         "domain",
         "errors",
+        "identity",
         "inputs",
         "kinds",
         "ledger",
@@ -59,6 +72,7 @@ ALLOWED: dict[str, set[str]] = {
         "batch",
         "domain",
         "errors",
+        "identity",
         "inputs",
         "kinds",
         "ledger",
@@ -72,6 +86,7 @@ ALLOWED: dict[str, set[str]] = {
         "batch",
         "domain",
         "errors",
+        "identity",
         "inputs",
         "kinds",
         "ledger",
@@ -87,6 +102,7 @@ ALLOWED: dict[str, set[str]] = {
         "docx",
         "domain",
         "errors",
+        "identity",
         "inputs",
         "kinds",
         "ledger",
