@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..pipeline import MANIFEST
+from .extras import require_ledger
 
 __all__ = ["VERIFY_EXIT", "add_ledger_commands", "add_ledger_options", "open_ledger"]
 
@@ -40,8 +42,9 @@ def open_ledger(args: argparse.Namespace) -> Any:
     """Return the ledger a command records in (opened and migrated), or None for --no-ledger."""
     if getattr(args, "no_ledger", False):
         return None
-    from ..ledger import Ledger
+    from ..ledger import ENVIRONMENT, Ledger
 
+    require_ledger(args.ledger or os.environ.get(ENVIRONMENT))
     return Ledger(args.ledger)
 
 

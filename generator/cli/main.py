@@ -23,6 +23,8 @@ from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
 from ..kinds import json_schema, parse, registry, validate
 from ..office import die_with_parent
+from .completion import add_completion_command
+from .extras import require, require_ledger
 from .kinds import KIND_HELP, add_kind_commands, template_folder, use_kinds
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 from .publish import add_publish_commands, iso_day
@@ -139,7 +141,9 @@ def _output_folder(path: Path) -> None:
 def _ledger_url(args: argparse.Namespace) -> str:
     from ..ledger import ENVIRONMENT, default_url
 
-    return str(args.ledger or os.environ.get(ENVIRONMENT) or default_url())
+    url = str(args.ledger or os.environ.get(ENVIRONMENT) or default_url())
+    require_ledger(url)
+    return url
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -185,6 +189,9 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    require("service")
+    if args.broker:
+        require("queue")
     from ..service import Settings, serve
 
     settings = Settings(
@@ -432,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_publish_commands(commands, add_ledger_commands(commands))
 
     add_kind_commands(commands)
+    add_completion_command(commands)
     return parser
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from .extras import require, require_ledger
 
 __all__ = ["add_queue_commands", "remote_batch", "serve_queue_settings"]
 
@@ -29,6 +30,7 @@ def _seconds(text: str) -> float:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    require("queue")
     from ..queue import WorkerConfig, run_worker
 
     if args.no_ledger:
@@ -37,6 +39,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         from ..ledger import default_url
 
         ledger = args.ledger or os.environ.get("CONTRACTGEN_LEDGER") or default_url()
+        require_ledger(ledger)
     templates = args.templates
     if templates is not None and not templates.is_dir():
         raise UsageError(f"{templates}: 模板文件夹不存在")
@@ -47,6 +50,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 def remote_batch(args: argparse.Namespace, options: Any) -> Any:
     """Run ``batch --broker``: the rows checked here, the contracts made by the workers."""
+    require("queue")
     from ..queue import run_remote_batch
 
     for given, flag in (

@@ -13,7 +13,7 @@ import hashlib
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -21,10 +21,12 @@ from fastapi import Request
 
 from ..ledger import Ledger, Recorded
 from ..pipeline import ContractSet, Generator
-from ..queue import JobStore
 from . import problems
 from .problems import Problem
 from .settings import Settings
+
+if TYPE_CHECKING:  # the job queue is an extra (contractgen[queue]), used with --broker only
+    from ..queue import JobStore
 
 __all__ = ["Runtime", "runtime_of"]
 

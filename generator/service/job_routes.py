@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -32,12 +32,14 @@ from ..errors import InputError
 from ..inputs import read_batch
 from ..kinds import Contract, parse
 from ..pipeline import folder_zip
-from ..queue import IdempotencyConflict, JobStore
 from . import problems
 from .admission import runtime_of
 from .answers import disposition
 from .bodies import decode, raw_body
 from .job_docs import JOB_BODY, JOB_CREATED_RESPONSES, JOB_SET_RESPONSES, JOB_STATUS_RESPONSES
+
+if TYPE_CHECKING:  # the job queue is an extra (contractgen[queue]), used with --broker only
+    from ..queue import JobStore
 
 __all__ = ["ROUND_TYPES", "add_job_routes", "create_job", "job_set", "job_status"]
 
@@ -137,6 +139,8 @@ async def create_job(
             body_digest=hashlib.sha256(body).hexdigest(),
         )
         return job_id, new, jobs.status(job_id)
+
+    from ..queue import IdempotencyConflict  # jobs are on: the queue is installed
 
     try:
         job_id, new, status = await anyio.to_thread.run_sync(send)

@@ -14,20 +14,20 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import LedgerError, QueueError
 from ..ledger import Ledger
 from ..pipeline import Generator
-from ..queue import JobStore, check_broker, default_jobs_dir
-from ..queue.jobs import CALLBACK_TIMEOUT
 from .admission import Runtime
 from .settings import Settings
+
+if TYPE_CHECKING:  # the job queue is an extra (contractgen[queue]), used with --broker only
+    from ..queue import JobStore
 
 __all__ = ["CALLBACK_POLL", "QuietStartupFailure", "lifespan_of"]
 
@@ -73,6 +73,8 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
 
 def _job_store(settings: Settings) -> JobStore:
     """Return the jobs' store on the broker; a broker that cannot be reached fails the start."""
+    from ..queue import JobStore, check_broker, default_jobs_dir
+
     assert settings.broker is not None
     store = JobStore(
         settings.broker,
@@ -85,6 +87,10 @@ def _job_store(settings: Settings) -> JobStore:
 
 async def _callbacks(runtime: Runtime) -> None:
     """Call the callbacks of finished jobs until the service stops (a poll, twice a second)."""
+    import httpx
+
+    from ..queue.jobs import CALLBACK_TIMEOUT
+
     assert runtime.jobs is not None
     with httpx.Client(timeout=CALLBACK_TIMEOUT) as client:
         while not runtime.closing:
