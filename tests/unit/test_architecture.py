@@ -9,6 +9,7 @@
     kinds                      a kind's declaration read, and its model, rules, context derived
     domain                     what every kind shares: field types, amounts, filters, documents
     identity                   the program identity: release and build digest
+    logs                       the logging of the service and the workers
     errors, _version           the exception tree
 """
 
@@ -27,6 +28,8 @@ PACKAGE = ROOT / "generator"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_version": set(),
+    # the one logging configuration, and the fields a line carries: nothing of the package's
+    "logs": set(),
     # what made a file: the package's files, the built-in kinds, the fonts, the office
     "identity": {"_version", "domain", "errors", "kinds", "office"},
     "domain": {"errors"},
@@ -64,7 +67,7 @@ ALLOWED: dict[str, set[str]] = {
         "publication",
     },
     # the job queue: a batch's rows made by Celery workers, with the batch's own pieces
-    "queue": {"batch", "domain", "errors", "kinds", "ledger", "pipeline"},
+    "queue": {"batch", "domain", "errors", "kinds", "ledger", "logs", "pipeline"},
     # the workbench: what the service may import, the PDF stage for page pictures and the
     # batch's rows for a round
     "web": {
@@ -90,6 +93,7 @@ ALLOWED: dict[str, set[str]] = {
         "inputs",
         "kinds",
         "ledger",
+        "logs",
         "pipeline",
         "publication",
         "queue",
@@ -106,6 +110,7 @@ ALLOWED: dict[str, set[str]] = {
         "inputs",
         "kinds",
         "ledger",
+        "logs",
         "office",
         "pipeline",
         "publication",
@@ -120,8 +125,8 @@ OWNERS = {
     # the kinds evaluate their computed values in Jinja's sandbox
     "jinja2": {"docx", "kinds", "web"},
     "openpyxl": {"inputs"},
-    # the workbench saves the form as YAML
-    "yaml": {"inputs", "kinds", "web"},
+    # the workbench saves the form as YAML; publication reads an office's holiday calendar
+    "yaml": {"inputs", "kinds", "publication", "web"},
     "fastapi": {"service", "web"},
     "starlette": {"service", "web"},
     "uvicorn": {"service", "cli"},
@@ -136,6 +141,8 @@ OWNERS = {
     "celery": {"queue"},
     "kombu": {"queue"},
     "redis": {"queue"},
+    # the service's /metrics
+    "prometheus_client": {"service"},
     # the old PDF stage's libraries: tests only (signing, reading), never the package
     "pyhanko": set(),
     "pdfminer": set(),
