@@ -108,6 +108,28 @@ class ConverterPool:
         """Tell whether :meth:`close` has been called (it may still be waiting for workers)."""
         return self._closed
 
+    def readiness(self) -> str | None:
+        """Return why no document could be converted now, or None when one could.
+
+        One could when an office runs, or when none does but LibreOffice and the bridge's
+        interpreter are there to start one (offices start with the first document). Cheap
+        enough for a readiness probe: nothing is converted and no office is started.
+        """
+        if self._closed:
+            return "the converter pool is closed"
+        with self._lock:
+            workers = list(self._workers)
+        if any(worker.running for worker in workers):
+            return None
+        try:
+            soffice = self._soffice or find_soffice()
+        except ConversionError as exc:
+            return str(exc)
+        for program in (soffice, self._uno_python or find_uno_python()):
+            if not os.access(program, os.X_OK):
+                return f"cannot run {program}"
+        return None
+
     def office_pids(self) -> list[int]:
         """Return the pids of every running office process of the pool (launchers included)."""
         with self._lock:
