@@ -30,14 +30,18 @@ from ..batch import Options
 __all__ = [
     "ATTEMPTS_MAX",
     "ATTEMPTS_TTL",
+    "OUTCOMES",
     "QUEUE",
     "TASK_MAKE",
+    "TRACE_HEADER",
     "VISIBILITY_TIMEOUT",
     "celery_app",
     "options_from",
     "options_to",
     "out_path",
+    "queue_keys",
     "stored_states",
+    "trace_headers",
 ]
 
 #: the name of the task that makes one contract's set
@@ -50,6 +54,12 @@ ATTEMPTS_MAX = 3
 ATTEMPTS_TTL = 7 * 24 * 3600
 #: seconds before Redis gives an unacknowledged job to another worker (above any job's time)
 VISIBILITY_TIMEOUT = 3600
+#: the Redis hash the workers count their jobs' outcomes in (``made`` or the failure's code)
+OUTCOMES = "contractgen:worker-outcomes"
+#: the message header that names what a job is about in the workers' log lines
+TRACE_HEADER = "contractgen_trace"
+#: kombu's Redis transport: a queue's priority lists are ``<queue>\x06\x16<step>`` (0: the name)
+_PRIORITY_STEPS = (0, 3, 6, 9)
 
 
 def celery_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT) -> Celery:
@@ -77,6 +87,19 @@ def celery_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT) -> C
         enable_utc=True,
     )
     return app
+
+
+def trace_headers(
+    contract_no: str, request_id: str | None = None, job_id: str | None = None
+) -> dict[str, Any]:
+    """Return the headers a job is sent with so that the worker's lines say what it is about."""
+    trace = {"contract_no": contract_no, "request_id": request_id, "job_id": job_id}
+    return {TRACE_HEADER: {name: value for name, value in trace.items() if value}}
+
+
+def queue_keys(queue: str = QUEUE) -> list[str]:
+    """Return the Redis lists a queue's waiting jobs are in (one per priority step)."""
+    return [queue if step == 0 else f"{queue}\x06\x16{step}" for step in _PRIORITY_STEPS]
 
 
 def stored_states(app: Celery, job_ids: list[str]) -> dict[str, dict[str, Any]]:

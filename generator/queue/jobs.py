@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import time
 import uuid
@@ -36,14 +37,24 @@ import redis
 from celery import Celery
 from celery.states import READY_STATES
 
+from .. import logs
 from ..batch import Line, Options
 from ..kinds import Contract
-from .app import TASK_MAKE, celery_app, options_to, stored_states
+from .app import (
+    OUTCOMES,
+    TASK_MAKE,
+    celery_app,
+    options_to,
+    queue_keys,
+    stored_states,
+    trace_headers,
+)
 
 __all__ = [
     "CALLBACK_DELAYS",
     "CALLBACK_TIMEOUT",
     "JOB_TTL",
+    "PROBE_TIMEOUT",
     "IdempotencyConflict",
     "JobStore",
     "default_jobs_dir",
@@ -56,8 +67,11 @@ JOB_TTL = 7 * 24 * 3600
 CALLBACK_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 #: seconds one callback request may take
 CALLBACK_TIMEOUT = 10.0
+#: seconds a readiness probe or a metrics scrape waits for Redis
+PROBE_TIMEOUT = 1.0
 #: the Redis set of jobs whose callback is still to be made
 _CALLBACKS = "contractgen:callbacks"
+_log = logging.getLogger("contractgen.jobs")
 
 
 class IdempotencyConflict(ValueError):
@@ -95,12 +109,41 @@ class JobStore:
     def __init__(self, broker: str, folder: Path, callback_key: bytes | None = None) -> None:
         self.app: Celery = celery_app(broker)
         self.redis = redis.Redis.from_url(broker, socket_timeout=10, socket_connect_timeout=5)
+        #: for the probes and the scrapes, which must answer at once or not at all
+        self.probe = redis.Redis.from_url(
+            broker, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
+        )
         self.folder = folder.resolve()
         self.callback_key = callback_key
 
     def close(self) -> None:
         """Close the connections."""
         self.redis.close()
+        self.probe.close()
+
+    def ping(self) -> None:
+        """Raise unless Redis answers a PING within :data:`PROBE_TIMEOUT`."""
+        self.probe.ping()
+
+    def queue_state(self) -> dict[str, Any]:
+        """Return what Redis holds of the work: every replica's and every worker's, read at once.
+
+        ``waiting`` jobs in the queue, ``unacknowledged`` ones (taken by a worker, not yet
+        done), ``callbacks`` still to be made, and the workers' ``outcomes`` by code.
+        """
+        with self.probe.pipeline(transaction=False) as pipe:
+            for key in queue_keys():
+                pipe.llen(key)
+            pipe.hlen("unacked")
+            pipe.zcard(_CALLBACKS)
+            pipe.hgetall(OUTCOMES)
+            *waiting, unacked, callbacks, outcomes = pipe.execute()
+        return {
+            "waiting": sum(int(n) for n in waiting),
+            "unacknowledged": int(unacked),
+            "callbacks": int(callbacks),
+            "outcomes": {_text(k): int(v) for k, v in outcomes.items()},
+        }
 
     def _key(self, job_id: str) -> str:
         return f"contractgen:job:{job_id}"
@@ -114,8 +157,12 @@ class JobStore:
         callback: str | None = None,
         idempotency: str | None = None,
         body_digest: str = "",
+        request_id: str | None = None,
     ) -> tuple[str, bool]:
-        """Send a job's good rows; return its id and whether it is new (False: the key's job)."""
+        """Send a job's good rows; return its id and whether it is new (False: the key's job).
+
+        ``request_id`` (the request that asked for the job) is in the workers' log lines.
+        """
         job_id = uuid.uuid4().hex
         if idempotency is not None:
             slot = f"contractgen:idem:{idempotency}"
@@ -127,7 +174,10 @@ class JobStore:
                     raise IdempotencyConflict(earlier)
                 return earlier, False
         out_dir = self.folder / job_id
-        tasks = {id(line): self._send(contract, out_dir, options) for line, contract in valid}
+        trace = {"request_id": request_id, "job_id": job_id}
+        tasks = {
+            id(line): self._send(contract, out_dir, options, trace) for line, contract in valid
+        }
         rows = [
             _Row(line.where, line.contract_no, tasks.get(id(line)), line.errors).__dict__
             for line in lines
@@ -145,9 +195,14 @@ class JobStore:
             self.redis.zadd(_CALLBACKS, {job_id: time.time()})
         return job_id, True
 
-    def _send(self, contract: Contract, out_dir: Path, options: Options) -> str:
+    def _send(
+        self, contract: Contract, out_dir: Path, options: Options, trace: dict[str, str | None]
+    ) -> str:
         data = contract.model_dump(mode="json")
-        result = self.app.send_task(TASK_MAKE, args=[data, str(out_dir), options_to(options)])
+        headers = trace_headers(contract.envelope.contract_no, **trace)
+        result = self.app.send_task(
+            TASK_MAKE, args=[data, str(out_dir), options_to(options)], headers=headers
+        )
         return str(result.id)
 
     def record(self, job_id: str) -> dict[str, Any] | None:
@@ -221,27 +276,34 @@ class JobStore:
         folder = self.folder / job_id / said["folder"]
         return folder if folder.is_dir() else None
 
-    def deliver_callbacks(self, client: httpx.Client) -> int:
-        """Call the callbacks of the jobs that are done and due; return how many were tried."""
-        tried = 0
+    def deliver_callbacks(self, client: httpx.Client) -> list[str]:
+        """Call the callbacks of the jobs that are done and due; return each try's outcome.
+
+        An outcome is ``delivered``, ``retrying`` (tried again after its delay) or ``failed``
+        (given up after the last delay).
+        """
+        outcomes: list[str] = []
         for raw_id in self.redis.zrangebyscore(_CALLBACKS, 0, time.time()):
             job_id = _text(raw_id)
             if not self.redis.set(f"contractgen:callback-lock:{job_id}", "1", nx=True, ex=60):
                 continue  # another replica has it
             try:
-                tried += self._deliver(client, job_id)
+                with logs.bound(job_id=job_id):
+                    outcome = self._deliver(client, job_id)
+                if outcome is not None:
+                    outcomes.append(outcome)
             finally:
                 self.redis.delete(f"contractgen:callback-lock:{job_id}")
-        return tried
+        return outcomes
 
-    def _deliver(self, client: httpx.Client, job_id: str) -> int:
+    def _deliver(self, client: httpx.Client, job_id: str) -> str | None:
         record, status = self.record(job_id), self.status(job_id)
         if record is None or status is None:
             self.redis.zrem(_CALLBACKS, job_id)
-            return 0
+            return None
         if status["status"] != "done":
             self.redis.zadd(_CALLBACKS, {job_id: time.time() + 1.0})
-            return 0
+            return None
         status["callback"] = None
         body = json.dumps(status, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Contractgen-Job": job_id}
@@ -249,18 +311,23 @@ class JobStore:
             headers["X-Contractgen-Signature"] = sign(self.callback_key, int(time.time()), body)
         try:
             answer = client.post(record["callback"], content=body, headers=headers)
+            said = f"HTTP {answer.status_code}"
             delivered = 200 <= answer.status_code < 300
-        except httpx.HTTPError:
-            delivered = False
+        except httpx.HTTPError as exc:
+            said, delivered = type(exc).__name__, False  # its text may hold the URL: not logged
         record["callback_tries"] += 1
+        tries = record["callback_tries"]
         if delivered:
-            record["callback_state"] = "delivered"
+            outcome = record["callback_state"] = "delivered"
             self.redis.zrem(_CALLBACKS, job_id)
-        elif record["callback_tries"] > len(CALLBACK_DELAYS):
-            record["callback_state"] = "failed"
+            _log.info("callback delivered (try %d, %s)", tries, said)
+        elif tries > len(CALLBACK_DELAYS):
+            outcome = record["callback_state"] = "failed"
             self.redis.zrem(_CALLBACKS, job_id)
+            _log.warning("callback given up after %d tries (last: %s)", tries, said)
         else:
-            delay = CALLBACK_DELAYS[record["callback_tries"] - 1]
+            outcome, delay = "retrying", CALLBACK_DELAYS[tries - 1]
             self.redis.zadd(_CALLBACKS, {job_id: time.time() + delay})
+            _log.info("callback not delivered (try %d, %s): again in %g s", tries, said, delay)
         self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
-        return 1
+        return outcome

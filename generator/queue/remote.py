@@ -30,7 +30,7 @@ from celery.states import READY_STATES
 from ..batch import Line, Options, Progress, Summary, run_batch
 from ..errors import Issue
 from ..kinds import Contract
-from .app import TASK_MAKE, celery_app, options_to, stored_states
+from .app import TASK_MAKE, celery_app, options_to, stored_states, trace_headers
 from .worker import check_broker
 
 __all__ = ["JOB_TIMEOUT", "POLL_SECONDS", "Sender", "run_remote_batch"]
@@ -70,7 +70,10 @@ class Sender:
     def _send(self, job_id: str | None, contract: Contract) -> str:
         data = contract.model_dump(mode="json")
         result = self.app.send_task(
-            TASK_MAKE, args=[data, str(self.out_dir), self.options], task_id=job_id
+            TASK_MAKE,
+            args=[data, str(self.out_dir), self.options],
+            task_id=job_id,
+            headers=trace_headers(contract.envelope.contract_no),
         )
         return str(result.id)
 

@@ -8,6 +8,13 @@ the command line's, written and recorded in one step) and returns the row's
 outcome. A process killed mid-job takes its office with it (the office keeper
 sees its parent die); billiard starts another process, and the broker gives the
 job to a worker again.
+
+Logging is :mod:`generator.logs`'s: Celery's ``setup_logging`` signal is
+answered here, so Celery leaves the root logger alone, and every line a job's
+run writes (Celery's own ``succeeded`` line too) carries the request, job, task
+and contract number its message's :data:`~generator.queue.app.TRACE_HEADER` names.
+Each outcome is counted in Redis (:data:`~generator.queue.app.OUTCOMES`), which
+the service's ``/metrics`` reads.
 """
 
 from __future__ import annotations
@@ -15,12 +22,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
+from contextvars import Token
 from pathlib import Path
 from typing import Any
 
 import redis
 from celery import Celery, Task, signals
 
+from .. import logs
 from ..batch import make_set
 from ..batch.report import failure_text
 from ..errors import InvalidContractError, OutputConflictError, QueueError
@@ -30,8 +40,10 @@ from ..pipeline import Generator
 from .app import (
     ATTEMPTS_MAX,
     ATTEMPTS_TTL,
+    OUTCOMES,
     QUEUE,
     TASK_MAKE,
+    TRACE_HEADER,
     celery_app,
     options_from,
     out_path,
@@ -51,11 +63,15 @@ class WorkerConfig:
         templates: Path | None = None,
         ledger: str | None = None,
         timeout: float = 120.0,
+        log_level: str = "info",
+        log_format: str = "plain",
     ) -> None:
         self.broker = broker
         self.templates = templates
         self.ledger = ledger
         self.timeout = timeout
+        self.log_level = log_level
+        self.log_format = log_format
 
 
 #: this process's configuration, generator, ledger and Redis connection (set when it starts)
@@ -63,6 +79,8 @@ _config: WorkerConfig | None = None
 _generator: Generator | None = None
 _ledger: Ledger | None = None
 _redis: redis.Redis | None = None
+#: the log fields of the job this process runs (bound before it, reset after it)
+_job_fields: Token[dict[str, str] | None] | None = None
 
 
 def _start_process(**_: Any) -> None:
@@ -82,6 +100,44 @@ def _stop_process(**_: Any) -> None:
         _ledger.close()
 
 
+def _keep_our_logging(**_: Any) -> None:
+    """Answer Celery's ``setup_logging``: the logging is :mod:`generator.logs`'s."""
+    assert _config is not None
+    logs.configure(_config.log_level, _config.log_format)
+
+
+def _bind_job(task: Task | None = None, task_id: str | None = None, **_: Any) -> None:
+    """Before a job runs: its lines carry its request, job, task and contract number."""
+    global _job_fields
+    trace = getattr(task.request, TRACE_HEADER, None) if task is not None else None
+    said = trace if isinstance(trace, dict) else {}
+    _job_fields = logs.bind(
+        request_id=said.get("request_id"),
+        job_id=said.get("job_id") or task_id,
+        task_id=task_id,
+        contract_no=said.get("contract_no"),
+    )
+
+
+def _unbind_job(**_: Any) -> None:
+    """After a job (and Celery's line about it): the lines are about no job."""
+    global _job_fields
+    if _job_fields is not None:
+        logs.reset(_job_fields)
+        _job_fields = None
+
+
+def _count(outcome: dict[str, Any]) -> dict[str, Any]:
+    """Count a job's outcome in Redis (``made``, or its failure's code); return the outcome."""
+    assert _redis is not None
+    code = "made" if outcome["status"] == "made" else str(outcome["code"])
+    try:
+        _redis.hincrby(OUTCOMES, code, 1)
+    except redis.RedisError as exc:  # a count lost is no reason to lose the job's outcome
+        _log.warning("outcome not counted: %r", exc)
+    return outcome
+
+
 def _attempt(job_id: str) -> int:
     """Count one more delivery of a job; return how many there were."""
     assert _redis is not None
@@ -99,7 +155,21 @@ def make_job(
     ``{"status": "made", "folder", "ledger", "attempt", "worker"}``, or
     ``{"status": "failed", "code", "message", "attempt", "worker"}``.
     """
+    started = time.monotonic()
     attempt = _attempt(task.request.id)
+    outcome = _count(_make(data, out_dir, options, attempt))
+    seconds = time.monotonic() - started
+    if outcome["status"] == "made":
+        _log.info("set made in %.1f s (attempt %d)", seconds, attempt)
+    else:
+        _log.info("set not made: %s (attempt %d)", outcome["code"], attempt)
+    return outcome
+
+
+def _make(
+    data: dict[str, Any], out_dir: str, options: dict[str, Any], attempt: int
+) -> dict[str, Any]:
+    """Return the outcome of a job's ``attempt``-th run (see :func:`make_job`)."""
     where = f"{socket.gethostname()}:{os.getpid()}"
     said: dict[str, Any] = {"attempt": attempt, "worker": where}
     if attempt > ATTEMPTS_MAX:
@@ -116,7 +186,7 @@ def make_job(
     except OutputConflictError as exc:
         return {**said, "status": "failed", "code": "output.exists", "message": failure_text(exc)}
     except Exception as exc:  # one job's failure is its row's alone
-        _log.warning("job %s failed: %r", task.request.id, exc)
+        _log.warning("job failed: %r", exc)
         return {**said, "status": "failed", "code": "generate.failed", "message": failure_text(exc)}
     return {**said, "status": "made", "folder": folder, "ledger": note}
 
@@ -143,21 +213,26 @@ def check_broker(app: Celery, url: str) -> None:
 def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) -> None:
     """Run a Celery worker of ``concurrency`` processes until it is stopped (SIGTERM, Ctrl-C)."""
     global _config
+    _config = config
+    logs.configure(config.log_level, config.log_format)
+    # answered: Celery configures no logging of its own (and redirects no output)
+    signals.setup_logging.connect(_keep_our_logging, weak=False)
     if config.ledger is not None:
         # reached and migrated once, here: a ledger that cannot be used fails the start
         Ledger(config.ledger).close()
     app = celery_app(config.broker)
     check_broker(app, config.broker)
     register(app)
-    _config = config
     signals.worker_process_init.connect(_start_process, weak=False)
     signals.worker_process_shutdown.connect(_stop_process, weak=False)
+    signals.task_prerun.connect(_bind_job, weak=False)
+    signals.task_postrun.connect(_unbind_job, weak=False)
     argv = [
         "worker",
         f"--concurrency={concurrency}",
         "--pool=prefork",
         f"--queues={QUEUE}",
-        "--loglevel=INFO",
+        f"--loglevel={config.log_level.upper()}",
         "--without-gossip",
         "--without-mingle",
         f"--hostname={name or f'contractgen-{os.getpid()}@{socket.gethostname()}'}",
