@@ -15,6 +15,8 @@
     GET  /v1/ledger/sets/{no}/history   every event about a contract
     GET  /v1/ledger/check           the event chain and every row recomputed
     GET  /healthz                   liveness and worker statistics (never needs the token)
+    GET  /readyz                    readiness: the ledger, the broker and an office (no token)
+    GET  /metrics                   Prometheus's text exposition (the token, like /v1)
     GET  /openapi.json              the OpenAPI document
 
 This module wires the routes to their handlers; the rest of the house:
@@ -35,7 +37,10 @@ This module wires the routes to their handlers; the rest of the house:
 ``answers``     how answers are packed: Content-Disposition, JSON headers, zips
 ``openapi``     the OpenAPI description
 ``connections`` read timeout and connection cap below the application
-``server``      :func:`serve`: uvicorn, signals
+``server``      :func:`serve`: uvicorn, signals, the logging configured
+``observe``     every request's id, access line and figures, around everything
+``metrics``     ``/metrics``: the registry, and the figures read when scraped
+``readiness``   ``/readyz``: the ledger, the broker and an office, checked
 =============== ================================================================
 
 The rendering runs in a thread against one :class:`~generator.pipeline.Generator`
@@ -51,14 +56,15 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from .. import web
 from .._version import __version__
-from . import kind_routes, ledger_routes, openapi, publication_routes, routes
+from . import kind_routes, ledger_routes, metrics, openapi, publication_routes, readiness, routes
 from .auth import BearerGuard
 from .job_routes import add_job_routes
 from .lifespan import QuietStartupFailure, lifespan_of
+from .observe import ObservedApp
 from .problems import add_error_handlers
 from .settings import Settings
 
@@ -73,7 +79,7 @@ _DESCRIPTION = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Return the service as an ASGI application; its lifespan owns the Generator and ledger."""
     settings = settings or Settings()
-    app = FastAPI(
+    app = ObservedApp(
         title="contractgen",
         version=__version__,
         description=_DESCRIPTION,
@@ -96,6 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Liveness and worker statistics",
         openapi_extra={"security": []},
         responses=openapi.HEALTH_RESPONSES,
+    )
+    # operations' own: not in the OpenAPI document (see README: Logs, readiness and metrics)
+    app.add_api_route("/readyz", readiness.readyz, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/metrics",
+        metrics.metrics,
+        methods=["GET"],
+        include_in_schema=False,
+        response_class=PlainTextResponse,
     )
     app.include_router(web.router)  # the workbench at /
     return app

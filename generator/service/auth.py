@@ -1,6 +1,7 @@
 """Token authentication: every ``/v1`` request needs ``Authorization: Bearer <token>``.
 
-``/healthz`` and ``/openapi.json`` never need it. The token is compared in
+So does ``/metrics`` (a scraper is given the token as a client is). ``/healthz``,
+``/readyz`` and ``/openapi.json`` never need it. The token is compared in
 constant time.
 """
 
@@ -26,8 +27,13 @@ def _bearer(scope: Scope) -> bytes | None:
     return given
 
 
+def _guarded(path: str) -> bool:
+    """Tell whether a path needs the token: ``/v1`` and below, and ``/metrics``."""
+    return path in ("/v1", "/metrics") or path.startswith("/v1/")
+
+
 class BearerGuard:
-    """ASGI middleware: every ``/v1`` request needs ``Authorization: Bearer <token>``."""
+    """ASGI middleware: every ``/v1`` and ``/metrics`` request needs the bearer token."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
@@ -35,7 +41,7 @@ class BearerGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
+        if scope["type"] != "http" or not _guarded(path):
             await self.app(scope, receive, send)
             return
         given = _bearer(scope)

@@ -18,6 +18,7 @@ introduced by comments: FastAPI would publish a docstring as the description.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,6 +28,7 @@ import anyio
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from .. import logs
 from ..batch import Line, Options, validate_rows
 from ..errors import InputError
 from ..inputs import read_batch
@@ -52,6 +54,7 @@ ROUND_TYPES = {
 }
 #: the longest Idempotency-Key taken
 KEY_MAX = 200
+_log = logging.getLogger("contractgen.jobs")
 
 
 def _jobs(request: Request) -> JobStore:
@@ -97,6 +100,18 @@ def _round(
         path.unlink(missing_ok=True)
 
 
+def _created(
+    request: Request, job_id: str, new: bool, lines: list[Line], sent: int, one: bool
+) -> None:
+    """Log and count a job created (or found again by its Idempotency-Key)."""
+    logs.add(job_id=job_id, contract_no=lines[0].contract_no if one and lines else None)
+    if not new:
+        _log.info("job found again by its Idempotency-Key")
+        return
+    request.app.state.metrics.jobs.labels("contract" if one else "round").inc()
+    _log.info("job created: %d rows, %d sent to the workers", len(lines), sent)
+
+
 # ``POST /v1/jobs``: one contract, or a round, made by the workers; 202 and where to look.
 async def create_job(
     request: Request,
@@ -137,6 +152,7 @@ async def create_job(
             callback=url,
             idempotency=key,
             body_digest=hashlib.sha256(body).hexdigest(),
+            request_id=logs.current().get("request_id"),
         )
         return job_id, new, jobs.status(job_id)
 
@@ -146,6 +162,7 @@ async def create_job(
         job_id, new, status = await anyio.to_thread.run_sync(send)
     except IdempotencyConflict as exc:
         raise problems.idempotency_conflict(str(exc)) from None
+    _created(request, job_id, new, lines, len(valid), media == "application/json")
     headers = {"Location": f"/v1/jobs/{job_id}"}
     return JSONResponse(status, status_code=202 if new else 200, headers=headers)
 

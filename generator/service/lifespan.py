@@ -61,7 +61,7 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
                 if settings.broker:
                     runtime.jobs = await anyio.to_thread.run_sync(_job_store, settings)
                     stack.callback(runtime.jobs.close)
-                    tasks.start_soon(_callbacks, runtime)
+                    tasks.start_soon(_callbacks, runtime, getattr(app.state, "metrics", None))
                 app.state.runtime = runtime
                 yield
                 # a round starts no more contracts; leaving the group waits for the renders
@@ -85,7 +85,7 @@ def _job_store(settings: Settings) -> JobStore:
     return store
 
 
-async def _callbacks(runtime: Runtime) -> None:
+async def _callbacks(runtime: Runtime, figures: Any = None) -> None:
     """Call the callbacks of finished jobs until the service stops (a poll, twice a second)."""
     import httpx
 
@@ -95,7 +95,9 @@ async def _callbacks(runtime: Runtime) -> None:
     with httpx.Client(timeout=CALLBACK_TIMEOUT) as client:
         while not runtime.closing:
             try:
-                await anyio.to_thread.run_sync(runtime.jobs.deliver_callbacks, client)
+                outcomes = await anyio.to_thread.run_sync(runtime.jobs.deliver_callbacks, client)
+                for outcome in outcomes if figures is not None else ():
+                    figures.callbacks.labels(outcome).inc()
             except Exception as exc:  # Redis away for a while: try again at the next turn
                 _log.warning("callbacks: %r", exc)
             await anyio.sleep(CALLBACK_POLL)

@@ -353,6 +353,9 @@ def _ledger(request: Request, exc: LedgerError) -> Problem:
         return Problem(status, slug, title, message, code=exc.code)
     # Unreachable, or of a newer schema: the operator needs the URL (masked), the client not.
     log.error("ledger unusable on %s: %s", request.url.path, exc)
+    figures = getattr(request.app.state, "metrics", None)
+    if figures is not None:
+        figures.ledger_errors.inc()
     return Problem(
         503,
         "ledger-unavailable",

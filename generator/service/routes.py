@@ -19,6 +19,7 @@ import anyio
 from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from .. import logs
 from ..identity import identity
 from ..kinds import check, json_schema
 from ..ledger import Recorded
@@ -71,6 +72,7 @@ async def contracts(
     runtime = runtime_of(request)
     until = runtime.deadline()
     contract = await contract_body(request, runtime.settings, until)
+    logs.add(contract_no=contract.envelope.contract_no)
     if fmt:
         as_json = fmt == "json"
     else:
@@ -99,6 +101,7 @@ async def document_pdf(
     runtime = runtime_of(request)
     until = runtime.deadline()
     contract = await contract_body(request, runtime.settings, until)
+    logs.add(contract_no=contract.envelope.contract_no)
     if kind not in contract.kind.keys:
         raise problems.unknown_kind(kind, contract.kind.keys)
 

@@ -10,7 +10,7 @@ __all__ = ["Settings"]
 
 @dataclass(frozen=True)
 class Settings:
-    """How the service runs: address, workers, token, limits and templates."""
+    """How the service runs: address, workers, token, limits, templates, logs."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -24,8 +24,10 @@ class Settings:
     timeout: float = 120.0
     #: requests that may wait for a rendering slot (None: as many as there are slots)
     queue: int | None = None
-    #: uvicorn's log level (access lines at "info")
+    #: the level the service logs at (:data:`generator.logs.LEVELS`; access lines at "info")
     log_level: str = "info"
+    #: how lines are written: "plain" (``key=value``) or "json" (one object a line)
+    log_format: str = "plain"
     #: sets kept in memory by input hash (see :class:`~generator.pipeline.Generator`); 0: none
     cached_sets: int = 8
     #: seconds a client has to send a request's head, and then its body
