@@ -5,11 +5,15 @@ would track), installed into a fresh virtual environment outside the
 checkout, and run from a folder that is not the checkout: it must make the
 sample set with the templates it carries, byte for byte as the checkout does.
 The fresh environment borrows the project's installed dependencies (a path
-line to their site-packages), not the project itself.
+line to their site-packages), not the project itself. Another one gets the bare
+wheel as ``pip install contractgen`` does, with its own dependencies and none of
+the extras: the library and the command line work there, and the service's
+commands say which extra they need.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -81,6 +85,21 @@ def installed(wheel: Path) -> Path:
         text=True,
     ).stdout.strip()
     (Path(site) / "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv / "bin"
+
+
+@pytest.fixture(scope="module")
+def bare(wheel: Path) -> Path:
+    """Return the bin folder of a fresh venv with the wheel and its own dependencies only."""
+    venv = wheel.parent.parent / "bare"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # no extras: pip resolves the library's ranges (its cache, else the package index)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return venv / "bin"
 
 
@@ -157,3 +176,51 @@ def test_installed_wheel_exports_its_templates_for_editing(installed: Path, tmp_
     assert result.returncode == 0, result.stderr
     for name in ("service_contract.docx", "CONTEXT.md"):
         assert (tmp_path / "mine" / name).read_bytes() == (TEMPLATE_DIR / name).read_bytes()
+
+
+def test_the_bare_wheel_is_the_library_and_the_command_line(bare: Path, tmp_path: Path) -> None:
+    probe = (
+        "import importlib.util as u, generator; "
+        "print([m for m in ('fastapi', 'uvicorn', 'celery', 'redis', 'psycopg', 'httpx') "
+        "if u.find_spec(m)]); print(generator.__file__)"
+    )
+    shown = subprocess.run(
+        [str(bare / "python"), "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert shown[0] == "[]", shown  # none of the extras came along
+    assert shown[1].startswith(str(bare.parent)), shown
+
+    result = _run(bare, tmp_path, "render", str(SAMPLES / "seed.yaml"), "-o", "out")
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / result.stdout.strip().splitlines()[-1]
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    entries = [d[f] for d in manifest["documents"] for f in ("docx", "pdf")]
+    listed = {entry["file"]: entry["sha256"] for entry in [*entries, manifest["bundle"]]}
+    assert {p.name for p in folder.iterdir()} == {*listed, "manifest.json"}
+    assert len(listed) == 9 and any(name.endswith(".pdf") for name in listed)
+    for name, digest in listed.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    checked = _run(bare, tmp_path, "ledger", "check")  # the embedded SQLite ledger
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        (("serve",), "service"),
+        (("worker", "--broker", "redis://127.0.0.1:9/0"), "queue"),
+        (("ledger", "list", "--ledger", "postgresql+psycopg://u@127.0.0.1:9/db"), "postgres"),
+    ],
+    ids=["serve", "worker", "postgres-ledger"],
+)
+def test_the_bare_wheel_names_the_extra_a_command_needs(
+    bare: Path, tmp_path: Path, args: tuple[str, ...], extra: str
+) -> None:
+    result = _run(bare, tmp_path, *args)
+    assert result.returncode != 0
+    assert f"需要安装 contractgen[{extra}]" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
