@@ -24,6 +24,7 @@ from ..inputs.load import load_data
 from ..kinds import json_schema, parse, registry, validate
 from ..office import die_with_parent
 from .completion import add_completion_command
+from .environment import add_operations, from_environment
 from .extras import require, require_ledger
 from .kinds import KIND_HELP, add_kind_commands, template_folder, use_kinds
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
@@ -204,6 +205,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         queue=args.queue,
         cached_sets=args.cached_sets,
         read_timeout=args.read_timeout,
+        log_level=args.log_level,
+        log_format=args.log_format,
         max_connections=args.max_connections,
         templates=template_folder(args.templates),
         ledger=None if args.no_ledger else _ledger_url(args),
@@ -440,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_kind_commands(commands)
     add_completion_command(commands)
+    add_operations(parser)  # serve's and worker's logs, and their options from CONTRACTGEN_*
     return parser
 
 
@@ -466,7 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # with them their offices (generator/office/), do not work on for nobody.
         os.register_at_fork(before=_note_forking_pid, after_in_child=_follow_parent)
         _fork_hooks = True
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = from_environment(parser, parser.parse_args(argv))
     try:
         use_kinds(args.kinds)
         status: int = args.func(args)

@@ -43,7 +43,14 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     templates = args.templates
     if templates is not None and not templates.is_dir():
         raise UsageError(f"{templates}: 模板文件夹不存在")
-    config = WorkerConfig(args.broker, templates=templates, ledger=ledger, timeout=args.timeout)
+    config = WorkerConfig(
+        args.broker,
+        templates=templates,
+        ledger=ledger,
+        timeout=args.timeout,
+        log_level=args.log_level,
+        log_format=args.log_format,
+    )
     run_worker(config, args.concurrency or os.cpu_count() or 1, args.name)
     return 0
 
