@@ -34,6 +34,8 @@ def _ledger_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Record every set the tests make in a ledger of their own, never the user's."""
     folder = tmp_path_factory.mktemp("ledger")
     os.environ["CONTRACTGEN_LEDGER"] = f"sqlite:///{folder / 'ledger.sqlite3'}"
+    # and count working days with the installed calendar only, never the user's own files
+    os.environ["CONTRACTGEN_CALENDAR"] = str(tmp_path_factory.mktemp("calendar"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -23,6 +23,7 @@ from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
 from ..kinds import json_schema, parse, registry, validate
 from ..office import die_with_parent
+from .calendar import add_calendar_commands
 from .completion import add_completion_command
 from .environment import add_operations, from_environment
 from .extras import require, require_ledger
@@ -440,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_queue_commands(commands, batch_cmd, serve_cmd)
 
     add_publish_commands(commands, add_ledger_commands(commands))
+    add_calendar_commands(commands)
 
     add_kind_commands(commands)
     add_completion_command(commands)

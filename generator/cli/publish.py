@@ -72,7 +72,16 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     )
     if note:
         print(note, file=sys.stderr)
+    _warn_of_next_year(publication.published_on)
     return 0
+
+
+def _warn_of_next_year(today: dt.date) -> None:
+    from ..publication.calendar import next_year_warning
+
+    warning = next_year_warning(today)
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def _check_issued(ledger: Any, contract: Any) -> None:
@@ -107,6 +116,7 @@ def _cmd_due(args: argparse.Namespace) -> int:
         print(f"{head}\t应于 {when}\t{state}")
     if not due:
         print("没有待公告的合同", file=sys.stderr)
+    _warn_of_next_year(today)
     return 0
 
 

@@ -9,6 +9,7 @@ It sits above the pipeline (it asks a :class:`~generator.pipeline.Generator` for
 templates and offices), so it is a function of a generator rather than its method.
 """
 
+from .calendar import Calendar, calendar, load_schedule, next_year_warning
 from .due import WORKING_DAYS, covered_years, due_date, unpublished
 from .notice import NOTICE_SECTIONS, NoticeField, NoticeSection, notice_json
 from .publish import (
@@ -30,11 +31,15 @@ __all__ = [
     "NOTICE_SECTIONS",
     "PUBLIC_FOLDER",
     "WORKING_DAYS",
+    "Calendar",
     "NoticeField",
     "NoticeSection",
     "Publication",
+    "calendar",
     "covered_years",
     "due_date",
+    "load_schedule",
+    "next_year_warning",
     "notice_json",
     "public_folder_name",
     "publication_issues",

@@ -4,9 +4,10 @@
 media within 2 working days of signing it. The signing day itself does not count
 (《民法典》第二百零一条: a period counted in days starts the next day), and a working day
 is one of the official calendar of statutory holidays and make-up working days (国务院办公厅
-《关于…部分节假日安排的通知》, year by year), read from the ``chinesecalendar`` package. A
-date the calendar does not cover is refused, never guessed: a year's schedule is announced
-in the autumn before it, and a weekday guess would be wrong on its holidays.
+《关于…部分节假日安排的通知》, year by year), read from the ``chinesecalendar`` package or,
+for the years after its release, from the office's own file of that year's notice
+(:mod:`.calendar`). A date no calendar covers is refused, never guessed: a year's schedule
+is announced in the autumn before it, and a weekday guess would be wrong on its holidays.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import chinese_calendar
 
 from ..errors import ContractError, InvalidContractError, Issue
+from .calendar import Calendar, MissingYearError, calendar
 
 __all__ = ["WORKING_DAYS", "covered_years", "due_date", "unpublished"]
 
@@ -31,26 +33,29 @@ def covered_years() -> tuple[int, int]:
     return min(days).year, max(days).year
 
 
-def due_date(sign_date: date, working_days: int = WORKING_DAYS, path: str = "sign_date") -> date:
+def due_date(
+    sign_date: date,
+    working_days: int = WORKING_DAYS,
+    path: str = "sign_date",
+    held: Calendar | None = None,
+) -> date:
     """Return the last day to publish a contract signed on ``sign_date``.
 
     Raise :class:`InvalidContractError` naming ``path`` (code ``publication.calendar``) when
-    the official calendar does not cover a day the count passes through.
+    no calendar (the installed one, the office's files: ``held``, else read now) covers a
+    day the count passes through; the message says how to add that year.
     """
+    held = held if held is not None else calendar()
     day, counted = sign_date, 0
     try:
-        chinese_calendar.is_workday(day)
+        held.is_workday(day)
         while counted < working_days:
             day += timedelta(days=1)
-            if chinese_calendar.is_workday(day):
+            if held.is_workday(day):
                 counted += 1
-    except NotImplementedError as exc:
-        first, last = covered_years()
+    except MissingYearError as exc:
         issue = Issue(
-            path,
-            "publication.calendar",
-            f"无法确定公告截止日：法定节假日安排只收录了{first}年至{last}年，"
-            f"不含{day.year}年（请更新 chinesecalendar）",
+            path, "publication.calendar", f"无法确定公告截止日：{held.missing_text(exc.year)}"
         )
         raise InvalidContractError([issue]) from exc
     return day
@@ -63,12 +68,12 @@ def unpublished(versions: Iterable[Mapping[str, Any]], today: date) -> list[dict
     dates); ``due_date`` is None where the calendar does not cover the count. Soonest due
     first, the uncountable last.
     """
-    due = []
+    due, held = [], calendar()
     for row in versions:
         if row.get("status") != "issued" or row.get("published_on") is not None:
             continue
         try:
-            day: date | None = due_date(date.fromisoformat(row["signed_on"]))
+            day: date | None = due_date(date.fromisoformat(row["signed_on"]), held=held)
         except ContractError:
             day = None  # a year the holiday calendar does not cover
         late = day is not None and today > day

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import chinese_calendar
-
 from ..docx.public import mark_public
 from ..docx.render import publication_template
 from ..domain.documents import NOTICE, PUBLIC_COPY
@@ -35,6 +33,7 @@ from ..identity import identity
 from ..kinds import Contract
 from ..pdf import Meta, Part, finish_set
 from ..pipeline import ContractSet, Document, Generator, add_pdfs, input_digest
+from .calendar import calendar
 from .due import WORKING_DAYS, due_date
 from .notice import notice_context, notice_json, notice_title, notice_values
 from .withholding import withheld_paths
@@ -88,6 +87,8 @@ class Publication:
     notice: dict[str, Any]
     template_version: str
     templates: dict[str, Any] = field(default_factory=dict)
+    #: the calendar of each year the due date was counted through (see :mod:`.calendar`)
+    calendar: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def contract_no(self) -> str:
@@ -129,7 +130,8 @@ class Publication:
             "published_on": self.published_on.isoformat(),
             "on_time": self.on_time,
             "working_days": WORKING_DAYS,
-            "calendar": f"chinesecalendar {chinese_calendar.__version__}",
+            # which calendar counted each year of the count: chinesecalendar or an office file
+            "calendar": self.calendar,
             "withheld": list(self.withheld),
             "mark": MARK,
             "generator_version": str(identity()),
@@ -255,10 +257,12 @@ def publish(
         add_pdfs(public, generator.converter, pdfa=pdfa, deadline=deadline)
         meta = Meta(title, envelope.contract_no, envelope.buyer, moment)
         (notice_pdf,), _ = finish_set([(raw.result(), [Part(NOTICE.kind, meta)])])
+    held = calendar()
+    due = due_date(envelope.sign_date, held=held)
     return Publication(
         contract,
         withheld,
-        due_date(envelope.sign_date),
+        due,
         day,
         public.documents,
         notice_docx,
@@ -267,4 +271,5 @@ def publish(
         notice_json(values, attachments),
         templates.version,
         templates.describe(),
+        held.sources(range(envelope.sign_date.year, due.year + 1)),
     )

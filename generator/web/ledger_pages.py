@@ -28,7 +28,13 @@ from ..domain.model import CHINA_TIME
 from ..errors import ContractError, LedgerError
 from ..kinds import check
 from ..ledger import Ledger, record_publication, verify_body
-from ..publication import public_folder_name, publication_issues, publish, unpublished
+from ..publication import (
+    next_year_warning,
+    public_folder_name,
+    publication_issues,
+    publish,
+    unpublished,
+)
 from .form import to_values
 from .pages import Made, error_page, form_page, html, keep, posted, sign_in_first
 from .round_pages import UPLOAD_MAX
@@ -265,6 +271,15 @@ async def due_page(request: Request) -> Response:
     if ledger is None:
         assert answer is not None
         return answer
-    today = dt.datetime.now(CHINA_TIME).date()
+    today = _day(request.query_params.get("on")) or dt.datetime.now(CHINA_TIME).date()
     rows = await _read(ledger, lambda ledger: unpublished(ledger.sets(status="issued"), today))
-    return html(request, "due.html", rows=rows, today=today)
+    warning = next_year_warning(today)
+    return html(request, "due.html", rows=rows, today=today, warning=warning)
+
+
+def _day(text: str | None) -> dt.date | None:
+    """Return ``?on=YYYY-MM-DD`` (the day to count from), or None if absent or not a date."""
+    try:
+        return dt.date.fromisoformat(text) if text and len(text) == 10 else None
+    except ValueError:
+        return None

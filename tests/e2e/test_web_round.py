@@ -161,6 +161,14 @@ def test_the_ledger_is_searched_loaded_published_and_verified(
     due = page.locator("#due tbody tr", has_text=NUMBER)
     expect(due).to_contain_text("2026-01-20")
     page.screenshot(path=str(shots / "due.png"))
+    # from 1 December, a next year no calendar holds is said (the session's calendar: none)
+    page.goto(f"{web_server.url}/due?on=2026-11-30")
+    expect(page.locator("#calendar-warning")).to_have_count(0)
+    page.goto(f"{web_server.url}/due?on=2026-12-01")
+    expect(page.locator("#calendar-warning")).to_contain_text("2027年的法定节假日安排未收录")
+    expect(page.locator("#calendar-warning")).to_contain_text("calendar new 2027")
+    page.screenshot(path=str(shots / "due-calendar.png"))
+    page.goto(f"{web_server.url}/due")
 
     # search by a part of the supplier's name, open the contract, load its version
     page.get_by_role("link", name="台账").click()
