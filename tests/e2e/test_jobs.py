@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import threading
 import time
 import zipfile
@@ -30,7 +31,7 @@ from generator.inputs.load import load_data
 from ..brokers import RedisServer, redis_bin
 from ..conftest import SAMPLES, run_cli
 from .test_queue import Worker
-from .test_service import Server, start_server, stop_server
+from .test_service import Server, samples, start_server, stop_server, wait_for_lines
 
 pytestmark = pytest.mark.skipif(redis_bin() is None, reason="redis-server is not installed")
 
@@ -179,6 +180,53 @@ def test_a_round_calls_back_signed_after_a_retry_and_a_key_gives_the_same_job(
     assert called["id"] == sent.json()["id"] and called["counts"] == {"made": 5}
     final = stack.client.get(sent.headers["location"]).json()
     assert final["callback"] == {"state": "delivered", "tries": 2}
+
+
+def test_a_job_s_request_id_is_on_the_service_s_and_the_worker_s_lines_and_no_secret_is(
+    stack: Stack,
+) -> None:
+    receiver = Receiver()  # 500 first, then 204: a callback retried, then delivered
+    secret = "cb-secret-5e1f0a"
+    body = json.dumps({**load_data(SAMPLES / "seed.yaml")}, ensure_ascii=False, default=str)
+    try:
+        sent = stack.client.post(
+            "/v1/jobs",
+            params={"callback": f"{receiver.url}?token={secret}"},
+            content=body.encode(),
+            headers={"Content-Type": "application/json", "X-Request-ID": "ops-job-0001"},
+        )
+        assert sent.status_code == 202, sent.text
+        assert sent.headers["x-request-id"] == "ops-job-0001"
+        job = sent.json()["id"]
+        status = stack.wait_done(sent.headers["location"])
+        assert receiver.arrived.wait(timeout=DONE_SECONDS)
+    finally:
+        receiver.close()
+    number = status["rows"][0]["contract_no"]
+    fields = f"request_id=ops-job-0001 job_id={job}"
+    # the service: the job created, and the access line, with the job and its contract
+    lines = wait_for_lines(stack.server.log, fields, 2)
+    assert any("job created" in line and f"contract_no={number}" in line for line in lines)
+    assert any("contractgen.access: POST /v1/jobs 202" in line for line in lines), lines
+    # the worker: its line and Celery's own about the job, with the request, job, task, number
+    lines = wait_for_lines(stack.worker.log, fields, 2)
+    made = [line for line in lines if "contractgen.worker: set made" in line]
+    assert made and re.search(rf"task_id=[0-9a-f-]{{36}} contract_no={number}$", made[0]), lines
+    assert any("succeeded in" in line for line in lines), lines
+    wait_for_lines(stack.server.log, f"callback delivered (try 2, HTTP 204) job_id={job}", 1)
+    for text in (stack.server.log.read_text(), stack.worker.text()):
+        assert secret not in text and TOKEN not in text
+    found = samples(stack.client.get("/metrics").text)
+    assert found[("contractgen_jobs_created_total", (("body", "contract"),))] >= 1
+    assert found[("contractgen_worker_jobs_total", (("outcome", "made"),))] >= 2
+    assert found[("contractgen_callbacks_total", (("outcome", "retrying"),))] >= 1
+    assert found[("contractgen_callbacks_total", (("outcome", "delivered"),))] >= 1
+    assert found[("contractgen_broker_up", ())] == 1
+    assert found[("contractgen_queue_waiting", ())] == 0
+    assert found[("contractgen_queue_unacknowledged", ())] == 0
+    assert found[("contractgen_callbacks_pending", ())] == 0
+    ready = httpx.get(f"{stack.server.url}/readyz", timeout=10).json()
+    assert ready["status"] == "ready" and set(ready["checks"]) == {"broker", "ledger", "office"}
 
 
 def test_without_a_broker_jobs_are_404_and_an_unreachable_one_stops_the_start(

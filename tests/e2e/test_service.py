@@ -499,6 +499,100 @@ def test_openapi_describes_the_body_with_the_schema(client: httpx.Client) -> Non
     } <= set(document["paths"])
 
 
+# --- operations: the request id, the access lines, readiness and metrics ----------------
+
+
+def wait_for_lines(log: Path, needle: str, count: int) -> list[str]:
+    """Return the log's lines with ``needle`` once there are ``count`` (a poll with a deadline).
+
+    A request's access line is written once its answer is sent: just after the client has it.
+    """
+    give_up = time.monotonic() + 30
+    while True:
+        lines = [line for line in log.read_text().splitlines() if needle in line]
+        if len(lines) >= count:
+            return lines
+        assert time.monotonic() < give_up, f"{count} × {needle!r} not in the log:\n{lines}"
+        time.sleep(0.05)  # the poll's interval, within its deadline
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Return every sample of a Prometheus exposition by name and sorted labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_the_request_id_is_taken_or_made_and_on_every_answer_and_access_line(
+    server: Server, client: httpx.Client
+) -> None:
+    given = {"X-Request-ID": "ops.check-0001"}
+    answers = [
+        client.get("/v1/schema", headers=given),
+        httpx.get(f"{server.url}/v1/schema", headers=given),  # 401, before any route
+        client.get("/v1/nothing", headers=given),  # 404
+        client.post(  # 400, with a query string that must not reach the log
+            "/v1/validate?token=leaked-in-query-77&callback=http://h/cb%3Fsig%3D1",
+            content=b"{",
+            headers={**JSON_TYPE, **given},
+        ),
+    ]
+    assert [a.status_code for a in answers] == [200, 401, 404, 400]
+    assert {a.headers["x-request-id"] for a in answers} == {"ops.check-0001"}
+    for bad in ("x" * 65, "has space", "semi;colon", ""):
+        made = client.get("/v1/schema", headers={"X-Request-ID": bad}).headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", made), bad
+    assert re.fullmatch(r"[0-9a-f]{32}", client.get("/v1/schema").headers["x-request-id"])
+    lines = wait_for_lines(server.log, "request_id=ops.check-0001", 4)
+    assert all(" INFO contractgen.access: " in line for line in lines), lines
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO ", lines[0]), lines[0]
+    assert "POST /v1/validate 400 " in lines[3] and "?" not in lines[3], lines[3]
+    log = server.log.read_text()
+    assert "leaked-in-query-77" not in log and "sig" not in log and TOKEN not in log
+
+
+def test_readyz_checks_the_ledger_and_an_office_without_the_token(server: Server) -> None:
+    ready = httpx.get(f"{server.url}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == {"ledger", "office"}  # no broker: not checked
+    assert all(check["ok"] and check["seconds"] < 2 for check in body["checks"].values())
+
+
+def test_metrics_count_requests_by_route_template_and_the_sets_made(
+    server: Server, client: httpx.Client, seed_zip: httpx.Response, seed_body: bytes
+) -> None:
+    assert_problem(httpx.get(f"{server.url}/metrics"), 401)  # the token, like /v1
+    pdf = client.post("/v1/contracts/acceptance_plan.pdf", content=seed_body, headers=JSON_TYPE)
+    assert pdf.status_code == 200
+    assert client.get("/v1/ledger/sets/NO-SUCH-NUMBER-42").status_code == 404
+    scraped = client.get("/metrics")
+    assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
+    found = samples(scraped.text)
+
+    def requests(method: str, route: str, status: str) -> float:
+        labels = (("method", method), ("route", route), ("status", status))
+        return found.get(("contractgen_http_requests_total", labels), 0)
+
+    assert requests("POST", "/v1/contracts", "200") >= 1  # seed_zip
+    assert requests("POST", "/v1/contracts/{kind}.pdf", "200") >= 1
+    assert requests("GET", "/v1/ledger/sets/{contract_no}", "404") >= 1
+    assert requests("GET", "/metrics", "401") >= 1
+    assert not [labels for _, labels in found if "NO-SUCH-NUMBER-42" in str(labels)]
+    latency = (("method", "POST"), ("route", "/v1/contracts"))
+    assert found[("contractgen_http_request_duration_seconds_count", latency)] >= 1
+    assert found[("contractgen_sets_made_total", ())] >= 1
+    assert found[("contractgen_sets_cached_total", ())] >= 1  # the PDF, from the set made
+    assert found[("contractgen_conversions_total", ())] >= 1
+    assert found[("contractgen_render_slots", ())] == 4
+    assert found[("contractgen_admissions_total", (("outcome", "served"),))] >= 2
+
+
 # --- what goes in comes out literally -----------------------------------------------------
 
 
