@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 
 from .admission import Runtime, runtime_of
 
-__all__ = ["CHECK_SECONDS", "Check", "readyz"]
+__all__ = ["CHECK_SECONDS", "Check", "checks_of", "readyz"]
 
 #: seconds one check may take before it counts as failed
 CHECK_SECONDS = 1.5
