@@ -218,7 +218,7 @@ def test_a_job_s_request_id_is_on_the_service_s_and_the_worker_s_lines_and_no_se
         assert secret not in text and TOKEN not in text
     found = samples(stack.client.get("/metrics").text)
     assert found[("contractgen_jobs_created_total", (("body", "contract"),))] >= 1
-    assert found[("contractgen_worker_jobs_total", (("outcome", "made"),))] >= 2
+    assert found[("contractgen_worker_jobs_total", (("outcome", "made"),))] >= 1
     assert found[("contractgen_callbacks_total", (("outcome", "retrying"),))] >= 1
     assert found[("contractgen_callbacks_total", (("outcome", "delivered"),))] >= 1
     assert found[("contractgen_broker_up", ())] == 1
