@@ -21,7 +21,9 @@ case "${1:-}" in
   *) echo "usage: tools/lock.sh [--upgrade | --from FILE]" >&2; exit 2 ;;
 esac
 
-python=${PYTHON:-python3}
+# The image's interpreter, Debian bookworm's python3 (3.11.2), where it is installed: some
+# packages need more below 3.11.3 (redis: async-timeout), which a newer 3.11 would leave out.
+python=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$python" -m venv "$work/venv"
@@ -32,7 +34,7 @@ if [ -n "$from" ] && [ -f "$from" ]; then
   constraints=(-c "$work/from.txt")
 fi
 "${pip[@]}" install "${constraints[@]}" '.[service,queue,postgres]'
-version=$("$work/venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+version=$("$work/venv/bin/python" -c 'import platform; print(platform.python_version())')
 mkdir -p "$(dirname "$lock")"
 {
   echo "# The service's tested set: every package of pip install '.[service,queue,postgres]',"

@@ -16,10 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -29,63 +27,20 @@ from generator.inputs import load_data
 from generator.kinds import parse
 
 from ..builtin import TEMPLATE_DIR
-from ..conftest import ROOT, SAMPLES, run_cli
-
-
-def _tree(dest: Path) -> Path:
-    """Copy the working tree's files (tracked, or new and not ignored) into ``dest``."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return dest
+from ..conftest import SAMPLES, run_cli
+from ..wheels import build_wheel, install_with_project_deps
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the wheel built from a copy of the working tree."""
-    base = tmp_path_factory.mktemp("wheel")
-    source = _tree(base / "src")
-    wheels = base / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    (built,) = wheels.glob("contractgen-*.whl")
-    return built
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="module")
 def installed(wheel: Path) -> Path:
     """Return the bin folder of a fresh venv outside the checkout with the wheel installed."""
-    venv = wheel.parent.parent / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    # The dependencies: the project's own environment, as a path after the venv's own.
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    (Path(site) / "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return venv / "bin"
+    return install_with_project_deps(wheel, wheel.parent.parent / "venv")
 
 
 @pytest.fixture(scope="module")
