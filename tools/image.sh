@@ -51,7 +51,8 @@ mkdir -p "$cache"
 # The base: a bookworm minbase, made once (delete the file to make it again).
 if [ ! -s "$base_tar" ]; then
   echo "image: making the bookworm base with mmdebstrap ($mirror)" >&2
-  mmdebstrap --quiet --variant=minbase bookworm "$base_tar.part" \
+  rm -rf "$base_tar.part"
+  mmdebstrap --quiet --variant=minbase --format=tar bookworm "$base_tar.part" \
     "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
     "deb $security bookworm-security main"
   mv "$base_tar.part" "$base_tar"
