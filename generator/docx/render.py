@@ -30,6 +30,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from ..domain.documents import PUBLICATION_DOCUMENTS, DocumentKind
 from ..domain.filters import FILTERS
 from ..errors import TemplateError
+from .layout import FILTERS as LAYOUT_FILTERS
 from .native import set_doc_ids
 
 __all__ = [
@@ -76,6 +77,7 @@ class _Environment(SandboxedEnvironment):
 def _environment() -> jinja2.Environment:
     env = _Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters.update(FILTERS)
+    env.filters.update(LAYOUT_FILTERS)
     return env
 
 
