@@ -12,7 +12,9 @@ Source markup, one paragraph per line (blank lines are ignored):
     # 运维服务合同                       Title (标题): 二号 黑体, centred
     ## 一、定义                          条标题: article heading, 四号 黑体
     ### 2.1 项目服务内容及范围           款标题: sub-clause heading
-    : 合同编号：{{ contract_no }}         合同首部: head field, no indent
+    : 合同编号：{{ contract_no }}         合同首部: head field, no indent; one holding a value is
+                                         wrapped in ``{% filter keep_tail %}`` so that its
+                                         last line never holds one character alone
     - (1) …                              列项: list item, hanging indent
     @ 附件：履约验收方案                 附件标识: attachment label
     > 签约各方：                          签署引导: kept on the page of the signatures
@@ -25,7 +27,8 @@ Inline, ``**…**`` is bold (character style Strong); a Jinja tag may not
 straddle a ``**``.
 
 Tables run from ``[form W W …]`` or ``[sign W W …]`` to ``[/form]`` / ``[/sign]``;
-the numbers are column widths in cm. ``form`` is a bordered 五号 table,
+the numbers are column widths in cm, a ``c`` after one centres that column's body
+cells (``[form 1.4c 3.2 …]``: a 序号 column). ``form`` is a bordered 五号 table,
 ``sign`` a borderless signature table kept on one page. Rows:
 
     | a |2 b |^        cells; ``|N`` spans N columns, ``|^`` continues the cell above
@@ -39,6 +42,7 @@ Inside a cell `` ¶ `` separates paragraphs; an empty one leaves room for a seal
 from __future__ import annotations
 
 import io
+import math
 import re
 import sys
 import zipfile
@@ -65,7 +69,7 @@ from docxtpl import DocxTemplate
 from lxml import etree
 
 from generator._version import __version__
-from generator.docx import native
+from generator.docx import layout, native
 from generator.docx.render import TEMPLATE_DIR, tag_problems, write_entry
 from generator.domain.filters import FILTERS
 from generator.kinds import BUILTIN_DIR, DECLARATION
@@ -83,6 +87,9 @@ LATIN_FONT = "Times New Roman"
 
 #: Fixed so that rebuilding unchanged sources yields identical bytes.
 BUILD_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+
+#: Space between a table cell's edges and its text, in twips.
+CELL_MARGIN = 85
 
 #: Shading of form section rows and of the items header row.
 SECTION_FILL = "D9D9D9"
@@ -353,7 +360,8 @@ def add_table_style(doc: DocxDocument, style_id: str, name: str, border: str) ->
         f'<w:style xmlns:w="{W_NS}" w:type="table" w:customStyle="1" w:styleId="{style_id}">'
         f'<w:name w:val="{name}"/><w:basedOn w:val="TableNormal"/><w:uiPriority w:val="59"/>'
         f"<w:tblPr><w:tblBorders>{edges}</w:tblBorders>"
-        '<w:tblCellMar><w:left w:w="85" w:type="dxa"/><w:right w:w="85" w:type="dxa"/>'
+        f'<w:tblCellMar><w:left w:w="{CELL_MARGIN}" w:type="dxa"/>'
+        f'<w:right w:w="{CELL_MARGIN}" w:type="dxa"/>'
         "</w:tblCellMar></w:tblPr></w:style>"
     )
     doc.styles.element.append(etree.fromstring(xml))
@@ -430,6 +438,8 @@ class TableSpec:
     kind: str
     widths: list[float]
     rows: list[RowSpec] = field(default_factory=list)
+    #: the columns whose body cells are centred
+    centred: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -440,7 +450,7 @@ class Source:
     blocks: list[Para | TableSpec]
 
 
-TABLE_START = re.compile(r"^\[(form|sign)((?:\s+\d+(?:\.\d+)?)+)\]$")
+TABLE_START = re.compile(r"^\[(form|sign)((?:\s+\d+(?:\.\d+)?c?)+)\]$")
 CELL_MARK = re.compile(r"^(\d+|\^)?(.*)$", re.DOTALL)
 
 
@@ -548,7 +558,12 @@ def parse_source(path: Path) -> Source:
                     blocks.append(table)
                     table = None
             elif match := TABLE_START.match(line):
-                table = TableSpec(match.group(1), [float(w) for w in match.group(2).split()])
+                columns = match.group(2).split()
+                table = TableSpec(
+                    match.group(1),
+                    [float(w.removesuffix("c")) for w in columns],
+                    centred={i for i, w in enumerate(columns) if w.endswith("c")},
+                )
             elif line.startswith("!header "):
                 header = line.removeprefix("!header ").strip()
                 check_runs(header)
@@ -566,6 +581,18 @@ def parse_source(path: Path) -> Source:
 # ---------------------------------------------------------------- document building
 
 
+def kept_whole(text: str, width: float | None = None) -> str:
+    """Return a paragraph holding a value (in one run) as ``keep_tail`` sets it, else as it is.
+
+    ``width`` is its line in ems of its size; none is the page's line of 小四.
+    """
+    if "{{" not in text or "**" in text:
+        return text
+    # Hundredths of an em, rounded down: a line measured a little short breaks no later.
+    args = "" if width is None else f"({math.floor(width * 100) / 100})"
+    return f"{{% filter keep_tail{args} %}}{text}{{% endfilter %}}"
+
+
 def add_runs(paragraph: Paragraph, text: str) -> None:
     """Append text to a paragraph, ``**…**`` spans in the Strong character style."""
     for part, bold in check_runs(text):
@@ -573,11 +600,12 @@ def add_runs(paragraph: Paragraph, text: str) -> None:
 
 
 def set_page(doc: DocxDocument) -> None:
-    """A4 portrait with Word's Chinese default margins."""
+    """A4 portrait with Word's Chinese default margins (the page keep_tail measures lines on)."""
     section = doc.sections[0]
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.top_margin = section.bottom_margin = Cm(2.54)
-    section.left_margin = section.right_margin = Cm(3.17)
+    section.page_width, section.page_height = (Cm(cm) for cm in layout.PAGE_CM)
+    top, side = layout.MARGIN_CM
+    section.top_margin = section.bottom_margin = Cm(top)
+    section.left_margin = section.right_margin = Cm(side)
     section.header_distance, section.footer_distance = Cm(1.5), Cm(1.75)
 
 
@@ -617,13 +645,16 @@ def set_tc_fill(cell: _Cell, fill: str) -> None:
     cell._tc.get_or_add_tcPr().append(shd)
 
 
-def fill_cell(doc: DocxDocument, cell: _Cell, text: str, style_id: str) -> None:
-    """Write ¶-separated paragraphs into a cell."""
+def fill_cell(
+    doc: DocxDocument, cell: _Cell, text: str, style_id: str, width: float | None = None
+) -> None:
+    """Write ¶-separated paragraphs into a cell; given its width in ems, values kept whole."""
     style = style_by_id(doc, style_id)
     for index, chunk in enumerate(text.split("¶")):
         paragraph = cell.paragraphs[0] if index == 0 else cell.add_paragraph()
         paragraph.style = style
-        add_runs(paragraph, chunk.strip())
+        chunk = chunk.strip()
+        add_runs(paragraph, chunk if width is None else kept_whole(chunk, width))
 
 
 def add_table(doc: DocxDocument, spec: TableSpec) -> None:
@@ -671,7 +702,12 @@ def add_table(doc: DocxDocument, spec: TableSpec) -> None:
             else:
                 style_id = "SignCell"
                 cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
-            fill_cell(doc, cell, cell_spec.text, style_id)
+            # A signature's name never leaves its last character alone under it.
+            width = None if form else (tc.width.twips - 2 * CELL_MARGIN) / 240
+            fill_cell(doc, cell, cell_spec.text, style_id, width)
+            if style_id == "FormText" and cell_spec.span == 1 and offset in spec.centred:
+                for paragraph in cell.paragraphs:
+                    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
             current[offset] = tc
             offset += cell_spec.span
         if row.tag is None:
@@ -709,7 +745,8 @@ def build_document(source: Source) -> DocxDocument:
             add_table(doc, block)
         else:
             paragraph = doc.add_paragraph(style=style_by_id(doc, block.style_id))
-            add_runs(paragraph, block.text)
+            head = block.style_id == "HeadField"
+            add_runs(paragraph, kept_whole(block.text) if head else block.text)
             if block.style_id == "Title" and not title:
                 title = block.text
         previous = block
@@ -771,6 +808,7 @@ def check_tags(name: str, docx: bytes) -> None:
     try:
         env = jinja2.Environment()
         env.filters.update(FILTERS)
+        env.filters.update(layout.FILTERS)
         DocxTemplate(io.BytesIO(docx)).get_undeclared_template_variables(env)
     except jinja2.TemplateSyntaxError as exc:
         raise BuildError(f"{name}: {exc.message} (template line {exc.lineno})") from exc

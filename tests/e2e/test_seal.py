@@ -34,12 +34,13 @@ from ..signing import make_pki, sign_field, signature_statuses
 
 SEALED = [doc.kind for doc in DOCUMENTS if doc.seals]
 
-#: data that moves the signature blocks: long names wrap, long terms push the block down
+#: data that moves the signature blocks: long names wrap (the buyer's over three lines in the
+#: agreements' signature block, the supplier's over two), long terms push the block down
 VARIANTS: dict[str, dict[str, Any]] = {
     "seed": {},
     "long_names": {
         "supplier.name": "上海众恒智能系统技术与信息安全服务有限公司第二分公司",
-        "buyer.name": "上海市大数据中心（上海市公共数据开放与运营服务中心）",
+        "buyer.name": "上海市大数据中心（上海市公共数据开放与运营服务中心）信息安全分中心",
         "project_name": "市金融办 2026 年数字化项目运维和综合保障及信息系统安全等级保护测评服务",
     },
     "long_terms": {
@@ -174,7 +175,8 @@ def test_a_seal_covers_its_party_s_label_name_and_date_and_no_other_text(
 def test_a_block_taller_than_a_seal_keeps_the_seal_on_the_name_and_the_date(
     sets: dict[str, ContractSet],
 ) -> None:
-    # A name over two lines pushes the date down: label to date is 140 pt, a seal 120.
+    # A name over three lines pushes both dates down: label to date is 137 pt, a seal 120
+    # (a name over two lines fits under one: 111 pt).
     agreement = sets["long_names"].documents[1]
     assert agreement.pdf is not None
     buyer = agreement.seals[0]
