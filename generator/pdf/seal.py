@@ -249,8 +249,11 @@ def _block(
     """Return the characters of the party's signature block, by index, and its date's box.
 
     The block is, in the party's column, the keyword's line, the lines that
-    continue it (a name wrapped at the column's edge), and the first line
-    below that holds a date. Whatever lies between is not the party's.
+    continue it (a wrapped name: each less than three keyword heights under the
+    line before, where the room left for the seal is more; a date ends it), and
+    the first line below that holds a date. Whatever lies between is not the
+    party's. A wrapped line need not reach the column's edge: a name kept whole
+    breaks a character early.
     """
     column = [
         ch for ch in chars if left - _OVERLAP <= (ch.box[0] + ch.box[2]) / 2 < right - _OVERLAP
@@ -271,20 +274,29 @@ def _block(
     block = {ch.index for ch in lines[0]}
     rest = iter(lines[1:])
     line = lines[0]
-    edge = right - 2 * (keyword[3] - keyword[1])  # a line reaching this far was wrapped
+    near = 3 * (keyword[3] - keyword[1])  # a wrapped line is this close under the one before
     for following in rest:
-        if max(ch.box[2] for ch in line) < edge:
+        if _middle(line) - _middle(following) >= near or _dated(following):
             break
         block.update(ch.index for ch in following)
         line = following
     else:
         return block, None
     for candidate in [following, *rest]:
-        text = "".join(ch.text for ch in sorted(candidate, key=lambda c: c.box[0]))
-        if _DATE.search(text):
+        if _dated(candidate):
             block.update(ch.index for ch in candidate)
             return block, _union([ch.box for ch in candidate])
     return block, None
+
+
+def _middle(line: list[_Char]) -> float:
+    """Return the height of a line's middle."""
+    return (line[0].box[1] + line[0].box[3]) / 2
+
+
+def _dated(line: list[_Char]) -> bool:
+    """Tell whether a line holds a date."""
+    return bool(_DATE.search("".join(ch.text for ch in sorted(line, key=lambda c: c.box[0]))))
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
