@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
 import re
 import subprocess
 from pathlib import Path
 
 import pikepdf
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 UNIQUE_ID = re.compile(rb"/UniqueID (\d+) def")
 #: an indirect reference as qpdf writes it back
@@ -85,3 +88,37 @@ def widget_rects(pdf: bytes) -> dict[str, tuple[int, list[float]]]:
                     rect = [round(float(v), 2) for v in annot.Rect]
                     found[str(annot.T)] = (number, rect)
     return found
+
+
+def text_lines(pdf: bytes, page: int) -> list[tuple[float, float, str]]:
+    """Return a page's lines as PDFium reads them: (baseline, left, text), spaces dropped.
+
+    Characters one after the other in the text on the same baseline (to 0.5 pt), less than
+    two ems apart, are one line; the cells of a row side by side are lines of their own.
+    ``page`` counts from 1, or from the end when negative.
+    """
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        text_page = doc[page - 1 if page > 0 else len(doc) + page].get_textpage()
+        x, y = ctypes.c_double(), ctypes.c_double()
+        found: list[list[float | str]] = []
+        right = 0.0
+        for index in range(text_page.count_chars()):
+            char = text_page.get_text_range(index, 1)
+            if char.isspace():
+                continue
+            pdfium_c.FPDFText_GetCharOrigin(text_page.raw, index, x, y)
+            size = pdfium_c.FPDFText_GetFontSize(text_page.raw, index)
+            line = found[-1] if found else None
+            if (
+                line is not None
+                and abs(float(line[0]) - y.value) < 0.5
+                and x.value - right < 2 * size
+            ):
+                line[2] = f"{line[2]}{char}"
+            else:
+                found.append([y.value, x.value, char])
+            right = text_page.get_charbox(index)[2]
+        return [(round(float(b), 2), round(float(left), 2), str(t)) for b, left, t in found]
+    finally:
+        doc.close()

@@ -7,6 +7,7 @@ paragraph in document order.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -78,6 +79,24 @@ def test_bond_clause(bond: str, clause: str) -> None:
     assert bond_clause(bond) == clause
 
 
+# ---------------------------------------------------------------- 2.3 服务期限
+
+
+@pytest.mark.parametrize(
+    ("start", "term"),
+    [
+        (None, "自合同签订之日起至2026年12月31日。"),
+        ("2026-03-01", "自2026年03月01日起至2026年12月31日。"),
+    ],
+)
+def test_2_3_sets_the_term_s_dates_alike_on_both_sides(
+    seed: dict[str, Any], start: str | None, term: str
+) -> None:
+    seed["service"]["start_date"] = start
+    paragraph = next(p for p in _paragraphs(seed) if p.startswith("2.3 服务期限："))
+    assert paragraph.removeprefix("2.3 服务期限：").startswith(term)
+
+
 # ---------------------------------------------------------------- 5.2 付款方式
 
 
@@ -122,3 +141,32 @@ def test_5_2_threshold_comes_from_the_declared_constant(
     seed["amount"] = "4500000"  # the rule applies the same threshold: instalments now required
     assert [i.code for i in kind.validate(seed)] == ["payment.instalments.required"]
     assert "达到400 万元" in kind.validate(seed)[0].message
+
+
+#: a percentage as 5.2 prints it, with whatever space before its sign
+PERCENT = re.compile(r"(\d+)(\s*)%")
+
+
+@pytest.mark.parametrize(
+    "instalments",
+    [
+        None,  # the default two instalments: the first percentage, then the balance
+        [
+            {"percent": "40", "condition": "合同签订生效"},
+            {"percent": "60", "condition": "本项目通过最终验收"},
+        ],
+    ],
+    ids=["default", "stated"],
+)
+def test_5_2_prints_percentages_as_the_seed_does(
+    seed: dict[str, Any], instalments: list[dict[str, str]] | None
+) -> None:
+    if instalments:
+        seed["payment"]["instalments"] = instalments
+    paragraphs = _paragraphs(seed)
+    start = paragraphs.index("5.2 付款方式")
+    clause = "".join(paragraphs[start : paragraphs.index("六、履约保证金")])
+    found = PERCENT.findall(clause)
+    expected = ["70"] if instalments is None else ["40", "60"]
+    # 100%支付, 97%为上限, 30%向甲方: the seed writes a percentage with no space before %
+    assert found == [(n, "") for n in expected]
