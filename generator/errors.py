@@ -28,7 +28,7 @@ keeps its fields through pickle (an error crosses from a batch worker process).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -53,19 +53,31 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Issue:
-    """One problem in contract data: where, what (stable code), and why (Chinese)."""
+    """One problem in contract data: where, what (stable code), and why (Chinese).
+
+    ``title`` names the field as a person reads it (``乙方 · 法定代表人 · 性别``; a list's
+    rows by number), set by the kind that checked the data; the path stays beside it for
+    programs. Two issues are the same issue whatever their titles.
+    """
 
     path: str
     code: str
     message: str
+    title: str = field(default="", compare=False)
 
     def __str__(self) -> str:
+        if self.title:
+            place = f"{self.title}（{self.path}）" if self.path else self.title
+            return f"{place}：{self.message} [{self.code}]"
         place = self.path or "(根)"
         return f"{place}: {self.message} [{self.code}]"
 
     def to_dict(self) -> dict[str, str]:
-        """Return the issue as a JSON-ready mapping."""
-        return {"path": self.path, "code": self.code, "message": self.message}
+        """Return the issue as a JSON-ready mapping (its title when it has one)."""
+        out = {"path": self.path, "code": self.code, "message": self.message}
+        if self.title:
+            out["title"] = self.title
+        return out
 
 
 class ContractError(Exception):

@@ -107,10 +107,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD，不是 {text!r}") from None
+    from .publish import iso_day
+
+    return iso_day(text)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from ..domain.amount import rmb_upper
 from ..errors import ContractError, InputError, InvalidContractError, UsageError
@@ -29,6 +28,7 @@ from .environment import add_operations, from_environment
 from .extras import require, require_ledger
 from .kinds import KIND_HELP, add_kind_commands, template_folder, use_kinds
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger
+from .parser import Parser, VersionAction
 from .publish import add_publish_commands, iso_day
 from .queue import add_queue_commands, remote_batch, serve_queue_settings
 
@@ -238,62 +238,17 @@ def _number(
 _WORKERS = _number(int, 1, 64)
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are in Chinese (exit status 2)."""
-
-    #: argparse's messages (Python 3.11) and their Chinese
-    _MESSAGES = (
-        (r"the following arguments are required: (.*)", r"缺少参数：\1"),
-        (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
-        (
-            r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
-            r"参数 \1：无效的选项 \2（可选 \3）",
-        ),
-        (r"argument (\S+): expected one argument", r"参数 \1 需要一个值"),
-        (r"argument (\S+): invalid (\w+) value: (.*)", r"参数 \1：\3 不是有效的值"),
-        (r"argument (\S+): not allowed with argument (.*)", r"参数 \1 不能与 \2 同用"),
-        (r"argument (\S+): ignored explicit argument (.*)", r"参数 \1 不接受值 \2"),
-        (r"ambiguous option: (\S+) could match (.*)", r"选项 \1 有歧义，可能是 \2"),
-        (r"argument (\S+): (.*)", r"参数 \1：\2"),
-    )
-
-    def error(self, message: str) -> NoReturn:
-        """Print the usage and the message in Chinese; exit 2."""
-        for pattern, chinese in self._MESSAGES:
-            translated, count = re.subn(f"^{pattern}$", chinese, message, flags=re.S)
-            if count:
-                message = translated
-                break
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: 错误：{message}\n")
-
-
 #: the help of --kind and of --kinds
 _KINDS_HELP = "本单位的合同类型文件夹（可多次给出；亦可用环境变量 CONTRACTGEN_KINDS）"
 
 
-class _Version(argparse.Action):
-    """``--version``: the release and the build identity (computed only when asked)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        from ..identity import identity
-
-        made_by = identity()
-        print(f"contractgen {made_by.text()}")
-        print(f"程序标识 {made_by}")
-        parser.exit()
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="contractgen",
         description="由合同数据生成合同全套文件（DOCX/PDF）；内置运维服务合同全套，"
         "也可用本单位的合同类型文件夹（--kinds）。",
     )
-    parser.add_argument("--version", action=_Version, help="显示程序版本与构建标识后退出")
+    parser.add_argument("--version", action=VersionAction, help="显示程序版本与构建标识后退出")
     parser.add_argument(
         "--kinds",
         type=Path,

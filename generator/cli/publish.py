@@ -19,11 +19,20 @@ __all__ = ["add_publish_commands", "iso_day", "publish_into"]
 
 
 def iso_day(text: str) -> dt.date:
-    """Return a YYYY-MM-DD date given on the command line (argparse's type)."""
+    """Return a date given on the command line, written as in a contract file (argparse's type)."""
+    from ..domain.fields import parse_date
+
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD，不是 {text!r}") from None
+        day: dt.date = parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"“{text}”：{_reason(exc)}") from None
+    return day
+
+
+def _reason(exc: ValueError) -> str:
+    """Return the Chinese reason of a field type's refusal (a PydanticCustomError's message)."""
+    message = getattr(exc, "message", None)
+    return str(message() if callable(message) else exc)
 
 
 def publish_into(publication: Any, out_dir: Path, ledger: Any) -> tuple[Path, str]:

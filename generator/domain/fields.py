@@ -129,14 +129,28 @@ def not_bool(value: Any) -> Any:
     return value
 
 
+#: an amount written with thousands separators, in groups of three: 1,578,000.00 or 1，578，000
+_GROUPED = re.compile(r"\d{1,3}(?:([,，])\d{3})(?:\1\d{3})*(?:\.\d+)?", re.ASCII)
+
+
 def _amount(value: Any) -> Decimal:
     if isinstance(value, float):
         # A float comes from a spreadsheet cell: its shortest repr is what was typed.
         value = repr(value)
+    if isinstance(value, str):
+        value = value.strip()
+        if _GROUPED.fullmatch(value):
+            value = value.replace(",", "").replace("，", "")
     try:
         return parse_amount(value)
     except AmountError as exc:
-        raise _fail("amount.format", exc.reason) from exc
+        reason = exc.reason
+        if reason.startswith("金额应为阿拉伯数字"):
+            reason = (
+                "金额应写成阿拉伯数字，如 1578000 或 1,578,000.50（可带一个小数点，千位可用逗号"
+                "分隔），不含符号、指数、前导零或空白"
+            )
+        raise _fail("amount.format", reason) from exc
 
 
 def _positive_amount(value: Decimal) -> Decimal:
@@ -151,17 +165,37 @@ def _percent(value: Decimal) -> Decimal:
     return value
 
 
+#: the ways a date is written, the same in every face (a file, a workbook, the API, the form):
+#: 2026-01-16, 2026-1-16, 2026/1/16, 2026.1.16, 2026年1月16日 (spaces allowed between parts)
+_DATE = re.compile(r"(\d{4})\s*([年/.\-])\s*(\d{1,2})\s*([月/.\-])\s*(\d{1,2})\s*(日?)", re.ASCII)
+#: what a date message shows as the ways to write one
+DATE_SPELLINGS = "2026-01-16、2026/1/16 或 2026年1月16日"
+
+
+def _date_of(text: str) -> date | None:
+    match = _DATE.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, first, month, second, day_, end = match.groups()
+    chinese = (first, second) == ("年", "月")
+    if not chinese and (first != second or end or first in "年月"):
+        return None  # 2026/1-16, 2026-1-16日: separators of one kind only
+    try:
+        return date(int(year), int(month), int(day_))
+    except ValueError as exc:
+        raise _fail("date.invalid", "日期不存在") from exc
+
+
 def parse_date(value: Any) -> Any:
-    """Return a date from a date or a YYYY-MM-DD text within the date range; refuse the rest."""
+    """Return a date from a date or a written date within the date range; refuse the rest."""
     if isinstance(value, date) and not hasattr(value, "hour"):
-        day = value
-    elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip(), re.ASCII):
-        try:
-            day = date.fromisoformat(value.strip())
-        except ValueError as exc:
-            raise _fail("date.invalid", "日期不存在") from exc
+        day: date | None = value
+    elif isinstance(value, str):
+        day = _date_of(value)
     else:
-        raise _fail("date.format", "日期格式应为YYYY-MM-DD")
+        day = None
+    if day is None:
+        raise _fail("date.format", f"日期应写成 {DATE_SPELLINGS}")
     if not DATE_MIN <= day <= DATE_MAX:
         raise _fail("date.range", f"日期应在{DATE_MIN.year}年至{DATE_MAX.year}年之间")
     return day

@@ -7,6 +7,7 @@ all fields in one pass); the rules that relate several fields are a kind's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "too_short": ("list.empty", "至少应有一项"),
     "string_too_long": ("text.too_long", "不能超过{max_length}个字符（现有{actual_length}个）"),
     "too_long": ("list.too_long", "最多{max_length}项（现有{actual_length}项）"),
-    "literal_error": ("choice.invalid", "取值无效，应为：{expected}"),
+    "literal_error": ("choice.invalid", "取值无效，应为以下之一：{expected}"),
 }
 
 
@@ -67,6 +68,10 @@ def from_pydantic(error: Any) -> Issue:
         context = dict(error.get("ctx", {}))
         if kind in {"string_too_long", "too_long"}:
             context["actual_length"] = len(error["input"])
+        if kind == "literal_error":
+            # pydantic's "'男' or '女'": the values, listed as Chinese lists them
+            values = re.findall(r"'((?:[^'\\]|\\.)*)'", str(context.get("expected", "")))
+            context["expected"] = "、".join(values) or context.get("expected", "")
         return Issue(path, code, message.format_map(_Blank(context)))
     if kind == "string_unicode" and isinstance(error.get("input"), str):
         # pydantic refuses a lone surrogate (JSON "\ud800") before any validator of ours.

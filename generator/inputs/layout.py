@@ -131,9 +131,6 @@ def layout_of(kind: ContractKind | None = None) -> Layout:
     return Layout(kind, (*columns, *_PUBLICATION), tuple(tables))
 
 
-_CHINESE_DATE = re.compile(r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?$")
-
-
 @dataclass
 class Record:
     """One contract of a batch as read: raw data, read problems, and where each value came from."""
@@ -183,19 +180,13 @@ def _cell_date(value: Any) -> Any:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
-        match = _CHINESE_DATE.match(value.strip())
-        if match:
-            year, month, day = (int(g) for g in match.groups())
-            return f"{year:04d}-{month:02d}-{day:02d}"
-        return value.strip()
-    return value
+    # text is read as every face reads it (generator.domain.fields.parse_date)
+    return value.strip() if isinstance(value, str) else value
 
 
 def _cell_number(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip().replace(",", "").replace("，", "")
-    return value
+    # thousands separators are read as every face reads them (the amount field type)
+    return value.strip() if isinstance(value, str) else value
 
 
 def _cell_int(value: Any) -> Any:

@@ -8,13 +8,22 @@ copy may withhold; nothing else in the package knows what a kind's fields are.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
 from ..domain import model as notice
 from ..domain.documents import DocumentKind, SealPlace
@@ -157,6 +166,45 @@ class ContractKind:
 
     # ------------------------------------------------------------ data
 
+    def label_of(self, path: str) -> str:
+        """Return a data path in words: the titles from the root, a list's rows by number.
+
+        ``acceptance_plan.items[0].stage`` → ``履约验收方案 · 验收项目 · 第 1 行 · 环节``;
+        a path the kind does not declare (a misspelt key) is returned as it is.
+        """
+        words: list[str] = []
+        plain = ""
+        for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+            if index:
+                words.append(f"第 {int(index) + 1} 行")
+                continue
+            plain = f"{plain}.{key}" if plain else key
+            title = self._title_at(plain)
+            if title is None:
+                return path
+            words.append(title)
+        return " · ".join(words)
+
+    def _title_at(self, plain: str) -> str | None:
+        found = self.by_path.get(plain)
+        if found is not None:
+            return found.title
+        if plain == "publication":
+            return "合同公告"
+        head, _, key = plain.partition(".")
+        if head == "publication" and "." not in key:
+            info = self.publication_model.model_fields.get(key)
+            return info.title if info is not None and info.title else None
+        return None
+
+    def titled(self, issues: list[Issue]) -> list[Issue]:
+        """Return the issues, each naming its field by title."""
+        out = []
+        for issue in issues:
+            label = self.label_of(issue.path) if issue.path else ""
+            out.append(dc_replace(issue, title=label) if label and label != issue.path else issue)
+        return out
+
     def title_of(self, path: str) -> str:
         """Return the Chinese title of a data path (its own title; the path if undeclared)."""
         found = self.by_path.get(path.replace("[]", ""))
@@ -188,9 +236,53 @@ class ContractKind:
             with reserved(self.seal_keywords):
                 contract = self.model.model_validate({k: v for k, v in data.items() if k != "kind"})
         except ValidationError as exc:
-            return None, [from_pydantic(e) for e in exc.errors(include_url=False)]
-        issues = [issue for rule in self.rules for issue in rule.check(contract)]
+            errors = exc.errors(include_url=False)
+            field_issues = [from_pydantic(e) for e in errors]
+            return None, self.titled(field_issues + self._rules_on_the_sound_fields(data, errors))
+        issues = self.titled([issue for rule in self.rules for issue in rule.check(contract)])
         return (None if issues else contract), issues
+
+    def _rules_on_the_sound_fields(self, data: Mapping[str, Any], errors: list[Any]) -> list[Issue]:
+        """Return what the rules find in the fields that are sound, beside the fields' errors.
+
+        Every issue at once: a rule runs when every top-level field it reads validates on
+        its own, so that fixing one field never reveals another problem that was there.
+        """
+        unsound = {e["loc"][0] for e in errors if e["loc"]}
+        if any(not e["loc"] for e in errors):
+            return []  # the data as a whole is wrong: nothing to check rules on
+        wanted = {path.split(".")[0] for rule in self.rules for path in rule.paths} - unsound
+        parsed: dict[str, Any] = {}
+        with reserved(self.seal_keywords):
+            for name in sorted(wanted):
+                adapter = self._field_adapters.get(name)
+                if adapter is None:
+                    continue
+                if name in data:
+                    try:
+                        parsed[name] = adapter.validate_python(data[name])
+                    except ValidationError:
+                        unsound.add(name)
+                elif not self.model.model_fields[name].is_required():
+                    parsed[name] = self.model.model_fields[name].get_default(
+                        call_default_factory=True
+                    )
+                else:
+                    unsound.add(name)
+        partial = self.model.model_construct(**parsed)
+        issues: list[Issue] = []
+        for rule in self.rules:
+            if not {path.split(".")[0] for path in rule.paths} & unsound:
+                issues.extend(rule.check(partial))
+        return issues
+
+    @cached_property
+    def _field_adapters(self) -> dict[str, TypeAdapter[Any]]:
+        """Return a validator of each top-level field on its own (its type and constraints)."""
+        return {
+            name: TypeAdapter(cast(Any, Annotated[info.annotation, info]))
+            for name, info in self.model.model_fields.items()
+        }
 
     def validate(self, data: Mapping[str, Any]) -> list[Issue]:
         """Return every issue in raw data (an empty list when it is valid)."""

@@ -142,7 +142,7 @@ def _dates(path: Path, key: str, value: Any, year: int) -> Iterator[tuple[str, d
                 else:
                     first = last = dt.date.fromisoformat(str(item).strip())
             except ValueError:
-                message = f"“{item}”不是日期（应为 YYYY-MM-DD，或“起日 至 止日”）"
+                message = f"“{item}”不是日期（应写成 {year}-01-01，或“起日 至 止日”）"
                 raise _fail(path, where, "calendar.date", message) from None
         if last < first:
             raise _fail(path, where, "calendar.range", f"“{item}”的止日早于起日")

@@ -78,6 +78,12 @@ _ISSUE_SCHEMA: dict[str, Any] = {
             "maxLength": MAX_ISSUE_TEXT,
             "description": "the problem, in Chinese",
         },
+        "title": {
+            "type": "string",
+            "maxLength": MAX_ISSUE_TEXT,
+            "description": "the field as a person reads it, e.g. 乙方 · 邮政编码 (absent where "
+            "the path is not a declared field)",
+        },
     },
 }
 _SET_JSON_SCHEMA: dict[str, Any] = {

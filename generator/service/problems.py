@@ -112,7 +112,12 @@ def issue_list(issues: list[Issue]) -> dict[str, Any]:
     """Return the first :data:`MAX_ISSUES` issues, their texts cut, and the count of the rest."""
     return {
         "issues": [
-            {"path": _cut(i.path), "code": _cut(i.code), "message": _cut(i.message)}
+            {
+                "path": _cut(i.path),
+                "code": _cut(i.code),
+                "message": _cut(i.message),
+                **({"title": _cut(i.title)} if i.title else {}),
+            }
             for i in issues[:MAX_ISSUES]
         ],
         "omitted_issues": max(0, len(issues) - MAX_ISSUES),

@@ -25,8 +25,11 @@ def test_validate_invalid_prints_one_line_per_issue() -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2
-    assert all("unknown_field.yaml: supplier.postcod" in line for line in lines)
-    assert any(line.endswith("[field.unknown]") for line in lines)
+    assert all("unknown_field.yaml: " in line for line in lines)
+    # a declared field by its title, the path beside it; a misspelt key as it was typed
+    titled = "unknown_field.yaml: 乙方 · 邮政编码（supplier.postcode）：必填项缺失 [required]"
+    assert any(line.endswith(titled) for line in lines)
+    assert any("supplier.postcod: " in line and line.endswith("[field.unknown]") for line in lines)
 
 
 def test_validate_unreadable_file() -> None:
@@ -122,6 +125,9 @@ def _commands() -> list[list[str]]:
 def test_every_command_has_help_and_is_in_the_readme(command: list[str]) -> None:
     result = run_cli(*command, "--help")
     assert result.returncode == 0
-    assert "usage:" in result.stdout
+    # argparse's own words in Chinese too: 用法, 参数, 选项, and the help of -h
+    assert result.stdout.startswith("用法：contractgen"), result.stdout
+    assert "显示本帮助并退出" in result.stdout
+    assert not {"usage", "positional", "options", "show this help"} & set(result.stdout.split())
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"contractgen {' '.join(command)}" in readme

@@ -44,7 +44,8 @@ def test_render_refuses_with_the_field_and_makes_nothing(
     out = tmp_path / "out"
     result = run_cli("render", file, "-o", out, "--format", "docx")
     assert result.returncode == 1, result.stderr
-    assert f"{path}: " in result.stderr
+    # the field by its title with its path beside it (a file that cannot be read: the path)
+    assert f"（{path}）：" in result.stderr or f": {path}: " in result.stderr
     assert f"[{code}]" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
