@@ -5,9 +5,10 @@ name that overflows its line by one character leaves that character alone on
 the next (乙方（受托人）：…有限公 / 司). LibreOffice 7.4 breaks between two ideographs
 joined by a word joiner (U+2060), a zero-width no-break space or a zero-width
 joiner alike, so :func:`keep_tail` measures the line as it will be set and, when
-its last line would hold one character, breaks it before its last two. The templates' build wraps every head field and signature
-cell holding a value in it (``{% filter keep_tail %}…{% endfilter %}``, a cell
-with its width).
+its last line would hold one character (its punctuation aside), breaks it before
+its last two. The templates' build wraps every head field and signature cell
+holding a value in it (``{% filter keep_tail %}…{% endfilter %}``, a cell with
+its width).
 
 The measure is exact for CJK text, where every character is one em wide, and
 close for Latin letters and digits (their advance widths in the face LibreOffice
@@ -124,8 +125,8 @@ def keep_tail(value: Any, width: float = LINE_EMS) -> Any:
     """
     text = value.unescape() if isinstance(value, Markup) else str(value)
     starts = _line_starts(text, width)
-    if starts is None or len(starts) < 2 or len(text[starts[-1] :].strip()) != 1:
-        return value
+    if starts is None or len(starts) < 2 or sum(c.isalnum() for c in text[starts[-1] :]) != 1:
+        return value  # alone: one letter, digit or ideograph, its punctuation aside (限）)
     # The piece that ends the line before goes down with the lone character.
     at = [piece for piece in _pieces(text[: starts[-1]]) if not piece.space][-1].start
     if at <= starts[-2]:
