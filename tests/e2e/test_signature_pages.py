@@ -1,11 +1,13 @@
 """Signature pages and the parties' block as LibreOffice sets them, read back with PDFium.
 
-Each set is made once, for the seed and for names that take one, two and three
-lines in the agreements' signature cells (both a name of 15 characters, which
-would leave its last character alone there, and one of 27, which would leave it
-alone on the contract's first page). What is checked is where the text lands:
-the baselines of both parties' dates, the lines of the parties' block, and what
-the contract's signature page holds besides the signatures.
+Each set is made once: for the seed, for names that take one, two and three lines
+in the agreements' signature cells (among them a buyer of 15 characters, which
+would leave its last one alone there, and a supplier of 27, which would leave its
+司 alone on the contract's first page), and for the cross-year sample, whose
+contract's signature block would stand alone on its last page. What is checked
+is where the text lands: the baselines of both parties' dates, the lines of the
+parties' block and of the signature cells, and what the contract's signature page
+holds besides the signatures.
 """
 
 from __future__ import annotations
@@ -18,24 +20,23 @@ from typing import Any
 import pytest
 
 from generator import Generator
+from generator.inputs.load import load_data
 from generator.pipeline import ContractSet
 
+from ..conftest import SAMPLES
 from ..pdfs import text_lines
 
 #: names by the lines they take in a signature cell (甲方:… / 乙方: …, 16.6 ems)
 NAMES: dict[str, dict[str, str]] = {
     "one": {},  # the seed's: 上海市大数据中心, 上海众恒智能系统技术有限公司
     "two": {
-        "buyer": "上海市大数据中心信息安全分中心",  # 15: 中心 would leave 心 alone
-        "supplier": "上海浦东新区张江高科技园区智能信息系统工程股份有限公司",  # 27: 司 on page 1
-    },
+        "supplier": "上海浦东新区张江高科技园区智能信息系统工程股份有限公司"
+    },  # 27: 司 on page 1
     "three": {
-        "buyer": "上海市大数据中心（上海市公共数据开放与运营服务中心）",  # two lines
+        "buyer": "上海市大数据中心信息安全分中心",  # 15: two lines, else 心 alone on the second
         "supplier": "上海市浦东新区张江高科技园区智能信息系统集成与数据安全服务有限公司第二分公司",
     },
 }
-#: enough of 2.6 to push the contract's signature block onto a page of its own
-LONG_TERMS = "乙方应按甲方要求提供驻场服务，" * 36 + "其余按本合同执行。"
 AGREEMENTS = ("confidentiality_agreement", "integrity_agreement")
 DATE = re.compile(r"(日期:)?\d{4}年\d{2}月\d{2}日")
 
@@ -49,9 +50,8 @@ def sets(seed_data: dict[str, Any]) -> Iterator[dict[str, ContractSet]]:
             for party, name in names.items():
                 data[party]["name"] = name
             made[lines] = generator.render(data)
-        data = copy.deepcopy(seed_data)
-        data["other_terms"] = LONG_TERMS
-        made["long_terms"] = generator.render(data)
+        # its contract's signature block, alone, would start page 14
+        made["cross_year"] = generator.render(load_data(SAMPLES / "cross_year.yaml"))
     yield made
 
 
@@ -80,12 +80,12 @@ def test_a_wrapped_name_takes_its_lines_in_its_own_cell(
     sets: dict[str, ContractSet], lines: str, kind: str
 ) -> None:
     page = text_lines(_pdf(sets[lines], kind), -1)
-    names = NAMES[lines]
-    for label, party in (("甲方:", "buyer"), ("乙方:", "supplier")):
+    contract = sets[lines].contract
+    for label, name in (("甲方:", contract.buyer.name), ("乙方:", contract.supplier.name)):
         start = next(i for i, line in enumerate(page) if line[2].startswith(label))
         left = page[start][1]
         cell = [t for _, x, t in page[start:] if x == left and not DATE.fullmatch(t)]
-        assert "".join(cell).removeprefix(label) == names[party]
+        assert "".join(cell).removeprefix(label) == name
         assert all(len(line) > 1 for line in cell), cell  # no character alone on a line
 
 
@@ -107,7 +107,7 @@ def test_no_line_of_the_parties_block_holds_one_character(
         assert (block[at] + block[at + 1]).removeprefix("乙方（受托人）：") == supplier
 
 
-@pytest.mark.parametrize("name", ["one", "long_terms"])
+@pytest.mark.parametrize("name", ["one", "cross_year"])
 def test_the_contract_s_signature_page_holds_its_last_clause(
     sets: dict[str, ContractSet], name: str
 ) -> None:
@@ -115,5 +115,5 @@ def test_the_contract_s_signature_page_holds_its_last_clause(
     clause = page.index("15.3本合同附件与合同具有同等效力。")
     assert page[clause + 1 : clause + 3] == ["（以下无正文）", "签约各方："]
     assert page[clause + 3].startswith("甲方（盖章）：")
-    if name == "long_terms":
+    if name == "cross_year":
         assert clause == 1  # under the page header: the clause came over with the block
