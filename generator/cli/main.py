@@ -100,7 +100,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         force=args.force,
         templates=template_folder(args.templates),
         kind=args.kind,
-        ledger=None if args.no_ledger else _ledger_url(args),
+        # with --broker the ledger is the workers' (contractgen worker --ledger)
+        ledger=None if args.no_ledger or args.broker else _ledger_url(args),
         publish=args.publish,
         published_on=args.published_on,
     )

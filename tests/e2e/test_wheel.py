@@ -168,9 +168,20 @@ def test_the_bare_wheel_is_the_library_and_the_command_line(bare: Path, tmp_path
     [
         (("serve",), "service"),
         (("worker", "--broker", "redis://127.0.0.1:9/0"), "queue"),
+        (
+            (
+                "batch",
+                str(SAMPLES / "batch.xlsx"),
+                "-o",
+                "out",
+                "--broker",
+                "redis://127.0.0.1:9/0",
+            ),
+            "queue",
+        ),
         (("ledger", "list", "--ledger", "postgresql+psycopg://u@127.0.0.1:9/db"), "postgres"),
     ],
-    ids=["serve", "worker", "postgres-ledger"],
+    ids=["serve", "worker", "batch-broker", "postgres-ledger"],
 )
 def test_the_bare_wheel_names_the_extra_a_command_needs(
     bare: Path, tmp_path: Path, args: tuple[str, ...], extra: str
