@@ -23,6 +23,7 @@ __all__ = [
     "MESSAGE_MAX",
     "REPORT_FILES",
     "REPORT_NAME",
+    "STATUS_WORDS",
     "Line",
     "Progress",
     "Summary",
@@ -35,6 +36,15 @@ REPORT_NAME = "batch-report"
 #: the files a batch writes beside the contracts' folders: no contract may be numbered so
 #: (compared without case, as Windows and macOS compare file names)
 REPORT_FILES = (f"{REPORT_NAME}.csv", f"{REPORT_NAME}.json")
+#: each row's state, as a person reads it (the JSON keeps the code beside the word)
+STATUS_WORDS = {
+    "pending": "待生成",
+    "made": "已生成",
+    "skipped": "已是最新",
+    "failed": "有问题",
+    "not_started": "未开始",
+    "interrupted": "已中断",
+}
 #: first characters that make Excel read a cell as a formula (OWASP, CSV injection)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: the longest error message kept in the report for one failure
@@ -114,14 +124,15 @@ class Progress:
             filled = int(width * self.done / max(self.total, 1))
             bar = "█" * filled + "·" * (width - filled)
             self.stream.write(
-                f"\r[{bar}] {self.done}/{self.total}  已用 {elapsed:5.1f}s  剩余约 {eta:5.1f}s "
+                f"\r[{bar}] {self.done}/{self.total}  已用 {elapsed:5.1f} 秒  剩余约 {eta:5.1f} 秒 "
             )
             if self.done == self.total:
                 self.stream.write("\n")
         else:
+            word = STATUS_WORDS.get(line.status, line.status)
             self.stream.write(
-                f"[{self.done}/{self.total}] {line.contract_no}: {line.status} "
-                f"(elapsed {elapsed:.1f}s, eta {eta:.1f}s)\n"
+                f"[{self.done}/{self.total}] {line.contract_no}：{word}"
+                f"（已用 {elapsed:.1f} 秒，剩余约 {eta:.1f} 秒）\n"
             )
         self.stream.flush()
 
@@ -156,6 +167,7 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
             "where": line.where,
             "contract_no": line.contract_no,
             "status": line.status,
+            "status_text": STATUS_WORDS.get(line.status, line.status),
             "folder": line.folder,
             "ledger": line.ledger,
             "kind": line.kind or None,
@@ -173,7 +185,7 @@ def write_report(out_dir: Path, lines: list[Line], summary: dict[str, Any]) -> N
         cells = (
             line.where,
             line.contract_no,
-            line.status,
+            STATUS_WORDS.get(line.status, line.status),
             line.folder,
             problems,
             line.ledger,

@@ -88,9 +88,9 @@ def _refused(char: str) -> tuple[str, str] | None:
 
 def _position(value: str, char: str) -> str:
     index = value.index(char) + 1
-    name = unicodedata.name(char, "")
     shown = "" if unicodedata.category(char)[0] in "CZ" else f"“{char}”"
-    return f"第{index}个字符{shown}（U+{ord(char):04X}{' ' + name if name else ''}）"
+    # the code point only: Unicode's names are English, and the reason says what it is
+    return f"第{index}个字符{shown}（U+{ord(char):04X}）"
 
 
 def _first(value: str, chars: list[str]) -> tuple[str, str]:

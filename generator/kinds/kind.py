@@ -372,7 +372,8 @@ class ContractKind:
                 Field(
                     default_factory=list,
                     title="公开文本隐去的字段",
-                    description="数据路径，如 " + (spec.withhold or ["supplier.bank.account"])[0],
+                    description="字段的名称或路径，如 "
+                    + self.label_of((spec.withhold or ["supplier.bank.account"])[0]),
                 ),
             ),
             project_no=(notice.ProjectNo, Field(default=None, title="项目编号")),
@@ -394,12 +395,45 @@ class ContractKind:
         )
         return model
 
-    def _withholdable(self, path: str) -> str:
+    @cached_property
+    def withholdable(self) -> dict[str, str]:
+        """Return each field the public copy may withhold, by path, with its label in words.
+
+        A value (not a group or list of records), not one the 合同公告 must publish; in the
+        declaration's order.
+        """
+        out = {}
+        for top in self.fields:
+            for definition in top.walk():
+                if definition.children or definition.item is not None:
+                    continue
+                public = any(
+                    p == definition.path or p.startswith(f"{definition.path}.")
+                    for p in self.public_paths
+                )
+                if not public:
+                    out[definition.path] = self.label_of(definition.path)
+        return out
+
+    @cached_property
+    def _withhold_names(self) -> dict[str, str]:
+        """Return the path each way of naming a field resolves to: path, label, joined titles."""
+        names = {path: path for path in self.data_paths}
+        for path in self.data_paths:
+            label = self.label_of(path)
+            names.setdefault(label, path)
+            names.setdefault(label.replace(" · ", ""), path)
+        return names
+
+    def _withholdable(self, given: str) -> str:
+        path = self._withhold_names.get(given) or self._withhold_names.get(given.replace(" ", ""))
+        path = path or given
         if path not in self.data_paths:
             example = (self.spec.publication.withhold or sorted(self.data_paths))[0]
             raise refusal(
                 "publication.withhold.unknown",
-                f"“{path[:80]}”不是合同数据的字段路径（如 {example}；列表的字段写作 列表.字段）",
+                f"“{path[:80]}”不是合同的字段（写字段的名称，如 {self.label_of(example)}，"
+                f"或其路径，如 {example}）",
             )
         public = [p for p in self.public_paths if p == path or p.startswith(f"{path}.")]
         if public:

@@ -77,6 +77,8 @@ class FieldSpec:
     maxlength: int | None = None
     placeholder: str | None = None
     default: str = ""
+    #: what a person reads for each of ``choices`` (the choice itself when empty)
+    choice_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,10 +198,29 @@ def sections(kind_id: str | None = None) -> tuple[Section, ...]:
 
 @cache
 def _sections(kind: ContractKind) -> tuple[Section, ...]:
-    nodes = {node.name: node for node in _children(kind.model)}
+    nodes = {node.name: _withhold_by_title(node, kind) for node in _children(kind.model)}
     return tuple(
         Section(title, tuple(nodes[name] for name in names)) for title, names in groups(kind)
     )
+
+
+def _withhold_by_title(node: Node, kind: ContractKind) -> Node:
+    """Return the publication's fieldset with the fields to withhold chosen by their titles."""
+    if not isinstance(node, GroupSpec) or node.name != "publication":
+        return node
+    children = []
+    for child in node.children:
+        if isinstance(child, ListSpec) and child.name == "withhold":
+            assert isinstance(child.item, FieldSpec)
+            chosen = replace(
+                child.item,
+                widget="select",
+                choices=tuple(kind.withholdable),
+                choice_labels=tuple(kind.withholdable.values()),
+            )
+            child = replace(child, item=chosen, hint="选择公开文本中以＊＊＊代替的字段")
+        children.append(child)
+    return replace(node, children=tuple(children))
 
 
 def _own(kind: ContractKind) -> dict[str, str]:

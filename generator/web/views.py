@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .._version import __version__
+from ..batch.report import STATUS_WORDS
 from ..domain.amount import rmb_upper
 from ..errors import AmountError, Issue
 from ..kinds import registry
@@ -50,6 +51,7 @@ def environment() -> Environment:
         kinds=lambda: list(registry()),
         list_rows=list_rows,
         sections=sections,
+        status_words=STATUS_WORDS,
         version=__version__,
     )
     return env

@@ -113,7 +113,7 @@ def test_report_csv_names_row_column_and_message(first_run: tuple[Path, Any]) ->
     with open(out / "batch-report.csv", encoding="utf-8-sig", newline="") as fh:
         lines = list(csv.DictReader(fh))
     bad = next(line for line in lines if line["位置"] == "工作表 合同 第7行")
-    assert bad["状态"] == "failed"
+    assert bad["状态"] == "有问题"
     assert "“乙方邮政编码”列" in bad["问题"] and "邮政编码应为6位数字" in bad["问题"]
 
 

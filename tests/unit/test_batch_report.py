@@ -37,7 +37,7 @@ def test_every_column_is_neutralised(tmp_path: Path, value: str, cell: str) -> N
     write_report(tmp_path, [line], {})
     with open(tmp_path / "batch-report.csv", encoding="utf-8-sig", newline="") as fh:
         _, row = list(csv.reader(fh))
-    assert row[:4] == [cell, cell, "failed", cell]
+    assert row[:4] == [cell, cell, "有问题", cell]
     assert row[4] == cell.removesuffix(value) + f"{value}：z [x.y]"  # the place leads the cell
     rows = json.loads((tmp_path / "batch-report.json").read_text(encoding="utf-8"))["rows"]
     assert rows[0]["contract_no"] == rows[0]["where"] == rows[0]["folder"] == value
