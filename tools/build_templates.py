@@ -29,7 +29,8 @@ straddle a ``**``.
 Tables run from ``[form W W …]`` or ``[sign W W …]`` to ``[/form]`` / ``[/sign]``;
 the numbers are column widths in cm, a ``c`` after one centres that column's body
 cells (``[form 1.4c 3.2 …]``: a 序号 column). ``form`` is a bordered 五号 table,
-``sign`` a borderless signature table kept on one page. Rows:
+``sign`` a borderless signature table kept on one page, a cell holding a value kept
+whole as a head field is (``keep_tail`` given the cell's width). Rows:
 
     | a |2 b |^        cells; ``|N`` spans N columns, ``|^`` continues the cell above
     = 一、验收组织       one shaded, bold cell across the row (section row)
