@@ -341,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="PATH",
-        help="从文件读取令牌，要求 Authorization: Bearer TOKEN（默认取环境变量 CONTRACTGEN_TOKEN）",
+        help="从文件读取访问令牌：调用接口须带此令牌（请求头 Authorization）；"
+        "默认取环境变量 CONTRACTGEN_TOKEN",
     )
     serve_cmd.add_argument(
         "--max-body",

@@ -41,7 +41,7 @@ TEXT_PATTERN = r"^[^\x00]*$"
 
 _T = TypeVar("_T")
 
-_ContractNo = Annotated[str, Path(description="contract number (合同编号)", pattern=TEXT_PATTERN)]
+_ContractNo = Annotated[str, Path(description="合同编号", pattern=TEXT_PATTERN)]
 
 
 def _ledger(request: Request) -> Ledger:

@@ -91,7 +91,7 @@ async def publications(
     request: Request,
     published_on: Annotated[
         dt.date | None,
-        Query(description="合同公告日期, YYYY-MM-DD; default today in China (UTC+8)"),
+        Query(description="合同公告日期，如 2026-01-20（默认为北京时间的今天）"),
     ] = None,
     fmt: Annotated[
         Literal["zip", "json"] | None,
