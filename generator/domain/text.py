@@ -23,6 +23,8 @@ from pathlib import Path
 from fontTools.ttLib import TTCollection, TTFont
 from pydantic_core import PydanticCustomError
 
+from .._cache import cached_bytes, file_key
+
 __all__ = [
     "FONTS_CONF",
     "character_problem",
@@ -148,13 +150,29 @@ def _covered(path: Path, families: set[str]) -> set[int]:
 
 @functools.cache
 def printable() -> frozenset[int]:
-    """Return the code points some font LibreOffice may use has a glyph for (empty: no font)."""
+    """Return the code points some font LibreOffice may use has a glyph for (empty: no font).
+
+    Read from the font files once per host and kept between processes (:mod:`.._cache`),
+    as a bitmap of every code point, under a key of the fonts configuration and the files.
+    """
     files, families = declared_fonts(FONTS_CONF)
-    covered: set[int] = set()
-    for pattern in files:
-        for name in sorted(glob.glob(pattern)):
-            covered |= _covered(Path(name), families)
-    return frozenset(covered)
+    names = sorted(name for pattern in files for name in glob.glob(pattern))
+
+    def learn() -> bytes:
+        bitmap = bytearray(0x110000 // 8)
+        for name in names:
+            for point in _covered(Path(name), families):
+                bitmap[point >> 3] |= 1 << (point & 7)
+        return bytes(bitmap)
+
+    bitmap = cached_bytes("glyphs", file_key("glyphs", [FONTS_CONF, *names]), learn) or b""
+    return frozenset(
+        (n << 3) + bit
+        for n, byte in enumerate(bitmap)
+        if byte
+        for bit in range(8)
+        if byte >> bit & 1
+    )
 
 
 def _check_glyphs(value: str) -> None:

@@ -17,6 +17,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
+from .._cache import cached_bytes, file_key
 from ..errors import ConversionError
 
 __all__ = [
@@ -120,6 +121,19 @@ def reported_version() -> str | None:
 
 @cache
 def _reported_version(soffice: str, size: int, mtime_ns: int) -> str | None:
+    """Ask the office, or read what it answered before (kept by its files' state)."""
+    program = Path(os.path.realpath(soffice)).parent
+    key = file_key("office", [soffice, program / "soffice.bin", program / "versionrc"])
+
+    def learn() -> bytes | None:
+        answer = _ask_version(soffice)
+        return answer.encode() if answer else None
+
+    kept = cached_bytes("office-version", key, learn)
+    return kept.decode() if kept else None
+
+
+def _ask_version(soffice: str) -> str | None:
     try:
         done = subprocess.run(
             [soffice, "--version"],

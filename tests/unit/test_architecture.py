@@ -28,16 +28,18 @@ PACKAGE = ROOT / "generator"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_version": set(),
+    # facts about the host kept between processes (the fonts' glyphs, the office's version)
+    "_cache": set(),
     # the one logging configuration, and the fields a line carries: nothing of the package's
     "logs": set(),
     # what made a file: the package's files, the built-in kinds, the fonts, the office
     "identity": {"_version", "domain", "errors", "kinds", "office"},
-    "domain": {"errors"},
+    "domain": {"_cache", "errors"},
     # below every stage: nothing under it knows which kind it works on
     "kinds": {"domain", "errors"},
     "inputs": {"domain", "errors", "kinds"},
     "docx": {"domain", "errors"},
-    "office": {"errors"},
+    "office": {"_cache", "errors"},
     "pdf": {"errors"},
     "pipeline": {"_version", "docx", "domain", "errors", "identity", "kinds", "office", "pdf"},
     # the ledger verifies a publication's zip as a set's, skipping its publication.json
