@@ -11,6 +11,7 @@ the fact is learnt again, as without it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -53,8 +54,6 @@ def cached_bytes(name: str, key: str, learn: Callable[[], bytes | None]) -> byte
         staging.write_bytes(value)
         os.replace(staging, path)
     except OSError:  # a read-only home: learnt again next time
-        try:
+        with contextlib.suppress(OSError):
             staging.unlink(missing_ok=True)
-        except OSError:
-            pass
     return value
