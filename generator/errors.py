@@ -220,7 +220,7 @@ class TemplateError(ContractError, LookupError):
         self.excerpt = excerpt
         place = template + (f" ({part})" if part else "")
         if paragraph is not None:
-            place += f", paragraph {paragraph}: «{excerpt}»"
+            place += f"，第 {paragraph} 段：«{excerpt}»"
         super().__init__(f"{place}: {problem}" if place else problem)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -281,6 +281,7 @@ class SealPlacementError(ContractError, LookupError):
         pages: Sequence[int] = (),
         where: str = "",
         covered: str | None = None,
+        title: str = "",
     ) -> None:
         self.kind = kind
         self.party = party
@@ -289,15 +290,15 @@ class SealPlacementError(ContractError, LookupError):
         self.pages = list(pages)
         self.covered = covered
         self.where = where
+        self.title = title
+        document = title or kind
         if covered is not None:
-            message = (
-                f"{kind}: the {party}'s seal at {keyword!r} would cover other text: {covered!r}"
-            )
+            message = f"{document}：“{keyword}”处的盖章会盖住其他文字：“{covered}”"
         else:
-            places = ", ".join(f"page {page}" for page in self.pages)
-            message = (
-                f"{kind}: seal keyword {keyword!r} for the {party} found {count} times in "
-                f"{where}, expected exactly once" + (f" ({places})" if places else "")
+            places = "、".join(str(page) for page in self.pages)
+            scope = {"the last page": "最后一页", "the document": "全文"}.get(where, where)
+            message = f"{document}：盖章标记“{keyword}”在{scope}出现 {count} 次，应恰好一次" + (
+                f"（第 {places} 页）" if places else ""
             )
         super().__init__(message)
 
@@ -311,6 +312,7 @@ class SealPlacementError(ContractError, LookupError):
             "pages": self.pages,
             "where": self.where,
             "covered": self.covered,
+            "title": self.title,
         }
         return (_rebuild, (type(self), (), fields))
 

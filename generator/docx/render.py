@@ -187,7 +187,7 @@ class DocumentTemplate:
                 continue
             for path, lineno in _paths(env.parse(part.source)):
                 number, excerpt = _paragraph(part.source, lineno)
-                where = f"paragraph {number}: «{excerpt}»" if number else f"line {lineno}"
+                where = f"第 {number} 段：«{excerpt}»" if number else f"第 {lineno} 行"
                 yield path, part.name, where
 
 

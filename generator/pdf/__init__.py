@@ -84,7 +84,7 @@ def finish_set(
             first = 0
             for part, count in zip(parts, counts, strict=True):
                 run = Pages(source, first, count)
-                records = place(layer, run.indexes, part.seals, part.kind)
+                records = place(layer, run.indexes, part.seals, part.kind, part.meta.title)
                 pdf = assemble(
                     [run], part.meta, edit=functools.partial(add_fields, records=records)
                 )

@@ -130,7 +130,7 @@ class TextLayer:
 
 
 def place(
-    layer: TextLayer, pages: range, specs: Sequence[SealSpec], kind: str
+    layer: TextLayer, pages: range, specs: Sequence[SealSpec], kind: str, title: str = ""
 ) -> list[dict[str, Any]]:
     """Return each party's seal record for a document made of ``pages`` of the layer.
 
@@ -155,12 +155,13 @@ def place(
                 count=len(found),
                 pages=[index - pages[0] + 1 for index, _, _ in found],
                 where="the last page" if spec.last_page_only else "the document",
+                title=title,
             )
         index, keyword_rect, _ = found[0]
         others = [
             rect for s in specs if s is not spec for i, rect, _ in hits[s.keyword] if i == index
         ]
-        rect = _seal_rect(layer, index, keyword_rect, others, spec, kind)
+        rect = _seal_rect(layer, index, keyword_rect, others, spec, kind, title)
         records.append(
             {
                 "party": spec.party,
@@ -190,7 +191,13 @@ def _find(layer: TextLayer, index: int, keyword: str) -> list[tuple[int, Rect, l
 
 
 def _seal_rect(
-    layer: TextLayer, index: int, keyword: Rect, others: list[Rect], spec: SealSpec, kind: str
+    layer: TextLayer,
+    index: int,
+    keyword: Rect,
+    others: list[Rect],
+    spec: SealSpec,
+    kind: str,
+    title: str = "",
 ) -> Rect:
     """Return the seal's rectangle for a keyword, checked to cover only the party's block."""
     _, chars, media = layer.page(index)
@@ -239,6 +246,7 @@ def _seal_rect(
             pages=[],
             where="",
             covered="".join(ch.text for ch in covered),
+            title=title,
         )
     return rect
 

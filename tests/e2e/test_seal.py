@@ -268,7 +268,7 @@ def part(specs: tuple[SealSpec, ...], contract: Any) -> Part:
 
 def test_a_missing_keyword_is_refused(raw_contract: bytes, sets: dict[str, ContractSet]) -> None:
     specs = (SealSpec("buyer", "丙方（盖章）"),)
-    with pytest.raises(SealPlacementError, match="found 0 times") as caught:
+    with pytest.raises(SealPlacementError, match="出现 0 次") as caught:
         finish_set([(raw_contract, [part(specs, sets["seed"].contract)])])
     assert caught.value.count == 0 and caught.value.keyword == "丙方（盖章）"
 
@@ -278,6 +278,6 @@ def test_a_seal_that_would_cover_body_text_is_refused(
 ) -> None:
     # 15.2 is in the middle of the text, with clauses above and below it.
     specs = (SealSpec("buyer", "15.2"),)
-    with pytest.raises(SealPlacementError, match="would cover other text") as caught:
+    with pytest.raises(SealPlacementError, match="会盖住其他文字") as caught:
         finish_set([(raw_contract, [part(specs, sets["seed"].contract)])])
     assert caught.value.covered  # what it would have covered, for the message

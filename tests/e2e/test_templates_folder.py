@@ -126,7 +126,7 @@ def test_check_names_the_template_and_paragraph_of_a_missing_variable(
     result = run_cli("templates", "check", "--templates", edited)
     assert result.returncode == 1
     assert "service_contract.docx" in result.stderr
-    assert "buyer.nickname" in result.stderr and "paragraph" in result.stderr
+    assert "buyer.nickname" in result.stderr and "段：" in result.stderr
 
 
 def test_a_folder_missing_a_template_is_refused_with_its_name(edited: Path, tmp_path: Path) -> None:

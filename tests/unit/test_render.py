@@ -141,7 +141,7 @@ def test_undefined_variable_names_template_and_paragraph(
         template.render(build_context(parse(seed)), {})
     message = str(caught.value)
     assert "service_contract.docx" in message
-    assert "paragraph 2: «甲方：{{ buyer.nmae }}»" in message
+    assert "第 2 段：«甲方：{{ buyer.nmae }}»" in message
     assert "未定义的变量 buyer.nmae" in message
 
 
@@ -149,7 +149,7 @@ def test_syntax_error_names_template_and_paragraph(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as caught:
         DocumentTemplate(_template_with(tmp_path, ["第一段", "第二段", "{% if x %}没有结束"]))
     assert "service_contract.docx" in str(caught.value)
-    assert "paragraph 3" in str(caught.value)
+    assert "第 3 段" in str(caught.value)
 
 
 def test_template_check_passes_on_the_bundled_templates() -> None:
@@ -172,7 +172,7 @@ def test_template_check_reports_full_paths_inside_loops(tmp_path: Path) -> None:
     )
     contexts = [build_context(parse(load_data(p))) for p in sorted(SAMPLES.glob("*.yaml"))]
     problems = kind_templates(KIND, tmp_path).check(contexts)
-    assert any("supplier.bank.swift" in p and "paragraph 1" in p for p in problems), problems
+    assert any("supplier.bank.swift" in p and "第 1 段" in p for p in problems), problems
     assert any("payment.instalments[].due_date" in p for p in problems), problems
     assert not any("instalments[].condition" in p for p in problems)
 
@@ -184,5 +184,5 @@ def test_a_template_cannot_run_code(tmp_path: Path, seed: dict[str, Any]) -> Non
     template = DocumentTemplate(_template_with(tmp_path, ["第一段", escape]))
     with pytest.raises(TemplateError) as caught:
         template.render(build_context(parse(seed)), {})
-    assert "paragraph 2" in str(caught.value)
+    assert "第 2 段" in str(caught.value)
     assert not witness.exists()
