@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ..conftest import ROOT
 from .test_batch import _rows
 
@@ -85,6 +87,7 @@ def _whole(folder: Path) -> bool:
     return all((folder / name).is_file() for name in [*files, manifest["bundle"]["file"]])
 
 
+@pytest.mark.slow
 def test_killed_office_loses_no_contract(tmp_path: Path, seed_data: dict[str, Any]) -> None:
     before = set(_offices())
     out = tmp_path / "out"
@@ -109,6 +112,7 @@ def _assert_no_new_offices(before: set[int]) -> None:
     assert not set(_offices()) - before, "LibreOffice processes left behind"
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_whole_folders_and_a_report(
     tmp_path: Path, seed_data: dict[str, Any]
 ) -> None:

@@ -244,6 +244,7 @@ def test_missing_input_raises(pool: ConverterPool, tmp_path: Path) -> None:
         pool.convert(tmp_path / "nothing.docx", tmp_path / "nothing.pdf")
 
 
+@pytest.mark.slow
 def test_crashed_and_hung_workers_are_replaced_then_close_kills_all(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
@@ -376,6 +377,7 @@ def test_close_waits_for_running_and_refuses_waiting_callers(tmp_path: Path) -> 
     assert own.office_pids() == []
 
 
+@pytest.mark.slow
 def test_deadline_bounds_the_conversion_and_its_retry(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()

@@ -105,6 +105,7 @@ def _postgres_processes(url: str) -> list[int]:
     return [postmaster, *descendants(postmaster)]
 
 
+@pytest.mark.slow
 def test_readyz_follows_the_broker_and_the_ledger_of_a_service_set_by_its_environment(
     tmp_path: Path, postgres: str
 ) -> None:

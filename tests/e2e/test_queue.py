@@ -189,6 +189,7 @@ def test_a_round_through_the_queue_is_the_local_round(broker: RedisServer, tmp_p
     assert again.returncode == 0 and "跳过（已是最新） 5" in err
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_job_has_its_job_redelivered_and_made_once(
     broker: RedisServer, tmp_path: Path
 ) -> None:
@@ -213,6 +214,7 @@ def test_a_worker_killed_mid_job_has_its_job_redelivered_and_made_once(
     assert _versions(ledger) == {number: [1] for number in NUMBERS}
 
 
+@pytest.mark.slow
 def test_a_job_that_kills_its_worker_every_time_fails_after_bounded_tries(
     broker: RedisServer, tmp_path: Path
 ) -> None:
@@ -244,6 +246,7 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_bounded_tries(
     assert "[job.poison]" in err
 
 
+@pytest.mark.slow
 def test_redis_restarted_mid_round_loses_its_queue_and_the_round_still_finishes(
     broker: RedisServer, tmp_path: Path
 ) -> None:
@@ -264,6 +267,7 @@ def test_redis_restarted_mid_round_loses_its_queue_and_the_round_still_finishes(
     assert _versions(ledger) == {number: [1] for number in NUMBERS}
 
 
+@pytest.mark.slow
 def test_a_broker_that_cannot_be_reached_is_a_clear_error_before_anything_is_written(
     tmp_path: Path,
 ) -> None:

@@ -658,6 +658,7 @@ def test_sealing_round_trip(
 # --- fuzzing from the service's own OpenAPI document --------------------------------------
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error(server: Server, tmp_path: Path) -> None:
     """Fuzz every operation: no 500; statuses, types, headers and bodies as documented."""
     checks = (
@@ -702,6 +703,7 @@ def test_schemathesis_finds_no_server_error(server: Server, tmp_path: Path) -> N
 # --- limits: saturation and timeout ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_saturation_is_503_with_retry_after(tmp_path: Path, seed_body: bytes) -> None:
     small = start_server(tmp_path, "--workers", "1", "--queue", "1", "--max-body", "65536")
     try:

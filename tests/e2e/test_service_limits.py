@@ -99,6 +99,7 @@ def _closed_by_server(socks: list[socket.socket], deadline: float) -> list[socke
     return list(open_)
 
 
+@pytest.mark.slow
 def test_half_sent_requests_are_closed_and_healthz_answers(server: Server) -> None:
     _enough_files(SOCKETS)
     port = int(server.url.rsplit(":", 1)[1])

@@ -266,6 +266,7 @@ def test_the_round_and_ledger_pages_refuse_what_they_must(web_server: Server) ->
         assert missing.status_code == 404 and "台账中没有" in missing.text
 
 
+@pytest.mark.slow
 def test_a_service_stopped_mid_round_stops_cleanly_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
