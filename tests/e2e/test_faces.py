@@ -208,3 +208,12 @@ def test_no_page_of_the_workbench_holds_an_english_word(
     assert preview.status_code == 200, preview.text
     assert "盖章" in preview.text
     assert _english(preview.text) == [], "the preview"
+    version = client.get("/ledger/set", params={"no": seed["contract_no"]})
+    assert version.status_code == 200 and "内置模板" in version.text
+    assert _english(version.text) == [], "a version in the ledger"
+    book = (ROOT / "samples" / "batch.xlsx").read_bytes()
+    upload = client.post(
+        "/rounds", data={"csrf": csrf}, files={"file": ("batch.xlsx", book)}, follow_redirects=True
+    )
+    assert upload.status_code == 200 and "/rounds/" in str(upload.url), upload.text
+    assert _english(upload.text) == [], "a round checked"
