@@ -9,22 +9,27 @@ flat however long the batch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing.util
 import os
+import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
     Future,
+    InvalidStateError,
     ProcessPoolExecutor,
     wait,
 )
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, cast
 
 from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError, UsageError
 from ..identity import identity
@@ -77,6 +82,9 @@ _ledger: Ledger | None = None
 def _start_worker(options: Options) -> None:
     """Prepare a batch worker process: templates compiled, its own office started on first use."""
     global _worker, _ledger
+    # Ctrl-C is the parent's to answer (it stops the round): a contract under way here is
+    # finished whole, the ones not begun are cancelled.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = Generator(workers=1, templates=options.templates, cached_sets=0)
     # Runs when the process leaves the executor's loop, also after Ctrl-C in the parent.
     multiprocessing.util.Finalize(None, _worker.close, exitpriority=10)
@@ -161,17 +169,25 @@ class _Generation:
 
     def run(self, todo: list[tuple[Line, Contract]]) -> bool:
         """Make every contract of ``todo``; return True when interrupted by Ctrl-C."""
+        with _interrupts() as stop:
+            return self._run(todo, stop)
+
+    def _run(self, todo: list[tuple[Line, Contract]], stop: Future[None]) -> bool:
         queue = deque(todo)
         try:
             while True:
+                if stop.done():
+                    raise KeyboardInterrupt
                 broken = self._submit(queue)
                 if not self.pending and not broken:
                     if not queue and not self.suspects:
                         return False
                     continue
                 if self.pending:
-                    finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
-                    broken = self._settle(finished) or broken
+                    watched: set[Future[Any]] = {*self.pending, stop}
+                    finished, _ = wait(watched, return_when=FIRST_COMPLETED)
+                    made = cast(set[Future[tuple[str, str]]], finished - {stop})
+                    broken = self._settle(made) or broken
                 if broken:
                     # The pool is gone: the rest of its futures end (with the same error) at once.
                     self._settle(wait(self.pending).done)
@@ -239,6 +255,36 @@ class _Generation:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
+
+
+@contextmanager
+def _interrupts() -> Iterator[Future[None]]:
+    """Turn Ctrl-C into a future the batch waits on beside its contracts.
+
+    A KeyboardInterrupt raised inside ``concurrent.futures.wait`` can leave one of the
+    futures' locks held (it takes them one by one); the pool's shutdown then waits on that
+    lock for ever. So while the batch runs, SIGINT only completes this future (from a
+    thread: a signal handler must not take the futures' locks), and the batch stops at its
+    next turn, whole. Outside the main thread the signal cannot be caught: nothing changes.
+    """
+    stop: Future[None] = Future()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def interrupted(signum: int, frame: object) -> None:
+        threading.Thread(target=_set, args=(stop,), daemon=True).start()
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _set(stop: Future[None]) -> None:
+    with contextlib.suppress(InvalidStateError):  # a second Ctrl-C
+        stop.set_result(None)
 
 
 #: what makes a batch's contracts: given the rows to make and the progress to step, it fills
