@@ -297,6 +297,7 @@ def test_one_pdf_with_its_seal_fields(
         assert "inline" in response.headers["content-disposition"]
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_sets_are_identical(
     seed_body: bytes, seed_zip: httpx.Response, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -133,6 +133,7 @@ def test_installed_wheel_exports_its_templates_for_editing(installed: Path, tmp_
         assert (tmp_path / "mine" / name).read_bytes() == (TEMPLATE_DIR / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_the_bare_wheel_is_the_library_and_the_command_line(bare: Path, tmp_path: Path) -> None:
     probe = (
         "import importlib.util as u, generator; "
