@@ -13,10 +13,13 @@ from .conftest import ROOT
 __all__ = ["build_wheel", "install_with_project_deps", "tree"]
 
 
-def tree(dest: Path) -> Path:
-    """Copy the working tree's files (tracked, or new and not ignored) into ``dest``."""
+def tree(dest: Path, *paths: str) -> Path:
+    """Copy the working tree's files (tracked, or new and not ignored) into ``dest``.
+
+    ``paths``: only the files under these (all when none is given).
+    """
     listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", *paths],
         cwd=ROOT,
         capture_output=True,
         check=True,

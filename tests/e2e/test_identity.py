@@ -25,32 +25,7 @@ from generator.identity import identity
 from generator.ledger import Ledger
 
 from ..conftest import ROOT, SAMPLES
-
-
-def _tree(dest: Path) -> Path:
-    """Copy the program as a second checkout would have it (the files git tracks or would)."""
-    listed = subprocess.run(
-        [
-            "git",
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-            "generator",
-            "templates",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-    return dest
+from ..wheels import tree
 
 
 def _batch(program: Path, source: Path, out: Path, ledger: str, **env: str) -> dict[str, Any]:
@@ -101,7 +76,7 @@ def round_folder(tmp_path: Path) -> Path:
 def test_a_changed_template_byte_makes_and_records_the_set_again(
     round_folder: Path, tmp_path: Path
 ) -> None:
-    program = _tree(tmp_path / "program")
+    program = tree(tmp_path / "program", "generator", "templates")
     ledger = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     out = tmp_path / "out"
     first = _batch(program, round_folder, out, ledger)

@@ -26,7 +26,7 @@ import pytest
 from ..brokers import RedisServer, redis_bin
 from ..conftest import ROOT
 from ..databases import postgres_bin, postgres_server
-from .test_service import Server, descendants, free_port, stop_server
+from .test_service import Server, descendants, free_port, stop_server, wait_until_up
 
 pytestmark = [
     pytest.mark.skipif(redis_bin() is None, reason="redis-server is not installed"),
@@ -54,20 +54,7 @@ def _start(folder: Path, env: dict[str, str]) -> Server:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{env['CONTRACTGEN_PORT']}"
-    give_up = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return Server(proc, url, log)
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > give_up:
-            proc.kill()
-            proc.wait()
-            raise AssertionError(f"the server did not come up:\n{log.read_text()}")
-        time.sleep(0.1)  # the poll's interval, within its deadline
+    return wait_until_up(proc, f"http://127.0.0.1:{env['CONTRACTGEN_PORT']}", log)
 
 
 @pytest.fixture(scope="module")

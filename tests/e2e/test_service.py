@@ -79,7 +79,11 @@ def start_server(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    return wait_until_up(proc, f"http://127.0.0.1:{port}", log)
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path) -> Server:
+    """Return the server once /healthz answers 200 (within a minute); fail if it exits first."""
     give_up = time.monotonic() + 60
     while True:
         if proc.poll() is not None:
@@ -93,7 +97,7 @@ def start_server(
             proc.kill()
             proc.wait()
             raise AssertionError(f"the server did not come up:\n{log.read_text()}")
-        time.sleep(0.1)
+        time.sleep(0.1)  # the poll's interval, within its deadline
 
 
 def _process_table() -> dict[int, tuple[int, str, str]]:
