@@ -25,8 +25,8 @@ VERIFY_EXIT = {"current": 0, "outdated": 3, "unknown": 1}
 _STATUS = {"issued": "有效", "superseded": "已被取代", "voided": "已作废"}
 
 
-def add_ledger_options(parser: argparse.ArgumentParser) -> None:
-    """Give a command ``--ledger URL`` and ``--no-ledger``."""
+def add_ledger_options(parser: argparse.ArgumentParser, *, issue: bool = False) -> None:
+    """Give a command ``--ledger URL`` and ``--no-ledger`` (and ``--issue`` when it makes sets)."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--ledger",
@@ -36,6 +36,13 @@ def add_ledger_options(parser: argparse.ArgumentParser) -> None:
         "多台服务共用时如 postgresql+psycopg://user@host/db）",
     )
     group.add_argument("--no-ledger", action="store_true", help="不登记到合同台账")
+    if not issue:
+        return
+    parser.add_argument(
+        "--issue",
+        action="store_true",
+        help="签发：登记到合同台账（不加则为草稿，不登记）",
+    )
 
 
 def open_ledger(args: argparse.Namespace) -> Any:

@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
     )
-    add_ledger_options(render_cmd)
+    add_ledger_options(render_cmd, issue=True)
     render_cmd.set_defaults(func=_cmd_render)
 
     batch_cmd = commands.add_parser("batch", help="批量生成：工作簿、CSV、JSONL 或文件夹")
@@ -323,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="合同公告日期（默认生成当天）",
     )
-    add_ledger_options(batch_cmd)
+    add_ledger_options(batch_cmd, issue=True)
     batch_cmd.set_defaults(func=_cmd_batch)
 
     serve_cmd = commands.add_parser("serve", help="运行 HTTP 服务（供电子签章平台调用）")
