@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lock the service's tested set: requirements/service.lock, the exact version of every package
-# `pip install '.[service,queue,postgres]'` installs, resolved in a fresh throwaway venv.
+# `pip install '.[service,queue,postgres,signing]'` installs, resolved in a fresh throwaway venv.
 # tools/setup.sh (so CI) and the container image install exactly these versions.
 #
 #   bash tools/lock.sh               keep the lock's versions; add what a new dependency needs,
@@ -33,11 +33,11 @@ if [ -n "$from" ] && [ -f "$from" ]; then
   grep -E '^[A-Za-z0-9._-]+(\[[^]]*\])?==' "$from" > "$work/from.txt" || true
   constraints=(-c "$work/from.txt")
 fi
-"${pip[@]}" install "${constraints[@]}" '.[service,queue,postgres]'
+"${pip[@]}" install "${constraints[@]}" '.[service,queue,postgres,signing]'
 version=$("$work/venv/bin/python" -c 'import platform; print(platform.python_version())')
 mkdir -p "$(dirname "$lock")"
 {
-  echo "# The service's tested set: every package of pip install '.[service,queue,postgres]',"
+  echo "# The service's tested set: every package of pip install '.[service,queue,postgres,signing]',"
   echo "# resolved on Python $version (Linux) in a fresh venv. tools/setup.sh installs it as"
   echo "# constraints (so CI tests exactly this set) and container/Containerfile installs it."
   echo "# Regenerate: bash tools/lock.sh (keeps these versions, follows pyproject.toml's"

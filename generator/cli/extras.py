@@ -1,8 +1,9 @@
 """The package's optional parts: which extra a command needs, refused in Chinese without it.
 
 ``pip install contractgen`` is the library and the command line (its SQLite ledger
-included); the HTTP service, the job queue and a PostgreSQL ledger come with the extras
-``contractgen[service]``, ``contractgen[queue]`` and ``contractgen[postgres]``. A command
+included); the HTTP service, the job queue, a PostgreSQL ledger and signed copies come with the extras
+``contractgen[service]``, ``contractgen[queue]``, ``contractgen[postgres]`` and
+``contractgen[signing]`` (the signed copy taken back: ``ledger signed``). A command
 that needs one that is not installed stops before it starts anything, naming it.
 """
 
@@ -22,6 +23,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "queue": ("Celery 工作进程与异步任务", ("celery", "kombu", "redis", "httpx")),
     "postgres": ("PostgreSQL 合同台账", ("psycopg",)),
+    "signing": ("签署件登记（核验签名与改动）", ("pyhanko", "pyhanko_certvalidator")),
 }
 
 

@@ -14,8 +14,8 @@ from ..conftest import ROOT
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 LOCK = ROOT / "requirements" / "service.lock"
-#: what pip install '.[service,queue,postgres]' installs from the project's own declaration
-LOCKED_EXTRAS = ("service", "queue", "postgres")
+#: what pip install '.[service,queue,postgres,signing]' installs from the project's own declaration
+LOCKED_EXTRAS = ("service", "queue", "postgres", "signing")
 
 
 def _locked() -> dict[str, str]:
@@ -44,7 +44,7 @@ def test_the_service_queue_and_postgres_are_extras() -> None:
     names = {Requirement(t).name for t in PROJECT["dependencies"]}
     assert not names & {"fastapi", "uvicorn", "celery", "redis", "psycopg", "httpx"}
     assert set(EXTRAS) == set(LOCKED_EXTRAS) <= set(extras)
-    assert "contractgen[service,queue,postgres]" in extras["dev"]
+    assert "contractgen[service,queue,postgres,signing]" in extras["dev"]
 
 
 def test_the_lock_pins_every_declared_dependency_within_its_range() -> None:
