@@ -2,9 +2,10 @@
 
 An event edited (its content no longer gives its hash), deleted (a gap in the
 sequence, or the next event's previous hash no longer matching) or inserted
-breaks the chain; a set or file row edited, deleted or added no longer equals
-what the events recorded. Deleting the newest events leaves a shorter valid
-chain: the head hash printed by every check is what an auditor keeps to tell.
+breaks the chain; a set, file or signed copy's row edited, deleted or added (a
+version's signing included) no longer equals what the events recorded. Deleting
+the newest events leaves a shorter valid chain: the head hash printed by every
+check is what an auditor keeps to tell.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sqlalchemy import Connection, select
 
 from .chain import GENESIS, canonical, event_hash
 from .publications import is_public
-from .schema import EVENTS, FILES, SETS
+from .schema import EVENTS, FILES, SETS, SIGNED_COPIES
+from .signed import copies_of, signing_state
 
 __all__ = ["audit"]
 
@@ -52,6 +54,8 @@ class _State:
                 "actor": row.actor,
                 "seq": row.seq,
                 "published_on": None,
+                "signed": {},
+                "signing": (None, None),
             }
             old = body.get("supersedes")
             if old is not None and (row.contract_no, old) in self.sets:
@@ -65,6 +69,11 @@ class _State:
             said["files"] = {k: f for k, f in said["files"].items() if not is_public(f["kind"])}
             said["files"].update({(f["name"], f["format"]): f for f in body["files"]})
             said["published_on"] = body["published_on"]
+        elif key in self.sets and row.action == "sign":
+            said = self.sets[key]
+            signed = body["signed"]
+            said["signed"][signed["sha256"]] = {**signed, "at": row.at, "actor": row.actor}
+            said["signing"] = signing_state(said["files"].values(), said["signed"].values())
         elif key in self.sets and row.action == "void":
             self.sets[key]["status"] = "voided"
             self.sets[key]["reason"] = body.get("reason", "")
@@ -115,6 +124,8 @@ def _compare_set(row: Any, said: dict[str, Any], problems: list[str]) -> None:
     published = row.published_on.isoformat() if row.published_on else None
     if published != said["published_on"]:
         differs.append("published_on")
+    if (row.signing, row.signed_at) != said["signing"]:
+        differs.append("signing/signed_at")
     if differs:
         problems.append(f"{where}：记录与登记事件不符（{', '.join(differs)}）")
 
@@ -139,6 +150,36 @@ def _compare_files(conn: Connection, row: Any, said: dict[str, Any], problems: l
             problems.append(f"{where}：文件 {name} 的记录与登记事件不符")
 
 
+#: the fields of a signed copy's row that its ``sign`` event states
+_SIGNED_FIELDS = ("name", "format", "kind", "issued_sha256", "content_md5", "size", "signed_at")
+
+
+def _compare_signed(conn: Connection, row: Any, said: dict[str, Any], problems: list[str]) -> None:
+    where = f"合同 {row.contract_no} 第 {row.version} 版"
+    stored = {c["sha256"]: c for c in copies_of(conn, row.id)}
+    for sha in sorted(set(stored) | set(said["signed"])):
+        if sha not in stored:
+            problems.append(f"{where}：签署件 {sha[:12]} 的记录被删除")
+            continue
+        if sha not in said["signed"]:
+            problems.append(f"{where}：签署件 {sha[:12]} 不见于任何登记事件")
+            continue
+        copy, recorded = stored[sha], said["signed"][sha]
+        if (
+            any(copy[k] != recorded[k] for k in _SIGNED_FIELDS)
+            or copy["signers"] != recorded["signers"]
+            or copy["trust"] != recorded["trust"]
+            or (copy["recorded_at"], copy["recorded_by"]) != (recorded["at"], recorded["actor"])
+        ):
+            problems.append(f"{where}：签署件 {sha[:12]} 的记录与登记事件不符")
+
+
+def _orphan_signed(conn: Connection, problems: list[str]) -> None:
+    known = select(SETS.c.id)
+    for copy in conn.execute(select(SIGNED_COPIES).where(SIGNED_COPIES.c.set_id.not_in(known))):
+        problems.append(f"签署件 {copy.sha256[:12]}：不属于台账中的任何版本")
+
+
 def audit(conn: Connection) -> tuple[list[str], str]:
     """Return every problem found (the first broken event first) and the chain's head hash."""
     problems: list[str] = []
@@ -154,6 +195,8 @@ def audit(conn: Connection) -> tuple[list[str], str]:
             continue
         _compare_set(row, said, problems)
         _compare_files(conn, row, said, problems)
+        _compare_signed(conn, row, said, problems)
     for number, version in sorted(set(state.sets) - seen):
         problems.append(f"合同 {number} 第 {version} 版：记录被删除")
+    _orphan_signed(conn, problems)
     return problems, head

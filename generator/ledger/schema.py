@@ -5,6 +5,8 @@ data and every file's hashes) and is chained to the one before. ``sets`` and
 ``files`` are what the events say, laid out to be searched (the file hashes
 are indexed, so a file is verified from its SHA-256 at once);
 ``contractgen ledger check`` rebuilds them from the events and compares.
+``signed_copies`` are the sealed PDFs the e-signing platform returned, each
+extending one issued file (indexed by its own SHA-256, so ``verify`` knows it).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["EVENTS", "FILES", "METADATA", "SETS"]
+__all__ = ["EVENTS", "FILES", "METADATA", "SETS", "SIGNED_COPIES"]
 
 METADATA = MetaData()
 
@@ -51,6 +53,10 @@ SETS = Table(
     Column("data", Text, nullable=False),
     #: which templates made it: built in or an office's folder, and their SHA-256
     Column("templates", Text, nullable=False),
+    #: the signing of its signed copies: None (none recorded), partly_signed or signed
+    Column("signing", String(16)),
+    #: the latest signing time its signatures carry (UTC, as the events store times)
+    Column("signed_at", String(32)),
     UniqueConstraint("contract_no", "version", name="uq_sets_contract_version"),
     Index("ix_sets_status", "status"),
     Index("ix_sets_signed_on", "signed_on"),
@@ -90,4 +96,30 @@ EVENTS = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
     Index("ix_events_contract", "contract_no", "version"),
+)
+
+#: a signed copy: an issued PDF with its seal fields signed, returned by the e-signing platform
+SIGNED_COPIES = Table(
+    "signed_copies",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("set_id", Integer, ForeignKey("sets.id"), nullable=False),
+    #: the issued file it extends: its name, format and SHA-256, and its document's kind
+    Column("name", Text, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("issued_sha256", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content_md5", String(24), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    #: each signature: party, field, certificate details, signing time (JSON)
+    Column("signers", Text, nullable=False),
+    #: the latest signing time of its signatures (UTC)
+    Column("signed_at", String(32)),
+    #: which certificate chain was validated, if any (JSON)
+    Column("trust", Text, nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    UniqueConstraint("set_id", "sha256", name="uq_signed_copies_set_sha256"),
+    Index("ix_signed_copies_sha256", "sha256"),
 )

@@ -33,7 +33,7 @@ from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect
-from .schema import EVENTS, FILES, SETS
+from .schema import EVENTS, FILES, SETS, SIGNED_COPIES
 
 __all__ = [
     "ENVIRONMENT",
@@ -93,6 +93,8 @@ class Match:
     kind: str
     status: str
     current_version: int | None
+    #: a signed copy of that file (an issued PDF with its seal fields signed), not the file
+    signed_copy: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return it JSON-ready."""
@@ -366,6 +368,7 @@ class Ledger:
                         current,
                     )
                 )
+            matches.extend(_signed_matches(conn, sha256.lower()))
         return matches
 
     def sets(
@@ -408,10 +411,12 @@ class Ledger:
             files = conn.execute(
                 select(FILES).where(FILES.c.set_id == row.id).order_by(FILES.c.name)
             ).all()
+            signed = _signed_copies(conn, row.id)
         return {
             **_summary(row),
             "data": json.loads(row.data),
             "templates": json.loads(row.templates),
+            "signed_copies": signed,
             "files": [
                 {
                     "name": f.name,
@@ -483,7 +488,47 @@ def _summary(row: Any) -> dict[str, Any]:
         "input_sha256": row.input_sha256,
         "templates_sha256": row.templates_sha256,
         "generator_version": row.generator_version,
+        # what its signed copies say: None, partly_signed or signed, and the latest signing time
+        "signing": row.signing,
+        "signed_at": row.signed_at,
     }
+
+
+def _signed_matches(conn: Connection, sha256: str) -> list[Match]:
+    """Return the signed copies with that SHA-256, as matches of the files they extend."""
+    rows = conn.execute(
+        select(SIGNED_COPIES.c.sha256, SIGNED_COPIES.c.name, SIGNED_COPIES.c.kind, SETS)
+        .join(SETS, SIGNED_COPIES.c.set_id == SETS.c.id)
+        .where(SIGNED_COPIES.c.sha256 == sha256)
+        .order_by(SETS.c.contract_no, SETS.c.version)
+    ).all()
+    matches = []
+    for row in rows:
+        current = conn.execute(
+            select(SETS.c.version).where(
+                SETS.c.contract_no == row.contract_no, SETS.c.status == "issued"
+            )
+        ).scalar()
+        matches.append(
+            Match(
+                row.sha256,
+                row.contract_no,
+                row.version,
+                row.name,
+                row.kind,
+                row.status,
+                current,
+                signed_copy=True,
+            )
+        )
+    return matches
+
+
+def _signed_copies(conn: Connection, set_id: int) -> list[dict[str, Any]]:
+    """Return a version's signed copies (see :mod:`.signed`), oldest first."""
+    from .signed import copies_of
+
+    return copies_of(conn, set_id)
 
 
 def _event_detail(action: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -491,6 +536,18 @@ def _event_detail(action: str, body: dict[str, Any]) -> dict[str, Any]:
         return {"supersedes": body.get("supersedes"), "files": len(body.get("files", []))}
     if action == "add_files":
         return {"files": len(body.get("files", []))}
+    if action == "sign":
+        signed = body.get("signed", {})
+        return {
+            "files": 1,
+            "name": signed.get("name"),
+            "sha256": signed.get("sha256"),
+            "signed_at": signed.get("signed_at"),
+            "signers": [
+                {k: s.get(k) for k in ("party", "field", "organization", "common_name")}
+                for s in signed.get("signers", [])
+            ],
+        }
     if action == "publish":
         return {"published_on": body.get("published_on"), "files": len(body.get("files", []))}
     return {"reason": body.get("reason", "")}
