@@ -1,9 +1,9 @@
 """The package's optional parts: which extra a command needs, refused in Chinese without it.
 
 ``pip install contractgen`` is the library and the command line (its SQLite ledger
-included); the HTTP service, the job queue, a PostgreSQL ledger and signed copies come with the extras
-``contractgen[service]``, ``contractgen[queue]``, ``contractgen[postgres]`` and
-``contractgen[signing]`` (the signed copy taken back: ``ledger signed``). A command
+included); the HTTP service, the job queue, a PostgreSQL ledger and taking signed
+copies back (``ledger signed``) come with the extras ``contractgen[service]``,
+``contractgen[queue]``, ``contractgen[postgres]`` and ``contractgen[signing]``. A command
 that needs one that is not installed stops before it starts anything, naming it.
 """
 

@@ -1,4 +1,4 @@
-"""The ledger on the command line: ``verify`` and ``ledger list|show|history|void|check``."""
+"""The ledger on the command line: ``verify`` and ``ledger list|show|history|void|check|signed``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..pipeline import MANIFEST
-from .extras import require_ledger
+from .extras import require, require_ledger
 
 __all__ = ["VERIFY_EXIT", "add_ledger_commands", "add_ledger_options", "open_ledger"]
 
@@ -23,6 +23,8 @@ __all__ = ["VERIFY_EXIT", "add_ledger_commands", "add_ledger_options", "open_led
 VERIFY_EXIT = {"current": 0, "outdated": 3, "unknown": 1}
 
 _STATUS = {"issued": "有效", "superseded": "已被取代", "voided": "已作废"}
+#: a version's signing (its signed copies), in Chinese
+_SIGNING = {"partly_signed": "部分签署", "signed": "已签署"}
 
 
 def add_ledger_options(parser: argparse.ArgumentParser, *, issue: bool = False) -> None:
@@ -83,6 +85,11 @@ def _describe(name: str, matches: list[Any]) -> str:
         state = _STATUS.get(m.status, m.status)
         if m.status == "superseded" and m.current_version:
             state += f"（现行为第 {m.current_version} 版）"
+        if m.signed_copy:
+            parts.append(
+                f"签署件：合同 {m.contract_no} 第 {m.version} 版 {m.name} 的签署件：{state}"
+            )
+            continue
         parts.append(f"合同 {m.contract_no} 第 {m.version} 版 {m.name}：{state}")
     return f"{name}: " + "；".join(parts)
 
@@ -133,7 +140,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         print(
-            f"{row['contract_no']}\t第{row['version']}版\t{_STATUS[row['status']]}\t"
+            f"{row['contract_no']}\t第{row['version']}版\t{_state(row)}\t"
             f"{row['signed_on']}\t{row['amount']}\t{row['supplier']}\t{row['project_name']}"
         )
     return 0
@@ -146,13 +153,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
         _json(found)
         return 0
     print(
-        f"合同 {found['contract_no']} 第 {found['version']} 版：{_STATUS[found['status']]}"
+        f"合同 {found['contract_no']} 第 {found['version']} 版：{_state(found)}"
         + (f"（{found['status_reason']}）" if found["status_reason"] else "")
     )
     print(f"项目：{found['project_name']}；供应商：{found['supplier']}；金额：{found['amount']} 元")
     print(f"签订：{found['signed_on']}；登记：{found['issued_at']}，{found['issued_by']}")
     for file in found["files"]:
         print(f"  {file['name']}\t{file['size']} 字节\tSHA-256 {file['sha256']}")
+    _show_signing(found)
     return 0
 
 
@@ -162,10 +170,17 @@ def _cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         _json(events)
         return 0
-    words = {"issue": "登记", "add_files": "补登文件", "publish": "公告", "void": "作废"}
+    words = {
+        "issue": "登记",
+        "add_files": "补登文件",
+        "publish": "公告",
+        "void": "作废",
+        "sign": "登记签署件",
+    }
     for e in events:
         extra = f"（取代第 {e['supersedes']} 版）" if e.get("supersedes") else ""
         extra += f"：{e['reason']}" if e.get("reason") else ""
+        extra += _signed_event(e) if e["action"] == "sign" else ""
         print(f"{e['seq']}\t{e['at']}\t{e['actor']}\t{words[e['action']]}第{e['version']}版{extra}")
     return 0
 
@@ -194,6 +209,91 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if not problems:
             print(f"台账完整：事件链与全部记录相符。链头哈希 {head}")
     return 1 if problems else 0
+
+
+def _state(row: dict[str, Any]) -> str:
+    """Return a version's status, and its signing when signed copies were recorded."""
+    state = _STATUS.get(row["status"], row["status"])
+    signing = _SIGNING.get(row.get("signing") or "")
+    return f"{state}，{signing}" if signing else state
+
+
+def _signer_text(signer: dict[str, Any]) -> str:
+    from ..clock import beijing
+    from ..ledger.signed import PARTY_TITLES
+
+    party = PARTY_TITLES.get(signer["party"], signer["party"])
+    when = beijing(signer["signed_at"]) if signer.get("signed_at") else "签名未载明时间"
+    return f"{party}（{signer['field']}）{signer['organization']} · {signer['common_name']}，{when}"
+
+
+def _show_signing(found: dict[str, Any]) -> None:
+    """Print a version's signed copies, and how its signing time differs from the data's."""
+    from ..clock import beijing, beijing_day
+
+    if found.get("signed_at"):
+        state = _SIGNING.get(found.get("signing") or "", "")
+        print(f"签署：{state}，最晚签署时间 {beijing(found['signed_at'])}")
+        day = beijing_day(found["signed_at"])
+        if found.get("signing") == "signed" and day.isoformat() != found["signed_on"]:
+            print(
+                f"  注意：签名所载签署日 {day} 与合同所填签订日期 {found['signed_on']} 不同"
+                "（合同公告截止日按签名所载签署日计算）"
+            )
+    for copy in found.get("signed_copies", []):
+        print(f"  签署件 {copy['name']}\t{copy['size']} 字节\tSHA-256 {copy['sha256']}")
+        for signer in copy["signers"]:
+            print(f"    {_signer_text(signer)}")
+
+
+def _signed_event(event: dict[str, Any]) -> str:
+    parties = "、".join(_signer_text(s).split("，")[0] for s in event.get("signers", []))
+    return f"：{event.get('name')}（{parties}）"
+
+
+def _cmd_signed(args: argparse.Namespace) -> int:
+    require("signing")
+    from ..errors import LedgerError
+    from ..ledger.signed import load_trust, record_signed, trust_paths
+
+    datas = []
+    for path in args.files:
+        if not path.is_file():
+            raise UsageError(f"{path}: 文件不存在或不是普通文件")
+        datas.append((path, path.read_bytes()))
+    try:
+        roots = load_trust(trust_paths(args.trust))
+    except LedgerError as exc:
+        raise UsageError(exc.detail) from None
+    results: list[dict[str, Any]] = []
+    failed = False
+    with open_ledger(args) as ledger:
+        for path, data in datas:
+            try:
+                done = record_signed(ledger, data, roots)
+            except LedgerError as exc:
+                if not exc.code.startswith("signed."):
+                    raise
+                failed = True
+                results.append(
+                    {"file": str(path), "ok": False, "code": exc.code, "detail": exc.detail}
+                )
+                if not args.json:
+                    print(f"{path}: 拒收：{exc.detail} [{exc.code}]", file=sys.stderr)
+                continue
+            results.append({"file": str(path), "ok": True, **done.to_dict()})
+            if not args.json:
+                print(f"{path}: {done.message()}")
+                for signer in done.signers:
+                    print(f"  {_signer_text(signer)}")
+                    print(
+                        f"    证书：颁发者 {signer['issuer']}；序列号 {signer['serial']}；"
+                        f"有效期 {signer['not_before'][:10]} 至 {signer['not_after'][:10]}"
+                    )
+                print(f"  {done.trust['note']}")
+    if args.json:
+        _json(results)
+    return 1 if failed else 0
 
 
 def _with_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -235,4 +335,21 @@ def add_ledger_commands(commands: Any) -> Any:
     void.set_defaults(func=_cmd_void)
     check = _with_common(sub.add_parser("check", help="重算事件链与全部哈希，发现改动即报错"))
     check.set_defaults(func=_cmd_check)
+    signed = _with_common(
+        sub.add_parser(
+            "signed",
+            help="登记签署件：电子签章平台返回的已盖章 PDF（须为本台账签发的 PDF 加签名）",
+        )
+    )
+    signed.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    signed.add_argument(
+        "--trust",
+        action="append",
+        type=Path,
+        default=None,
+        metavar="FILE.pem",
+        help="信任根证书（PEM，可重复；默认取环境变量 CONTRACTGEN_TRUST，以 : 分隔）；"
+        "不配置则不验证证书链，仅核验签名完整性",
+    )
+    signed.set_defaults(func=_cmd_signed)
     return sub

@@ -122,11 +122,20 @@ def _cmd_due(args: argparse.Namespace) -> int:
         when = row["due_date"] or "节假日日历未覆盖，无法计算"
         state = "已逾期" if row["overdue"] else "待公告"
         head = f"{row['contract_no']}\t第{row['version']}版\t签订 {row['signed_on']}"
-        print(f"{head}\t应于 {when}\t{state}")
+        print(f"{head}\t应于 {when}\t{state}{_signed_note(row)}")
     if not due:
         print("没有待公告的合同", file=sys.stderr)
     _warn_of_next_year(today)
     return 0
+
+
+def _signed_note(row: dict[str, Any]) -> str:
+    """Return what a due line adds when the count starts from the signatures' day."""
+    if row.get("counted_from_source") != "signatures":
+        return ""
+    if row.get("sign_date_differs"):
+        return f"\t按签名所载签署日 {row['counted_from']} 计算（与合同所填签订日期不同）"
+    return f"\t按签名所载签署日 {row['counted_from']} 计算"
 
 
 def add_publish_commands(commands: Any, ledger_commands: Any) -> None:

@@ -6,8 +6,11 @@ media within 2 working days of signing it. The signing day itself does not count
 is one of the official calendar of statutory holidays and make-up working days (国务院办公厅
 《关于…部分节假日安排的通知》, year by year), read from the ``chinesecalendar`` package or,
 for the years after its release, from the office's own file of that year's notice
-(:mod:`.calendar`). A date no calendar covers is refused, never guessed: a year's schedule
-is announced in the autumn before it, and a weekday guess would be wrong on its holidays.
+(:mod:`.calendar`). Once the ledger holds the version's signed copies, signed by both
+parties, the count starts on the day (in Beijing) of the later signature: that is
+when the contract was signed; the data's ``sign_date`` stays what the contract prints.
+A date no calendar covers is refused, never guessed: a year's schedule is announced in
+the autumn before it, and a weekday guess would be wrong on its holidays.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import chinese_calendar
 from ..errors import ContractError, InvalidContractError, Issue
 from .calendar import Calendar, MissingYearError, calendar
 
-__all__ = ["WORKING_DAYS", "covered_years", "due_date", "unpublished"]
+__all__ = ["WORKING_DAYS", "counted_from", "covered_years", "due_date", "unpublished"]
 
 #: working days after signing within which the contract is published (实施条例第五十条)
 WORKING_DAYS = 2
@@ -61,22 +64,49 @@ def due_date(
     return day
 
 
+def counted_from(row: Mapping[str, Any]) -> tuple[date, str]:
+    """Return the day a version's due date counts from, and whence: ``signatures`` or ``data``.
+
+    ``row`` is a ledger summary: a version signed by every party (``signing`` ``signed``)
+    counts from the Beijing day of its latest signature (``signed_at``), any other from
+    the data's ``signed_on``.
+    """
+    from ..clock import beijing_day
+
+    if row.get("signing") == "signed" and row.get("signed_at"):
+        return beijing_day(row["signed_at"]), "signatures"
+    return date.fromisoformat(row["signed_on"]), "data"
+
+
 def unpublished(versions: Iterable[Mapping[str, Any]], today: date) -> list[dict[str, Any]]:
     """Return the issued versions not yet published, each with its due date and whether late.
 
     ``versions`` are the ledger's summaries (``signed_on`` and ``published_on`` as ISO
-    dates); ``due_date`` is None where the calendar does not cover the count. Soonest due
+    dates; ``signing`` and ``signed_at`` of their signed copies); the due date counts
+    from :func:`counted_from`, and ``sign_date_differs`` says it is not the data's
+    ``signed_on``; ``due_date`` is None where the calendar does not cover the count. Soonest due
     first, the uncountable last.
     """
     due, held = [], calendar()
     for row in versions:
         if row.get("status") != "issued" or row.get("published_on") is not None:
             continue
+        start, source = counted_from(row)
         try:
-            day: date | None = due_date(date.fromisoformat(row["signed_on"]), held=held)
+            day: date | None = due_date(start, held=held)
         except ContractError:
             day = None  # a year the holiday calendar does not cover
         late = day is not None and today > day
-        due.append({**row, "due_date": day.isoformat() if day else None, "overdue": late})
+        due.append(
+            {
+                **row,
+                "due_date": day.isoformat() if day else None,
+                "overdue": late,
+                # the day counted from: the later signature's (Beijing) or the data's sign_date
+                "counted_from": start.isoformat(),
+                "counted_from_source": source,
+                "sign_date_differs": start.isoformat() != row["signed_on"],
+            }
+        )
     due.sort(key=lambda r: (r["due_date"] or "9999", r["contract_no"]))
     return due
