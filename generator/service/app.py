@@ -10,6 +10,7 @@
     GET  /v1/kinds                  the contract kinds: documents, seal places, schema links
     GET  /v1/kinds/{id}/schema      one kind's JSON Schema
     POST /v1/verify                 is a file (PDF, DOCX, a set's zip) issued here, and current?
+    POST /v1/ledger/signed          a signed copy from the e-signing platform, checked and recorded
     GET  /v1/ledger/sets            the recorded versions; filters in the query
     GET  /v1/ledger/sets/{no}       a contract's newest version (/{version}: that one)
     GET  /v1/ledger/sets/{no}/history   every event about a contract
@@ -187,6 +188,14 @@ def _ledger_routes(app: FastAPI) -> None:
         summary="Verify a file against the ledger",
         openapi_extra=openapi.FILE_BODY,
         responses=openapi.VERIFY_RESPONSES,
+    )
+    app.add_api_route(
+        "/v1/ledger/signed",
+        ledger_routes.signed_copy,
+        methods=["POST"],
+        summary="Record a signed copy returned by the e-signing platform",
+        openapi_extra=openapi.SIGNED_BODY,
+        responses=openapi.SIGNED_RESPONSES,
     )
     reads: list[tuple[str, Callable[..., Any], str, dict[int | str, dict[str, Any]]]] = [
         (

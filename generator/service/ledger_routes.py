@@ -9,6 +9,7 @@ FastAPI would publish a docstring as the operation's description.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -17,7 +18,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..errors import LedgerError
-from ..ledger import Ledger, verify_body
+from ..ledger import Ledger, verdict, verify_body
 from . import problems
 from .admission import runtime_of
 from .bodies import file_body
@@ -30,6 +31,7 @@ __all__ = [
     "ledger_latest",
     "ledger_sets",
     "ledger_version",
+    "signed_copy",
     "verify",
 ]
 
@@ -127,3 +129,51 @@ async def ledger_history(request: Request, contract_no: _ContractNo) -> JSONResp
 async def ledger_check(request: Request) -> JSONResponse:
     found, head = await _read(request, lambda ledger: ledger.check())
     return JSONResponse({"ok": not found, "problems": found, "head": head})
+
+
+#: what a signed copy may be sent as
+SIGNED_TYPES = ("application/pdf", "application/octet-stream")
+
+
+def _take_signed(ledger: Ledger, body: bytes, actor: str) -> dict[str, Any]:
+    """Check and record a signed copy (blocking: run in a thread); raise the route's problems."""
+    from ..cli.extras import missing_modules
+
+    missing = missing_modules("signing")
+    if missing:
+        raise problems.signing_unavailable(
+            f"本服务未安装 contractgen[signing]（缺少 {'、'.join(missing)}），不能核验签署件"
+        )
+    from ..ledger.signed import load_trust, record_signed, trust_paths
+
+    try:
+        roots = load_trust(trust_paths(None))
+    except LedgerError as exc:
+        raise problems.signing_unavailable(exc.detail, exc.code) from None
+    try:
+        done = record_signed(ledger, body, roots, actor)
+    except LedgerError as exc:
+        if not exc.code.startswith("signed."):
+            raise
+        raise problems.signed_refused(exc.code, exc.detail) from None
+    shown = ledger.show(done.contract_no, done.version)
+    matches = ledger.find(hashlib.sha256(body).hexdigest())
+    return {
+        **done.to_dict(),
+        "message": done.message(),
+        "verdict": verdict(matches),
+        "status": shown["status"],
+    }
+
+
+# ``POST /v1/ledger/signed``: a signed copy from the e-signing platform, checked and recorded.
+async def signed_copy(request: Request) -> JSONResponse:
+    ledger = _ledger(request)
+    runtime = runtime_of(request)
+    media, body = await file_body(request, runtime.settings, runtime.deadline())
+    if media not in SIGNED_TYPES:
+        raise problems.unsupported_file_type(
+            request.headers.get("content-type", ""), "identity", SIGNED_TYPES
+        )
+    said = await anyio.to_thread.run_sync(_take_signed, ledger, body, runtime.actor)
+    return JSONResponse(said)

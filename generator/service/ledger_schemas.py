@@ -80,6 +80,54 @@ _MATCH = _object(
         "kind": _TEXT,
         "status": _STATUS,
         "current_version": {**_nullable(_INT), "description": "the version in force, if any"},
+        "signed_copy": {
+            "type": "boolean",
+            "description": "the file is a signed copy of the file named (its seal fields "
+            "signed), recorded with POST /v1/ledger/signed",
+        },
+    }
+)
+_SIGNING: dict[str, Any] = {
+    **_nullable({"type": "string", "enum": ["partly_signed", "signed"]}),
+    "description": "what the version's signed copies say: null, none recorded; "
+    "partly_signed; signed (已签署): every seal field of every sealed document, both parties'",
+}
+_SIGNED_AT: dict[str, Any] = {
+    **_nullable(_TEXT),
+    "description": "the latest signing time its signatures carry (UTC, ISO 8601)",
+}
+_SIGNER = _object(
+    {
+        "party": {"type": "string", "description": "buyer (甲方) or supplier (乙方)"},
+        "field": {**_TEXT, "description": "the seal field signed"},
+        "organization": {**_TEXT, "description": "the certificate subject's O"},
+        "common_name": {**_TEXT, "description": "the certificate subject's CN"},
+        "issuer": _TEXT,
+        "serial": {**_TEXT, "description": "hexadecimal"},
+        "not_before": _TEXT,
+        "not_after": _TEXT,
+        "signed_at": _SIGNED_AT,
+        "time_source": {
+            **_nullable({"type": "string", "enum": ["timestamp", "signer"]}),
+            "description": "a timestamp token's time, else the time the signer reported",
+        },
+        "trusted": {
+            "type": "boolean",
+            "description": "its chain validated against the office's trust roots "
+            "(CONTRACTGEN_TRUST); false when none are configured",
+        },
+        "chain": {"type": "array", "items": _TEXT},
+    }
+)
+_TRUST = _object(
+    {
+        "validated": {
+            "type": "boolean",
+            "description": "false: no trust roots configured, the chain was not validated "
+            "(the signatures' integrity only)",
+        },
+        "roots": {"type": "array", "items": {"type": "object"}},
+        "note": _TEXT,
     }
 )
 _FILE_VERDICT = _object(
@@ -121,6 +169,8 @@ _SUMMARY_PROPERTIES: dict[str, Any] = {
     "input_sha256": _SHA256,
     "templates_sha256": _TEXT,
     "generator_version": _TEXT,
+    "signing": _SIGNING,
+    "signed_at": _SIGNED_AT,
 }
 _SET_FILE = _object(
     {
@@ -139,18 +189,61 @@ _EVENT = _object(
         "seq": _INT,
         "at": _TEXT,
         "actor": _TEXT,
-        "action": {"type": "string", "enum": ["issue", "add_files", "void", "publish"]},
+        "action": {"type": "string", "enum": ["issue", "add_files", "void", "publish", "sign"]},
         "version": _INT,
         "hash": _SHA256,
         "supersedes": _nullable(_INT),
         "files": _INT,
         "reason": _TEXT,
         "published_on": {**_TEXT, "description": "of a publish event: 合同公告日期"},
+        "name": {**_TEXT, "description": "of a sign event: the issued file signed"},
+        "sha256": {**_SHA256, "description": "of a sign event: the signed copy's"},
+        "signed_at": {**_SIGNED_AT, "description": "of a sign event"},
+        "signers": {"type": "array", "items": {"type": "object"}},
     },
     "supersedes",
     "files",
     "reason",
     "published_on",
+    "name",
+    "sha256",
+    "signed_at",
+    "signers",
+)
+_SIGNED_COPY_ROW = _object(
+    {
+        "name": {**_TEXT, "description": "the issued file it extends"},
+        "format": _TEXT,
+        "kind": _TEXT,
+        "issued_sha256": _SHA256,
+        "sha256": _SHA256,
+        "content_md5": _TEXT,
+        "size": _INT,
+        "signers": {"type": "array", "items": _ref("Signer")},
+        "signed_at": _SIGNED_AT,
+        "trust": _ref("SignedTrust"),
+        "recorded_at": _TEXT,
+        "recorded_by": _TEXT,
+    }
+)
+_SIGNED_COPY = _object(
+    {
+        "contract_no": _TEXT,
+        "version": _INT,
+        "name": {**_TEXT, "description": "the issued file signed"},
+        "outcome": {
+            "type": "string",
+            "enum": ["new", "same"],
+            "description": "new: recorded (a sign event); same: that file already recorded",
+        },
+        "signing": _SIGNING,
+        "signed_at": _SIGNED_AT,
+        "signers": {"type": "array", "items": _ref("Signer")},
+        "trust": _ref("SignedTrust"),
+        "message": _TEXT,
+        "verdict": _VERDICT,
+        "status": _STATUS,
+    }
 )
 
 #: every schema the ledger's routes use, by component name
@@ -172,8 +265,13 @@ LEDGER_SCHEMAS: dict[str, dict[str, Any]] = {
             "data": {**_ref("AnyContract"), "description": "the contract data, as recorded"},
             "templates": {"type": "object"},
             "files": {"type": "array", "items": _ref("SetFile")},
+            "signed_copies": {"type": "array", "items": _ref("SignedCopyRecord")},
         }
     ),
+    "Signer": _SIGNER,
+    "SignedTrust": _TRUST,
+    "SignedCopyRecord": _SIGNED_COPY_ROW,
+    "SignedCopy": {**_SIGNED_COPY, "description": "What taking a signed copy back did"},
     "LedgerEvent": _EVENT,
     "History": _object(
         {"contract_no": _TEXT, "events": {"type": "array", "items": _ref("LedgerEvent")}}

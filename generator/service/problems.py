@@ -45,6 +45,8 @@ __all__ = [
     "published_too_early",
     "request_timeout",
     "saturated",
+    "signed_refused",
+    "signing_unavailable",
     "timed_out",
     "unauthorized",
     "unknown_kind",
@@ -284,6 +286,16 @@ def not_issued(contract_no: str) -> Problem:
         "请先生成合同（POST /v1/contracts）再发布",
         code="ledger.not_found",
     )
+
+
+def signed_refused(code: str, detail: str) -> Problem:
+    """Return the 422 of a signed copy the ledger does not take (not issued here, changed …)."""
+    return Problem(422, "signed-refused", "签署件不予登记", detail, code=code)
+
+
+def signing_unavailable(detail: str, code: str = "signing.unavailable") -> Problem:
+    """Return the 503 of a signed copy sent to a service that cannot check one."""
+    return Problem(503, "signing-unavailable", "无法核验签署件", detail, code=code)
 
 
 def saturated(slots: int, queue: int, retry_after: int) -> Problem:
