@@ -14,6 +14,7 @@ from another origin::
     GET  /ledger …              the ledger: search, a contract's versions and history, a
                                 version into the form, its public copy and 合同公告
     GET  /verify  POST /verify  whether a file was issued here, and is current
+    POST /verify/signed         a signed copy recorded (登记签署件)
     GET  /due                   what is to be published, and by when
     GET  /login  POST /login    the API's token for a session cookie (when there is one)
     POST /logout
@@ -60,6 +61,7 @@ router.add_route("/ledger/set", ledger_pages.ledger_set, methods=["GET"])
 router.add_route("/ledger/form", ledger_pages.ledger_form, methods=["GET"])
 router.add_route("/ledger/publish", ledger_pages.publish_version, methods=["POST"])
 router.add_route("/verify", ledger_pages.verify_page, methods=["GET", "POST"])
+router.add_route("/verify/signed", ledger_pages.signed_page, methods=["POST"])
 router.add_route("/due", ledger_pages.due_page, methods=["GET"])
 router.add_route("/login", access.login_page, methods=["GET"])
 router.add_route("/login", access.login, methods=["POST"])

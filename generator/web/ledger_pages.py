@@ -7,6 +7,7 @@
     GET  /ledger/form?no=&version=  that version's data in the contract form
     POST /ledger/publish         a version's public copy and 合同公告, made and recorded
     GET  /verify  POST /verify   whether a file (or each file of a zip) was issued, and is current
+    POST /verify/signed          a signed copy from the e-signing platform, checked and recorded
     GET  /due                    issued contracts not yet published, soonest due first
 
 Each reads the service's ledger in a thread; without a ledger the pages say so.
@@ -24,6 +25,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..clock import beijing
 from ..domain.model import CHINA_TIME
 from ..errors import ContractError, LedgerError
 from ..kinds import check
@@ -46,6 +48,7 @@ __all__ = [
     "ledger_list",
     "ledger_set",
     "publish_version",
+    "signed_page",
     "verify_page",
 ]
 
@@ -123,7 +126,19 @@ async def ledger_list(request: Request) -> Response:
         )
 
     rows = await _read(ledger, read)
-    return html(request, "ledger.html", rows=rows, filters=filters, statuses=STATUS)
+    return html(
+        request,
+        "ledger.html",
+        rows=rows,
+        filters=filters,
+        statuses=STATUS,
+        signings=SIGNINGS,
+        beijing=beijing,
+    )
+
+
+#: a version's signing, in Chinese
+SIGNINGS = {"partly_signed": "部分签署", "signed": "已签署"}
 
 
 async def ledger_set(request: Request) -> Response:
@@ -260,8 +275,84 @@ async def verify_page(request: Request) -> Response:
         if exc.code != "verify.unreadable_zip":
             raise
         return html(request, "verify.html", 422, notice=f"无法读取该 zip：{exc.detail}")
+    signers = await _read(ledger, lambda ledger: _signers_of(ledger, result))
     return html(
-        request, "verify.html", result=result, filename=filename, verdicts=VERDICTS, statuses=STATUS
+        request,
+        "verify.html",
+        result=result,
+        filename=filename,
+        verdicts=VERDICTS,
+        statuses=STATUS,
+        signers=signers,
+        parties=PARTIES,
+        beijing=beijing,
+    )
+
+
+#: the parties of a seal, in Chinese
+PARTIES = {"buyer": "甲方", "supplier": "乙方"}
+
+
+def _signers_of(ledger: Ledger, result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Return the signers of every signed copy among a verification's files, by SHA-256."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for file in result["files"]:
+        for match in file["matches"]:
+            if match.get("signed_copy"):
+                shown = ledger.show(match["contract_no"], match["version"])
+                for copy in shown["signed_copies"]:
+                    if copy["sha256"] == file["sha256"]:
+                        found[file["sha256"]] = copy["signers"]
+    return found
+
+
+async def signed_page(request: Request) -> Response:
+    """``POST /verify/signed``: record a signed copy (登记签署件), then show it verified."""
+    ledger, answer = _open(request)
+    if ledger is None:
+        assert answer is not None
+        return answer
+    try:
+        fields, files = await read_upload(request, UPLOAD_MAX)
+    except BodyTooLarge:
+        return html(request, "verify.html", 413, notice="文件过大。")
+    if not csrf_ok(request, fields):
+        return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
+    filename, content = files.get("file", ("", b""))
+    if not content:
+        return html(request, "verify.html", 400, notice="请选择要登记的签署件。")
+    from ..cli.extras import missing_modules
+
+    if missing_modules("signing"):
+        return html(request, "verify.html", 503, notice="本服务未安装 contractgen[signing]。")
+    from ..ledger.signed import load_trust, record_signed, trust_paths
+
+    actor = request.app.state.runtime.actor
+
+    def work(ledger: Ledger) -> tuple[Any, dict[str, Any]]:
+        done = record_signed(ledger, content, load_trust(trust_paths(None)), actor)
+        return done, verify_body(ledger, "application/pdf", content)
+
+    try:
+        done, result = await _read(ledger, work)
+    except LedgerError as exc:
+        if not exc.code.startswith("signed."):
+            raise
+        notice = f"签署件不予登记：{exc.detail} [{exc.code}]"
+        return html(request, "verify.html", 422, notice=notice)
+    signers = await _read(ledger, lambda ledger: _signers_of(ledger, result))
+    return html(
+        request,
+        "verify.html",
+        result=result,
+        filename=filename,
+        verdicts=VERDICTS,
+        statuses=STATUS,
+        signers=signers,
+        parties=PARTIES,
+        beijing=beijing,
+        recorded=done.message(),
+        trust=done.trust,
     )
 
 
