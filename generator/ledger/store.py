@@ -33,7 +33,8 @@ from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect
-from .schema import EVENTS, FILES, SETS, SIGNED_COPIES
+from .matches import Match, verdict
+from .schema import EVENTS, FILES, SETS
 
 __all__ = [
     "ENVIRONMENT",
@@ -80,38 +81,6 @@ class Recorded:
             "outcome": self.outcome,
             "superseded": self.superseded,
         }
-
-
-@dataclass(frozen=True)
-class Match:
-    """A file found in the ledger: which contract, version and document, and its status."""
-
-    sha256: str
-    contract_no: str
-    version: int
-    name: str
-    kind: str
-    status: str
-    current_version: int | None
-    #: a signed copy of that file (an issued PDF with its seal fields signed), not the file
-    signed_copy: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return it JSON-ready."""
-        return dict(self.__dict__)
-
-
-def verdict(matches: list[Match]) -> str:
-    """Return what the ledger says of a file: ``current``, ``outdated`` or ``unknown``.
-
-    Current: one of its records is an issued version that is still the number's
-    current one; outdated: known, but superseded or voided; unknown: not issued here.
-    """
-    if not matches:
-        return "unknown"
-    if any(m.status == "issued" and m.version == m.current_version for m in matches):
-        return "current"
-    return "outdated"
 
 
 def default_actor() -> str:
@@ -368,7 +337,9 @@ class Ledger:
                         current,
                     )
                 )
-            matches.extend(_signed_matches(conn, sha256.lower()))
+            from .signed import signed_matches
+
+            matches.extend(signed_matches(conn, sha256.lower()))
         return matches
 
     def sets(
@@ -494,36 +465,6 @@ def _summary(row: Any) -> dict[str, Any]:
     }
 
 
-def _signed_matches(conn: Connection, sha256: str) -> list[Match]:
-    """Return the signed copies with that SHA-256, as matches of the files they extend."""
-    rows = conn.execute(
-        select(SIGNED_COPIES.c.sha256, SIGNED_COPIES.c.name, SIGNED_COPIES.c.kind, SETS)
-        .join(SETS, SIGNED_COPIES.c.set_id == SETS.c.id)
-        .where(SIGNED_COPIES.c.sha256 == sha256)
-        .order_by(SETS.c.contract_no, SETS.c.version)
-    ).all()
-    matches = []
-    for row in rows:
-        current = conn.execute(
-            select(SETS.c.version).where(
-                SETS.c.contract_no == row.contract_no, SETS.c.status == "issued"
-            )
-        ).scalar()
-        matches.append(
-            Match(
-                row.sha256,
-                row.contract_no,
-                row.version,
-                row.name,
-                row.kind,
-                row.status,
-                current,
-                signed_copy=True,
-            )
-        )
-    return matches
-
-
 def _signed_copies(conn: Connection, set_id: int) -> list[dict[str, Any]]:
     """Return a version's signed copies (see :mod:`.signed`), oldest first."""
     from .signed import copies_of
@@ -537,17 +478,9 @@ def _event_detail(action: str, body: dict[str, Any]) -> dict[str, Any]:
     if action == "add_files":
         return {"files": len(body.get("files", []))}
     if action == "sign":
-        signed = body.get("signed", {})
-        return {
-            "files": 1,
-            "name": signed.get("name"),
-            "sha256": signed.get("sha256"),
-            "signed_at": signed.get("signed_at"),
-            "signers": [
-                {k: s.get(k) for k in ("party", "field", "organization", "common_name")}
-                for s in signed.get("signers", [])
-            ],
-        }
+        from .signed import sign_detail
+
+        return sign_detail(body)
     if action == "publish":
         return {"published_on": body.get("published_on"), "files": len(body.get("files", []))}
     return {"reason": body.get("reason", "")}

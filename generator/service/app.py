@@ -61,7 +61,16 @@ from fastapi.responses import PlainTextResponse, Response
 
 from .. import web
 from .._version import __version__
-from . import kind_routes, ledger_routes, metrics, openapi, publication_routes, readiness, routes
+from . import (
+    kind_routes,
+    ledger_routes,
+    metrics,
+    openapi,
+    publication_routes,
+    readiness,
+    routes,
+    signed_docs,
+)
 from .auth import BearerGuard
 from .job_routes import add_job_routes
 from .lifespan import QuietStartupFailure, lifespan_of
@@ -194,8 +203,8 @@ def _ledger_routes(app: FastAPI) -> None:
         ledger_routes.signed_copy,
         methods=["POST"],
         summary="Record a signed copy returned by the e-signing platform",
-        openapi_extra=openapi.SIGNED_BODY,
-        responses=openapi.SIGNED_RESPONSES,
+        openapi_extra=signed_docs.SIGNED_BODY,
+        responses=signed_docs.SIGNED_RESPONSES,
     )
     reads: list[tuple[str, Callable[..., Any], str, dict[int | str, dict[str, Any]]]] = [
         (

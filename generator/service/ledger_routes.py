@@ -137,13 +137,11 @@ SIGNED_TYPES = ("application/pdf", "application/octet-stream")
 
 def _take_signed(ledger: Ledger, body: bytes, actor: str) -> dict[str, Any]:
     """Check and record a signed copy (blocking: run in a thread); raise the route's problems."""
-    from ..cli.extras import missing_modules
+    from ..ledger.signatures import missing, missing_text
 
-    missing = missing_modules("signing")
-    if missing:
-        raise problems.signing_unavailable(
-            f"本服务未安装 contractgen[signing]（缺少 {'、'.join(missing)}），不能核验签署件"
-        )
+    absent = missing()
+    if absent:
+        raise problems.signing_unavailable("本服务" + missing_text(absent))
     from ..ledger.signed import load_trust, record_signed, trust_paths
 
     try:

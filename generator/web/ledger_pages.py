@@ -321,10 +321,11 @@ async def signed_page(request: Request) -> Response:
     filename, content = files.get("file", ("", b""))
     if not content:
         return html(request, "verify.html", 400, notice="请选择要登记的签署件。")
-    from ..cli.extras import missing_modules
+    from ..ledger.signatures import missing, missing_text
 
-    if missing_modules("signing"):
-        return html(request, "verify.html", 503, notice="本服务未安装 contractgen[signing]。")
+    absent = missing()
+    if absent:
+        return html(request, "verify.html", 503, notice="本服务" + missing_text(absent) + "。")
     from ..ledger.signed import load_trust, record_signed, trust_paths
 
     actor = request.app.state.runtime.actor

@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "_cache": set(),
     # the one logging configuration, and the fields a line carries: nothing of the package's
     "logs": set(),
+    # time as the office reads it: stored in UTC, shown in Beijing time
+    "clock": set(),
     # what made a file: the package's files, the built-in kinds, the fonts, the office
     "identity": {"_version", "domain", "errors", "kinds", "office"},
     "domain": {"_cache", "errors"},
@@ -43,11 +45,12 @@ ALLOWED: dict[str, set[str]] = {
     "pdf": {"errors"},
     "pipeline": {"_version", "docx", "domain", "errors", "identity", "kinds", "office", "pdf"},
     # the ledger verifies a publication's zip as a set's, skipping its publication.json
-    "ledger": {"domain", "errors", "identity", "kinds", "pipeline", "publication"},
+    "ledger": {"clock", "domain", "errors", "identity", "kinds", "pipeline", "publication"},
     # above the pipeline like the ledger: it renders the public copy and the notice with the
     # pipeline's Generator, and finishes the notice's PDF with the PDF stage
     "publication": {
         "_version",
+        "clock",
         "docx",
         "domain",
         "errors",
@@ -75,6 +78,7 @@ ALLOWED: dict[str, set[str]] = {
     "web": {
         "_version",
         "batch",
+        "clock",
         "domain",
         "errors",
         "identity",
@@ -104,6 +108,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {
         "_version",
         "batch",
+        "clock",
         "queue",
         "docx",
         "domain",
@@ -145,8 +150,11 @@ OWNERS = {
     "redis": {"queue"},
     # the service's /metrics
     "prometheus_client": {"service"},
-    # the old PDF stage's libraries: tests only (signing, reading), never the package
-    "pyhanko": set(),
+    # signed copies: their signatures and changes read by the ledger (contractgen[signing])
+    "pyhanko": {"ledger"},
+    "pyhanko_certvalidator": {"ledger"},
+    "asn1crypto": {"ledger"},
+    # the old PDF stage's libraries: tests only (reading), never the package
     "pdfminer": set(),
     "pypdf": set(),
 }
