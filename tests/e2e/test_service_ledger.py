@@ -197,6 +197,7 @@ def test_verify_says_current_outdated_or_unknown(
             "kind": "service_contract",
             "status": "issued",
             "current_version": 1,
+            "signed_copy": False,
         }
     ]
     # Version 2 made: the first PDF is outdated, the new one current.

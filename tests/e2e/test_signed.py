@@ -360,3 +360,5 @@ def test_the_workbench_records_a_signed_copy_and_the_ledger_shows_it(
         assert "的签署件" in verified.text and "甲方：上海市大数据中心" in verified.text
         listed = client.get("/ledger")
         assert "已签署" in listed.text and "（北京时间）" in listed.text
+        due = client.get("/due")
+        assert "按签名所载签署日" in due.text and "与合同所填签订日期不同" in due.text
