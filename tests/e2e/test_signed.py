@@ -362,3 +362,29 @@ def test_the_workbench_records_a_signed_copy_and_the_ledger_shows_it(
         assert "已签署" in listed.text and "（北京时间）" in listed.text
         due = client.get("/due")
         assert "按签名所载签署日" in due.text and "与合同所填签订日期不同" in due.text
+
+
+def test_a_ledger_of_the_first_schema_is_migrated_and_checks(
+    tmp_path: Path, made: ContractSet
+) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from generator.ledger import migrate
+    from generator.ledger.schema import METADATA
+
+    where = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(where)
+    config = migrate._config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    engine.dispose()
+    with Ledger(where) as ledger:  # migrated on first use
+        ledger.record(made)
+        assert ledger.check()[0] == []
+        assert ledger.show(made.contract_no)["signing"] is None
+        with ledger.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), METADATA) == []
