@@ -142,8 +142,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         found = ledger.show(args.number, args.version)
+        supplements = ledger.supplements(args.number)
     if args.json:
-        _json(found)
+        _json({**found, "supplements": supplements})
         return 0
     print(
         f"合同 {found['contract_no']} 第 {found['version']} 版：{_STATUS[found['status']]}"
@@ -153,12 +154,26 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(f"签订：{found['signed_on']}；登记：{found['issued_at']}，{found['issued_by']}")
     for file in found["files"]:
         print(f"  {file['name']}\t{file['size']} 字节\tSHA-256 {file['sha256']}")
+    _print_supplements(supplements)
     return 0
+
+
+def _print_supplements(supplements: dict[str, Any] | None) -> None:
+    """Print an original's supplements and the share of the limit they use."""
+    if supplements is None:
+        return
+    print(supplements["summary"])
+    for s in supplements["supplements"]:
+        status = _STATUS[s["status"]]
+        print(
+            f"  {s['contract_no']}\t第 {s['version']} 版\t{status}\t{s['amount']} 元\t{s['signed_on']}"
+        )
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         events = ledger.history(args.number)
+        supplements = ledger.supplements(args.number)
     if args.json:
         _json(events)
         return 0
@@ -167,6 +182,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
         extra = f"（取代第 {e['supersedes']} 版）" if e.get("supersedes") else ""
         extra += f"：{e['reason']}" if e.get("reason") else ""
         print(f"{e['seq']}\t{e['at']}\t{e['actor']}\t{words[e['action']]}第{e['version']}版{extra}")
+    _print_supplements(supplements)
     return 0
 
 

@@ -468,5 +468,11 @@ def load_kind(folder: Path, built_in: bool = False) -> ContractKind:
     except SupplementProblem as exc:
         key = ("supplements", *exc.key)
         path = ".".join(str(k) for k in key)
-        problem = (str(folder / DECLARATION), path, line_of(lines, key), str(exc), "kind.supplements")
+        problem = (
+            str(folder / DECLARATION),
+            path,
+            line_of(lines, key),
+            str(exc),
+            "kind.supplements",
+        )
         raise KindError([problem]) from exc

@@ -138,9 +138,14 @@ def declaration_problems(
     checks = [
         typed(("original",), spec.original, ("contract_no",), "原合同编号"),
         typed(("amount",), spec.amount, ("amount",), "补充合同金额"),
-        *(typed(("same", n), p, tuple({d.type for d in by_path.values()}), "应与原合同相同")
-          for n, p in enumerate(spec.same)),
-        *(typed(("cites", k), p, _CITED_TYPES[k], f"所引原合同的{k}") for k, p in spec.cites.items()),
+        *(
+            typed(("same", n), p, tuple({d.type for d in by_path.values()}), "应与原合同相同")
+            for n, p in enumerate(spec.same)
+        ),
+        *(
+            typed(("cites", k), p, _CITED_TYPES[k], f"所引原合同的{k}")
+            for k, p in spec.cites.items()
+        ),
     ]
     yield from (c for c in checks if c is not None)
     if isinstance(spec.limit_percent, str) and spec.limit_percent not in constants:
@@ -178,7 +183,10 @@ def supplement_rules(
 
 
 def number_rule(
-    spec: SupplementsSpec, contract_no: str, title: Callable[[str], str], label: Callable[[str], str]
+    spec: SupplementsSpec,
+    contract_no: str,
+    title: Callable[[str], str],
+    label: Callable[[str], str],
 ) -> RuleCheck:
     """Return the rule that a supplement's number is one of its original's (``N-BC01`` …)."""
 

@@ -29,11 +29,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from ..errors import LedgerError
 from ..identity import identity
+from ..kinds.supplements import SupplementClaim, claim_of
 from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect
 from .schema import EVENTS, FILES, SETS
+from .supplements import check_supplement, supplements_of
 
 __all__ = [
     "ENVIRONMENT",
@@ -213,8 +215,9 @@ class Ledger:
         """
         record = set_record(contract_set)
         files = file_records(contract_set)
+        claim = claim_of(contract_set.contract)
         with self.writing() as conn:
-            yield self._record(conn, record, files, actor or default_actor())
+            yield self._record(conn, record, files, actor or default_actor(), claim)
 
     def record(self, contract_set: ContractSet, actor: str | None = None) -> Recorded:
         """Record a set; return what that did."""
@@ -222,7 +225,12 @@ class Ledger:
             return recorded
 
     def _record(
-        self, conn: Connection, record: dict[str, Any], files: list[dict[str, Any]], actor: str
+        self,
+        conn: Connection,
+        record: dict[str, Any],
+        files: list[dict[str, Any]],
+        actor: str,
+        claim: SupplementClaim | None = None,
     ) -> Recorded:
         number = record["contract_no"]
         current = conn.execute(
@@ -243,6 +251,8 @@ class Ledger:
                 self._add_files(conn, current.id, new)
                 self.append(conn, "add_files", number, current.version, {"files": new}, actor)
                 return Recorded(number, current.version, "files_added")
+        # a 补充合同: the original and the limit checked inside this writing transaction
+        supplement = check_supplement(conn, claim, number) if claim is not None else None
         version = 1 if current is None else current.version + 1
         superseded = current.version if current is not None and current.status == "issued" else None
         at = _now()
@@ -268,6 +278,8 @@ class Ledger:
                 .values(status="superseded", status_reason=f"被第 {version} 版取代")
             )
         body = {"set": record, "files": files, "supersedes": superseded}
+        if supplement is not None:
+            body["supplement"] = supplement
         self.append(conn, "issue", number, version, body, actor, at)
         return Recorded(number, version, "new", superseded)
 
@@ -449,6 +461,11 @@ class Ledger:
             }
             for r in rows
         ]
+
+    def supplements(self, contract_no: str) -> dict[str, Any] | None:
+        """Return an original's supplements and the share of the limit they use (None: none)."""
+        with self.reading() as conn:
+            return supplements_of(conn, contract_no)
 
     def check(self) -> tuple[list[str], str]:
         """Recompute the chain and every stored row; return (problems, the head hash)."""
