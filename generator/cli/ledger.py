@@ -165,9 +165,8 @@ def _print_supplements(supplements: dict[str, Any] | None) -> None:
     print(supplements["summary"])
     for s in supplements["supplements"]:
         status = _STATUS[s["status"]]
-        print(
-            f"  {s['contract_no']}\t第 {s['version']} 版\t{status}\t{s['amount']} 元\t{s['signed_on']}"
-        )
+        where = f"  {s['contract_no']}\t第 {s['version']} 版\t{status}"
+        print(f"{where}\t{s['amount']} 元\t{s['signed_on']}")
 
 
 def _cmd_history(args: argparse.Namespace) -> int:

@@ -80,7 +80,7 @@ class SupplementClaim:
 
 
 def _parts(scheme: str) -> tuple[str, str, int]:
-    """Return the scheme's text before and after ``{n}`` (``{original}`` in the first) and the width."""
+    """Return the scheme's text before and after ``{n}``, and the width of ``{n}``."""
     found = _SEQUENCE.search(scheme)
     if found is None:
         raise ValueError("编号规则须含 {n} 或 {n:02}（补充合同按签发先后的序号）")

@@ -1,4 +1,4 @@
-"""The 补充合同 rule checked when a supplement is issued (《政府采购法》第四十九条 for the built-in kind).
+"""The 补充合同 rule checked when a supplement is issued (《政府采购法》第四十九条 built in).
 
 Inside the ledger's writing transaction (:meth:`Ledger.writing` serialises writers, so two
 supplements issued at once cannot both pass): the original issued and current (not
@@ -136,9 +136,9 @@ def check_supplement(conn: Connection, claim: SupplementClaim, number: str) -> d
             )
     counted = Decimal(0)
     for row in others.values():
-        said = _said(conn, row, claim.original) if row.status == "issued" else None
-        if said is not None:
-            counted += Decimal(said["amount"])
+        block = _said(conn, row, claim.original) if row.status == "issued" else None
+        if block is not None:
+            counted += Decimal(block["amount"])
     original_amount = Decimal(current.amount)
     limit = (original_amount * claim.limit_percent / 100).quantize(Decimal("0.01"), ROUND_DOWN)
     total = counted + claim.amount
