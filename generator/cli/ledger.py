@@ -142,7 +142,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         found = ledger.show(args.number, args.version)
-        supplements = ledger.supplements(args.number)
+        supplements = _supplements(ledger, args.number)
     if args.json:
         _json({**found, "supplements": supplements})
         return 0
@@ -156,6 +156,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"  {file['name']}\t{file['size']} 字节\tSHA-256 {file['sha256']}")
     _print_supplements(supplements)
     return 0
+
+
+def _supplements(ledger: Any, number: str) -> dict[str, Any] | None:
+    """Return an original's supplements and the share of the limit they use (None: none)."""
+    from ..ledger.supplements import supplements_of
+
+    with ledger.reading() as conn:
+        return supplements_of(conn, number)
 
 
 def _print_supplements(supplements: dict[str, Any] | None) -> None:
@@ -172,7 +180,7 @@ def _print_supplements(supplements: dict[str, Any] | None) -> None:
 def _cmd_history(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         events = ledger.history(args.number)
-        supplements = ledger.supplements(args.number)
+        supplements = _supplements(ledger, args.number)
     if args.json:
         _json(events)
         return 0

@@ -29,13 +29,12 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from ..errors import LedgerError
 from ..identity import identity
-from ..kinds.supplements import SupplementClaim, claim_of
 from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect
 from .schema import EVENTS, FILES, SETS
-from .supplements import check_supplement, supplements_of
+from .supplements import check_supplement
 
 __all__ = [
     "ENVIRONMENT",
@@ -52,6 +51,7 @@ __all__ = [
 ENVIRONMENT = "CONTRACTGEN_LEDGER"
 #: the advisory lock every PostgreSQL writer takes (an arbitrary constant of this program)
 _PG_LOCK = 7_240_115
+_NOT_COLUMNS = frozenset({"data", "templates", "signed_on", "supplement"})  # of a set's record
 
 
 @dataclass(frozen=True)
@@ -215,9 +215,9 @@ class Ledger:
         """
         record = set_record(contract_set)
         files = file_records(contract_set)
-        claim = claim_of(contract_set.contract)
         with self.writing() as conn:
-            yield self._record(conn, record, files, actor or default_actor(), claim)
+            check_supplement(conn, contract_set.contract, record)  # a 补充合同's limit, in here
+            yield self._record(conn, record, files, actor or default_actor())
 
     def record(self, contract_set: ContractSet, actor: str | None = None) -> Recorded:
         """Record a set; return what that did."""
@@ -225,12 +225,7 @@ class Ledger:
             return recorded
 
     def _record(
-        self,
-        conn: Connection,
-        record: dict[str, Any],
-        files: list[dict[str, Any]],
-        actor: str,
-        claim: SupplementClaim | None = None,
+        self, conn: Connection, record: dict[str, Any], files: list[dict[str, Any]], actor: str
     ) -> Recorded:
         number = record["contract_no"]
         current = conn.execute(
@@ -251,13 +246,11 @@ class Ledger:
                 self._add_files(conn, current.id, new)
                 self.append(conn, "add_files", number, current.version, {"files": new}, actor)
                 return Recorded(number, current.version, "files_added")
-        # a 补充合同: the original and the limit checked inside this writing transaction
-        supplement = check_supplement(conn, claim, number) if claim is not None else None
         version = 1 if current is None else current.version + 1
         superseded = current.version if current is not None and current.status == "issued" else None
         at = _now()
         row = {
-            **{k: v for k, v in record.items() if k not in {"data", "templates", "signed_on"}},
+            **{k: v for k, v in record.items() if k not in _NOT_COLUMNS},
             "version": version,
             "status": "issued",
             "status_reason": "",
@@ -278,8 +271,6 @@ class Ledger:
                 .values(status="superseded", status_reason=f"被第 {version} 版取代")
             )
         body = {"set": record, "files": files, "supersedes": superseded}
-        if supplement is not None:
-            body["supplement"] = supplement
         self.append(conn, "issue", number, version, body, actor, at)
         return Recorded(number, version, "new", superseded)
 
@@ -461,11 +452,6 @@ class Ledger:
             }
             for r in rows
         ]
-
-    def supplements(self, contract_no: str) -> dict[str, Any] | None:
-        """Return an original's supplements and the share of the limit they use (None: none)."""
-        with self.reading() as conn:
-            return supplements_of(conn, contract_no)
 
     def check(self) -> tuple[list[str], str]:
         """Recompute the chain and every stored row; return (problems, the head hash)."""

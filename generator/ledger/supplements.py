@@ -4,8 +4,9 @@ Inside the ledger's writing transaction (:meth:`Ledger.writing` serialises write
 supplements issued at once cannot both pass): the original issued and current (not
 unknown, voided or superseded), the declared values the same as the original's, the
 number the next in order of issue, and all current supplements of the original, this one
-included, at most the declared share of its amount. What passed is recorded in the issue
-event's body (``supplement``), which is how the original's other supplements are found.
+included, at most the declared share of its amount. What passed is recorded with the set
+in the issue event (``set.supplement``), which is how the original's other supplements are
+found.
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ..errors import LedgerError
-from ..kinds.model import value_at
-from ..kinds.supplements import SupplementClaim, example_number, number_prefix, sequence_of
+from ..kinds.model import Contract, value_at
+from ..kinds.supplements import (
+    SupplementClaim,
+    claim_of,
+    example_number,
+    number_prefix,
+    sequence_of,
+)
 from .schema import EVENTS, SETS
 
 __all__ = ["check_supplement", "supplements_of"]
@@ -77,11 +84,21 @@ def _said(conn: Connection, row: Any, original: str) -> dict[str, Any] | None:
             EVENTS.c.version == row.version,
         )
     ).scalar()
-    said = json.loads(body).get("supplement") if body else None
+    said = json.loads(body).get("set", {}).get("supplement") if body else None
     return said if isinstance(said, dict) and said.get("original") == original else None
 
 
-def check_supplement(conn: Connection, claim: SupplementClaim, number: str) -> dict[str, Any]:
+def check_supplement(conn: Connection, contract: Contract, record: dict[str, Any]) -> None:
+    """Add to a set's record what it records as a supplement; raise LedgerError if refused.
+
+    Nothing for a contract whose kind declares no ``supplements:``.
+    """
+    claim = claim_of(contract)
+    if claim is not None:
+        record["supplement"] = _checked(conn, claim, record["contract_no"])
+
+
+def _checked(conn: Connection, claim: SupplementClaim, number: str) -> dict[str, Any]:
     """Return what an issued supplement records; raise LedgerError when the rule refuses it."""
     versions = conn.execute(
         select(SETS).where(SETS.c.contract_no == claim.original).order_by(SETS.c.version.desc())

@@ -16,6 +16,7 @@ import sqlalchemy
 
 from generator import LedgerError, load_data, parse, validate
 from generator.ledger import Ledger
+from generator.ledger.supplements import supplements_of
 from generator.pipeline import ContractSet, render_set
 
 from ..conftest import ROOT, run_cli
@@ -107,7 +108,8 @@ def test_ten_percent_passes_one_yuan_more_is_refused(url: str) -> None:
         assert ledger.record(supplement(amount="100000")).superseded == 1
         assert ledger.record(supplement(2, amount="57800")).outcome == "new"
         refused(ledger, supplement(3, amount="0.01"), "supplement.limit")
-        summary = ledger.supplements(ORIGINAL)
+        with ledger.reading() as conn:
+            summary = supplements_of(conn, ORIGINAL)
         assert summary is not None
         assert summary["summary"] == "补充合同 2 份，合计 ¥157,800.00，占原合同金额 10%（上限 10%）"
         assert [s["contract_no"] for s in summary["supplements"]] == [
