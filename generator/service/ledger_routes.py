@@ -120,7 +120,16 @@ async def ledger_version(
 # ``GET /v1/ledger/sets/{contract_no}/history``: every event about a contract, oldest first.
 async def ledger_history(request: Request, contract_no: _ContractNo) -> JSONResponse:
     events = await _read(request, lambda ledger: ledger.history(contract_no))
-    return JSONResponse({"contract_no": contract_no, "events": events})
+    supplements = await _read(request, lambda ledger: _supplements(ledger, contract_no))
+    return JSONResponse({"contract_no": contract_no, "events": events, "supplements": supplements})
+
+
+def _supplements(ledger: Ledger, contract_no: str) -> dict[str, Any] | None:
+    """Return an original's supplements and the share of the limit they use (None: none)."""
+    from ..ledger.supplements import supplements_of
+
+    with ledger.reading() as conn:
+        return supplements_of(conn, contract_no)
 
 
 # ``GET /v1/ledger/check``: the event chain and every row recomputed.
