@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..ledger.supplements import supplements
 from ..pipeline import MANIFEST
 from .extras import require_ledger
 
@@ -142,9 +143,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         found = ledger.show(args.number, args.version)
-        supplements = _supplements(ledger, args.number)
+        added = supplements(ledger, args.number)
     if args.json:
-        _json({**found, "supplements": supplements})
+        _json({**found, "supplements": added})
         return 0
     print(
         f"合同 {found['contract_no']} 第 {found['version']} 版：{_STATUS[found['status']]}"
@@ -154,16 +155,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(f"签订：{found['signed_on']}；登记：{found['issued_at']}，{found['issued_by']}")
     for file in found["files"]:
         print(f"  {file['name']}\t{file['size']} 字节\tSHA-256 {file['sha256']}")
-    _print_supplements(supplements)
+    _print_supplements(added)
     return 0
-
-
-def _supplements(ledger: Any, number: str) -> dict[str, Any] | None:
-    """Return an original's supplements and the share of the limit they use (None: none)."""
-    from ..ledger.supplements import supplements_of
-
-    with ledger.reading() as conn:
-        return supplements_of(conn, number)
 
 
 def _print_supplements(supplements: dict[str, Any] | None) -> None:
@@ -180,7 +173,7 @@ def _print_supplements(supplements: dict[str, Any] | None) -> None:
 def _cmd_history(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         events = ledger.history(args.number)
-        supplements = _supplements(ledger, args.number)
+        added = supplements(ledger, args.number)
     if args.json:
         _json(events)
         return 0
@@ -189,7 +182,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
         extra = f"（取代第 {e['supersedes']} 版）" if e.get("supersedes") else ""
         extra += f"：{e['reason']}" if e.get("reason") else ""
         print(f"{e['seq']}\t{e['at']}\t{e['actor']}\t{words[e['action']]}第{e['version']}版{extra}")
-    _print_supplements(supplements)
+    _print_supplements(added)
     return 0
 
 

@@ -29,7 +29,7 @@ from ..kinds.supplements import (
 )
 from .schema import EVENTS, SETS
 
-__all__ = ["check_supplement", "supplements_of"]
+__all__ = ["check_supplement", "supplements", "supplements_of"]
 
 _CITED_COLUMNS = {
     "amount": "amount",
@@ -227,3 +227,9 @@ def supplements_of(conn: Connection, original: str) -> dict[str, Any] | None:
         "limit_percent": percent,
         "summary": summary,
     }
+
+
+def supplements(ledger: Any, original: str) -> dict[str, Any] | None:
+    """Return :func:`supplements_of` an original, read from a :class:`Ledger`."""
+    with ledger.reading() as conn:
+        return supplements_of(conn, original)
