@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..ledger.supplements import supplements
 from ..pipeline import MANIFEST
 from .extras import require, require_ledger
 
@@ -149,8 +150,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         found = ledger.show(args.number, args.version)
+        added = supplements(ledger, args.number)
     if args.json:
-        _json(found)
+        _json({**found, "supplements": added})
         return 0
     print(
         f"合同 {found['contract_no']} 第 {found['version']} 版：{_state(found)}"
@@ -161,12 +163,25 @@ def _cmd_show(args: argparse.Namespace) -> int:
     for file in found["files"]:
         print(f"  {file['name']}\t{file['size']} 字节\tSHA-256 {file['sha256']}")
     _show_signing(found)
+    _print_supplements(added)
     return 0
+
+
+def _print_supplements(supplements: dict[str, Any] | None) -> None:
+    """Print an original's supplements and the share of the limit they use."""
+    if supplements is None:
+        return
+    print(supplements["summary"])
+    for s in supplements["supplements"]:
+        status = _STATUS[s["status"]]
+        where = f"  {s['contract_no']}\t第 {s['version']} 版\t{status}"
+        print(f"{where}\t{s['amount']} 元\t{s['signed_on']}")
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         events = ledger.history(args.number)
+        added = supplements(ledger, args.number)
     if args.json:
         _json(events)
         return 0
@@ -182,6 +197,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
         extra += f"：{e['reason']}" if e.get("reason") else ""
         extra += _signed_event(e) if e["action"] == "sign" else ""
         print(f"{e['seq']}\t{e['at']}\t{e['actor']}\t{words[e['action']]}第{e['version']}版{extra}")
+    _print_supplements(added)
     return 0
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "PublicationSpec",
     "RuleSpec",
     "SealSpec",
+    "SupplementsSpec",
     "read_declaration",
 ]
 
@@ -157,6 +158,33 @@ class Envelope(_Spec):
     supplier_fax: str | None = None
 
 
+class SupplementsSpec(_Spec):
+    """A supplementary contract (补充合同) of another: the limit on what all of them may add.
+
+    Checked against the ledger when a contract of the kind is issued (never on drafts):
+    the original issued and current, the ``same`` values as the original's, and the
+    amounts of all its current supplements at most ``limit_percent`` of its amount.
+    """
+
+    #: the path of the original contract's number in this kind's data
+    original: str
+    #: the path of the amount this supplement adds (counted against the limit)
+    amount: str = "amount"
+    #: the share of the original's amount all its supplements together may add: a number,
+    #: or a constant's name (so the clause printing it and the check never disagree)
+    limit_percent: int | str = 10
+    #: the law the limit comes from, named in every refusal
+    article: Annotated[str, Field(min_length=1, max_length=80)]
+    #: how a supplement's number is made from its original's: ``{original}`` and
+    #: ``{n:02}`` (the supplement's place in order of issue, 2 digits) or ``{n}``
+    number: str = "{original}-BC{n:02}"
+    #: paths whose value must be the same in the original's recorded data
+    same: list[str] = []
+    #: what this kind's data says of the original (``amount``, ``sign_date``,
+    #: ``project_name``, ``supplier``), by path: must be what its current version says
+    cites: dict[Literal["amount", "sign_date", "project_name", "supplier"], str] = {}
+
+
 class KindSpec(_Spec):
     """A whole declaration."""
 
@@ -176,6 +204,8 @@ class KindSpec(_Spec):
     #: values of the template context computed from others: a Jinja expression each
     computed: dict[str, str] = {}
     publication: PublicationSpec = PublicationSpec()
+    #: a supplementary contract of another: what the ledger checks when one is issued
+    supplements: SupplementsSpec | None = None
     #: the filled sample's file name in the folder
     sample: str = "sample.yaml"
 

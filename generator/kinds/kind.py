@@ -40,10 +40,11 @@ from .context import (
     masked,
     sources_of,
 )
-from .declaration import DECLARATION, KindSpec, read_declaration
+from .declaration import DECLARATION, KindSpec, line_of, read_declaration
 from .fields import FieldDef, build_fields, build_model, camel
 from .model import Contract, Record, value_at
 from .rules import RuleCheck, RuleProblem, compile_rule
+from .supplements import SupplementProblem, supplement_rules
 
 __all__ = ["ContractKind", "load_kind"]
 
@@ -69,6 +70,15 @@ class ContractKind:
             compile_rule(self._named(rule.model_dump()), self.title_of, n)
             for n, rule in enumerate(self.spec.rules)
         )
+        if self.spec.supplements is not None:
+            self.rules += supplement_rules(
+                self.spec.supplements,
+                self.by_path,
+                self.spec.constants,
+                self.spec.envelope.contract_no,
+                self.title_of,
+                self.label_of,
+            )
         self.publication_model = self._publication_model()
         publication: Any = (
             self.publication_model | None,
@@ -454,4 +464,15 @@ def load_kind(folder: Path, built_in: bool = False) -> ContractKind:
         line = lines.get(where) or lines.get(where[:2], 1)
         path = f"rules[{exc.index}].{exc.key}"
         problem = (str(folder / DECLARATION), path, line, str(exc), "kind.rule.invalid")
+        raise KindError([problem]) from exc
+    except SupplementProblem as exc:
+        key = ("supplements", *exc.key)
+        path = ".".join(str(k) for k in key)
+        problem = (
+            str(folder / DECLARATION),
+            path,
+            line_of(lines, key),
+            str(exc),
+            "kind.supplements",
+        )
         raise KindError([problem]) from exc

@@ -35,6 +35,7 @@ from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect
 from .matches import Match, verdict
 from .schema import EVENTS, FILES, SETS
+from .supplements import check_supplement
 
 __all__ = [
     "ENVIRONMENT",
@@ -51,6 +52,7 @@ __all__ = [
 ENVIRONMENT = "CONTRACTGEN_LEDGER"
 #: the advisory lock every PostgreSQL writer takes (an arbitrary constant of this program)
 _PG_LOCK = 7_240_115
+_NOT_COLUMNS = frozenset({"data", "templates", "signed_on", "supplement"})  # of a set's record
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ class Ledger:
         record = set_record(contract_set)
         files = file_records(contract_set)
         with self.writing() as conn:
+            check_supplement(conn, contract_set.contract, record)  # a 补充合同's limit, in here
             yield self._record(conn, record, files, actor or default_actor())
 
     def record(self, contract_set: ContractSet, actor: str | None = None) -> Recorded:
@@ -218,7 +221,7 @@ class Ledger:
         superseded = current.version if current is not None and current.status == "issued" else None
         at = _now()
         row = {
-            **{k: v for k, v in record.items() if k not in {"data", "templates", "signed_on"}},
+            **{k: v for k, v in record.items() if k not in _NOT_COLUMNS},
             "version": version,
             "status": "issued",
             "status_reason": "",

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from ..errors import LedgerError
 from ..ledger import Ledger, verdict, verify_body
+from ..ledger.supplements import supplements
 from . import problems
 from .admission import runtime_of
 from .bodies import file_body
@@ -122,7 +123,8 @@ async def ledger_version(
 # ``GET /v1/ledger/sets/{contract_no}/history``: every event about a contract, oldest first.
 async def ledger_history(request: Request, contract_no: _ContractNo) -> JSONResponse:
     events = await _read(request, lambda ledger: ledger.history(contract_no))
-    return JSONResponse({"contract_no": contract_no, "events": events})
+    added = await _read(request, lambda ledger: supplements(ledger, contract_no))
+    return JSONResponse({"contract_no": contract_no, "events": events, "supplements": added})
 
 
 # ``GET /v1/ledger/check``: the event chain and every row recomputed.

@@ -274,7 +274,18 @@ LEDGER_SCHEMAS: dict[str, dict[str, Any]] = {
     "SignedCopy": {**_SIGNED_COPY, "description": "What taking a signed copy back did"},
     "LedgerEvent": _EVENT,
     "History": _object(
-        {"contract_no": _TEXT, "events": {"type": "array", "items": _ref("LedgerEvent")}}
+        {
+            "contract_no": _TEXT,
+            "events": {"type": "array", "items": _ref("LedgerEvent")},
+            "supplements": _nullable(
+                {
+                    "type": "object",
+                    "description": "an original's 补充合同 (each number's newest version), "
+                    "their total and the share of the limit used (summary: in Chinese)",
+                }
+            ),
+        },
+        "supplements",
     ),
     "LedgerCheck": _object(
         {

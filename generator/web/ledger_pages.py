@@ -30,6 +30,7 @@ from ..domain.model import CHINA_TIME
 from ..errors import ContractError, LedgerError
 from ..kinds import check
 from ..ledger import Ledger, record_publication, verify_body
+from ..ledger.supplements import supplements
 from ..publication import (
     next_year_warning,
     public_folder_name,
@@ -159,6 +160,7 @@ async def ledger_set(request: Request) -> Response:
 
     try:
         versions, shown, events = await _read(ledger, read)
+        added = await _read(ledger, lambda ledger: supplements(ledger, number))
     except LedgerError as exc:
         if exc.code != "ledger.not_found":
             raise
@@ -170,6 +172,7 @@ async def ledger_set(request: Request) -> Response:
         versions=versions,
         shown=shown,
         events=events,
+        supplements=added,
         statuses=STATUS,
         today=today,
     )

@@ -65,7 +65,7 @@ def test_goods_kind_is_listed_with_its_documents() -> None:
     listed = run_cli("--kinds", KINDS_DIR, "kinds", "list")
     assert listed.returncode == 0, listed.stderr
     lines = {line.split("\t")[0]: line for line in listed.stdout.splitlines()}
-    assert set(lines) == {"om_service", "goods_purchase"}
+    assert set(lines) == {"om_service", "supplement", "goods_purchase"}
     assert "货物采购合同" in lines["goods_purchase"] and "内置" in lines["om_service"]
 
 
@@ -174,7 +174,10 @@ def goods_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def test_service_lists_the_kinds_and_serves_each_schema(goods_server: Server) -> None:
     kinds = httpx.get(f"{goods_server.url}/v1/kinds", timeout=30).json()["kinds"]
     by_id = {kind["id"]: kind for kind in kinds}
-    assert set(by_id) == {"om_service", "goods_purchase"} and by_id["om_service"]["default"]
+    assert (
+        set(by_id) == {"om_service", "supplement", "goods_purchase"}
+        and by_id["om_service"]["default"]
+    )
     goods = by_id["goods_purchase"]
     assert [d["key"] for d in goods["documents"]] == ["goods_contract"]
     schema = httpx.get(f"{goods_server.url}{goods['schema']}", timeout=30)

@@ -131,7 +131,7 @@ def test_an_unknown_kind_is_one_issue_naming_the_known_ones(seed_data: dict[str,
 
 def test_an_office_folder_adds_its_kinds(tmp_path: Path) -> None:
     kinds = Registry([GOODS.parent])
-    assert [k.id for k in kinds] == [DEFAULT_KIND, "goods_purchase"]
+    assert [k.id for k in kinds] == [DEFAULT_KIND, "supplement", "goods_purchase"]
     twice = tmp_path / "twice"
     shutil.copytree(GOODS, twice / "a")
     shutil.copytree(GOODS, twice / "b")
