@@ -52,6 +52,7 @@ __all__ = [
     "SETS_KEPT",
     "Made",
     "attachment",
+    "body_too_large",
     "contract_action",
     "download",
     "error_page",
@@ -433,3 +434,8 @@ def _keep_picture(made: Made, key: tuple[int, int, int], picture: bytes) -> None
         len(pictures) > PICTURES_KEPT or sum(map(len, pictures.values())) > PICTURES_BYTES
     ):
         del pictures[next(iter(pictures))]
+
+
+async def body_too_large(request: Request, _: Exception) -> Response:
+    """Answer a workbench request whose body is over its limit, wherever it was read: 413."""
+    return error_page(request, 413, "数据过大", "提交的数据超过服务的大小限制。")

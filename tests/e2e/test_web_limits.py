@@ -83,3 +83,10 @@ def test_page_pictures_are_made_at_fixed_dpis_and_kept_within_bounds() -> None:
     for page in range(40):
         _keep_picture(made, (1, page, 150), b"q" * (1 << 20))
     assert sum(map(len, made.pictures.values())) <= 16 * 1024 * 1024
+
+
+def test_an_oversized_logout_body_is_a_413_page(client: tuple[httpx.Client, str]) -> None:
+    signed, csrf = client
+    answer = signed.post("/logout", data={"csrf": csrf, "x": "y" * 5000})
+    assert answer.status_code == 413, answer.status_code
+    assert "数据过大" in answer.text and "Traceback" not in answer.text
