@@ -117,7 +117,7 @@ def _parts(url: str) -> SplitResult:
     except ValueError:
         raise CallbackRefused("回调地址不是有效的 URL", "jobs.callback_url") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise CallbackRefused("回调地址应为 https URL", "jobs.callback_url")
+        raise CallbackRefused("回调地址应为 HTTPS 的 URL", "jobs.callback_url")
     if parts.username is not None or parts.password is not None:
         raise CallbackRefused("回调地址不能含用户名或密码", "jobs.callback_url")
     return parts
@@ -131,7 +131,7 @@ def resolve(url: str, allowed: frozenset[str] | None = None) -> Target:
     key = _host_key(host)
     permitted = key in allow
     if parts.scheme == "http" and not permitted:
-        message = f"回调地址应为 https（http 仅限运维人员在 {ALLOW_VARIABLE} 中允许的主机）"
+        message = f"回调地址应为 HTTPS（HTTP 仅限运维人员在 {ALLOW_VARIABLE} 中允许的主机）"
         raise CallbackRefused(message, "jobs.callback_scheme")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
