@@ -38,6 +38,14 @@ ELSEWHERE = {
         "`--kinds` (every command: folders joined by `:`, added to those of `--kinds`)",
         "none",
     ),
+    "CONTRACTGEN_CALLBACK_ALLOW": (
+        "hosts a job's callback may reach over http or at an internal address (serve)",
+        "none: https to public addresses only",
+    ),
+    "CONTRACTGEN_CALLBACK_KEY": (
+        "the callback key itself (serve; `--callback-key-file` wins)",
+        "none: no callbacks",
+    ),
     "CONTRACTGEN_TOKEN": (
         "the token itself (serve; `--token-file` wins)",
         "none: no authentication",
@@ -53,7 +61,7 @@ _SHOWN = {
     "ledger": "the user's SQLite file",
     "broker": "none: no jobs",
     "jobs_dir": "`~/.local/share/contractgen/jobs`",
-    "callback_key_file": "the token",
+    "callback_key_file": "none (`CONTRACTGEN_CALLBACK_KEY`)",
     "concurrency": "one per core",
     "name": "`contractgen-PID@host`",
 }

@@ -48,14 +48,17 @@ def add_ledger_options(parser: argparse.ArgumentParser, *, issue: bool = False) 
     )
 
 
-def open_ledger(args: argparse.Namespace) -> Any:
-    """Return the ledger a command records in (opened and migrated), or None for --no-ledger."""
+def open_ledger(args: argparse.Namespace, existing: bool = False) -> Any:
+    """Return the ledger a command records in (opened and migrated), or None for --no-ledger.
+
+    ``existing``: a command that reads the ledger (or marks what it holds) never creates one.
+    """
     if getattr(args, "no_ledger", False):
         return None
     from ..ledger import ENVIRONMENT, Ledger
 
     require_ledger(args.ledger or os.environ.get(ENVIRONMENT))
-    return Ledger(args.ledger)
+    return Ledger(args.ledger, existing=existing)
 
 
 def _json(value: Any) -> None:
@@ -101,7 +104,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     results = []
     worst = "current"
-    with open_ledger(args) as ledger:
+    with open_ledger(args, existing=True) as ledger:
         for name, digest in files:
             matches = ledger.find(digest)
             said = verdict(matches)
@@ -128,7 +131,7 @@ def _date(text: str) -> dt.date:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    with open_ledger(args) as ledger:
+    with open_ledger(args, existing=True) as ledger:
         rows = ledger.sets(
             contract_no=args.number,
             status=args.status,
@@ -148,7 +151,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    with open_ledger(args) as ledger:
+    with open_ledger(args, existing=True) as ledger:
         found = ledger.show(args.number, args.version)
         added = supplements(ledger, args.number)
     if args.json:
@@ -179,7 +182,7 @@ def _print_supplements(supplements: dict[str, Any] | None) -> None:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    with open_ledger(args) as ledger:
+    with open_ledger(args, existing=True) as ledger:
         events = ledger.history(args.number)
         added = supplements(ledger, args.number)
     if args.json:
@@ -204,7 +207,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
 def _cmd_void(args: argparse.Namespace) -> int:
     if not args.reason.strip():
         raise UsageError("作废须说明理由（--reason）")
-    with open_ledger(args) as ledger:
+    with open_ledger(args, existing=True) as ledger:
         ledger.void(args.number, args.version, args.reason.strip())
         found = ledger.show(args.number, args.version)
     if args.json:
@@ -215,7 +218,7 @@ def _cmd_void(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    with open_ledger(args) as ledger:
+    with open_ledger(args, existing=True) as ledger:
         problems, head = ledger.check()
     if args.json:
         _json({"ok": not problems, "problems": problems, "head": head})

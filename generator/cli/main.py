@@ -197,11 +197,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         require("queue")
     from ..service import Settings, serve
 
+    token = _token(args)
     settings = Settings(
         host=args.host,
         port=args.port,
         workers=args.workers,
-        token=_token(args),
+        token=token,
         max_body=args.max_body,
         timeout=args.timeout,
         queue=args.queue,
@@ -212,7 +213,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         templates=template_folder(args.templates),
         ledger=None if args.no_ledger else _ledger_url(args),
-        **serve_queue_settings(args),
+        **serve_queue_settings(args, token),
     )
     return serve(settings)
 

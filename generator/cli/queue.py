@@ -74,16 +74,30 @@ def remote_batch(args: argparse.Namespace, options: Any) -> Any:
     )
 
 
-def serve_queue_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the service's settings of the jobs: broker, jobs folder, callback key."""
+def serve_queue_settings(args: argparse.Namespace, token: str | None = None) -> dict[str, Any]:
+    """Return the service's settings of the jobs: broker, jobs folder, callback key.
+
+    The callback key comes from ``--callback-key-file`` or ``CONTRACTGEN_CALLBACK_KEY``,
+    never from the API token (one captured callback would give the token back to a word
+    list); callbacks enabled (``CONTRACTGEN_CALLBACK_ALLOW``) without a key stop the start.
+    """
+    from ..queue.callbacks import KEY_VARIABLE, check_at_start
+
     key = None
+    where = KEY_VARIABLE
     if args.callback_key_file is not None:
+        where = str(args.callback_key_file)
         try:
             key = args.callback_key_file.read_bytes().strip()
         except OSError as exc:
             raise UsageError(f"{args.callback_key_file}: 无法读取回调密钥：{exc.strerror}") from exc
-        if len(key) < 16:
-            raise UsageError(f"{args.callback_key_file}: 回调密钥过短（至少 16 字节）")
+    elif os.environ.get(KEY_VARIABLE, "").strip():
+        key = os.environ[KEY_VARIABLE].strip().encode()
+    if key is not None and len(key) < 16:
+        raise UsageError(f"{where}: 回调密钥过短（至少 16 字节）")
+    refused = check_at_start(key, token)
+    if refused is not None:
+        raise UsageError(refused)
     return {"broker": args.broker, "jobs_dir": args.jobs_dir, "callback_key": key}
 
 

@@ -20,7 +20,6 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
@@ -32,7 +31,7 @@ from ..identity import identity
 from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
-from .connect import default_url, masked, sqlite_begin, sqlite_connect
+from .connect import default_url, masked, sqlite_begin, sqlite_connect, sqlite_file
 from .matches import Match, verdict
 from .schema import EVENTS, FILES, SETS
 from .supplements import check_supplement
@@ -101,9 +100,10 @@ def _now() -> str:
 class Ledger:
     """One ledger database, opened (and migrated) once; safe to share between threads."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, existing: bool = False) -> None:
+        """Open a ledger; ``existing``: only one that is there (a query never creates one)."""
         self.url = url or os.environ.get(ENVIRONMENT) or default_url()
-        self.engine = self._engine()
+        self.engine = self._engine(existing)
         self._sqlite = self.engine.dialect.name == "sqlite"
         try:
             migrate.upgrade(self.engine, self.writing, self.masked_url)
@@ -127,7 +127,7 @@ class Ledger:
             url=self.masked_url,
         )
 
-    def _engine(self) -> Engine:
+    def _engine(self, existing: bool = False) -> Engine:
         try:
             parsed = make_url(self.url)
         except ArgumentError as exc:
@@ -135,7 +135,7 @@ class Ledger:
                 f"合同台账地址无法解析：{self.masked_url}", code="ledger.url", url=self.masked_url
             ) from exc
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            parsed = sqlite_file(parsed, existing, self.masked_url)
         try:
             engine = create_engine(parsed, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -30,6 +31,7 @@ STAGING_PREFIX = ".contractgen-"
 OWNER_SUFFIX = ".owner"
 #: how many times a set is swapped in while other writers keep replacing the same folder
 _PLACE_ATTEMPTS = 8
+_log = logging.getLogger("contractgen.output")
 
 
 def _boot_id() -> str:
@@ -144,6 +146,63 @@ def _made_here(folder: Path, contract_no: str, manifest_name: str) -> bool:
     return isinstance(manifest, dict) and manifest.get("contract_no") == contract_no
 
 
+def _own_files(manifest: Any) -> set[str]:
+    """Return the names of the files a manifest lists (every ``file`` value in it)."""
+    found: set[str] = set()
+    if isinstance(manifest, dict):
+        for key, value in manifest.items():
+            if key == "file" and isinstance(value, str):
+                found.add(value)
+            else:
+                found |= _own_files(value)
+    elif isinstance(manifest, list):
+        for value in manifest:
+            found |= _own_files(value)
+    return found
+
+
+def _keep_users_files(target: Path, staging: Path, manifest_name: str) -> list[str]:
+    """Carry into the new set what the user put in the old folder; return their names.
+
+    What the program wrote is what the old manifest lists (and the manifest itself);
+    everything else is the user's (a sealed scan, a note, a folder) and is hard-linked
+    into the staged set, so it is in the new folder the moment it is renamed into place
+    and still in the old one until then. A name the new set also writes keeps the
+    user's file under ``…（用户文件）`` beside it.
+    """
+    try:
+        manifest = json.loads((target / manifest_name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    own = _own_files(manifest) | {manifest_name}
+    kept = []
+    for entry in sorted(target.iterdir()):
+        if entry.name in own:
+            continue
+        place = staging / entry.name
+        if place.exists() and os.path.samefile(entry, place):
+            continue  # carried over on an earlier try
+        if place.exists() or place.is_symlink():
+            place = staging / f"{entry.stem}（用户文件）{entry.suffix}"
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, place, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(str(entry), str(place))
+        kept.append(entry.name)
+    return kept
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    """Hard-link a file (a symlink stays a symlink), or copy it where links cannot be made."""
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), destination)
+        return
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
 def _put_in_place(staging: Path, target: Path, contract_no: str, manifest_name: str) -> None:
     """Rename a staged set to its folder, swapping out an older set of the same contract."""
     for _ in range(_PLACE_ATTEMPTS):
@@ -159,6 +218,7 @@ def _put_in_place(staging: Path, target: Path, contract_no: str, manifest_name: 
                 folder=str(target),
                 contract_no=contract_no,
             )
+        kept = _keep_users_files(target, staging, manifest_name)
         old, owner = make_staging(target.parent)
         try:
             try:
@@ -167,6 +227,8 @@ def _put_in_place(staging: Path, target: Path, contract_no: str, manifest_name: 
                 continue  # another writer of the same contract moved it first
             try:
                 os.rename(staging, target)
+                if kept:
+                    _log.warning("%s: 保留了用户放入的文件：%s", target, "、".join(kept))
                 return
             except OSError as exc:
                 # Another writer put its set in between: swap again.
@@ -186,8 +248,10 @@ def write_set(contract_set: ContractSet, out_dir: Path) -> Path:
 
     The files are written into a hidden staging folder (see :func:`make_staging`)
     and renamed into place, so the folder appears complete or not at all; an
-    older set of the same contract is replaced only once the new one is whole.
-    Anything else in the folder's place is left as it is (:class:`OutputConflictError`).
+    older set of the same contract is replaced only once the new one is whole, and
+    what the user put in its folder (files its manifest does not list) is carried into
+    the new one. Anything else in the folder's place is left as it is
+    (:class:`OutputConflictError`).
     """
     return write_folder(
         out_dir, contract_set.contract_no, contract_set.files(), contract_set.contract_no, MANIFEST

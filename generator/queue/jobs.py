@@ -49,6 +49,7 @@ from .app import (
     stored_states,
     trace_headers,
 )
+from .callbacks import CallbackRefused, pinned, resolve
 
 __all__ = [
     "CALLBACK_DELAYS",
@@ -310,9 +311,20 @@ class JobStore:
         if self.callback_key is not None:
             headers["X-Contractgen-Signature"] = sign(self.callback_key, int(time.time()), body)
         try:
-            answer = client.post(record["callback"], content=body, headers=headers)
+            # checked again now (a name may resolve elsewhere than at the job's creation),
+            # and called at the address checked, never following a redirect
+            url, host, extensions = pinned(resolve(record["callback"]))
+            answer = client.post(
+                url,
+                content=body,
+                headers={**headers, **host},
+                extensions=extensions,
+                follow_redirects=False,
+            )
             said = f"HTTP {answer.status_code}"
             delivered = 200 <= answer.status_code < 300
+        except CallbackRefused as exc:
+            said, delivered = exc.code, False
         except httpx.HTTPError as exc:
             said, delivered = type(exc).__name__, False  # its text may hold the URL: not logged
         record["callback_tries"] += 1

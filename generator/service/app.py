@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         include_in_schema=False,
         response_class=PlainTextResponse,
     )
-    app.include_router(web.router)  # the workbench at /
+    web.include(app)  # the workbench at /
     return app
 
 

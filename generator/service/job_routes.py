@@ -22,7 +22,6 @@ import logging
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI, Header, Query, Request
@@ -65,14 +64,22 @@ def _jobs(request: Request) -> JobStore:
 
 
 def _callback(url: str | None, jobs: JobStore) -> str | None:
+    """Return a job's callback URL once checked (scheme, host, every address it resolves to).
+
+    Refused with 422 before the job is made and before any connection: an internal
+    address never hears from the service, so no job's state can tell which answer.
+    """
     if url is None:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise problems.bad_job_request("回调地址应为 http(s) URL", "jobs.callback_url")
+    from ..queue.callbacks import KEY_VARIABLE, CallbackRefused, resolve
+
     if jobs.callback_key is None:
-        message = "本服务没有回调签名密钥（--token 或 --callback-key-file），不能回调"
-        raise problems.bad_job_request(message, "jobs.callback_key")
+        message = f"本服务没有回调签名密钥（{KEY_VARIABLE} 或 --callback-key-file），不能回调"
+        raise problems.bad_callback(message, "jobs.callback_key")
+    try:
+        resolve(url)
+    except CallbackRefused as exc:
+        raise problems.bad_callback(str(exc), exc.code) from None
     return url
 
 
@@ -124,7 +131,7 @@ async def create_job(
 ) -> JSONResponse:
     jobs = _jobs(request)
     runtime = runtime_of(request)
-    url = _callback(callback, jobs)
+    url = await anyio.to_thread.run_sync(_callback, callback, jobs)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and media not in ROUND_TYPES:
         encoding = request.headers.get("content-encoding", "identity")
@@ -151,7 +158,8 @@ async def create_job(
             Options(),
             callback=url,
             idempotency=key,
-            body_digest=hashlib.sha256(body).hexdigest(),
+            # the callback is part of what the key stands for: a new one is a conflict
+            body_digest=hashlib.sha256(f"{url or ''}\n".encode() + body).hexdigest(),
             request_id=logs.current().get("request_id"),
         )
         return job_id, new, jobs.status(job_id)

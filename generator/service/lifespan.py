@@ -79,7 +79,7 @@ def _job_store(settings: Settings) -> JobStore:
     store = JobStore(
         settings.broker,
         settings.jobs_dir or default_jobs_dir(),
-        settings.callback_key or (settings.token.encode() if settings.token else None),
+        settings.callback_key,  # never the token: see generator.queue.callbacks
     )
     check_broker(store.app, settings.broker)
     return store

@@ -243,9 +243,14 @@ def idempotency_conflict(job_id: str) -> Problem:
         422,
         "idempotency-conflict",
         "Idempotency-Key reused",
-        f"该 Idempotency-Key 已用于另一请求体（任务 {job_id}）",
+        f"该 Idempotency-Key 已用于另一请求体或另一回调地址（任务 {job_id}）；换一个键重新提交",
         code="jobs.idempotency_conflict",
     )
+
+
+def bad_callback(message: str, code: str) -> Problem:
+    """Return the 422 of a job's callback URL that may not be called (scheme, address, key)."""
+    return Problem(422, "bad-callback", "Callback refused", message, code=code)
 
 
 def bad_job_request(message: str, code: str) -> Problem:

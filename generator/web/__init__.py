@@ -34,11 +34,12 @@ from another origin::
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from . import access, ledger_pages, pages, round_pages
+from .security import BodyTooLarge
 
-__all__ = ["router"]
+__all__ = ["include", "router"]
 
 #: the workbench's routes, none of them in the API's OpenAPI document
 router = APIRouter()
@@ -68,3 +69,9 @@ router.add_route("/login", access.login, methods=["POST"])
 router.add_route("/logout", access.logout, methods=["POST"])
 router.add_route("/static/{name}", access.static, methods=["GET"])
 router.add_route("/favicon.ico", access.favicon, methods=["GET"])
+
+
+def include(app: FastAPI) -> None:
+    """Add the workbench to an app: its routes, and a 413 page for any body over its limit."""
+    app.include_router(router)
+    app.add_exception_handler(BodyTooLarge, pages.body_too_large)

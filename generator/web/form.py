@@ -23,6 +23,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from ..errors import Issue
 from ..kinds import DEFAULT_KIND, ContractKind, registry
 
 __all__ = [
@@ -33,18 +34,22 @@ __all__ = [
     "Section",
     "blank_row",
     "groups",
+    "index_issues",
     "kind_of",
     "label_of",
     "list_rows",
     "sections",
     "to_data",
     "to_values",
+    "within_limits",
 ]
 
 #: how a yes-or-no field is written in contract data
 YES_NO = ("是", "否")
 #: text fields at least this long are edited in a text area
 _TEXTAREA_FROM = 2000
+#: a row index longer than this is beyond every list's limit (and never read as a number)
+_INDEX_DIGITS = 12
 
 
 def groups(kind: ContractKind) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -164,7 +169,11 @@ def _node(name: str, info: FieldInfo) -> Node:
     if get_origin(kind) is list:
         item_kind, _ = _core(get_args(kind)[0])
         max_items = next(
-            (m.max_length for m in _list_metadata(info.annotation) if isinstance(m, MaxLen)),
+            (
+                m.max_length
+                for m in (*info.metadata, *_list_metadata(info.annotation))
+                if isinstance(m, MaxLen)
+            ),
             None,
         )
         item: FieldSpec | GroupSpec
@@ -180,7 +189,8 @@ def _list_metadata(annotation: Any) -> Iterator[Any]:
     """Yield the metadata of every ``Annotated`` layer of a type (a list's length limits)."""
     origin = get_origin(annotation)
     if origin is Annotated:
-        yield from annotation.__metadata__
+        for meta in annotation.__metadata__:
+            yield from meta.metadata if isinstance(meta, FieldInfo) else (meta,)
         yield from _list_metadata(get_args(annotation)[0])
     elif origin in (Union, types.UnionType):
         for arg in get_args(annotation):
@@ -247,7 +257,7 @@ def _join(prefix: str, name: str) -> str:
 
 def list_rows(values: Mapping[str, str], path: str) -> int:
     """Return how many rows of the list at ``path`` the values hold."""
-    pattern = re.compile(re.escape(path) + r"\[(\d+)\]")
+    pattern = re.compile(re.escape(path) + rf"\[(\d{{1,{_INDEX_DIGITS}}})\]")
     indices = [int(m.group(1)) for key in values if (m := pattern.match(key))]
     return max(indices) + 1 if indices else 0
 
@@ -261,7 +271,8 @@ def _values_of(node: Node, data: Any, path: str, out: dict[str, str]) -> None:
             _values_of(child, inner.get(child.name), _join(path, child.name), out)
     else:
         rows = data if isinstance(data, list) else []
-        for index, row in enumerate(rows):
+        # beyond the list's limit the check reports it; the form never builds the rows
+        for index, row in enumerate(rows[: node.max_items]):
             _values_of(node.item, row, f"{path}[{index}]", out)
 
 
@@ -307,16 +318,85 @@ def label_of(path: str, kind_id: str | None = None) -> str:
 
 
 def blank_row(path: str, index: int, kind_id: str | None = None) -> dict[str, str] | None:
-    """Return the values of a new row ``index`` of the list at ``path`` (None: no such list)."""
+    """Return the values of a new row ``index`` of the list at ``path`` (None: no such list,
+    or a row beyond its limit)."""
     try:
         node = _node_at(path, kind_id)
     except LookupError:
         return None
-    if not isinstance(node, ListSpec):
+    if not isinstance(node, ListSpec) or (node.max_items is not None and index >= node.max_items):
         return None
     out: dict[str, str] = {}
     _values_of(node.item, None, f"{path}[{index}]", out)
     return out
+
+
+#: one step of a form value's name: a field, and a row index when it is a list's
+_STEP = re.compile(r"([^.\[\]]*)(?:\[(\d+)\])?")
+
+
+def _beyond(key: str, kind_id: str | None) -> tuple[str, int, ListSpec] | None:
+    """Return the list, row and spec of a value's name whose row is beyond its list's limit."""
+    nodes = tuple(n for s in sections(kind_id) for n in s.nodes)
+    found: Node = GroupSpec("", "", None, nodes)
+    path = ""
+    for part in key.split("."):
+        step = _STEP.fullmatch(part)
+        if step is None or not isinstance(found, GroupSpec):
+            return None
+        name, index = step.group(1), step.group(2)
+        child = next((c for c in found.children if c.name == name), None)
+        if child is None:
+            return None
+        path = _join(path, name)
+        if index is None:
+            found = child
+            continue
+        if not isinstance(child, ListSpec):
+            return None
+        limit = child.max_items
+        if len(index) > _INDEX_DIGITS:
+            return path, 10**_INDEX_DIGITS, child
+        if limit is not None and int(index) >= limit:
+            return path, int(index), child
+        path = f"{path}[{index}]"
+        found = child.item
+    return None
+
+
+def index_issues(values: Mapping[str, str]) -> list[Issue]:
+    """Return an issue for every list a form's values hold rows of beyond its declared limit.
+
+    Checked on the names alone, before any row is built: ``items[300000].stage`` costs
+    one look at its name, not 300,000 empty rows.
+    """
+    kind_id = values.get("kind")
+    worst: dict[str, tuple[int, ListSpec]] = {}
+    for key in values:
+        if "[" not in key:
+            continue
+        beyond = _beyond(key, kind_id)
+        if beyond is not None:
+            path, index, spec = beyond
+            if path not in worst or worst[path][0] < index:
+                worst[path] = (index, spec)
+    issues = []
+    for path, (index, spec) in worst.items():
+        message = f"最多{spec.max_items}项"
+        if index < 10**_INDEX_DIGITS:
+            message += f"（表单中有第{index + 1}项）"
+        issues.append(Issue(path, "list.too_long", message, title=label_of(path, kind_id)))
+    return issues
+
+
+def within_limits(values: Mapping[str, str]) -> dict[str, str]:
+    """Return the values without those of rows beyond their lists' limits."""
+    kind_id = values.get("kind")
+    return {
+        key: value
+        for key, value in values.items()
+        if "[" not in key or _beyond(key, kind_id) is None
+    }
 
 
 def _data_of(node: Node, values: Mapping[str, str], path: str) -> Any:
@@ -333,7 +413,10 @@ def _data_of(node: Node, values: Mapping[str, str], path: str) -> Any:
         if node.optional and _untouched(node, values, path):
             return None
         return out
-    rows = [_data_of(node.item, values, f"{path}[{i}]") for i in range(list_rows(values, path))]
+    count = list_rows(values, path)
+    if node.max_items is not None:
+        count = min(count, node.max_items)  # index_issues names what lies beyond
+    rows = [_data_of(node.item, values, f"{path}[{i}]") for i in range(count)]
     if isinstance(node.item, FieldSpec):
         rows = [row for row in rows if row is not None]
     if not rows and node.absent_when_empty:

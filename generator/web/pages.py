@@ -22,9 +22,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ..errors import ContractError, InputError, InvalidContractError, Issue
 from ..inputs import parse_json, parse_yaml
 from ..kinds import check
-from ..pdf import PREVIEW_DPI_MAX, page_png
+from ..pdf import page_png
 from ..pipeline import ContractSet, folder_zip
-from .form import blank_row, kind_of, list_rows, to_data, to_values
+from .form import (
+    blank_row,
+    index_issues,
+    kind_of,
+    list_rows,
+    to_data,
+    to_values,
+    within_limits,
+)
 from .security import (
     BodyTooLarge,
     csrf_of,
@@ -38,9 +46,13 @@ from .security import (
 from .views import amount_upper, issue_map, page, slot_paths
 
 __all__ = [
+    "PICTURES_BYTES",
+    "PICTURES_KEPT",
+    "PICTURE_DPIS",
     "SETS_KEPT",
     "Made",
     "attachment",
+    "body_too_large",
     "contract_action",
     "download",
     "error_page",
@@ -51,6 +63,7 @@ __all__ = [
     "kept_sets",
     "load",
     "max_body",
+    "picture_dpi",
     "posted",
     "sign_in_first",
     "validate_live",
@@ -58,6 +71,11 @@ __all__ = [
 
 #: sets kept in memory for their pictures and downloads (the oldest dropped first)
 SETS_KEPT = 8
+#: the resolutions a page picture is made at (any other asked for: the nearest of these)
+PICTURE_DPIS = (72, 150)
+#: page pictures kept per set, by count and by their bytes together (the oldest dropped)
+PICTURES_KEPT = 64
+PICTURES_BYTES = 16 * 1024 * 1024
 _log = logging.getLogger("contractgen.web")
 
 
@@ -186,16 +204,27 @@ async def validate_live(request: Request) -> Response:
         assert refused is not None
         return refused
     form.pop("action", None)
-    issues = check(to_data(form))[1]
+    bounded, issues = await anyio.to_thread.run_sync(_checked, form)
     body = page(
         "_feedback.html",
         checked=True,
         issues_list=issues,
         issues=issue_map(issues),
-        slots=slot_paths(form),
-        amount_upper=amount_upper(form.get("amount", "")),
+        slots=slot_paths(bounded),
+        amount_upper=amount_upper(bounded.get("amount", "")),
     )
     return secure(request, HTMLResponse(body))
+
+
+def _checked(form: dict[str, str]) -> tuple[dict[str, str], list[Issue]]:
+    """Return a form within its lists' limits and its issues, rows beyond a limit named first.
+
+    The limits are checked on the values' names before any row is built (a form naming
+    row 300,000 of a list of at most 30 costs one look); run off the event loop.
+    """
+    beyond = index_issues(form)
+    bounded = within_limits(form) if beyond else form
+    return bounded, beyond + check(to_data(bounded))[1]
 
 
 def _reindexed(values: dict[str, str], path: str, removed: int) -> dict[str, str]:
@@ -228,6 +257,10 @@ async def contract_action(request: Request) -> Response:
         assert refused is not None
         return refused
     action = form.pop("action", "check")
+    beyond = index_issues(form)
+    if beyond:
+        bounded, issues = await anyio.to_thread.run_sync(_checked, form)
+        return form_page(request, bounded, issues, status=422)
     if action.startswith("add:"):
         return form_page(request, _with_row(form, action[4:]))
     if action.startswith("remove:") and action.endswith("]") and "[" in action:
@@ -237,7 +270,7 @@ async def contract_action(request: Request) -> Response:
     data = to_data(form)
     if action == "save":
         return _save(request, data)
-    contract, issues = check(data)
+    contract, issues = await anyio.to_thread.run_sync(check, data)
     if action != "preview" or contract is None:
         return form_page(request, form, issues, status=200 if not issues else 422)
     return await _preview(request, form, data)
@@ -326,11 +359,12 @@ async def load(request: Request) -> Response:
         return form_page(request, to_values(None), notice=f"无法读取：{exc}", status=400)
     if not isinstance(data, dict):
         return form_page(request, to_values(None), notice="文件内容应为键值表。", status=400)
-    values = to_values(data)
+    values = await anyio.to_thread.run_sync(to_values, data)
     known = set(kind_of(values.get("kind")).model.model_fields) | {"kind"}
     unknown = sorted(str(key) for key in set(data) - known)
     notice = f"已载入 {filename}。" + (f"未识别的字段：{', '.join(unknown)}" if unknown else "")
-    return form_page(request, values, check(data)[1], notice=notice)
+    issues = (await anyio.to_thread.run_sync(check, data))[1]
+    return form_page(request, values, issues, notice=notice)
 
 
 async def download(request: Request) -> Response:
@@ -368,18 +402,40 @@ def _media(name: str) -> str:
 async def _picture(request: Request, made: Made) -> Response:
     params = request.path_params
     doc, number = params["doc"], params["page"]
-    dpi_text = request.query_params.get("dpi", "72")
-    dpi = int(dpi_text) if dpi_text.isdigit() else 72
+    dpi = picture_dpi(request.query_params.get("dpi", "72"))
     pdf = made.pdfs[doc] if 0 <= doc < len(made.pdfs) else None
-    if pdf is None or not 1 <= dpi <= PREVIEW_DPI_MAX:
+    if pdf is None:
         return error_page(request, 404, "没有这一页", "请回到预览页重新选择。")
     key = (doc, number, dpi)
-    if key not in made.pictures:
+    picture = made.pictures.get(key)
+    if picture is None:
         try:
-            made.pictures[key] = await anyio.to_thread.run_sync(page_png, pdf, number, dpi)
+            picture = await anyio.to_thread.run_sync(page_png, pdf, number, dpi)
         except IndexError:
             return error_page(request, 404, "没有这一页", "请回到预览页重新选择。")
+        _keep_picture(made, key, picture)
     headers = {"Cache-Control": "private, max-age=600"}
-    response = secure(request, Response(made.pictures[key], media_type="image/png"))
+    response = secure(request, Response(picture, media_type="image/png"))
     response.headers.update(headers)
     return response
+
+
+def picture_dpi(text: str) -> int:
+    """Return the resolution of a page picture: the nearest of :data:`PICTURE_DPIS`."""
+    asked = int(text) if text.isdigit() and len(text) <= 4 else PICTURE_DPIS[0]
+    return min(PICTURE_DPIS, key=lambda dpi: (abs(dpi - asked), dpi))
+
+
+def _keep_picture(made: Made, key: tuple[int, int, int], picture: bytes) -> None:
+    """Keep a page picture, the oldest dropped beyond the cache's count and size."""
+    pictures = made.pictures
+    pictures[key] = picture
+    while pictures and (
+        len(pictures) > PICTURES_KEPT or sum(map(len, pictures.values())) > PICTURES_BYTES
+    ):
+        del pictures[next(iter(pictures))]
+
+
+async def body_too_large(request: Request, _: Exception) -> Response:
+    """Answer a workbench request whose body is over its limit, wherever it was read: 413."""
+    return error_page(request, 413, "数据过大", "提交的数据超过服务的大小限制。")

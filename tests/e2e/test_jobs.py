@@ -15,6 +15,7 @@ import hmac
 import io
 import json
 import re
+import socket
 import threading
 import time
 import zipfile
@@ -36,6 +37,8 @@ from .test_service import Server, samples, start_server, stop_server, wait_for_l
 pytestmark = pytest.mark.skipif(redis_bin() is None, reason="redis-server is not installed")
 
 TOKEN = "jobs-test-token-0123456789"
+#: the callbacks' own key (never the token)
+CALLBACK_KEY = "jobs-callback-key-9876543210"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: a round of five on a loaded two-core machine
 DONE_SECONDS = 600
@@ -49,12 +52,17 @@ class Stack:
         self.ledger = f"sqlite:///{folder / 'ledger.db'}"
         self.jobs = folder / "jobs"
         self.worker = Worker(folder, self.redis.url, self.ledger, concurrency=2)
-        self.server: Server = start_server(
-            folder,
-            *("--workers", "1", "--ledger", self.ledger),
-            *("--broker", self.redis.url, "--jobs-dir", str(self.jobs)),
-            token=TOKEN,
-        )
+        key_file = folder / "callback.key"
+        key_file.write_text(CALLBACK_KEY, encoding="utf-8")
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("CONTRACTGEN_CALLBACK_ALLOW", "127.0.0.1")  # the tests' receivers
+            self.server: Server = start_server(
+                folder,
+                *("--workers", "1", "--ledger", self.ledger),
+                *("--broker", self.redis.url, "--jobs-dir", str(self.jobs)),
+                *("--callback-key-file", str(key_file)),
+                token=TOKEN,
+            )
         self.client = httpx.Client(
             base_url=self.server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
         )
@@ -165,6 +173,12 @@ def test_a_round_calls_back_signed_after_a_retry_and_a_key_gives_the_same_job(
         other = stack.client.post("/v1/jobs", content=workbook + b"\0", headers=headers)
         assert other.status_code == 422
         assert other.json()["code"] == "jobs.idempotency_conflict"
+        moved = stack.client.post(  # the same key and body, another callback: never kept silently
+            "/v1/jobs", params={"callback": receiver.url + "2"}, content=workbook, headers=headers
+        )
+        assert moved.status_code == 422, moved.text
+        assert moved.json()["code"] == "jobs.idempotency_conflict"
+        assert "回调地址" in moved.json()["detail"]
         status = stack.wait_done(sent.headers["location"])
         assert [r["status"] for r in status["rows"]] == ["made"] * 5
         assert receiver.arrived.wait(timeout=DONE_SECONDS)
@@ -174,7 +188,7 @@ def test_a_round_calls_back_signed_after_a_retry_and_a_key_gives_the_same_job(
     for call_headers, call_body in receiver.calls:
         stamp, _, signature = call_headers["x-contractgen-signature"].partition(",")
         timestamp = stamp.removeprefix("t=").encode()
-        expected = hmac.new(TOKEN.encode(), timestamp + b"." + call_body, hashlib.sha256)
+        expected = hmac.new(CALLBACK_KEY.encode(), timestamp + b"." + call_body, hashlib.sha256)
         assert signature == f"sha256={expected.hexdigest()}"
     called = json.loads(receiver.calls[-1][1])
     assert called["id"] == sent.json()["id"] and called["counts"] == {"made": 5}
@@ -243,3 +257,84 @@ def test_without_a_broker_jobs_are_404_and_an_unreachable_one_stops_the_start(
         stop_server(server)
     with pytest.raises(AssertionError, match="无法连接消息代理"):
         start_server(tmp_path, "--workers", "1", "--no-ledger", "--broker", url)
+
+
+def test_callbacks_to_internal_addresses_are_refused_before_any_connection(stack: Stack) -> None:
+    """SSRF: every spelling of an internal address is 422 at creation, and nothing connects.
+
+    The addresses are literals (and ``localhost``, from /etc/hosts): resolving them sends
+    no packet; a socket listening on 127.0.0.1 must see no connection.
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    body = json.dumps({**load_data(SAMPLES / "seed.yaml")}, ensure_ascii=False, default=str)
+    refused = {
+        f"http://0x7f000001:{port}/": "jobs.callback_scheme",
+        f"http://localhost:{port}/v1/ledger/check": "jobs.callback_scheme",
+        f"http://[::1]:{port}/": "jobs.callback_scheme",
+        f"https://0x7f000001:{port}/": "jobs.callback_address",
+        f"https://2130706433:{port}/": "jobs.callback_address",
+        f"https://127.1:{port}/": "jobs.callback_address",
+        f"https://localhost:{port}/v1/ledger/check": "jobs.callback_address",
+        f"https://[::1]:{port}/": "jobs.callback_address",
+        f"https://[::ffff:127.0.0.1]:{port}/": "jobs.callback_address",
+        f"https://[::127.0.0.1]:{port}/": "jobs.callback_address",
+        f"https://[64:ff9b::7f00:1]:{port}/": "jobs.callback_address",
+        f"https://[2002:7f00:1::]:{port}/": "jobs.callback_address",
+        f"https://0.0.0.0:{port}/": "jobs.callback_address",
+        f"https://[::]:{port}/": "jobs.callback_address",
+        "https://169.254.169.254/latest/meta-data/": "jobs.callback_address",
+        "https://[fe80::1]/": "jobs.callback_address",
+        "https://[fd00::1]/": "jobs.callback_address",
+        "https://10.0.0.1/": "jobs.callback_address",
+        "https://192.168.1.1/": "jobs.callback_address",
+        "https://100.64.0.1/": "jobs.callback_address",
+        "https://224.0.0.1/": "jobs.callback_address",
+        "https://user:pw@93.184.216.34/": "jobs.callback_url",
+        "ftp://93.184.216.34/": "jobs.callback_url",
+    }
+    before = stack.client.get("/metrics").text.count("contractgen_jobs_created_total")
+    try:
+        for url, code in refused.items():
+            answer = stack.client.post(
+                "/v1/jobs",
+                params={"callback": url},
+                content=body.encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            assert answer.status_code == 422, (url, answer.text)
+            problem = answer.json()
+            assert problem["code"] == code, (url, problem)
+            assert re.search(r"[\u4e00-\u9fff]", problem["detail"]), problem
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody called
+    finally:
+        listener.close()
+    assert stack.client.get("/metrics").text.count("contractgen_jobs_created_total") == before
+
+
+def test_callbacks_enabled_without_their_own_key_stop_the_start(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from ..conftest import ROOT
+
+    def serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("CONTRACTGEN_CALLBACK")}
+        return subprocess.run(
+            [sys.executable, "-m", "generator", "serve", "--port", "1", "--no-ledger"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**base, "CONTRACTGEN_TOKEN": TOKEN, **env},
+            timeout=120,
+        )
+
+    no_key = serve({"CONTRACTGEN_CALLBACK_ALLOW": "127.0.0.1"})
+    assert no_key.returncode == 2 and "回调签名密钥" in no_key.stderr, no_key.stderr
+    same = serve({"CONTRACTGEN_CALLBACK_KEY": TOKEN})
+    assert same.returncode == 2 and "不能与 API 令牌相同" in same.stderr, same.stderr
+    short = serve({"CONTRACTGEN_CALLBACK_KEY": "short"})
+    assert short.returncode == 2 and "过短" in short.stderr, short.stderr
