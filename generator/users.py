@@ -221,9 +221,8 @@ class Directory:
 
     def by_token(self, token: str) -> User | None:
         """Return the user whose token this is (None: nobody's)."""
-        if self._service is not None and self._token is not None:
-            if hmac.compare_digest(token.encode(), self._token):
-                return self._service
+        if self._token is not None and hmac.compare_digest(token.encode(), self._token):
+            return self._service
         if self.file is None:
             return None
         digest = hashed(token)

@@ -9,6 +9,7 @@ folder), always as a Chinese message without a traceback.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
 from ..kinds import json_schema, parse, registry, validate
 from ..office import die_with_parent
+from ..users import UsersFile, check_token
 from .calendar import add_calendar_commands
 from .completion import add_completion_command
 from .environment import add_operations, from_environment
@@ -31,6 +33,7 @@ from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 from .parser import Parser, VersionAction
 from .publish import add_publish_commands, iso_day
 from .queue import add_queue_commands, remote_batch, serve_queue_settings
+from .users import add_user_commands
 
 __all__ = [
     "build_parser",
@@ -178,7 +181,9 @@ def _token(args: argparse.Namespace) -> str | None:
             "或 --token-file 文件"
         )
     if args.token_file is None:
-        return os.environ.get("CONTRACTGEN_TOKEN") or None
+        if "CONTRACTGEN_TOKEN" not in os.environ:
+            return None
+        return check_token(os.environ["CONTRACTGEN_TOKEN"], "环境变量 CONTRACTGEN_TOKEN ")
     path: Path = args.token_file
     try:
         token = path.read_text(encoding="utf-8").strip()
@@ -188,7 +193,28 @@ def _token(args: argparse.Namespace) -> str | None:
         raise UsageError(f"{path}: 无法读取令牌文件（{exc}）") from None
     if not token or any(c.isspace() or not c.isprintable() for c in token):
         raise UsageError(f"{path}: 令牌文件应只含一行令牌，不含空白")
-    return token
+    return check_token(token, f"{path}: 令牌文件中的令牌")
+
+
+def _loopback(host: str) -> bool:
+    """Tell whether a listening address reaches this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve beyond this machine
+
+
+def _users_file(args: argparse.Namespace) -> Path | None:
+    """Return the users file of ``serve``, checked readable (None: none)."""
+    if args.users is None:
+        return None
+    path: Path = args.users
+    if not path.is_file():
+        raise UsageError(f"{path}: 用户文件不存在（用 contractgen users add 建立）")
+    UsersFile(path).read()  # a file that cannot be read stops the start here
+    return path
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -197,11 +223,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         require("queue")
     from ..service import Settings, serve
 
+    token, users = _token(args), _users_file(args)
+    if not (token or users) and not _loopback(args.host):
+        if not args.insecure_no_auth:
+            raise UsageError(
+                f"拒绝在 {args.host} 上无认证监听：请设置 CONTRACTGEN_TOKEN、--token-file 或 "
+                "--users（或明确给出 --insecure-no-auth）"
+            )
+        print(
+            f"警告：服务在 {args.host} 上无认证监听，任何能连到此地址的人都能使用工作台与台账",
+            file=sys.stderr,
+        )
     settings = Settings(
         host=args.host,
         port=args.port,
         workers=args.workers,
-        token=_token(args),
+        token=token,
+        users=users,
+        insecure_no_auth=args.insecure_no_auth,
         max_body=args.max_body,
         timeout=args.timeout,
         queue=args.queue,
@@ -393,6 +432,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
     )
+    serve_cmd.add_argument(
+        "--users",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="用户文件：每人一个令牌（见 contractgen users add）",
+    )
+    serve_cmd.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="允许在回环地址以外无令牌、无用户文件地监听（不安全）",
+    )
     add_ledger_options(serve_cmd)
     serve_cmd.set_defaults(func=_cmd_serve)
     add_queue_commands(commands, batch_cmd, serve_cmd)
@@ -401,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_calendar_commands(commands)
 
     add_kind_commands(commands)
+    add_user_commands(commands)
     add_completion_command(commands)
     add_operations(parser)  # serve's and worker's logs, and their options from CONTRACTGEN_*
     return parser

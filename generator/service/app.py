@@ -60,6 +60,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from .. import web
 from .._version import __version__
+from ..users import Directory
 from . import kind_routes, ledger_routes, metrics, openapi, publication_routes, readiness, routes
 from .auth import BearerGuard
 from .job_routes import add_job_routes
@@ -88,8 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.openapi = openapi.openapi_builder(app, settings)  # type: ignore[method-assign]
-    if settings.token:
-        app.add_middleware(BearerGuard, token=settings.token)
+    directory = Directory(settings.users, settings.token)
+    app.state.directory = directory
+    if directory.enabled:
+        app.add_middleware(BearerGuard, directory=directory)
     app.add_middleware(QuietStartupFailure)
     add_error_handlers(app)
     _rendering_routes(app)

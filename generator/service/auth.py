@@ -1,19 +1,48 @@
-"""Token authentication: every ``/v1`` request needs ``Authorization: Bearer <token>``.
+"""Who asks: every ``/v1`` request needs ``Authorization: Bearer <token>`` of a known user.
 
-So does ``/metrics`` (a scraper is given the token as a client is). ``/healthz``,
-``/readyz`` and ``/openapi.json`` never need it. The token is compared in
-constant time.
+So does ``/metrics`` (a scraper is given a token as a client is). ``/healthz``,
+``/readyz`` and ``/openapi.json`` never need it. A token is a user's of the users
+file (:mod:`generator.users`), or the single token of ``CONTRACTGEN_TOKEN``
+(the user 服务令牌); it is compared in constant time. The user of a request is
+who the ledger records as acting (:func:`current_actor`, read by
+:attr:`~generator.service.admission.Runtime.actor`), for the request and all
+the work it starts.
 """
 
 from __future__ import annotations
 
-import hmac
+from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..users import Directory, User
 from . import problems
 
-__all__ = ["BearerGuard"]
+__all__ = ["ANONYMOUS", "BearerGuard", "current_actor", "current_user"]
+
+#: who acts when the service has no users and no token
+ANONYMOUS = "api"
+_user: ContextVar[User | None] = ContextVar("contractgen_user", default=None)
+
+
+def current_user() -> User | None:
+    """Return the user of the request being answered (None: nobody signed in)."""
+    return _user.get()
+
+
+def current_actor() -> str:
+    """Return who the ledger says acts in the request being answered."""
+    user = _user.get()
+    return ANONYMOUS if user is None else user.actor
+
+
+def as_user(user: User | None) -> object:
+    """Make ``user`` the current one; return the token to :func:`reset_user` with."""
+    return _user.set(user)
+
+
+def reset_user(token: object) -> None:
+    _user.reset(token)  # type: ignore[arg-type]
 
 
 def _bearer(scope: Scope) -> bytes | None:
@@ -33,11 +62,11 @@ def _guarded(path: str) -> bool:
 
 
 class BearerGuard:
-    """ASGI middleware: every ``/v1`` and ``/metrics`` request needs the bearer token."""
+    """ASGI middleware: every ``/v1`` and ``/metrics`` request needs a user's bearer token."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, directory: Directory) -> None:
         self.app = app
-        self.token = token.encode()
+        self.directory = directory
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -45,8 +74,15 @@ class BearerGuard:
             await self.app(scope, receive, send)
             return
         given = _bearer(scope)
-        if given is not None and hmac.compare_digest(given, self.token):
-            await self.app(scope, receive, send)
+        user = None
+        if given is not None:
+            user = self.directory.by_token(given.decode("utf-8", "replace"))
+        if user is None:
+            problem = problems.unauthorized(token_given=given is not None)
+            await problem.response(path)(scope, receive, send)
             return
-        problem = problems.unauthorized(token_given=given is not None)
-        await problem.response(path)(scope, receive, send)
+        reset = as_user(user)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            reset_user(reset)

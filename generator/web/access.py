@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from functools import cache
 from importlib.resources import files
 
@@ -14,6 +13,8 @@ from .security import (
     SESSION_COOKIE,
     BodyTooLarge,
     csrf_ok,
+    directory_of,
+    end_session,
     read_form,
     secure,
     session_for,
@@ -40,8 +41,7 @@ async def login_page(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     """``POST /login``: the token for an HttpOnly, SameSite=Strict session cookie."""
-    token = token_of(request)
-    if not token:
+    if not token_of(request):
         return secure(request, RedirectResponse("/", status_code=303))
     try:
         form = await read_form(request, _LOGIN_MAX)
@@ -49,11 +49,18 @@ async def login(request: Request) -> Response:
         return error_page(request, 413, "数据过大", "提交的数据超过大小限制。")
     if not csrf_ok(request, form):
         return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
-    if not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
+    user = directory_of(request).by_token(form.get("token", ""))
+    login = form.get("login", "").strip()
+    if user is None or (login and login != user.login):
         return html(request, "login.html", 401, failed=True)
     response = secure(request, RedirectResponse("/", status_code=303))
     response.set_cookie(
-        SESSION_COOKIE, session_for(token), httponly=True, samesite="strict", path="/"
+        SESSION_COOKIE,
+        session_for(user),
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=request.url.scheme == "https",
     )
     return response
 
@@ -63,6 +70,7 @@ async def logout(request: Request) -> Response:
     form = await read_form(request, _LOGIN_MAX)
     if not csrf_ok(request, form):
         return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
+    end_session(request)
     response = secure(request, RedirectResponse("/login", status_code=303))
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
