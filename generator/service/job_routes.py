@@ -153,6 +153,7 @@ async def create_job(
             idempotency=key,
             body_digest=hashlib.sha256(body).hexdigest(),
             request_id=logs.current().get("request_id"),
+            actor=runtime.actor,
         )
         return job_id, new, jobs.status(job_id)
 
