@@ -29,6 +29,7 @@ import re
 import secrets
 import tempfile
 import threading
+from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from .clock import utc_text
 from .errors import UsageError
 
 __all__ = [
+    "ANONYMOUS",
     "ENVIRONMENT",
     "MIN_TOKEN",
     "SERVICE_LOGIN",
@@ -44,9 +46,13 @@ __all__ = [
     "Directory",
     "User",
     "UsersFile",
+    "as_user",
     "check_token",
+    "current_actor",
+    "current_user",
     "hashed",
     "new_token",
+    "reset_user",
 ]
 
 #: the variable naming the users file
@@ -56,6 +62,8 @@ MIN_TOKEN = 20
 #: the single token of ``CONTRACTGEN_TOKEN`` / ``--token-file``, as a user
 SERVICE_LOGIN = "service"
 SERVICE_NAME = "服务令牌"
+#: who acts when the service has no users and no token
+ANONYMOUS = "api"
 _LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 _ROLES = ("clerk", "admin", "platform")
 _NAME_MAX = 40
@@ -78,6 +86,30 @@ class User:
         return f"{self.name}（{self.login}）"
 
 
+_current: ContextVar[User | None] = ContextVar("contractgen_user", default=None)
+
+
+def current_user() -> User | None:
+    """Return the user of the request being answered (None: nobody signed in)."""
+    return _current.get()
+
+
+def current_actor() -> str:
+    """Return who the ledger says acts in the request being answered (and what it started)."""
+    user = _current.get()
+    return ANONYMOUS if user is None else user.actor
+
+
+def as_user(user: User | None) -> Token[User | None]:
+    """Make ``user`` the current one; return what :func:`reset_user` takes."""
+    return _current.set(user)
+
+
+def reset_user(token: Token[User | None]) -> None:
+    """Make the user before :func:`as_user` the current one again."""
+    _current.reset(token)
+
+
 def hashed(token: str) -> str:
     """Return what the users file stores of a token."""
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
@@ -96,8 +128,8 @@ def check_token(token: str, where: str) -> str:
         raise UsageError(f"{where}含空白或不可见字符")
     if len(token) < MIN_TOKEN:
         raise UsageError(
-            f"{where}过短（{len(token)} 个字符，至少 {MIN_TOKEN} 个）：请用随机生成的令牌，"
-            "如 python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            f"{where}过短（{len(token)} 个字符，至少 {MIN_TOKEN} 个）：请用随机生成的令牌"
+            "（或改用 contractgen users add 为每人生成令牌）"
         )
     return token
 

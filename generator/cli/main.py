@@ -9,7 +9,6 @@ folder), always as a Chinese message without a traceback.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import sys
@@ -23,7 +22,6 @@ from ..errors import ContractError, InputError, InvalidContractError, UsageError
 from ..inputs.load import load_data
 from ..kinds import json_schema, parse, registry, validate
 from ..office import die_with_parent
-from ..users import UsersFile, check_token
 from .calendar import add_calendar_commands
 from .completion import add_completion_command
 from .environment import add_operations, from_environment
@@ -33,7 +31,7 @@ from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 from .parser import Parser, VersionAction
 from .publish import add_publish_commands, iso_day
 from .queue import add_queue_commands, remote_batch, serve_queue_settings
-from .users import add_user_commands
+from .users import add_user_commands, loopback, serve_token, users_file
 
 __all__ = [
     "build_parser",
@@ -172,59 +170,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _token(args: argparse.Namespace) -> str | None:
-    """Return the bearer token: from --token-file, else $CONTRACTGEN_TOKEN, else none."""
-    if args.token is not None:
-        # A token in the arguments is readable by every user of the machine (ps).
-        raise UsageError(
-            "--token 会出现在进程列表（ps）中，已不再接受：请用环境变量 CONTRACTGEN_TOKEN "
-            "或 --token-file 文件"
-        )
-    if args.token_file is None:
-        if "CONTRACTGEN_TOKEN" not in os.environ:
-            return None
-        return check_token(os.environ["CONTRACTGEN_TOKEN"], "环境变量 CONTRACTGEN_TOKEN ")
-    path: Path = args.token_file
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: 令牌文件不存在") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: 无法读取令牌文件（{exc}）") from None
-    if not token or any(c.isspace() or not c.isprintable() for c in token):
-        raise UsageError(f"{path}: 令牌文件应只含一行令牌，不含空白")
-    return check_token(token, f"{path}: 令牌文件中的令牌")
-
-
-def _loopback(host: str) -> bool:
-    """Tell whether a listening address reaches this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve beyond this machine
-
-
-def _users_file(args: argparse.Namespace) -> Path | None:
-    """Return the users file of ``serve``, checked readable (None: none)."""
-    if args.users is None:
-        return None
-    path: Path = args.users
-    if not path.is_file():
-        raise UsageError(f"{path}: 用户文件不存在（用 contractgen users add 建立）")
-    UsersFile(path).read()  # a file that cannot be read stops the start here
-    return path
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
     require("service")
     if args.broker:
         require("queue")
     from ..service import Settings, serve
 
-    token, users = _token(args), _users_file(args)
-    if not (token or users) and not _loopback(args.host):
+    token, users = serve_token(args), users_file(args)
+    if not (token or users) and not loopback(args.host):
         if not args.insecure_no_auth:
             raise UsageError(
                 f"拒绝在 {args.host} 上无认证监听：请设置 CONTRACTGEN_TOKEN、--token-file 或 "

@@ -11,38 +11,13 @@ the work it starts.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..users import Directory, User
+from ..users import ANONYMOUS, Directory, as_user, current_actor, current_user, reset_user
 from . import problems
 
+#: ANONYMOUS, current_actor and current_user are generator.users's, named here for the service
 __all__ = ["ANONYMOUS", "BearerGuard", "current_actor", "current_user"]
-
-#: who acts when the service has no users and no token
-ANONYMOUS = "api"
-_user: ContextVar[User | None] = ContextVar("contractgen_user", default=None)
-
-
-def current_user() -> User | None:
-    """Return the user of the request being answered (None: nobody signed in)."""
-    return _user.get()
-
-
-def current_actor() -> str:
-    """Return who the ledger says acts in the request being answered."""
-    user = _user.get()
-    return ANONYMOUS if user is None else user.actor
-
-
-def as_user(user: User | None) -> object:
-    """Make ``user`` the current one; return the token to :func:`reset_user` with."""
-    return _user.set(user)
-
-
-def reset_user(token: object) -> None:
-    _user.reset(token)  # type: ignore[arg-type]
 
 
 def _bearer(scope: Scope) -> bytes | None:

@@ -23,8 +23,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..service.auth import as_user
-from ..users import Directory, User
+from ..users import Directory, User, as_user
 
 __all__ = [
     "CSRF_COOKIE",

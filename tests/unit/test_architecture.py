@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "_cache": set(),
     # the one logging configuration, and the fields a line carries: nothing of the package's
     "logs": set(),
+    # who acts: the users file, and the user of the request being answered
+    "users": {"clock", "errors"},
     # what made a file: the package's files, the built-in kinds, the fonts, the office
     "identity": {"_version", "domain", "errors", "kinds", "office"},
     "domain": {"_cache", "errors"},
@@ -73,6 +75,7 @@ ALLOWED: dict[str, set[str]] = {
     # the workbench: what the service may import, the PDF stage for page pictures and the
     # batch's rows for a round
     "web": {
+        "users",
         "_version",
         "batch",
         "domain",
@@ -87,6 +90,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     # the service: its jobs validate a round's rows as the batch does
     "service": {
+        "users",
         "_version",
         "batch",
         "domain",
@@ -102,6 +106,7 @@ ALLOWED: dict[str, set[str]] = {
         "web",
     },
     "cli": {
+        "users",
         "_version",
         "batch",
         "queue",
