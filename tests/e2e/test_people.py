@@ -86,6 +86,28 @@ def test_each_users_calls_are_recorded_under_their_name(
     assert wrong.status_code == 401
 
 
+def test_six_wrong_sign_ins_are_refused_with_429(people: tuple[Server, dict[str, str]]) -> None:
+    server, tokens = people
+
+    def client(address: str) -> httpx.Client:
+        # from an address of its own (127.0.0.0/8 is all loopback): 127.0.0.1 stays free
+        transport = httpx.HTTPTransport(local_address=address)
+        return httpx.Client(base_url=server.url, transport=transport, timeout=60)
+
+    with client("127.0.0.2") as guesser:
+        csrf = guesser.get("/login").cookies["contractgen_csrf"]
+        said = [
+            guesser.post("/login", data={"login": "zhangsan", "token": f"guess-{n}", "csrf": csrf})
+            for n in range(6)
+        ]
+    assert [answer.status_code for answer in said] == [401] * 5 + [429]
+    assert int(said[-1].headers["retry-after"]) > 0 and "登录失败次数过多" in said[-1].text
+    with client("127.0.0.3") as elsewhere:  # the login is held too, from any address
+        csrf = elsewhere.get("/login").cookies["contractgen_csrf"]
+        right = {"login": "zhangsan", "token": tokens["zhangsan"], "csrf": csrf}
+        assert elsewhere.post("/login", data=right).status_code == 429
+
+
 def test_the_workbench_session_names_its_user_and_ends_on_logout(
     people: tuple[Server, dict[str, str]],
 ) -> None:
@@ -96,9 +118,7 @@ def test_the_workbench_session_names_its_user_and_ends_on_logout(
             "/login", data={"login": "lisi", "token": tokens["zhangsan"], "csrf": csrf}
         )
         assert wrong.status_code == 401  # another user's token under this login
-        good = client.post(
-            "/login", data={"login": "zhangsan", "token": tokens["zhangsan"], "csrf": csrf}
-        )
+        good = client.post("/login", data={"login": "lisi", "token": tokens["lisi"], "csrf": csrf})
         assert good.status_code == 303, good.text
         session = client.cookies["contractgen_session"]
         assert client.get("/ledger").status_code == 200
