@@ -56,6 +56,7 @@ _SHOWN = {
     "workers": "one per core",
     "token_file": "none (`CONTRACTGEN_TOKEN`)",
     "users": "none: no named users",
+    "allowed_host": "the listening address, localhost, 127.0.0.1",
     "max_connections": "from the open-file limit, at most 1000",
     "queue": "as many as rendering slots",
     "templates": "the built-in templates",

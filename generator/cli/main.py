@@ -193,6 +193,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         token=token,
         users=users,
+        allowed_hosts=tuple(args.allowed_host.split(",")) if args.allowed_host else (),
         insecure_no_auth=args.insecure_no_auth,
         max_body=args.max_body,
         timeout=args.timeout,
@@ -391,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="用户文件：每人一个令牌（见 contractgen users add）",
+    )
+    serve_cmd.add_argument(
+        "--allowed-host",
+        default=None,
+        metavar="NAMES",
+        help="请求可用的主机名，逗号分隔（监听地址与本机回环地址之外；如代理转来的对外域名）",
     )
     serve_cmd.add_argument(
         "--insecure-no-auth",

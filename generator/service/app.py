@@ -62,7 +62,7 @@ from .. import web
 from .._version import __version__
 from ..users import Directory
 from . import kind_routes, ledger_routes, metrics, openapi, publication_routes, readiness, routes
-from .auth import BearerGuard
+from .auth import BearerGuard, HostGuard, allowed_hosts
 from .job_routes import add_job_routes
 from .lifespan import QuietStartupFailure, lifespan_of
 from .observe import ObservedApp
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.directory = directory
     if directory.enabled:
         app.add_middleware(BearerGuard, directory=directory)
+    app.add_middleware(HostGuard, names=allowed_hosts(settings.host, settings.allowed_hosts))
     app.add_middleware(QuietStartupFailure)
     add_error_handlers(app)
     _rendering_routes(app)

@@ -11,13 +11,28 @@ the work it starts.
 
 from __future__ import annotations
 
+import socket
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..users import ANONYMOUS, Directory, as_user, current_actor, current_user, reset_user
 from . import problems
+from .problems import Problem
+
+#: paths a load balancer probes by address: any Host
+_PROBES = ("/healthz", "/readyz")
+#: listening addresses that are every address of the machine
+_WILDCARDS = ("0.0.0.0", "::", "[::]", "")
 
 #: ANONYMOUS, current_actor and current_user are generator.users's, named here for the service
-__all__ = ["ANONYMOUS", "BearerGuard", "current_actor", "current_user"]
+__all__ = [
+    "ANONYMOUS",
+    "BearerGuard",
+    "HostGuard",
+    "allowed_hosts",
+    "current_actor",
+    "current_user",
+]
 
 
 def _bearer(scope: Scope) -> bytes | None:
@@ -61,3 +76,49 @@ class BearerGuard:
             await self.app(scope, receive, send)
         finally:
             reset_user(reset)
+
+
+def allowed_hosts(listen: str, given: tuple[str, ...] = ()) -> frozenset[str]:
+    """Return the names a request's ``Host`` may give (lower case, no port).
+
+    The listening address, localhost, 127.0.0.1 and ::1, and ``given``; when the
+    service listens on every address, the machine's own names too.
+    """
+    names = {listen.strip("[]").lower(), "localhost", "127.0.0.1", "::1"}
+    if listen in _WILDCARDS:
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    names |= {name.strip().strip("[]").lower() for name in given if name.strip()}
+    return frozenset(names - {"", "0.0.0.0", "::"})
+
+
+def _host_name(scope: Scope) -> str:
+    """Return the name of a request's ``Host`` header, without its port (lower case)."""
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            text: str = bytes(value).decode("latin-1").strip().lower()
+            if text.startswith("["):
+                return text[1:].partition("]")[0]
+            return text.rpartition(":")[0] if text.count(":") == 1 else text
+    return ""
+
+
+class HostGuard:
+    """ASGI middleware: a request's ``Host`` must be a name of this service (DNS rebinding)."""
+
+    def __init__(self, app: ASGIApp, names: frozenset[str]) -> None:
+        self.app = app
+        self.names = names
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in _PROBES or _host_name(scope) in self.names:
+            await self.app(scope, receive, send)
+            return
+        problem = Problem(
+            421,
+            "misdirected-request",
+            "Misdirected Request",
+            "请求所用的主机名不是本服务的名称（可用 --allowed-host 加入）",
+            code="host.not_allowed",
+        )
+        await problem.response(path)(scope, receive, send)

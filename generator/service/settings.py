@@ -20,6 +20,8 @@ class Settings:
     token: str | None = None
     #: the users file: named users, each with a token of their own (None: none)
     users: Path | None = None
+    #: names a request's Host may give beyond the listening address and loopback's
+    allowed_hosts: tuple[str, ...] = ()
     #: listen beyond loopback without a token or users (refused unless this is set)
     insecure_no_auth: bool = False
     #: largest request body in bytes

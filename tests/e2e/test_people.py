@@ -129,6 +129,17 @@ def test_the_workbench_session_names_its_user_and_ends_on_logout(
         assert again.status_code == 303 and again.headers["location"] == "/login"
 
 
+def test_a_host_not_the_services_is_refused(people: tuple[Server, dict[str, str]]) -> None:
+    server, tokens = people
+    bearer = {"Authorization": f"Bearer {tokens['lisi']}"}
+    rebound = httpx.get(f"{server.url}/v1/schema", headers={**bearer, "Host": "evil.example"})
+    assert rebound.status_code == 421 and rebound.json()["code"] == "host.not_allowed"
+    assert httpx.get(f"{server.url}/ledger", headers={"Host": "evil.example:80"}).status_code == 421
+    assert httpx.get(f"{server.url}/healthz", headers={"Host": "10.0.0.9"}).status_code == 200
+    named = httpx.get(f"{server.url}/v1/schema", headers={**bearer, "Host": "localhost"})
+    assert named.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("args", "env", "said"),
     [
