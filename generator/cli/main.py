@@ -177,6 +177,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..service import Settings, serve
 
     token, users = serve_token(args), users_file(args)
+    secret = os.environ.get("CONTRACTGEN_SESSION_SECRET")
+    if secret is not None and len(secret) < 32:
+        raise UsageError("环境变量 CONTRACTGEN_SESSION_SECRET 应至少 32 个字符（请用随机生成的值）")
     if not (token or users) and not loopback(args.host):
         if not args.insecure_no_auth:
             raise UsageError(

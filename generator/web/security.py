@@ -168,7 +168,12 @@ def secure(request: Request, response: Response) -> Response:
     response.headers.update(HEADERS)
     if getattr(request.state, "csrf", None):
         response.set_cookie(
-            CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict", path="/"
+            CSRF_COOKIE,
+            request.state.csrf,
+            httponly=True,
+            samesite="strict",
+            path="/",
+            secure=request.url.scheme == "https",
         )
     return response
 

@@ -8,11 +8,15 @@ the service refuses what it must before it binds any address.
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +24,8 @@ import pytest
 
 from ..conftest import ROOT
 from .test_service import Server, start_server, stop_server
+
+SECRET = "people-session-secret-0123456789abcdef"
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -50,7 +56,11 @@ def people(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
     listed = _cli("users", "list", "--users", str(users))
     assert "zhangsan\t张三" in listed.stdout and tokens["lisi"] not in listed.stdout
     ledger = f"sqlite:///{folder / 'ledger.db'}"
-    started = start_server(folder, "--workers", "1", "--ledger", ledger, "--users", str(users))
+    os.environ["CONTRACTGEN_SESSION_SECRET"] = SECRET  # the server's environment is ours
+    try:
+        started = start_server(folder, "--workers", "1", "--ledger", ledger, "--users", str(users))
+    finally:
+        del os.environ["CONTRACTGEN_SESSION_SECRET"]
     try:
         yield started, tokens
     finally:
@@ -156,3 +166,21 @@ def test_the_service_refuses_to_start_without_real_authentication(
     done = _cli("serve", "--port", "1", "--no-ledger", "--templates", "/no-such", *args, env=env)
     assert done.returncode == 2, done.stderr
     assert said in done.stderr and "Traceback" not in done.stderr
+
+
+def _session(users: Path, login: str, issued: float) -> str:
+    """Return a session cookie as the service signs it with :data:`SECRET`."""
+    entry = next(u for u in json.loads(users.read_text("utf-8"))["users"] if u["login"] == login)
+    printed = hashlib.sha256(entry["token"].encode()).hexdigest()[:16]
+    body = f"{login}|nonce-of-the-test|{int(issued)}|{printed}"
+    key = hashlib.sha256(b"contractgen session\n" + SECRET.encode()).digest()
+    return f"{body}|{hmac.new(key, body.encode(), hashlib.sha256).hexdigest()}"
+
+
+def test_a_session_past_twelve_hours_is_refused(people: tuple[Server, dict[str, str]]) -> None:
+    server, _ = people
+    users = next(server.log.parent.glob("users.json"))
+    for issued, status in ((time.time() - 60, 200), (time.time() - 12 * 3600 - 60, 303)):
+        with httpx.Client(base_url=server.url, follow_redirects=False, timeout=60) as client:
+            client.cookies.set("contractgen_session", _session(users, "lisi", issued))
+            assert client.get("/ledger").status_code == status
