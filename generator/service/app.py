@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.directory = directory
     if directory.enabled and not os.environ.get(SECRET_ENVIRONMENT):
         _log.warning(
-            "sessions are signed with a key of this process: they end when it restarts, and "
+            "sessions use a key of this process: they end when it restarts, and "
             "replicas behind one load balancer need %s set alike",
             SECRET_ENVIRONMENT,
         )

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from .pages import error_page, html
 from .security import (
+    CSRF_COOKIE,
     SESSION_COOKIE,
     BodyTooLarge,
     csrf_ok,
@@ -20,6 +21,7 @@ from .security import (
     end_session,
     read_form,
     secure,
+    session_csrf,
     session_for,
     token_of,
 )
@@ -116,9 +118,15 @@ async def login(request: Request) -> Response:
         _limiter.failed(keys)
         return html(request, "login.html", 401, failed=True)
     response = secure(request, RedirectResponse("/", status_code=303))
+    cookie = session_for(user)
+    # the session's own CSRF token from now on (the one of the sign-in page is done with)
+    https = request.url.scheme == "https"
+    response.set_cookie(
+        CSRF_COOKIE, session_csrf(cookie), httponly=True, samesite="strict", path="/", secure=https
+    )
     response.set_cookie(
         SESSION_COOKIE,
-        session_for(user),
+        cookie,
         httponly=True,
         samesite="strict",
         path="/",

@@ -10,6 +10,7 @@ scripts and styles come from this origin's files only.
 
 from __future__ import annotations
 
+import base64
 import email.parser
 import email.policy
 import hashlib
@@ -38,6 +39,7 @@ __all__ = [
     "read_form",
     "read_upload",
     "secure",
+    "session_csrf",
     "session_for",
     "session_user",
     "signed_in",
@@ -147,8 +149,28 @@ def signed_in(request: Request) -> bool:
     return True
 
 
+def _bound_csrf(nonce: str) -> str:
+    """Return the CSRF token of a session: a MAC of its id under the server's key."""
+    mac = hmac.new(_key(), f"csrf|{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def session_csrf(cookie: str) -> str:
+    """Return the CSRF token of a session cookie's value (set at signing in)."""
+    return _bound_csrf(cookie.split("|")[1])
+
+
 def csrf_of(request: Request) -> str:
-    """Return the request's CSRF token, a new one when it has none (set by :func:`secure`)."""
+    """Return the request's CSRF token: its session's, else one of its own (set by :func:`secure`).
+
+    A signed-in request's token is bound to its session: a ``contractgen_csrf`` cookie
+    planted by another site (cookie tossing) is never compared with anything.
+    """
+    if token_of(request) and session_user(request) is not None:
+        bound = session_csrf(request.cookies[SESSION_COOKIE])
+        if request.cookies.get(CSRF_COOKIE) != bound:
+            request.state.csrf = bound
+        return bound
     given = request.cookies.get(CSRF_COOKIE, "")
     if len(given) == 43 and given.replace("-", "").replace("_", "").isalnum():
         return given
@@ -158,7 +180,10 @@ def csrf_of(request: Request) -> str:
 
 
 def csrf_ok(request: Request, form: dict[str, str]) -> bool:
-    """Return whether a POST's form carries the CSRF token of its cookie."""
+    """Return whether a POST's form carries the CSRF token of its session (else of its cookie)."""
+    if token_of(request) and session_user(request) is not None:
+        expected = session_csrf(request.cookies[SESSION_COOKIE])
+        return hmac.compare_digest(form.get("csrf", ""), expected)
     cookie = request.cookies.get(CSRF_COOKIE, "")
     return bool(cookie) and hmac.compare_digest(form.get("csrf", ""), cookie)
 

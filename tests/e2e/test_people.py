@@ -132,7 +132,15 @@ def test_the_workbench_session_names_its_user_and_ends_on_logout(
         assert good.status_code == 303, good.text
         session = client.cookies["contractgen_session"]
         assert client.get("/ledger").status_code == 200
-        assert client.post("/logout", data={"csrf": csrf}).status_code == 303
+        # the sign-in page's token is done with: the session has its own, bound to it
+        assert client.post("/logout", data={"csrf": csrf}).status_code == 403
+        bound = client.cookies["contractgen_csrf"]
+        assert bound != csrf
+        # a tossed cookie (another site's) with a token of its choosing does not pass
+        tossed = {"contractgen_session": session, "contractgen_csrf": "A" * 43}
+        with httpx.Client(base_url=server.url, cookies=tossed, timeout=60) as attacker:
+            assert attacker.post("/logout", data={"csrf": "A" * 43}).status_code == 403
+        assert client.post("/logout", data={"csrf": bound}).status_code == 303
     with httpx.Client(base_url=server.url, follow_redirects=False, timeout=60) as replay:
         replay.cookies.set("contractgen_session", session)
         again = replay.get("/ledger")
