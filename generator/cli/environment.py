@@ -47,14 +47,24 @@ ELSEWHERE = {
         "none: no callbacks",
     ),
     "CONTRACTGEN_TOKEN": (
-        "the token itself (serve; `--token-file` wins)",
+        "the token itself, at least 20 characters (serve; `--token-file` wins; empty is an error)",
         "none: no authentication",
+    ),
+    "CONTRACTGEN_SESSION_SECRET": (
+        "the workbench's session key (serve; the same on every replica)",
+        "a key of the process: sessions end with it",
+    ),
+    "CONTRACTGEN_USER": (
+        "who the ledger records for the command line (every command but serve)",
+        "the OS user@host",
     ),
 }
 #: the defaults the table shows for options whose default is computed, or absent
 _SHOWN = {
     "workers": "one per core",
     "token_file": "none (`CONTRACTGEN_TOKEN`)",
+    "users": "none: no named users",
+    "allowed_host": "the listening address, localhost, 127.0.0.1",
     "max_connections": "from the open-file limit, at most 1000",
     "queue": "as many as rendering slots",
     "templates": "the built-in templates",

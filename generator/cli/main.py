@@ -31,6 +31,7 @@ from .ledger import add_ledger_commands, add_ledger_options, open_ledger
 from .parser import Parser, VersionAction
 from .publish import add_publish_commands, iso_day
 from .queue import add_queue_commands, remote_batch, serve_queue_settings
+from .users import add_user_commands, loopback, serve_token, users_file
 
 __all__ = [
     "build_parser",
@@ -169,40 +170,34 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _token(args: argparse.Namespace) -> str | None:
-    """Return the bearer token: from --token-file, else $CONTRACTGEN_TOKEN, else none."""
-    if args.token is not None:
-        # A token in the arguments is readable by every user of the machine (ps).
-        raise UsageError(
-            "--token 会出现在进程列表（ps）中，已不再接受：请用环境变量 CONTRACTGEN_TOKEN "
-            "或 --token-file 文件"
-        )
-    if args.token_file is None:
-        return os.environ.get("CONTRACTGEN_TOKEN") or None
-    path: Path = args.token_file
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: 令牌文件不存在") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: 无法读取令牌文件（{exc}）") from None
-    if not token or any(c.isspace() or not c.isprintable() for c in token):
-        raise UsageError(f"{path}: 令牌文件应只含一行令牌，不含空白")
-    return token
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
     require("service")
     if args.broker:
         require("queue")
     from ..service import Settings, serve
 
-    token = _token(args)
+    token, users = serve_token(args), users_file(args)
+    secret = os.environ.get("CONTRACTGEN_SESSION_SECRET")
+    if secret is not None and len(secret) < 32:
+        raise UsageError("环境变量 CONTRACTGEN_SESSION_SECRET 应至少 32 个字符（请用随机生成的值）")
+    if not (token or users) and not loopback(args.host):
+        if not args.insecure_no_auth:
+            raise UsageError(
+                f"拒绝在 {args.host} 上无认证监听：请设置 CONTRACTGEN_TOKEN、--token-file 或 "
+                "--users（或明确给出 --insecure-no-auth）"
+            )
+        print(
+            f"警告：服务在 {args.host} 上无认证监听，任何能连到此地址的人都能使用工作台与台账",
+            file=sys.stderr,
+        )
     settings = Settings(
         host=args.host,
         port=args.port,
         workers=args.workers,
         token=token,
+        users=users,
+        allowed_hosts=tuple(args.allowed_host.split(",")) if args.allowed_host else (),
+        insecure_no_auth=args.insecure_no_auth,
         max_body=args.max_body,
         timeout=args.timeout,
         queue=args.queue,
@@ -394,6 +389,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="用该文件夹中的模板生成（默认：内置模板；见 templates export）",
     )
+    serve_cmd.add_argument(
+        "--users",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="用户文件：每人一个令牌（见 contractgen users add）",
+    )
+    serve_cmd.add_argument(
+        "--allowed-host",
+        default=None,
+        metavar="NAMES",
+        help="请求可用的主机名，逗号分隔（监听地址与本机回环地址之外；如代理转来的对外域名）",
+    )
+    serve_cmd.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="允许在回环地址以外无令牌、无用户文件地监听（不安全）",
+    )
     add_ledger_options(serve_cmd)
     serve_cmd.set_defaults(func=_cmd_serve)
     add_queue_commands(commands, batch_cmd, serve_cmd)
@@ -402,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_calendar_commands(commands)
 
     add_kind_commands(commands)
+    add_user_commands(commands)
     add_completion_command(commands)
     add_operations(parser)  # serve's and worker's logs, and their options from CONTRACTGEN_*
     return parser

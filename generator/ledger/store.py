@@ -85,7 +85,10 @@ class Recorded:
 
 
 def default_actor() -> str:
-    """Return who records from this process: the OS user at this host."""
+    """Return who records from this process: ``$CONTRACTGEN_USER``, else the OS user@host."""
+    named = os.environ.get("CONTRACTGEN_USER", "").strip()
+    if named:
+        return named[:200]
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

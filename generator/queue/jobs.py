@@ -159,10 +159,12 @@ class JobStore:
         idempotency: str | None = None,
         body_digest: str = "",
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> tuple[str, bool]:
         """Send a job's good rows; return its id and whether it is new (False: the key's job).
 
-        ``request_id`` (the request that asked for the job) is in the workers' log lines.
+        ``request_id`` (the request that asked for the job) is in the workers' log lines;
+        ``actor`` (who asked: the API's user) is who the workers record as acting.
         """
         job_id = uuid.uuid4().hex
         if idempotency is not None:
@@ -177,7 +179,8 @@ class JobStore:
         out_dir = self.folder / job_id
         trace = {"request_id": request_id, "job_id": job_id}
         tasks = {
-            id(line): self._send(contract, out_dir, options, trace) for line, contract in valid
+            id(line): self._send(contract, out_dir, options, trace, actor)
+            for line, contract in valid
         }
         rows = [
             _Row(line.where, line.contract_no, tasks.get(id(line)), line.errors).__dict__
@@ -190,6 +193,7 @@ class JobStore:
             "callback": callback,
             "callback_state": "pending" if callback else None,
             "callback_tries": 0,
+            "actor": actor,
         }
         self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
         if callback:
@@ -197,13 +201,17 @@ class JobStore:
         return job_id, True
 
     def _send(
-        self, contract: Contract, out_dir: Path, options: Options, trace: dict[str, str | None]
+        self,
+        contract: Contract,
+        out_dir: Path,
+        options: Options,
+        trace: dict[str, str | None],
+        actor: str | None = None,
     ) -> str:
         data = contract.model_dump(mode="json")
         headers = trace_headers(contract.envelope.contract_no, **trace)
-        result = self.app.send_task(
-            TASK_MAKE, args=[data, str(out_dir), options_to(options)], headers=headers
-        )
+        sent = {**options_to(options), "actor": actor}
+        result = self.app.send_task(TASK_MAKE, args=[data, str(out_dir), sent], headers=headers)
         return str(result.id)
 
     def record(self, job_id: str) -> dict[str, Any] | None:

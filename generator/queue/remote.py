@@ -30,6 +30,7 @@ from celery.states import READY_STATES
 from ..batch import Line, Options, Progress, Summary, run_batch
 from ..errors import Issue
 from ..kinds import Contract
+from ..ledger import default_actor
 from .app import TASK_MAKE, celery_app, options_to, stored_states, trace_headers
 from .worker import check_broker
 
@@ -58,7 +59,8 @@ class Sender:
         self.app = app
         self.redis = redis.Redis.from_url(broker, socket_timeout=10, socket_connect_timeout=5)
         self.out_dir = out_dir.resolve()
-        self.options = options_to(options)
+        # the workers record who runs the batch, not their own OS user
+        self.options = {**options_to(options), "actor": default_actor()}
         self.job_timeout = job_timeout
         self.wait = wait
         #: job id → (line, contract, when sent)

@@ -178,8 +178,10 @@ def _make(
     assert _generator is not None
     try:
         contract = parse(data)
+        # who asked (the service's user, or the batch's CONTRACTGEN_USER), else this worker
+        actor = str(options.get("actor") or default_actor())
         folder, note = make_set(
-            _generator, _ledger, contract, out_path(out_dir), options_from(options), default_actor()
+            _generator, _ledger, contract, out_path(out_dir), options_from(options), actor
         )
     except InvalidContractError as exc:
         return {**said, "status": "failed", "code": "validate.failed", "message": str(exc)}

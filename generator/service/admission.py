@@ -9,7 +9,6 @@ and the LibreOffice conversions within it.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from fastapi import Request
 from ..ledger import Ledger, Recorded
 from ..pipeline import ContractSet, Generator
 from . import problems
+from .auth import current_actor
 from .problems import Problem
 from .settings import Settings
 
@@ -31,13 +31,6 @@ if TYPE_CHECKING:  # the job queue is an extra (contractgen[queue]), used with -
 __all__ = ["Runtime", "runtime_of"]
 
 _T = TypeVar("_T")
-
-
-def _actor(token: str | None) -> str:
-    """Return who the ledger says issued a set: the service, and which token (hashed) asked."""
-    if not token:
-        return "api"
-    return "api:" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class Runtime:
@@ -53,7 +46,6 @@ class Runtime:
         self.generator = generator
         #: where every set made is recorded (None: the service runs without a ledger)
         self.ledger = ledger
-        self.actor = _actor(settings.token)
         self.tasks = tasks
         self.settings = settings
         self.timeout = settings.timeout
@@ -70,6 +62,15 @@ class Runtime:
         self.closing = False
         #: the asynchronous jobs (None: the service runs without a broker)
         self.jobs: JobStore | None = None
+
+    @property
+    def actor(self) -> str:
+        """Return who acts in the request being answered: its user (``张三（zhangsan）``).
+
+        Read in the request's context, and in the threads and tasks it starts (they
+        inherit it): a round or a job names who started it.
+        """
+        return current_actor()
 
     def deadline(self) -> float:
         """Return the deadline of a request arriving now, on the event loop's clock.

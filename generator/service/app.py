@@ -53,6 +53,8 @@ thread, in the :class:`~generator.ledger.Ledger` the lifespan opened
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +63,8 @@ from fastapi.responses import PlainTextResponse, Response
 
 from .. import web
 from .._version import __version__
+from ..users import Directory
+from ..web.security import SECRET_ENVIRONMENT
 from . import (
     kind_routes,
     ledger_routes,
@@ -71,7 +75,7 @@ from . import (
     routes,
     signed_docs,
 )
-from .auth import BearerGuard
+from .auth import BearerGuard, HostGuard, allowed_hosts
 from .job_routes import add_job_routes
 from .lifespan import QuietStartupFailure, lifespan_of
 from .observe import ObservedApp
@@ -79,6 +83,8 @@ from .problems import add_error_handlers
 from .settings import Settings
 
 __all__ = ["create_app"]
+
+_log = logging.getLogger("contractgen.service")
 
 _DESCRIPTION = (
     "Generate the Shanghai Big Data Center O&M contract set (运维服务合同, 保密协议, "
@@ -98,8 +104,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.openapi = openapi.openapi_builder(app, settings)  # type: ignore[method-assign]
-    if settings.token:
-        app.add_middleware(BearerGuard, token=settings.token)
+    directory = Directory(settings.users, settings.token)
+    app.state.directory = directory
+    if directory.enabled and not os.environ.get(SECRET_ENVIRONMENT):
+        _log.warning(
+            "sessions use a key of this process: they end when it restarts, and "
+            "replicas behind one load balancer need %s set alike",
+            SECRET_ENVIRONMENT,
+        )
+    if directory.enabled:
+        app.add_middleware(BearerGuard, directory=directory)
+    app.add_middleware(HostGuard, names=allowed_hosts(settings.host, settings.allowed_hosts))
     app.add_middleware(QuietStartupFailure)
     add_error_handlers(app)
     _rendering_routes(app)

@@ -1,19 +1,38 @@
-"""Token authentication: every ``/v1`` request needs ``Authorization: Bearer <token>``.
+"""Who asks: every ``/v1`` request needs ``Authorization: Bearer <token>`` of a known user.
 
-So does ``/metrics`` (a scraper is given the token as a client is). ``/healthz``,
-``/readyz`` and ``/openapi.json`` never need it. The token is compared in
-constant time.
+So does ``/metrics`` (a scraper is given a token as a client is). ``/healthz``,
+``/readyz`` and ``/openapi.json`` never need it. A token is a user's of the users
+file (:mod:`generator.users`), or the single token of ``CONTRACTGEN_TOKEN``
+(the user 服务令牌); it is compared in constant time. The user of a request is
+who the ledger records as acting (:func:`current_actor`, read by
+:attr:`~generator.service.admission.Runtime.actor`), for the request and all
+the work it starts.
 """
 
 from __future__ import annotations
 
-import hmac
+import socket
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..users import ANONYMOUS, Directory, as_user, current_actor, current_user, reset_user
 from . import problems
+from .problems import Problem
 
-__all__ = ["BearerGuard"]
+#: paths a load balancer probes by address: any Host
+_PROBES = ("/healthz", "/readyz")
+#: listening addresses that are every address of the machine
+_WILDCARDS = ("0.0.0.0", "::", "[::]", "")
+
+#: ANONYMOUS, current_actor and current_user are generator.users's, named here for the service
+__all__ = [
+    "ANONYMOUS",
+    "BearerGuard",
+    "HostGuard",
+    "allowed_hosts",
+    "current_actor",
+    "current_user",
+]
 
 
 def _bearer(scope: Scope) -> bytes | None:
@@ -33,11 +52,11 @@ def _guarded(path: str) -> bool:
 
 
 class BearerGuard:
-    """ASGI middleware: every ``/v1`` and ``/metrics`` request needs the bearer token."""
+    """ASGI middleware: every ``/v1`` and ``/metrics`` request needs a user's bearer token."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, directory: Directory) -> None:
         self.app = app
-        self.token = token.encode()
+        self.directory = directory
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -45,8 +64,61 @@ class BearerGuard:
             await self.app(scope, receive, send)
             return
         given = _bearer(scope)
-        if given is not None and hmac.compare_digest(given, self.token):
+        user = None
+        if given is not None:
+            user = self.directory.by_token(given.decode("utf-8", "replace"))
+        if user is None:
+            problem = problems.unauthorized(token_given=given is not None)
+            await problem.response(path)(scope, receive, send)
+            return
+        reset = as_user(user)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            reset_user(reset)
+
+
+def allowed_hosts(listen: str, given: tuple[str, ...] = ()) -> frozenset[str]:
+    """Return the names a request's ``Host`` may give (lower case, no port).
+
+    The listening address, localhost, 127.0.0.1 and ::1, and ``given``; when the
+    service listens on every address, the machine's own names too.
+    """
+    names = {listen.strip("[]").lower(), "localhost", "127.0.0.1", "::1"}
+    if listen in _WILDCARDS:
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    names |= {name.strip().strip("[]").lower() for name in given if name.strip()}
+    return frozenset(names - {"", "0.0.0.0", "::"})
+
+
+def _host_name(scope: Scope) -> str:
+    """Return the name of a request's ``Host`` header, without its port (lower case)."""
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            text: str = bytes(value).decode("latin-1").strip().lower()
+            if text.startswith("["):
+                return text[1:].partition("]")[0]
+            return text.rpartition(":")[0] if text.count(":") == 1 else text
+    return ""
+
+
+class HostGuard:
+    """ASGI middleware: a request's ``Host`` must be a name of this service (DNS rebinding)."""
+
+    def __init__(self, app: ASGIApp, names: frozenset[str]) -> None:
+        self.app = app
+        self.names = names
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in _PROBES or _host_name(scope) in self.names:
             await self.app(scope, receive, send)
             return
-        problem = problems.unauthorized(token_given=given is not None)
+        problem = Problem(
+            421,
+            "misdirected-request",
+            "Misdirected Request",
+            "请求所用的主机名不是本服务的名称（可用 --allowed-host 加入）",
+            code="host.not_allowed",
+        )
         await problem.response(path)(scope, receive, send)

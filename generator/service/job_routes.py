@@ -161,6 +161,7 @@ async def create_job(
             # the callback is part of what the key stands for: a new one is a conflict
             body_digest=hashlib.sha256(f"{url or ''}\n".encode() + body).hexdigest(),
             request_id=logs.current().get("request_id"),
+            actor=runtime.actor,
         )
         return job_id, new, jobs.status(job_id)
 

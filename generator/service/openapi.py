@@ -459,7 +459,7 @@ def openapi_builder(app: FastAPI, settings: Settings) -> Callable[[], dict[str, 
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         _add_schemas(document)
-        if settings.token:
+        if settings.token or settings.users:
             _add_security(document)
         app.openapi_schema = document
         return document

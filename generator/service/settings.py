@@ -16,8 +16,14 @@ class Settings:
     port: int = 8000
     #: LibreOffice workers (None: one per core); ``2 * workers`` requests render at once
     workers: int | None = None
-    #: bearer token every ``/v1`` request must carry; None: no authentication
+    #: the single bearer token (the user 服务令牌); None: none
     token: str | None = None
+    #: the users file: named users, each with a token of their own (None: none)
+    users: Path | None = None
+    #: names a request's Host may give beyond the listening address and loopback's
+    allowed_hosts: tuple[str, ...] = ()
+    #: listen beyond loopback without a token or users (refused unless this is set)
+    insecure_no_auth: bool = False
     #: largest request body in bytes
     max_body: int = 1 << 20
     #: seconds a request may take, waiting included (also bounds one conversion)

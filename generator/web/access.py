@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import hmac
+import math
+import time
+from collections import deque
 from functools import cache
 from importlib.resources import files
 
@@ -11,16 +13,30 @@ from starlette.responses import RedirectResponse, Response
 
 from .pages import error_page, html
 from .security import (
+    CSRF_COOKIE,
     SESSION_COOKIE,
     BodyTooLarge,
     csrf_ok,
+    directory_of,
+    end_session,
     read_form,
     secure,
+    session_csrf,
     session_for,
     token_of,
 )
 
-__all__ = ["STATIC", "favicon", "login", "login_page", "logout", "static"]
+__all__ = [
+    "FAILURES_MAX",
+    "STATIC",
+    "WINDOW",
+    "Limiter",
+    "favicon",
+    "login",
+    "login_page",
+    "logout",
+    "static",
+]
 
 #: the static files by name, and their media types: nothing else is served
 STATIC = {
@@ -29,6 +45,45 @@ STATIC = {
 }
 #: the largest sign-in form
 _LOGIN_MAX = 4096
+#: failed sign-ins allowed per client address, and per login, in :data:`WINDOW` seconds
+FAILURES_MAX = 5
+WINDOW = 60.0
+
+
+class Limiter:
+    """Failed attempts by key (a client address, a login) in a sliding window, this process's."""
+
+    def __init__(self, most: int = FAILURES_MAX, window: float = WINDOW) -> None:
+        self.most = most
+        self.window = window
+        self._failed: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failed.setdefault(key, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        return times
+
+    def wait(self, keys: list[str]) -> int:
+        """Return the seconds until any of ``keys`` may try again (0: now)."""
+        now = time.monotonic()
+        waits = [
+            self.window - (now - times[0])
+            for times in (self._recent(k, now) for k in keys)
+            if len(times) >= self.most
+        ]
+        if len(self._failed) > 10_000:  # bounded: the keys with nothing recent go
+            for key in [k for k, t in self._failed.items() if not self._recent(k, now)]:
+                del self._failed[key]
+        return math.ceil(max(waits)) if waits else 0
+
+    def failed(self, keys: list[str]) -> None:
+        now = time.monotonic()
+        for key in keys:
+            self._recent(key, now).append(now)
+
+
+_limiter = Limiter()
 
 
 async def login_page(request: Request) -> Response:
@@ -40,8 +95,7 @@ async def login_page(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     """``POST /login``: the token for an HttpOnly, SameSite=Strict session cookie."""
-    token = token_of(request)
-    if not token:
+    if not token_of(request):
         return secure(request, RedirectResponse("/", status_code=303))
     try:
         form = await read_form(request, _LOGIN_MAX)
@@ -49,11 +103,34 @@ async def login(request: Request) -> Response:
         return error_page(request, 413, "数据过大", "提交的数据超过大小限制。")
     if not csrf_ok(request, form):
         return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
-    if not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
+    login = form.get("login", "").strip()
+    keys = [f"address:{request.client.host if request.client else ''}"]
+    if login:
+        keys.append(f"login:{login}")
+    wait = _limiter.wait(keys)
+    if wait:
+        message = f"登录失败次数过多，请 {wait} 秒后再试。"
+        refused = error_page(request, 429, "请稍后再试", message)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    user = directory_of(request).by_token(form.get("token", ""))
+    if user is None or (login and login != user.login):
+        _limiter.failed(keys)
         return html(request, "login.html", 401, failed=True)
     response = secure(request, RedirectResponse("/", status_code=303))
+    cookie = session_for(user)
+    # the session's own CSRF token from now on (the one of the sign-in page is done with)
+    https = request.url.scheme == "https"
     response.set_cookie(
-        SESSION_COOKIE, session_for(token), httponly=True, samesite="strict", path="/"
+        CSRF_COOKIE, session_csrf(cookie), httponly=True, samesite="strict", path="/", secure=https
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=request.url.scheme == "https",
     )
     return response
 
@@ -63,6 +140,7 @@ async def logout(request: Request) -> Response:
     form = await read_form(request, _LOGIN_MAX)
     if not csrf_ok(request, form):
         return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
+    end_session(request)
     response = secure(request, RedirectResponse("/login", status_code=303))
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

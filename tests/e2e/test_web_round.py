@@ -238,6 +238,7 @@ def test_the_round_and_ledger_pages_refuse_what_they_must(web_server: Server) ->
         assert client.get("/ledger").headers["location"] == "/login"
         csrf = client.get("/login").cookies["contractgen_csrf"]
         assert client.post("/login", data={"token": TOKEN, "csrf": csrf}).status_code == 303
+        csrf = client.cookies["contractgen_csrf"]  # the session's own token from now on
         xlsx = (SAMPLES / "batch.xlsx").read_bytes()
         forged = client.post("/rounds", data={"csrf": "x"}, files={"file": ("b.xlsx", xlsx)})
         assert forged.status_code == 403

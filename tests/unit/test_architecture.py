@@ -34,6 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "logs": set(),
     # time as the office reads it: stored in UTC, shown in Beijing time
     "clock": set(),
+    # who acts: the users file, and the user of the request being answered
+    "users": {"clock", "errors"},
     # what made a file: the package's files, the built-in kinds, the fonts, the office
     "identity": {"_version", "domain", "errors", "kinds", "office"},
     "domain": {"_cache", "errors"},
@@ -76,6 +78,7 @@ ALLOWED: dict[str, set[str]] = {
     # the workbench: what the service may import, the PDF stage for page pictures and the
     # batch's rows for a round
     "web": {
+        "users",
         "_version",
         "batch",
         "clock",
@@ -91,6 +94,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     # the service: its jobs validate a round's rows as the batch does
     "service": {
+        "users",
         "_version",
         "batch",
         "domain",
@@ -106,6 +110,7 @@ ALLOWED: dict[str, set[str]] = {
         "web",
     },
     "cli": {
+        "users",
         "_version",
         "batch",
         "clock",
