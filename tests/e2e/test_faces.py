@@ -86,7 +86,7 @@ def workbench(server: Server) -> Iterator[tuple[httpx.Client, str]]:
     with httpx.Client(base_url=server.url, timeout=300) as client:
         csrf = client.get("/login").cookies["contractgen_csrf"]
         assert client.post("/login", data={"token": TOKEN, "csrf": csrf}).status_code == 303
-        yield client, csrf
+        yield client, client.cookies["contractgen_csrf"]  # the session's own token from now on
 
 
 def _files_face(contracts: list[dict[str, Any]], tmp_path: Path) -> dict[str, list[set[str]]]:

@@ -334,6 +334,7 @@ def test_the_workbench_records_a_signed_copy_and_the_ledger_shows_it(
         client.get("/login")
         csrf = client.cookies["contractgen_csrf"]
         assert client.post("/login", data={"token": TOKEN, "csrf": csrf}).status_code in (200, 303)
+        csrf = client.cookies["contractgen_csrf"]  # the session's own token from now on
         page = client.get("/verify")
         assert "登记签署件" in page.text
         for kind in sorted(signed):
