@@ -83,6 +83,8 @@ class User:
     @property
     def actor(self) -> str:
         """Return who the ledger says acted: ``张三（zhangsan）``."""
+        if self.login == SERVICE_LOGIN:  # the one token: its name says all, in Chinese
+            return self.name
         return f"{self.name}（{self.login}）"
 
 

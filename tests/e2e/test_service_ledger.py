@@ -45,7 +45,7 @@ DOCX_TYPE = {
 }
 #: who the ledger says issued what the service made with TOKEN
 #: the single token is one user, 服务令牌 (generator.users)
-ACTOR = "服务令牌（service）"
+ACTOR = "服务令牌"
 #: a whole set's zip is about 1.4 MB: over the default body limit of 1 MiB
 MAX_BODY = 4 << 20
 #: every route of the ledger: method, a path, and the path's template in the OpenAPI document
