@@ -158,5 +158,10 @@ def test_version_names_the_release_and_the_build() -> None:
 def test_the_changelog_opens_with_the_release() -> None:
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     headings = [line for line in changelog.splitlines() if line.startswith("## ")]
-    assert headings, "CHANGELOG.md has no release heading"
-    assert headings[0].startswith(f"## {identity().version} ")
+    # what main holds beyond the release is listed first, under 未发布, then the release
+    released = [h for h in headings if not h.startswith("## 未发布")]
+    assert len(headings) - len(released) <= 1 and headings[: len(headings) - len(released)] == [
+        h for h in headings[:1] if h.startswith("## 未发布")
+    ]
+    assert released, "CHANGELOG.md has no release heading"
+    assert released[0].startswith(f"## {identity().version} ")
