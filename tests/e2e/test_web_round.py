@@ -70,7 +70,7 @@ def test_a_round_is_checked_made_and_reported_as_the_cli_does(
     sign_in(watched, web_server.url, then="/rounds")
 
     # the blank workbook is the CLI's layout
-    blank = _download(page, "下载空白工作簿", tmp_path)
+    blank = _download(page, "下载空白工作簿（运维服务合同）", tmp_path)
     assert blank.name == "合同批量模板.xlsx"
     assert run_cli("init", "--xlsx", tmp_path / "cli.xlsx").returncode == 0
     assert _headers(blank) == _headers(tmp_path / "cli.xlsx")
