@@ -65,22 +65,14 @@ from .. import web
 from .._version import __version__
 from ..users import Directory
 from ..web.security import SECRET_ENVIRONMENT
-from . import (
-    kind_routes,
-    ledger_routes,
-    metrics,
-    openapi,
-    publication_routes,
-    readiness,
-    routes,
-    signed_docs,
-)
+from . import kind_routes, ledger_routes, metrics, openapi, publication_routes, readiness, routes
 from .auth import BearerGuard, HostGuard, allowed_hosts
 from .job_routes import add_job_routes
 from .lifespan import QuietStartupFailure, lifespan_of
 from .observe import ObservedApp
 from .problems import add_error_handlers
 from .settings import Settings
+from .signed_docs import SIGNED_BODY, SIGNED_RESPONSES
 
 __all__ = ["create_app"]
 
@@ -218,8 +210,8 @@ def _ledger_routes(app: FastAPI) -> None:
         ledger_routes.signed_copy,
         methods=["POST"],
         summary="Record a signed copy returned by the e-signing platform",
-        openapi_extra=signed_docs.SIGNED_BODY,
-        responses=signed_docs.SIGNED_RESPONSES,
+        openapi_extra=SIGNED_BODY,
+        responses=SIGNED_RESPONSES,
     )
     reads: list[tuple[str, Callable[..., Any], str, dict[int | str, dict[str, Any]]]] = [
         (

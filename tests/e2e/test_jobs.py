@@ -316,6 +316,7 @@ def test_callbacks_to_internal_addresses_are_refused_before_any_connection(stack
     assert stack.client.get("/metrics").text.count("contractgen_jobs_created_total") == before
 
 
+@pytest.mark.slow  # processes started one after another: the slow step
 def test_callbacks_enabled_without_their_own_key_stop_the_start(tmp_path: Path) -> None:
     import os
     import subprocess

@@ -217,6 +217,7 @@ def test_a_copy_with_anything_else_changed_is_refused(
 # --- the command line ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # processes started one after another: the slow step
 def test_the_command_line_records_and_verifies_a_signed_copy(
     tmp_path: Path, made: ContractSet, pki: PKI, signed: dict[str, bytes]
 ) -> None:
