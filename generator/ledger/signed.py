@@ -30,6 +30,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from ..clock import utc_text
 from .chain import canonical
+from .matches import Match, matching
 from .schema import FILES, SETS, SIGNED_COPIES
 from .signatures import (
     PARTY_TITLES,
@@ -42,7 +43,7 @@ from .signatures import (
     missing,
     trust_paths,
 )
-from .store import Ledger, Match, default_actor
+from .store import Ledger, default_actor
 
 __all__ = [
     "PARTY_TITLES",
@@ -220,32 +221,7 @@ def record_signed(
 
 def signed_matches(conn: Connection, sha256: str) -> list[Match]:
     """Return the signed copies with that SHA-256, as matches of the files they extend."""
-    rows = conn.execute(
-        select(SIGNED_COPIES.c.sha256, SIGNED_COPIES.c.name, SIGNED_COPIES.c.kind, SETS)
-        .join(SETS, SIGNED_COPIES.c.set_id == SETS.c.id)
-        .where(SIGNED_COPIES.c.sha256 == sha256)
-        .order_by(SETS.c.contract_no, SETS.c.version)
-    ).all()
-    matches = []
-    for row in rows:
-        current = conn.execute(
-            select(SETS.c.version).where(
-                SETS.c.contract_no == row.contract_no, SETS.c.status == "issued"
-            )
-        ).scalar()
-        matches.append(
-            Match(
-                row.sha256,
-                row.contract_no,
-                row.version,
-                row.name,
-                row.kind,
-                row.status,
-                current,
-                signed_copy=True,
-            )
-        )
-    return matches
+    return matching(conn, SIGNED_COPIES, sha256, signed_copy=True)
 
 
 def sign_detail(body: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect, sqlite_file
-from .matches import Match, verdict
+from .matches import Match, matching, verdict
 from .schema import EVENTS, FILES, SETS
 from .supplements import check_supplement
 
@@ -319,30 +319,7 @@ class Ledger:
     def find(self, sha256: str) -> list[Match]:
         """Return every recorded file with that SHA-256 (an index answers)."""
         with self.reading() as conn:
-            rows = conn.execute(
-                select(FILES.c.sha256, FILES.c.name, FILES.c.kind, SETS)
-                .join(SETS, FILES.c.set_id == SETS.c.id)
-                .where(FILES.c.sha256 == sha256.lower())
-                .order_by(SETS.c.contract_no, SETS.c.version)
-            ).all()
-            matches = []
-            for row in rows:
-                current = conn.execute(
-                    select(SETS.c.version).where(
-                        SETS.c.contract_no == row.contract_no, SETS.c.status == "issued"
-                    )
-                ).scalar()
-                matches.append(
-                    Match(
-                        row.sha256,
-                        row.contract_no,
-                        row.version,
-                        row.name,
-                        row.kind,
-                        row.status,
-                        current,
-                    )
-                )
+            matches = matching(conn, FILES, sha256.lower())
             from .signed import signed_matches
 
             matches.extend(signed_matches(conn, sha256.lower()))
