@@ -41,6 +41,8 @@ class Options:
     kind: str | None = None
     #: the URL of the ledger every made set is recorded in (None: not recorded)
     ledger: str | None = None
+    #: issue the sets (record them in the ledger); False: drafts, recorded nowhere
+    issue: bool = False
     #: also publish each contract: its public copy and 合同公告 beside its set
     publish: bool = False
     #: the notice's 合同公告日期 (None: the day of publishing, in China)
@@ -127,8 +129,11 @@ def make_set(
     beside it (and recorded) too.
     """
     contract_set = generator.render(contract, formats=options.formats, pdfa=options.pdfa)
+    if not options.issue:
+        ledger = None  # a draft: recorded nowhere, its publication neither
     if ledger is None:
-        folder, note = write_set(contract_set, out_dir), ""
+        note = "" if options.issue else "草稿（未签发）"
+        folder = write_set(contract_set, out_dir)
     else:
         with ledger.recording(contract_set, actor) as recorded:
             folder = write_set(contract_set, out_dir)

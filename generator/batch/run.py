@@ -73,6 +73,16 @@ def _up_to_date(folder: Path, contract: Contract, options: Options, template_ver
     )
 
 
+def _issued(known: set[tuple[str, str, str]], folder: Path) -> bool:
+    """Return whether a set folder's manifest is of a version the ledger holds as issued."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        said = (manifest["contract_no"], manifest["input_sha256"], manifest["templates"]["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return said in known
+
+
 #: the generator of a batch worker process: its templates and its own one office
 _worker: Generator | None = None
 #: the ledger of a batch worker process (its own connections)
@@ -308,10 +318,17 @@ def run_batch(
     options = options or Options()
     started = time.monotonic()
     _checked_paths(source, out_dir, options)
+    #: what the ledger holds as issued (None: it is not read here)
+    known: set[tuple[str, str, str]] | None = None
     if options.ledger is not None:
         # Reached and migrated once, here: one that cannot be used fails the batch before
         # anything is written, and the workers find it ready.
-        Ledger(options.ledger).close()
+        with Ledger(options.ledger) as ledger:
+            if options.issue:
+                known = {
+                    (s["contract_no"], s["input_sha256"], s["templates_sha256"])
+                    for s in ledger.sets(status="issued")
+                }
     records, unreadable = _records(source, out_dir, options.kind)
     lines, valid = validate_rows(records, options)
     if unreadable is not None:
@@ -321,7 +338,12 @@ def run_batch(
     for line, contract in valid:
         folder = out_dir / contract.envelope.contract_no
         template_version = set_templates(contract.kind, options.templates).version
-        if not options.force and _up_to_date(folder, contract, options, template_version):
+        # a draft made before is issued now: made again (the same bytes) and recorded
+        if (
+            not options.force
+            and _up_to_date(folder, contract, options, template_version)
+            and (not options.issue or (known is not None and _issued(known, folder)))
+        ):
             line.status, line.folder = "skipped", str(folder)
         else:
             todo.append((line, contract))

@@ -91,8 +91,15 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _issue_or_not(args: argparse.Namespace) -> None:
+    if args.issue and args.no_ledger:
+        raise UsageError("--issue（签发并登记）与 --no-ledger（不登记）不能同用")
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from ..batch import Options, run_batch
+
+    _issue_or_not(args)
 
     options = Options(
         formats=_formats(args.format),
@@ -102,7 +109,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         templates=template_folder(args.templates),
         kind=args.kind,
         # with --broker the ledger is the workers' (contractgen worker --ledger)
-        ledger=None if args.no_ledger or args.broker else _ledger_url(args),
+        ledger=None if not args.issue or args.broker else _ledger_url(args),
+        issue=args.issue,
         publish=args.publish,
         published_on=args.published_on,
     )
@@ -123,6 +131,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             print(
                 f"{error['place']}{number}: {error['message']} [{error['code']}]", file=sys.stderr
             )
+    if not args.issue and not args.no_ledger and counts["made"]:
+        print(DRAFT_NOTE, file=sys.stderr)
     print(args.output / "batch-report.csv")
     return 130 if summary.interrupted else summary.exit_code
 
@@ -150,18 +160,28 @@ def _ledger_url(args: argparse.Namespace) -> str:
     return url
 
 
+#: what a draft's command says after its folder (on stderr)
+DRAFT_NOTE = (
+    "草稿：未登记到合同台账，不能核验、不计入待公告。核对无误后签发：同一命令加 --issue"
+    "（生成的文件与草稿逐字节相同）"
+)
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from ..pipeline import render_set, set_templates, write_set
 
+    _issue_or_not(args)
     _output_folder(args.output)
     folder = template_folder(args.templates)
     contract = parse(load_data(args.file), str(args.file))
     templates = set_templates(contract.kind, folder)
     # The ledger first: one that cannot be reached fails the run before anything is written.
-    ledger = open_ledger(args)
+    ledger = open_ledger(args) if args.issue else None
     made = render_set(contract, formats=_formats(args.format), pdfa=args.pdfa, templates=templates)
     if ledger is None:
         print(write_set(made, args.output))
+        if not args.no_ledger:
+            print(DRAFT_NOTE, file=sys.stderr)
         return 0
     with ledger, ledger.recording(made) as recorded:
         written = write_set(made, args.output)  # not written: not recorded

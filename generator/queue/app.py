@@ -138,6 +138,8 @@ def options_from(data: dict[str, Any]) -> Options:
         force=bool(data.get("force", False)),
         publish=bool(data.get("publish", False)),
         published_on=dt.date.fromisoformat(day) if day else None,
+        # a job sent before 0.3.0 knew no drafts: it issued
+        issue=bool(data.get("issue", True)),
     )
 
 

@@ -37,6 +37,7 @@ from . import problems
 from .admission import runtime_of
 from .answers import disposition
 from .bodies import decode, raw_body
+from .issuing import ISSUE_DESCRIPTION, issue_chosen
 from .job_docs import JOB_BODY, JOB_CREATED_RESPONSES, JOB_SET_RESPONSES, JOB_STATUS_RESPONSES
 
 if TYPE_CHECKING:  # the job queue is an extra (contractgen[queue]), used with --broker only
@@ -128,9 +129,11 @@ async def create_job(
     idempotency_key: Annotated[
         str | None, Header(description="a repeated POST with the same key gets the same job")
     ] = None,
+    issue: Annotated[bool | None, Query(description=ISSUE_DESCRIPTION)] = None,
 ) -> JSONResponse:
     jobs = _jobs(request)
     runtime = runtime_of(request)
+    issuing = issue_chosen(issue)
     url = await anyio.to_thread.run_sync(_callback, callback, jobs)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and media not in ROUND_TYPES:
@@ -155,11 +158,13 @@ async def create_job(
         job_id, new = jobs.create(
             lines,
             valid,
-            Options(),
+            Options(issue=issuing),
             callback=url,
             idempotency=key,
-            # the callback is part of what the key stands for: a new one is a conflict
-            body_digest=hashlib.sha256(f"{url or ''}\n".encode() + body).hexdigest(),
+            # the callback and the choice to issue are part of what the key stands for
+            body_digest=hashlib.sha256(
+                f"issue={int(issuing)}\n{url or ''}\n".encode() + body
+            ).hexdigest(),
             request_id=logs.current().get("request_id"),
             actor=runtime.actor,
         )

@@ -258,6 +258,18 @@ def bad_job_request(message: str, code: str) -> Problem:
     return Problem(400, "bad-job-request", "Bad request", message, code=code)
 
 
+def issue_choice() -> Problem:
+    """Return the 400 of a request that makes sets without saying whether it issues them."""
+    return Problem(
+        400,
+        "issue-choice-required",
+        "Issue or draft?",
+        "请用查询参数 issue=true（签发：登记到合同台账，可核验、计入待公告）或 issue=false"
+        "（草稿：不登记）指明；自 0.3.0 起生成不再默认签发",
+        code="issue.required",
+    )
+
+
 def unpublishable(issues: list[Issue]) -> Problem:
     """Return the 422 of valid contract data that cannot be published (no 项目编号 …)."""
     return Problem(

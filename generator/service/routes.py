@@ -28,6 +28,7 @@ from . import problems
 from .admission import runtime_of
 from .answers import compact, disposition
 from .bodies import contract_body, decode, json_body
+from .issuing import ISSUE_DESCRIPTION, issue_chosen
 from .negotiation import preferred
 
 __all__ = ["contracts", "document_pdf", "healthz", "schema", "validate_contract"]
@@ -46,6 +47,9 @@ def _set_headers(contract_set: ContractSet, recorded: Recorded | None) -> dict[s
     }
     if recorded is not None:
         headers["X-Ledger"] = compact(recorded.to_dict())  # ASCII: JSON escapes the rest
+        headers["X-Contract-State"] = "issued"
+    else:
+        headers["X-Contract-State"] = "draft"
     return headers
 
 
@@ -68,8 +72,10 @@ async def contracts(
         Query(alias="format", description="zip or json; default from Accept, else zip"),
     ] = None,
     pdfa: Annotated[bool, Query(description="PDF/A-2b instead of plain PDF")] = False,
+    issue: Annotated[bool | None, Query(description=ISSUE_DESCRIPTION)] = None,
 ) -> Response:
     runtime = runtime_of(request)
+    issuing = issue_chosen(issue)
     until = runtime.deadline()
     contract = await contract_body(request, runtime.settings, until)
     logs.add(contract_no=contract.envelope.contract_no)
@@ -80,7 +86,7 @@ async def contracts(
 
     def work() -> tuple[ContractSet, Recorded | None, bytes]:
         contract_set = runtime.generator.render(contract, pdfa=pdfa, deadline=until)
-        recorded = runtime.record(contract_set)
+        recorded = runtime.record(contract_set) if issuing else None
         body = _set_json(contract_set, recorded) if as_json else set_zip(contract_set)
         return contract_set, recorded, body
 
@@ -97,8 +103,10 @@ async def document_pdf(
     request: Request,
     kind: Annotated[str, Path(description="a document of the contract's kind: service_contract …")],
     pdfa: Annotated[bool, Query(description="PDF/A-2b instead of plain PDF")] = False,
+    issue: Annotated[bool | None, Query(description=ISSUE_DESCRIPTION)] = None,
 ) -> Response:
     runtime = runtime_of(request)
+    issuing = issue_chosen(issue)
     until = runtime.deadline()
     contract = await contract_body(request, runtime.settings, until)
     logs.add(contract_no=contract.envelope.contract_no)
@@ -110,7 +118,8 @@ async def document_pdf(
         contract_set = runtime.generator.render(
             contract, formats=("pdf",), pdfa=pdfa, kinds=(kind,), deadline=until
         )
-        return contract_set, runtime.record(contract_set), contract_set.documents[0]
+        recorded = runtime.record(contract_set) if issuing else None
+        return contract_set, recorded, contract_set.documents[0]
 
     contract_set, recorded, document = await runtime.run(work, until)
     assert document.pdf is not None
