@@ -94,6 +94,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _issue_or_not(args: argparse.Namespace) -> None:
     if args.issue and args.no_ledger:
         raise UsageError("--issue（签发并登记）与 --no-ledger（不登记）不能同用")
+    if getattr(args, "publish", False) and not (args.issue or args.no_ledger):
+        raise UsageError("--publish（同时发布）须与 --issue（签发并登记）同用：草稿不能发布")
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:

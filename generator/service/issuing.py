@@ -17,12 +17,18 @@ __all__ = ["ISSUE_DESCRIPTION", "issue_chosen"]
 ISSUE_DESCRIPTION = (
     "required: true issues the set (recorded in the ledger: verifiable, due for publication); "
     "false makes a draft, recorded nowhere. A draft's files are byte for byte those the same "
-    "data issues."
+    "data issues. true without a ledger (serve --ledger) is a 409 issue.no_ledger."
 )
 
 
-def issue_chosen(issue: bool | None) -> bool:
-    """Return whether a request issues its sets; 400 when it did not say."""
+def issue_chosen(issue: bool | None, ledger: object = True) -> bool:
+    """Return whether a request issues its sets; 400 when it did not say.
+
+    ``ledger`` is where the service issues into (None: it has none, and ``issue=true``
+    is a 409); jobs issue into their workers' ledger and do not pass it.
+    """
     if issue is None:
         raise problems.issue_choice()
+    if issue and ledger is None:
+        raise problems.issue_without_ledger()
     return issue

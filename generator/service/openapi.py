@@ -309,7 +309,7 @@ PUBLICATION_RESPONSES: dict[int | str, dict[str, Any]] = {
         s400="Malformed JSON, a bad query parameter, or published_on before the signing "
         "date (`issues` names query.published_on)",
         s409="The ledger holds no issued version made from this data (code ledger.not_found): "
-        "请先生成合同（POST /v1/contracts）再发布",
+        "请先签发合同（POST /v1/contracts?issue=true）再发布",
         s422="Invalid contract data, or data that cannot be published (no "
         "publication.project_no, a signing year the holiday calendar does not cover): "
         "`issues` lists each problem with its field path",

@@ -270,6 +270,17 @@ def issue_choice() -> Problem:
     )
 
 
+def issue_without_ledger() -> Problem:
+    """Return the 409 of ``issue=true`` sent to a service that has no ledger to issue into."""
+    return Problem(
+        409,
+        "no-ledger-to-issue",
+        "No ledger to issue into",
+        "本服务未配置合同台账（serve --ledger），不能签发；只生成草稿请用 issue=false",
+        code="issue.no_ledger",
+    )
+
+
 def unpublishable(issues: list[Issue]) -> Problem:
     """Return the 422 of valid contract data that cannot be published (no 项目编号 …)."""
     return Problem(
@@ -300,7 +311,7 @@ def not_issued(contract_no: str) -> Problem:
         "not-issued",
         "Conflict",
         f"台账中没有合同 {contract_no} 以这份数据生成的现行版本："
-        "请先生成合同（POST /v1/contracts）再发布",
+        "请先签发合同（POST /v1/contracts?issue=true）再发布",
         code="ledger.not_found",
     )
 

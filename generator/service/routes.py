@@ -75,7 +75,7 @@ async def contracts(
     issue: Annotated[bool | None, Query(description=ISSUE_DESCRIPTION)] = None,
 ) -> Response:
     runtime = runtime_of(request)
-    issuing = issue_chosen(issue)
+    issuing = issue_chosen(issue, runtime.ledger)
     until = runtime.deadline()
     contract = await contract_body(request, runtime.settings, until)
     logs.add(contract_no=contract.envelope.contract_no)
@@ -106,7 +106,7 @@ async def document_pdf(
     issue: Annotated[bool | None, Query(description=ISSUE_DESCRIPTION)] = None,
 ) -> Response:
     runtime = runtime_of(request)
-    issuing = issue_chosen(issue)
+    issuing = issue_chosen(issue, runtime.ledger)
     until = runtime.deadline()
     contract = await contract_body(request, runtime.settings, until)
     logs.add(contract_no=contract.envelope.contract_no)

@@ -7,9 +7,11 @@ from another origin::
     GET  /                      the contract form, defaults filled in
     POST /validate              (htmx) every issue beside its field, a summary, the 大写
     POST /contract              add or remove a row, check, save as YAML, preview the set
+                                (a draft: recorded nowhere)
     POST /load                  a YAML or JSON file into the form
     GET  /sets/{id}.zip         the set previewed, as a zip (``/files/{n}``: one file;
                                 ``/pages/{d}/{p}.png``: a page picture)
+    POST /sets/{id}/issue       签发: the set previewed, recorded in the ledger
     GET  /rounds …              a round: a workbook uploaded, its rows checked, made, reported
     GET  /ledger …              the ledger: search, a contract's versions and history, a
                                 version into the form, its public copy and 合同公告
@@ -24,6 +26,7 @@ from another origin::
 ``form``        the form built from the model: groups, fields, rows, both ways
 ``views``       the templates, issues by path, the amount's 大写
 ``pages``       the handlers of the contract pages; sets kept for downloads
+``issuing``     签发: a previewed draft recorded in the ledger
 ``rounds``      a round: its upload checked, its sets made in the service's slots
 ``round_pages`` the handlers of the round pages
 ``ledger_pages`` the handlers of the ledger, verification and publication pages
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import access, ledger_pages, pages, round_pages
+from . import access, issuing, ledger_pages, pages, round_pages
 from .security import BodyTooLarge
 
 __all__ = ["include", "router"]
@@ -50,6 +53,7 @@ router.add_route("/load", pages.load, methods=["POST"])
 router.add_route("/sets/{set_id}.zip", pages.download, methods=["GET"])
 router.add_route("/sets/{set_id}/files/{index:int}", pages.download, methods=["GET"])
 router.add_route("/sets/{set_id}/pages/{doc:int}/{page:int}.png", pages.download, methods=["GET"])
+router.add_route("/sets/{set_id}/issue", issuing.issue, methods=["POST"])
 router.add_route("/rounds", round_pages.rounds_page, methods=["GET"])
 router.add_route("/rounds", round_pages.upload, methods=["POST"])
 router.add_route("/rounds/blank.xlsx", round_pages.blank, methods=["GET"])

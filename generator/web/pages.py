@@ -328,10 +328,10 @@ async def _preview(request: Request, form: dict[str, str], data: dict[str, Any])
         status = getattr(exc, "status", 503)
         _log.warning("web preview refused: %r", exc)
         return error_page(request, status, "服务繁忙", "现在无法生成合同，请稍后再试。")
-    return _preview_page(request, keep(request, made), made)
+    return preview_page(request, keep(request, made), made)
 
 
-def _preview_page(request: Request, set_id: str, made: Made, status: int = 200) -> Response:
+def preview_page(request: Request, set_id: str, made: Made, status: int = 200) -> Response:
     runtime = request.app.state.runtime
     return html(
         request,
@@ -344,36 +344,6 @@ def _preview_page(request: Request, set_id: str, made: Made, status: int = 200) 
         draft=made.draft is not None,
         can_issue=runtime.ledger is not None,
     )
-
-
-async def issue(request: Request) -> Response:
-    """``POST /sets/{id}/issue``: the draft previewed, issued: recorded in the ledger as it is.
-
-    The very set the clerk looked at is recorded (its bytes are those a render of the
-    same data makes), in the name of whoever is signed in.
-    """
-    form, refused = await posted(request)
-    if form is None:
-        assert refused is not None
-        return refused
-    set_id = request.path_params["set_id"]
-    made = kept_sets(request).get(set_id)
-    if made is None:
-        return error_page(request, 404, "已过期", "这份预览已不在服务器上，请重新生成后再签发。")
-    runtime = request.app.state.runtime
-    if runtime.ledger is None:
-        return error_page(request, 409, "无法签发", "本服务未配置合同台账：只能生成草稿。")
-    draft = made.draft
-    if draft is None:
-        return _preview_page(request, set_id, made)  # issued already: say what the ledger said
-    actor = actor_of(request)
-    try:
-        recorded = await anyio.to_thread.run_sync(lambda: runtime.ledger.record(draft, actor))
-    except LedgerError as exc:
-        return error_page(request, 503 if exc.code == "ledger.unreachable" else 409,
-                          "签发失败", str(exc))
-    made.ledger, made.draft = f"已签发（{actor}）：{recorded.message()}", None
-    return _preview_page(request, set_id, made)
 
 
 async def load(request: Request) -> Response:

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import anyio
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -64,7 +67,13 @@ def _gone(request: Request) -> Response:
 
 
 def _round_view(request: Request, made: Round, status: int = 200) -> Response:
-    return html(request, "round.html", status, round=made, rows_shown=ROWS_SHOWN)
+    return html(request, "round.html", status, **_round_values(request, made))
+
+
+def _round_values(request: Request, made: Round) -> dict[str, Any]:
+    """Return what the round's section shows: the round, and whether it can be issued."""
+    can_issue = request.app.state.runtime.ledger is not None
+    return {"round": made, "rows_shown": ROWS_SHOWN, "can_issue": can_issue}
 
 
 async def rounds_page(request: Request) -> Response:
@@ -128,6 +137,12 @@ async def start(request: Request) -> Response:
     if made.state != "checked" or not made.valid:
         return error_page(request, 409, "无法开始", "这一批已经开始过，或没有可以生成的合同。")
     runtime = request.app.state.runtime
+    issuing = form.get("issue") == "1"
+    if issuing and runtime.ledger is None:
+        return error_page(request, 409, "无法签发", "本服务未配置合同台账，只能生成草稿。")
+    if made.options.publish and not issuing and runtime.ledger is not None:
+        return error_page(request, 409, "无法开始", "草稿不能发布：同时发布的批次须签发。")
+    made.options = replace(made.options, issue=issuing)
     made.state = "running"
     runtime.tasks.start_soon(make_round, runtime, made)
     return secure(request, RedirectResponse(f"/rounds/{made.id}", status_code=303))
@@ -141,7 +156,7 @@ async def progress(request: Request) -> Response:
     made = _round_of(request)
     if made is None:
         return _gone(request)
-    return html(request, "_round.html", round=made, rows_shown=ROWS_SHOWN)
+    return html(request, "_round.html", **_round_values(request, made))
 
 
 async def round_file(request: Request) -> Response:

@@ -129,7 +129,13 @@ def test_one_contract_as_a_job_is_the_cli_s_set_and_is_recorded(
 ) -> None:
     data = {**load_data(SAMPLES / "seed.yaml")}
     body = json.dumps(data, ensure_ascii=False, default=str).encode()
-    sent = stack.client.post("/v1/jobs", content=body, headers={"Content-Type": "application/json"})
+    unsaid = stack.client.post(
+        "/v1/jobs", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert unsaid.status_code == 400 and unsaid.json()["code"] == "issue.required"
+    sent = stack.client.post(
+        "/v1/jobs?issue=true", content=body, headers={"Content-Type": "application/json"}
+    )
     assert sent.status_code == 202, sent.text
     location = sent.headers["location"]
     assert sent.json()["progress"] == {"done": 0, "total": 1}
@@ -151,7 +157,9 @@ def test_one_contract_as_a_job_is_the_cli_s_set_and_is_recorded(
     assert recorded.json()["issued_by"] == "服务令牌"
     assert stack.client.get("/v1/jobs/" + "0" * 32).status_code == 404
     invalid = stack.client.post(
-        "/v1/jobs", content=b'{"contract_no": "x"}', headers={"Content-Type": "application/json"}
+        "/v1/jobs?issue=true",
+        content=b'{"contract_no": "x"}',
+        headers={"Content-Type": "application/json"},
     )
     assert invalid.status_code == 422 and invalid.json()["issues"]
 
@@ -164,19 +172,30 @@ def test_a_round_calls_back_signed_after_a_retry_and_a_key_gives_the_same_job(
     headers = {"Content-Type": XLSX, "Idempotency-Key": "round-2026-01"}
     try:
         sent = stack.client.post(
-            "/v1/jobs", params={"callback": receiver.url}, content=workbook, headers=headers
+            "/v1/jobs",
+            params={"callback": receiver.url, "issue": "true"},
+            content=workbook,
+            headers=headers,
         )
         assert sent.status_code == 202, sent.text
         again = stack.client.post(
-            "/v1/jobs", params={"callback": receiver.url}, content=workbook, headers=headers
+            "/v1/jobs",
+            params={"callback": receiver.url, "issue": "true"},
+            content=workbook,
+            headers=headers,
         )
         assert again.status_code == 200
         assert again.headers["location"] == sent.headers["location"]
-        other = stack.client.post("/v1/jobs", content=workbook + b"\0", headers=headers)
+        other = stack.client.post(
+            "/v1/jobs", params={"issue": "true"}, content=workbook + b"\0", headers=headers
+        )
         assert other.status_code == 422
         assert other.json()["code"] == "jobs.idempotency_conflict"
         moved = stack.client.post(  # the same key and body, another callback: never kept silently
-            "/v1/jobs", params={"callback": receiver.url + "2"}, content=workbook, headers=headers
+            "/v1/jobs",
+            params={"callback": receiver.url + "2", "issue": "true"},
+            content=workbook,
+            headers=headers,
         )
         assert moved.status_code == 422, moved.text
         assert moved.json()["code"] == "jobs.idempotency_conflict"
@@ -207,7 +226,7 @@ def test_a_job_s_request_id_is_on_the_service_s_and_the_worker_s_lines_and_no_se
     try:
         sent = stack.client.post(
             "/v1/jobs",
-            params={"callback": f"{receiver.url}?token={secret}"},
+            params={"callback": f"{receiver.url}?token={secret}", "issue": "true"},
             content=body.encode(),
             headers={"Content-Type": "application/json", "X-Request-ID": "ops-job-0001"},
         )
@@ -301,7 +320,7 @@ def test_callbacks_to_internal_addresses_are_refused_before_any_connection(stack
         for url, code in refused.items():
             answer = stack.client.post(
                 "/v1/jobs",
-                params={"callback": url},
+                params={"callback": url, "issue": "true"},
                 content=body.encode(),
                 headers={"Content-Type": "application/json"},
             )

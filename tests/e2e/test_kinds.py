@@ -189,16 +189,18 @@ def test_service_lists_the_kinds_and_serves_each_schema(goods_server: Server) ->
 
 def test_service_renders_a_goods_contract(goods_server: Server) -> None:
     data = _goods()
-    answer = httpx.post(f"{goods_server.url}/v1/contracts", json=data, timeout=120)
+    answer = httpx.post(f"{goods_server.url}/v1/contracts?issue=false", json=data, timeout=120)
     assert answer.status_code == 200, answer.text
     with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
         names = archive.namelist()
         pdf = archive.read(next(n for n in names if n.endswith("01_货物采购合同.pdf")))
     assert _words(data["goods"][0]["name"]) in _text(pdf)
-    one = httpx.post(f"{goods_server.url}/v1/contracts/goods_contract.pdf", json=data, timeout=120)
+    one = httpx.post(
+        f"{goods_server.url}/v1/contracts/goods_contract.pdf?issue=false", json=data, timeout=120
+    )
     assert one.status_code == 200 and one.headers["content-type"] == "application/pdf"
     wrong = httpx.post(
-        f"{goods_server.url}/v1/contracts/service_contract.pdf", json=data, timeout=120
+        f"{goods_server.url}/v1/contracts/service_contract.pdf?issue=false", json=data, timeout=120
     )
     assert wrong.status_code == 404
 

@@ -142,7 +142,8 @@ def test_service_killed_mid_conversion_leaves_no_process(
     families.append(family)
     body = json.dumps(seed_data, ensure_ascii=False, default=str).encode()
     request = (
-        f"POST /v1/contracts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "POST /v1/contracts?issue=false HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     give_up = time.monotonic() + 60

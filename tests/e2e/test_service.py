@@ -205,7 +205,9 @@ def cli_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def seed_zip(client: httpx.Client, seed_body: bytes) -> httpx.Response:
     response = client.post(
-        "/v1/contracts", content=seed_body, headers={**JSON_TYPE, "Accept": "application/zip"}
+        "/v1/contracts?issue=true",
+        content=seed_body,
+        headers={**JSON_TYPE, "Accept": "application/zip"},
     )
     assert response.status_code == 200, response.text
     return response
@@ -262,7 +264,8 @@ def test_set_as_zip_is_the_cli_output(
 
 
 @pytest.mark.parametrize(
-    ("query", "accept"), [("?format=json", "application/zip"), ("", "application/json")]
+    ("query", "accept"),
+    [("?format=json&issue=false", "application/zip"), ("?issue=false", "application/json")],
 )
 def test_set_as_json(
     client: httpx.Client, seed_body: bytes, cli_files: dict[str, bytes], query: str, accept: str
@@ -284,7 +287,9 @@ def test_one_pdf_with_its_seal_fields(
     manifest = json.loads(cli_files["manifest.json"])
     for entry in manifest["documents"]:
         kind = entry["kind"]
-        response = client.post(f"/v1/contracts/{kind}.pdf", content=seed_body, headers=JSON_TYPE)
+        response = client.post(
+            f"/v1/contracts/{kind}.pdf?issue=false", content=seed_body, headers=JSON_TYPE
+        )
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/pdf"
         # The same PDF as in the set, and the seal records of its manifest entry.
@@ -315,7 +320,10 @@ def test_twenty_concurrent_sets_are_identical(
         def one(_: int) -> httpx.Response:
             start.wait()
             return httpx.post(
-                f"{server.url}/v1/contracts", content=seed_body, headers=JSON_TYPE, timeout=300
+                f"{server.url}/v1/contracts?issue=true",
+                content=seed_body,
+                headers=JSON_TYPE,
+                timeout=300,
             )
 
         with concurrent.futures.ThreadPoolExecutor(20) as pool:
@@ -342,11 +350,15 @@ def test_a_contract_s_documents_asked_one_by_one_are_made_once(
     before = httpx.get(f"{server.url}/healthz").json()
     pdfs = {}
     for kind in KINDS:
-        response = client.post(f"/v1/contracts/{kind}.pdf", content=body, headers=JSON_TYPE)
+        response = client.post(
+            f"/v1/contracts/{kind}.pdf?issue=false", content=body, headers=JSON_TYPE
+        )
         assert response.status_code == 200, response.text
         pdfs[kind] = response.content
     whole = client.post(
-        "/v1/contracts", content=body, headers={**JSON_TYPE, "Accept": "application/zip"}
+        "/v1/contracts?issue=false",
+        content=body,
+        headers={**JSON_TYPE, "Accept": "application/zip"},
     )
     assert whole.status_code == 200, whole.text
     after = httpx.get(f"{server.url}/healthz").json()
@@ -369,7 +381,7 @@ def test_invalid_contract_is_422_with_field_paths(
     data["amount"] = "1578000.005"
     del data["sign_place"]
     for path in ("/v1/contracts", "/v1/contracts/service_contract.pdf"):
-        response = client.post(path, json=data)
+        response = client.post(path, params={"issue": "false"}, json=data)
         problem = assert_problem(response, 422)
         assert problem["instance"] == path
         paths = {issue["path"]: issue["code"] for issue in problem["issues"]}
@@ -403,7 +415,13 @@ def test_validate_answers_200_both_ways(client: httpx.Client, seed_data: dict[st
 def test_malformed_json_is_400_with_the_position(client: httpx.Client) -> None:
     for path in ("/v1/contracts", "/v1/validate", "/v1/contracts/acceptance_plan.pdf"):
         problem = assert_problem(
-            client.post(path, content=b'{"contract_no":\n  "X",,}', headers=JSON_TYPE), 400
+            client.post(
+                path,
+                params={"issue": "false"},
+                content=b'{"contract_no":\n  "X",,}',
+                headers=JSON_TYPE,
+            ),
+            400,
         )
         assert (problem["line"], problem["column"]) == (2, 7)
         assert problem["position"] == 22
@@ -416,7 +434,7 @@ def test_malformed_json_is_400_with_the_position(client: httpx.Client) -> None:
 
 def test_oversized_body_is_413(client: httpx.Client) -> None:
     big = b'{"x": "' + b"a" * (1 << 20) + b'"}'
-    assert_problem(client.post("/v1/contracts", content=big, headers=JSON_TYPE), 413)
+    assert_problem(client.post("/v1/contracts?issue=false", content=big, headers=JSON_TYPE), 413)
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
         yield b'{"x": "'
@@ -439,14 +457,17 @@ def test_wrong_content_type_is_415(
     client: httpx.Client, seed_body: bytes, content_type: str | None
 ) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
-    request = client.build_request("POST", "/v1/contracts", content=seed_body, headers=headers)
+    request = client.build_request(
+        "POST", "/v1/contracts?issue=false", content=seed_body, headers=headers
+    )
     assert request.headers.get("content-type") == content_type
     assert_problem(client.send(request), 415)
 
 
 def test_unknown_kind_path_and_method(client: httpx.Client, seed_body: bytes) -> None:
     problem = assert_problem(
-        client.post("/v1/contracts/contract.pdf", content=seed_body, headers=JSON_TYPE), 404
+        client.post("/v1/contracts/contract.pdf?issue=false", content=seed_body, headers=JSON_TYPE),
+        404,
     )
     assert "service_contract" in problem["detail"]
     assert_problem(client.get("/v1/nothing"), 404)
@@ -454,7 +475,8 @@ def test_unknown_kind_path_and_method(client: httpx.Client, seed_body: bytes) ->
     assert_problem(response, 405)
     assert "POST" in response.headers["allow"]
     assert_problem(
-        client.post("/v1/contracts?pdfa=maybe", content=seed_body, headers=JSON_TYPE), 400
+        client.post("/v1/contracts?pdfa=maybe&issue=false", content=seed_body, headers=JSON_TYPE),
+        400,
     )
 
 
@@ -573,7 +595,9 @@ def test_metrics_count_requests_by_route_template_and_the_sets_made(
     server: Server, client: httpx.Client, seed_zip: httpx.Response, seed_body: bytes
 ) -> None:
     assert_problem(httpx.get(f"{server.url}/metrics"), 401)  # the token, like /v1
-    pdf = client.post("/v1/contracts/acceptance_plan.pdf", content=seed_body, headers=JSON_TYPE)
+    pdf = client.post(
+        "/v1/contracts/acceptance_plan.pdf?issue=false", content=seed_body, headers=JSON_TYPE
+    )
     assert pdf.status_code == 200
     assert client.get("/v1/ledger/sets/NO-SUCH-NUMBER-42").status_code == 404
     scraped = client.get("/metrics")
@@ -617,7 +641,7 @@ def test_markup_and_template_syntax_come_out_literally(
     data["project_name"] = "A&B <科技> 运维项目"
     data["other_terms"] = "{{ contract_no }} 与 {% if %} 照原样"
     data["performance_bond"] = "不收取 <w:t>&amp;</w:t>"
-    response = client.post("/v1/contracts?format=json", json=data)
+    response = client.post("/v1/contracts?format=json&issue=false", json=data)
     assert response.status_code == 200, response.text
     files = {n: base64.b64decode(v) for n, v in response.json()["files"].items()}
     text = docx_text(files["01_运维服务合同.docx"])
@@ -644,7 +668,9 @@ def test_sealing_round_trip(
     pki: tuple[asn1_x509.Certificate, dict[str, signers.SimpleSigner]],
     kind: str,
 ) -> None:
-    response = client.post(f"/v1/contracts/{kind}.pdf", content=seed_body, headers=JSON_TYPE)
+    response = client.post(
+        f"/v1/contracts/{kind}.pdf?issue=false", content=seed_body, headers=JSON_TYPE
+    )
     assert response.status_code == 200, response.text
     records = json.loads(response.headers["x-seal-fields"])
     assert [r["party"] for r in records] == ["buyer", "supplier"]
@@ -718,7 +744,7 @@ def test_saturation_is_503_with_retry_after(tmp_path: Path, seed_body: bytes) ->
         def one(_: int) -> httpx.Response:
             go.wait()
             return httpx.post(
-                f"{small.url}/v1/contracts/acceptance_plan.pdf",
+                f"{small.url}/v1/contracts/acceptance_plan.pdf?issue=false",
                 content=seed_body,
                 headers=JSON_TYPE,
                 timeout=300,
@@ -747,7 +773,10 @@ def test_request_past_its_timeout_is_504(tmp_path: Path, seed_body: bytes) -> No
     slow = start_server(tmp_path, "--workers", "1", "--timeout", "1")
     try:
         response = httpx.post(
-            f"{slow.url}/v1/contracts", content=seed_body, headers=JSON_TYPE, timeout=300
+            f"{slow.url}/v1/contracts?issue=false",
+            content=seed_body,
+            headers=JSON_TYPE,
+            timeout=300,
         )
         problem = assert_problem(response, 504)
         assert "1 s" in problem["detail"]

@@ -98,11 +98,13 @@ def recorded(response: httpx.Response) -> dict[str, Any]:
 
 
 def make_pdf(client: httpx.Client, data: dict[str, Any], kind: str) -> httpx.Response:
-    return client.post(f"/v1/contracts/{kind}.pdf", content=body_of(data), headers=JSON_TYPE)
+    path = f"/v1/contracts/{kind}.pdf?issue=true"
+    return client.post(path, content=body_of(data), headers=JSON_TYPE)
 
 
 def make_zip(client: httpx.Client, data: dict[str, Any]) -> httpx.Response:
-    return client.post("/v1/contracts?format=zip", content=body_of(data), headers=JSON_TYPE)
+    path = "/v1/contracts?format=zip&issue=true"
+    return client.post(path, content=body_of(data), headers=JSON_TYPE)
 
 
 def verify(client: httpx.Client, content: bytes, headers: dict[str, str]) -> dict[str, Any]:
@@ -128,7 +130,23 @@ def test_sets_made_over_http_are_recorded_once_per_version(
     served: tuple[Server, httpx.Client], seed_data: dict[str, Any], tmp_path: Path
 ) -> None:
     _, client = served
+    # Without the choice: refused, saying what the two choices do.
+    unsaid = client.post("/v1/contracts", content=body_of(seed_data), headers=JSON_TYPE)
+    problem = assert_problem(unsaid, 400)
+    assert problem["code"] == "issue.required" and "issue=false" in problem["detail"]
+    # A draft: the same bytes as the issued set, recorded nowhere, so nothing verifies.
+    draft = client.post(
+        "/v1/contracts?format=zip&issue=false", content=body_of(seed_data), headers=JSON_TYPE
+    )
+    assert draft.status_code == 200, draft.text
+    assert draft.headers["x-contract-state"] == "draft" and "x-ledger" not in draft.headers
+    assert client.get("/v1/ledger/sets").json()["sets"] == []
+    draft_pdf = unzip(draft.content)[f"{NO}/01_运维服务合同.pdf"]
+    assert verify(client, draft_pdf, PDF_TYPE)["verdict"] == "unknown"
     first = make_zip(client, seed_data)
+    assert first.headers["x-contract-state"] == "issued"
+    assert first.content == draft.content
+    assert verify(client, draft_pdf, PDF_TYPE)["verdict"] == "current"
     assert recorded(first) == {
         "contract_no": NO,
         "version": 1,
@@ -136,7 +154,9 @@ def test_sets_made_over_http_are_recorded_once_per_version(
         "superseded": None,
     }
     # The same data again, in JSON: the same version, and the body says so too.
-    again = client.post("/v1/contracts?format=json", content=body_of(seed_data), headers=JSON_TYPE)
+    again = client.post(
+        "/v1/contracts?format=json&issue=true", content=body_of(seed_data), headers=JSON_TYPE
+    )
     same = {"contract_no": NO, "version": 1, "outcome": "same", "superseded": None}
     assert recorded(again) == same
     assert again.json()["ledger"] == same
@@ -372,14 +392,20 @@ def test_without_a_ledger_the_routes_answer_404(tmp_path: Path, seed_data: dict[
             assert problem["detail"] == "本服务未启用合同台账"
             assert problem["code"] == "ledger.disabled"
         made = httpx.post(
-            f"{server.url}/v1/contracts/acceptance_plan.pdf",
+            f"{server.url}/v1/contracts/acceptance_plan.pdf?issue=false",
             content=body_of(seed_data),
             headers=JSON_TYPE,
             timeout=300,
         )
         assert made.status_code == 200 and "x-ledger" not in made.headers
+        assert made.headers["x-contract-state"] == "draft"
+        # Nothing to issue into: said, not silently a draft.
+        refused = httpx.post(
+            f"{server.url}/v1/contracts?issue=true", content=body_of(seed_data), headers=JSON_TYPE
+        )
+        assert assert_problem(refused, 409)["code"] == "issue.no_ledger"
         whole = httpx.post(
-            f"{server.url}/v1/contracts?format=json",
+            f"{server.url}/v1/contracts?format=json&issue=false",
             content=body_of(seed_data),
             headers=JSON_TYPE,
             timeout=300,

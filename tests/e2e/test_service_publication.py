@@ -137,10 +137,12 @@ def test_publish_what_was_issued_is_recorded_and_verifies(
     refused = publish(client, seed_data, f"published_on={DAY}")
     problem = assert_problem(refused, 409)
     assert problem["code"] == "ledger.not_found"
-    assert problem["detail"].endswith("请先生成合同（POST /v1/contracts）再发布")
+    assert problem["detail"].endswith("请先签发合同（POST /v1/contracts?issue=true）再发布")
     assert client.get(f"/v1/ledger/sets/{NO}").status_code == 404
 
-    issued = client.post("/v1/contracts?format=zip", content=body_of(seed_data), headers=JSON_TYPE)
+    issued = client.post(
+        "/v1/contracts?format=zip&issue=true", content=body_of(seed_data), headers=JSON_TYPE
+    )
     assert issued.status_code == 200, issued.text
     version = json.loads(issued.headers["x-ledger"])["version"]
 

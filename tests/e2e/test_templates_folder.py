@@ -146,7 +146,7 @@ def test_the_service_renders_with_an_edited_copy(edited: Path, tmp_path: Path) -
     try:
         body = json.dumps(load_data(SAMPLES / "seed.yaml"), ensure_ascii=False, default=str)
         response = httpx.post(
-            f"{server.url}/v1/contracts?format=json",
+            f"{server.url}/v1/contracts?format=json&issue=false",
             content=body.encode(),
             headers={"Content-Type": "application/json"},
             timeout=300,

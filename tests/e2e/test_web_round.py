@@ -148,7 +148,9 @@ def test_the_ledger_is_searched_loaded_published_and_verified(
         data = {**load_data(SAMPLES / "seed.yaml"), "contract_no": NUMBER}
         body = json.dumps(data, ensure_ascii=False, default=str).encode()
         made = api.post(
-            "/v1/contracts?format=zip", content=body, headers={"Content-Type": "application/json"}
+            "/v1/contracts?format=zip&issue=true",
+            content=body,
+            headers={"Content-Type": "application/json"},
         )
         assert made.status_code == 200, made.text
     issued_pdf = tmp_path / "issued.pdf"
