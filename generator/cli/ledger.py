@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from ..clock import beijing
 from ..errors import UsageError
 from ..ledger.supplements import supplements
 from ..pipeline import MANIFEST
@@ -162,7 +163,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         + (f"（{found['status_reason']}）" if found["status_reason"] else "")
     )
     print(f"项目：{found['project_name']}；供应商：{found['supplier']}；金额：{found['amount']} 元")
-    print(f"签订：{found['signed_on']}；登记：{found['issued_at']}，{found['issued_by']}")
+    print(f"签订：{found['signed_on']}；登记：{beijing(found['issued_at'])}，{found['issued_by']}")
     for file in found["files"]:
         print(f"  {file['name']}\t{file['size']} 字节\tSHA-256 {file['sha256']}")
     _show_signing(found)
@@ -199,7 +200,9 @@ def _cmd_history(args: argparse.Namespace) -> int:
         extra = f"（取代第 {e['supersedes']} 版）" if e.get("supersedes") else ""
         extra += f"：{e['reason']}" if e.get("reason") else ""
         extra += _signed_event(e) if e["action"] == "sign" else ""
-        print(f"{e['seq']}\t{e['at']}\t{e['actor']}\t{words[e['action']]}第{e['version']}版{extra}")
+        print(
+            f"{e['seq']}\t{beijing(e['at'])}\t{e['actor']}\t{words[e['action']]}第{e['version']}版{extra}"
+        )
     _print_supplements(added)
     return 0
 
@@ -238,7 +241,6 @@ def _state(row: dict[str, Any]) -> str:
 
 
 def _signer_text(signer: dict[str, Any]) -> str:
-    from ..clock import beijing
     from ..ledger.signed import PARTY_TITLES
 
     party = PARTY_TITLES.get(signer["party"], signer["party"])
@@ -248,7 +250,7 @@ def _signer_text(signer: dict[str, Any]) -> str:
 
 def _show_signing(found: dict[str, Any]) -> None:
     """Print a version's signed copies, and how its signing time differs from the data's."""
-    from ..clock import beijing, beijing_day
+    from ..clock import beijing_day
 
     if found.get("signed_at"):
         state = _SIGNING.get(found.get("signing") or "", "")

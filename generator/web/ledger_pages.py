@@ -25,7 +25,6 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..clock import beijing
 from ..domain.model import CHINA_TIME
 from ..errors import ContractError, LedgerError
 from ..kinds import check
@@ -134,7 +133,6 @@ async def ledger_list(request: Request) -> Response:
         filters=filters,
         statuses=STATUS,
         signings=SIGNINGS,
-        beijing=beijing,
     )
 
 
@@ -288,7 +286,6 @@ async def verify_page(request: Request) -> Response:
         statuses=STATUS,
         signers=signers,
         parties=PARTIES,
-        beijing=beijing,
     )
 
 
@@ -354,7 +351,6 @@ async def signed_page(request: Request) -> Response:
         statuses=STATUS,
         signers=signers,
         parties=PARTIES,
-        beijing=beijing,
         recorded=done.message(),
         trust=done.trust,
     )

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .._version import __version__
 from ..batch.report import STATUS_WORDS
+from ..clock import beijing
 from ..domain.amount import rmb_upper
 from ..errors import AmountError, Issue
 from ..kinds import registry
@@ -46,6 +47,7 @@ def environment() -> Environment:
     )
     env.filters["dom_id"] = _dom_id
     env.filters["label"] = label_of
+    env.filters["beijing"] = beijing  # every time on a page: stored UTC, shown 北京时间
     env.globals.update(
         kind=_kind,
         kinds=lambda: list(registry()),

@@ -30,7 +30,7 @@ from ..wheels import tree
 
 def _batch(program: Path, source: Path, out: Path, ledger: str, **env: str) -> dict[str, Any]:
     """Run ``contractgen batch`` of the program in ``program``; return its report."""
-    args = ["batch", str(source), "-o", str(out), "--format", "docx", "--ledger", ledger]
+    args = ["batch", str(source), "-o", str(out), "--format", "docx", "--issue", "--ledger", ledger]
     done = subprocess.run(
         [sys.executable, "-m", "generator", *args],
         capture_output=True,

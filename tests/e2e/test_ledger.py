@@ -264,14 +264,31 @@ def _cli_ledger(tmp_path: Path) -> str:
 def test_render_records_and_verify_answers_with_its_exit_status(tmp_path: Path) -> None:
     ledger = _cli_ledger(tmp_path)
     out = tmp_path / "out"
-    first = run_cli(
+    # A render without --issue is a draft: recorded nowhere (no ledger is even made).
+    draft = run_cli(
         "render", SAMPLES / "seed.yaml", "-o", out, "--format", "docx", "--ledger", ledger
+    )
+    assert draft.returncode == 0, draft.stderr
+    assert draft.stderr.startswith("草稿：未登记到合同台账") and "--issue" in draft.stderr
+    assert not (tmp_path / "cli-ledger.sqlite3").exists()
+    drafted = (Path(draft.stdout.strip()) / "01_运维服务合同.docx").read_bytes()
+    first = run_cli(
+        "render",
+        SAMPLES / "seed.yaml",
+        "-o",
+        out,
+        "--format",
+        "docx",
+        "--issue",
+        "--ledger",
+        ledger,
     )
     assert first.returncode == 0, first.stderr
     assert "第 1 版已登记" in first.stderr
     folder = Path(first.stdout.strip())
     old = tmp_path / "old.docx"
     old.write_bytes((folder / "01_运维服务合同.docx").read_bytes())
+    assert old.read_bytes() == drafted  # issuing makes the draft's very bytes
 
     verified = run_cli("verify", old, "--ledger", ledger)
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -282,7 +299,9 @@ def test_render_records_and_verify_answers_with_its_exit_status(tmp_path: Path) 
     changed.write_text(
         json.dumps({**data, "other_terms": "另行约定。"}, ensure_ascii=False), "utf-8"
     )
-    second = run_cli("render", changed, "-o", out, "--format", "docx", "--ledger", ledger)
+    second = run_cli(
+        "render", changed, "-o", out, "--format", "docx", "--issue", "--ledger", ledger
+    )
     assert second.returncode == 0, second.stderr
     assert "第 2 版已登记；第 1 版已被取代" in second.stderr
 
@@ -337,6 +356,7 @@ def test_void_then_check_after_tampering_fails_naming_the_event(tmp_path: Path) 
         tmp_path / "o",
         "--format",
         "docx",
+        "--issue",
         "--ledger",
         ledger,
     )
@@ -372,7 +392,7 @@ def test_an_unreachable_ledger_fails_before_anything_is_written(tmp_path: Path) 
         ("render", SAMPLES / "seed.yaml", "-o", tmp_path / "out"),
         ("batch", SAMPLES / "batch.xlsx", "-o", tmp_path / "out", "--format", "docx"),
     ):
-        result = run_cli(*command, "--ledger", url)
+        result = run_cli(*command, "--issue", "--ledger", url)
         assert result.returncode == 1, result.stderr
         assert "postgresql+psycopg://clerk:***@127.0.0.1:1/ledger" in result.stderr
         assert "s3cret" not in result.stderr and "Traceback" not in result.stderr
@@ -385,7 +405,15 @@ def test_a_set_that_could_not_be_written_is_not_recorded(tmp_path: Path) -> None
     (out / "11NMB2F042362026201").mkdir(parents=True)  # someone else's folder in its place
     (out / "11NMB2F042362026201" / "mine.txt").write_text("keep me")
     result = run_cli(
-        "render", SAMPLES / "seed.yaml", "-o", out, "--format", "docx", "--ledger", ledger
+        "render",
+        SAMPLES / "seed.yaml",
+        "-o",
+        out,
+        "--format",
+        "docx",
+        "--issue",
+        "--ledger",
+        ledger,
     )
     assert result.returncode == 1
     assert (out / "11NMB2F042362026201" / "mine.txt").read_text() == "keep me"
@@ -395,23 +423,48 @@ def test_a_set_that_could_not_be_written_is_not_recorded(tmp_path: Path) -> None
 
 def test_batch_records_every_set_and_reports_it(tmp_path: Path) -> None:
     ledger = _cli_ledger(tmp_path)
+    out = tmp_path / "out"
+    # A round of drafts first: recorded nowhere, each row saying so.
+    drafts = run_cli("batch", SAMPLES / "batch.xlsx", "-o", out, "--format", "docx")
+    assert drafts.returncode == 0, drafts.stderr
+    assert "草稿：未登记到合同台账" in drafts.stderr
+    report = json.loads((out / "batch-report.json").read_text(encoding="utf-8"))
+    assert {row["ledger"] for row in report["rows"]} == {"草稿（未签发）"}
+    assert not (tmp_path / "cli-ledger.sqlite3").exists()
+    # Issued: the drafts, up to date as they are, are made again and recorded.
     result = run_cli(
         "batch",
         SAMPLES / "batch.xlsx",
         "-o",
-        tmp_path / "out",
+        out,
         "--format",
         "docx",
+        "--issue",
         "--ledger",
         ledger,
     )
-    report = json.loads((tmp_path / "out" / "batch-report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "batch-report.json").read_text(encoding="utf-8"))
     made = [row for row in report["rows"] if row["status"] == "made"]
-    assert made, result.stderr
+    assert len(made) == len(report["rows"]) == 5, result.stderr
     assert all("第 1 版已登记" in row["ledger"] for row in made)
     listed = json.loads(run_cli("ledger", "list", "--ledger", ledger, "--json").stdout)
     assert sorted(r["contract_no"] for r in listed) == sorted(row["contract_no"] for row in made)
     assert run_cli("ledger", "check", "--ledger", ledger).returncode == 0
+    # Issued again: nothing to do.
+    again = run_cli(
+        "batch",
+        SAMPLES / "batch.xlsx",
+        "-o",
+        out,
+        "--format",
+        "docx",
+        "--issue",
+        "--ledger",
+        ledger,
+    )
+    assert again.returncode == 0, again.stderr
+    rows = json.loads((out / "batch-report.json").read_text(encoding="utf-8"))["rows"]
+    assert {row["status"] for row in rows} == {"skipped"}
 
 
 def test_the_default_ledger_is_in_the_user_s_data_folder(tmp_path: Path) -> None:
@@ -423,7 +476,7 @@ def test_the_default_ledger_is_in_the_user_s_data_folder(tmp_path: Path) -> None
     env["XDG_DATA_HOME"] = str(tmp_path / "data")
     command = [sys.executable, "-m", "generator", "render", str(SAMPLES / "seed.yaml"), "-o"]
     made = subprocess.run(
-        [*command, str(tmp_path / "o"), "--format", "docx"],
+        [*command, str(tmp_path / "o"), "--format", "docx", "--issue"],
         env=env,
         capture_output=True,
         text=True,

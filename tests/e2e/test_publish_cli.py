@@ -69,7 +69,12 @@ def test_render_then_publish_records_it_and_verify_knows_the_public_copy(
 ) -> None:
     ledger = _ledger(tmp_path)
     out = tmp_path / "out"
-    made = run_cli("render", SAMPLES / "seed.yaml", "-o", out, "--ledger", ledger)
+    # A draft is never due; the set issued is.
+    draft = run_cli("render", SAMPLES / "seed.yaml", "-o", out, "--ledger", ledger)
+    assert draft.returncode == 0 and "草稿" in draft.stderr
+    unissued = run_cli("publish", SAMPLES / "seed.yaml", "-o", out, "--ledger", ledger)
+    assert unissued.returncode != 0 and not (out / PUBLIC).exists()
+    made = run_cli("render", SAMPLES / "seed.yaml", "-o", out, "--issue", "--ledger", ledger)
     assert made.returncode == 0, made.stderr
 
     due = run_cli("ledger", "due", "--ledger", ledger, "--on", "2026-01-21", "--json")
@@ -124,6 +129,7 @@ def test_a_round_publishes_the_same_bytes(tmp_path: Path, library_files: dict[st
         "--publish",
         "--published-on",
         DAY,
+        "--issue",
         "--ledger",
         _ledger(tmp_path),
     )

@@ -129,7 +129,7 @@ def _batch(broker: str, out: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "generator", "batch", str(SAMPLES / "batch.xlsx")),
-            *("-o", str(out), "--broker", broker, *extra),
+            *("-o", str(out), "--broker", broker, "--issue", *extra),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,

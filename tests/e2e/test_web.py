@@ -113,6 +113,27 @@ def test_a_person_makes_the_sample_contract_in_the_browser(
     )
     assert manifest == (out / "11NMB2F042362026201" / "manifest.json").read_bytes()
 
+    # The preview is a draft: recorded nowhere, so never due, until 签发 records that very set.
+    number = "11NMB2F042362026201"
+    playwright_api.expect(page.locator("h1 .state")).to_have_text("草稿")
+    preview = page.url
+    page.goto(f"{web_server.url}/due")
+    playwright_api.expect(page.locator("#due tbody tr", has_text=number)).to_have_count(0)
+    page.goto(preview)
+    with page.expect_navigation():
+        page.get_by_role("button", name="签发并登记").click()
+    playwright_api.expect(page.locator("h1 .state")).to_have_text("已签发")
+    issued = page.locator(".life.issued")
+    playwright_api.expect(issued).to_contain_text("已由 服务令牌")
+    playwright_api.expect(issued).to_contain_text(f"台账：合同 {number} 第 1 版已登记")
+    playwright_api.expect(page.get_by_role("button", name="签发并登记")).to_have_count(0)
+    page.screenshot(path=str(shots / "preview-issued.png"))
+    page.goto(f"{web_server.url}/due")
+    playwright_api.expect(page.locator("#due tbody tr", has_text=number)).to_have_count(1)
+    page.goto(f"{web_server.url}/ledger/set?no={number}")
+    playwright_api.expect(page.locator("#history tbody tr").first).to_contain_text("服务令牌")
+    playwright_api.expect(page.locator("#history tbody tr").first).to_contain_text("（北京时间）")
+
     watched.check_clean(web_server.url)
 
 

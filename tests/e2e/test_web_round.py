@@ -90,7 +90,8 @@ def test_a_round_is_checked_made_and_reported_as_the_cli_does(
     expect(bad).to_contain_text(f"工作表 合同 第{SPOILED_ROW}行")
     expect(bad).to_contain_text("[postcode.format]")
     expect(bad).to_contain_text("有问题")
-    expect(page.get_by_role("button", name="生成 4 份合同")).to_be_visible()
+    expect(page.get_by_role("button", name="生成 4 份草稿")).to_be_visible()
+    expect(page.get_by_role("button", name="生成并签发 4 份合同")).to_be_visible()
     page.screenshot(path=str(shots / "round-checked.png"), full_page=True)
 
     # the sample workbook, made and watched until it is done
@@ -98,7 +99,7 @@ def test_a_round_is_checked_made_and_reported_as_the_cli_does(
     _upload(page, SAMPLES / "batch.xlsx")
     expect(page.locator(".rows-table tbody tr")).to_have_count(5)
     with page.expect_navigation():
-        page.get_by_role("button", name="生成 5 份合同").click()
+        page.get_by_role("button", name="生成并签发 5 份合同").click()
     expect(page.locator("#round-progress")).to_have_attribute("max", "5")
     state = page.locator("#round .round-state")
     expect(state).to_contain_text("已完成", timeout=ROUND_TIMEOUT_MS)
@@ -127,6 +128,7 @@ def test_a_round_is_checked_made_and_reported_as_the_cli_does(
         names = archive.namelist()
         report = json.loads(archive.read("batch-report.json"))
         assert [row["status"] for row in report["rows"]] == ["made"] * 5
+        assert all("第 1 版已登记" in row["ledger"] for row in report["rows"])
         for row in report["rows"]:
             number = row["contract_no"]
             made = archive.read(f"{number}/manifest.json")
