@@ -14,6 +14,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..clock import beijing, utc_text
 from ..errors import LedgerError
 from ..ledger import Ledger, Recorded
 from .pages import error_page, kept_sets, posted, preview_page
@@ -52,5 +53,6 @@ async def issue(request: Request) -> Response:
         _log.warning("web issue refused: %s", exc.code)
         status = 503 if exc.code == "ledger.unreachable" else 409
         return error_page(request, status, "签发未完成", str(exc))
-    made.ledger, made.draft = f"已由 {actor} 签发。{recorded.message()}", None
+    made.ledger = f"已由 {actor} 于 {beijing(utc_text())}签发。{recorded.message()}"
+    made.draft = None
     return preview_page(request, set_id, made)
