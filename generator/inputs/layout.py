@@ -389,9 +389,7 @@ def _one_kind(
     by_number: dict[str, Record] = {}
     missing = _missing_of(layout)
     for number, values, places in _read_table(MAIN_SHEET, tables[MAIN_SHEET], layout.columns):
-        record = Record(
-            source, number, where=f"工作表 {MAIN_SHEET} 第{number}行", missing=missing
-        )
+        record = Record(source, number, where=f"工作表 {MAIN_SHEET} 第{number}行", missing=missing)
         for path, value in values.items():
             _set(record.data, path, value)
         if kind is not None and not kind.built_in:
