@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import deque
@@ -11,6 +12,7 @@ from importlib.resources import files
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ..errors import LedgerError
 from .pages import error_page, html
 from .security import (
     CSRF_COOKIE,
@@ -84,6 +86,7 @@ class Limiter:
 
 
 _limiter = Limiter()
+_log = logging.getLogger("generator.web")
 
 
 async def login_page(request: Request) -> Response:
@@ -140,7 +143,10 @@ async def logout(request: Request) -> Response:
     form = await read_form(request, _LOGIN_MAX)
     if not csrf_ok(request, form):
         return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
-    end_session(request)
+    try:
+        end_session(request)
+    except LedgerError as exc:  # ended here and its cookie dropped; the other replicas not told
+        _log.warning("sign-out not recorded in the ledger: %s", exc)
     response = secure(request, RedirectResponse("/login", status_code=303))
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
