@@ -13,7 +13,9 @@ exact for CJK text, close for Latin): each paragraph of a kind's templates holdi
 seal keyword and a value, its width the ``keep_tail`` width the templates' build gives a
 signature cell, else its table cell's width in ems of 小四, else the page's line. A date
 that begins on the keyword's line is no date of a line below (cut in two by the line's
-end, neither part reads as a date): it is left alone.
+end, neither part reads as a date): it is left alone. The kind's own templates are
+measured; an office's ``--templates`` folder is not (a set it cannot seal still fails at
+the seal placement, said in Chinese with its code, never as 请稍后重试).
 """
 
 from __future__ import annotations

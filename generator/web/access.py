@@ -120,6 +120,7 @@ async def login(request: Request) -> Response:
     if user is None or (login and login != user.login):
         _limiter.failed(keys)
         return html(request, "login.html", 401, failed=True)
+    request.state.session_refresh = None  # a session held before is replaced, not refreshed
     response = secure(request, RedirectResponse("/", status_code=303))
     cookie = session_for(user)
     # the session's own CSRF token from now on (the one of the sign-in page is done with)
