@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -54,20 +55,17 @@ def ledger_url(tmp_path_factory: pytest.TempPathFactory, seed_data: dict[str, An
 def replicas(tmp_path_factory: pytest.TempPathFactory, ledger_url: str) -> Iterator[list[Server]]:
     """Return two services sharing the ledger, the token and the session secret."""
     folder = tmp_path_factory.mktemp("replicas")
+    args = ("--workers", "1", "--ledger", ledger_url, "--allowed-host", APP)
     os.environ["CONTRACTGEN_SESSION_SECRET"] = SECRET  # the servers' environment is ours
-    started: list[Server] = []
     try:
-        for _ in range(2):
-            started.append(
-                start_server(
-                    folder,
-                    *("--workers", "1", "--ledger", ledger_url, "--allowed-host", APP),
-                    token=TOKEN,
-                )
-            )
-        yield started
+        with ThreadPoolExecutor(2) as pool:  # both start at once: each waits for its office
+            starting = [pool.submit(start_server, folder, *args, token=TOKEN) for _ in "AB"]
+        started = [future.result() for future in starting]
     finally:
         del os.environ["CONTRACTGEN_SESSION_SECRET"]
+    try:
+        yield started
+    finally:
         for server in started:
             stop_server(server)
 
