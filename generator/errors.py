@@ -48,6 +48,7 @@ __all__ = [
     "UnknownDocumentError",
     "UnknownKindError",
     "UsageError",
+    "unrenderable",
 ]
 
 
@@ -291,6 +292,8 @@ class SealPlacementError(ContractError, LookupError):
         self.covered = covered
         self.where = where
         self.title = title
+        #: stable: ``seal.covers_text`` or ``seal.keyword_count``
+        self.code = "seal.covers_text" if covered is not None else "seal.keyword_count"
         document = title or kind
         if covered is not None:
             message = f"{document}：“{keyword}”处的盖章会盖住其他文字：“{covered}”"
@@ -370,6 +373,23 @@ class QueueError(ContractError, RuntimeError):
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle with the fields."""
         return (_rebuild, (type(self), (self.detail,), {"code": self.code, "url": self.url}))
+
+
+def unrenderable(exc: BaseException) -> Issue | None:
+    """Return why a set cannot be made when trying again cannot help; None when it might.
+
+    A seal place that cannot be found or would cover text, a template that is broken or
+    asks for what the data lacks, an amount that cannot be written in 大写: the same data
+    fails the same way every time, so the person who asked is told why (in Chinese, with a
+    stable code), never to try again. A conversion, the ledger or the queue may recover.
+    """
+    if isinstance(exc, SealPlacementError):
+        return Issue("", exc.code, str(exc))
+    if isinstance(exc, TemplateError):
+        return Issue("", "template.unusable", f"合同模板有误，请联系管理员：{exc}")
+    if isinstance(exc, AmountError):
+        return Issue("", "amount.invalid", f"{exc.reason}：{exc}")
+    return None
 
 
 def _rebuild(cls: type[Exception], args: tuple[Any, ...], fields: dict[str, Any]) -> Exception:

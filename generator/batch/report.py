@@ -70,12 +70,9 @@ class Line:
         """Mark the row failed with its issues, each with the place a person looks at."""
         self.status = "failed"
         for issue in issues:
-            self.errors.append(
-                {
-                    "place": record.place(issue) if record else self.where,
-                    **issue.to_dict(),
-                }
-            )
+            error = {"place": record.place(issue) if record else self.where, **issue.to_dict()}
+            if error not in self.errors:  # the same problem at the same place is said once
+                self.errors.append(error)
 
 
 @dataclass

@@ -31,7 +31,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError, UsageError
+from ..errors import (
+    InputError,
+    InputTooLargeError,
+    Issue,
+    OutputConflictError,
+    UsageError,
+    unrenderable,
+)
 from ..identity import identity
 from ..inputs import BATCH_SUFFIXES, Record, read_batch
 from ..kinds import Contract, registry
@@ -111,6 +118,9 @@ def _make(contract: Contract, out_dir: Path, options: Options) -> tuple[str, str
     except Exception as exc:
         # Not every exception can be unpickled in the parent (one that cannot breaks the
         # whole pool), so each goes back as text.
+        refusal = unrenderable(exc)  # a seal place, a template: said as it is, with its code
+        if refusal is not None:
+            raise _RowFailed(refusal.code, failure_text(exc)) from None
         code = "output.exists" if isinstance(exc, OutputConflictError) else "generate.failed"
         raise _RowFailed(code, failure_text(exc)) from None
 

@@ -224,6 +224,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         queue=args.queue,
         cached_sets=args.cached_sets,
+        session_idle=args.session_idle * 60,
         read_timeout=args.read_timeout,
         log_level=args.log_level,
         log_format=args.log_format,
@@ -403,6 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         metavar="N",
         help="按输入哈希在内存中保留最近生成的全套文件数（默认 8，0 为不保留）",
+    )
+    serve_cmd.add_argument(
+        "--session-idle",
+        type=_number(int, 1, 720),
+        default=30,
+        metavar="MIN",
+        help="工作台登录后无操作多少分钟即退出（默认 30；自登录起最长 12 小时）",
     )
     serve_cmd.add_argument(
         "--templates",

@@ -9,15 +9,20 @@ contain all derive from that list.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
     "NOTICE",
     "PUBLICATION_DOCUMENTS",
     "PUBLIC_COPY",
+    "SIGNING_DATE",
     "DocumentKind",
     "SealPlace",
 ]
+
+#: a signing date as a seal block prints it (2026年01月16日): the line a seal presses
+SIGNING_DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 
 #: a sealing party: ``buyer`` and ``supplier`` in every kind so far
 Party = str

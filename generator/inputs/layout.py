@@ -143,6 +143,9 @@ class Record:
     places: dict[str, str] = field(default_factory=dict)
     #: the place of the record itself, used for issues that name no column
     where: str = ""
+    #: of a workbook's or CSV's row: field path → what the office would add for it when
+    #: it is missing (``“乙方名称”列``, ``工作表“付款分期”``), shared by the rows of a layout
+    missing: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def contract_no(self) -> str:
@@ -155,13 +158,32 @@ class Record:
         return ""
 
     def place(self, issue: Issue) -> str:
-        """Return where a person finds the value an issue is about."""
+        """Return where a person finds the value an issue is about.
+
+        A value with a cell of its own is named by its column; one that has none (a key
+        a JSONL line lacks, a column a CSV lacks) by the record's place and the field's
+        title and path, and, in a workbook or CSV, the column or sheet to add.
+        """
         path = issue.path
         while path:
             if path in self.places:
                 return self.places[path]
             path = re.sub(r"(\[\d+\]|\.[^.\[]+|^[^.\[]+)$", "", path)
-        return self.where
+        if not issue.path:
+            return self.where
+        named = f"{issue.title}（{issue.path}）" if issue.title else issue.path
+        return " ".join(filter(None, (self.where, named))) + self._to_add(issue.path)
+
+    def _to_add(self, path: str) -> str:
+        """Return what the office would add to the table for a value it has no cell for."""
+        plain = re.sub(r"\[\d+\]", "", path)
+        if plain in self.missing:
+            return f"，表中缺少{self.missing[plain]}"
+        under = [text for key, text in self.missing.items() if key.startswith(plain + ".")]
+        if not under:
+            return ""
+        shown = "、".join(under[:3]) + (f"等 {len(under)} 项" if len(under) > 3 else "")
+        return f"，表中缺少{shown}"
 
 
 def _cell_text(value: Any) -> Any:
@@ -339,6 +361,22 @@ def _mixed(tables: Mapping[str, list[list[Any]]], source: str, column: int) -> l
     return sorted(records, key=lambda r: (not r.where.startswith(f"工作表 {MAIN_SHEET} "), r.row))
 
 
+@cache
+def _missing_of(layout: Layout) -> Mapping[str, str]:
+    """Return, by field path, the column (or list sheet) a row lacking the field lacks.
+
+    Only the fields data must give: an object's optional columns are not asked for.
+    """
+    declared = layout.kind.by_path
+    found = {
+        column.path: f"“{column.header}”列"
+        for column in layout.columns
+        if column.path in declared and not declared[column.path].optional
+    }
+    found.update({table.path: f"工作表“{table.sheet}”" for table in layout.tables})
+    return found
+
+
 def _one_kind(
     tables: Mapping[str, list[list[Any]]],
     source: str,
@@ -349,8 +387,9 @@ def _one_kind(
     layout = layout_of(kind)
     records: list[Record] = []
     by_number: dict[str, Record] = {}
+    missing = _missing_of(layout)
     for number, values, places in _read_table(MAIN_SHEET, tables[MAIN_SHEET], layout.columns):
-        record = Record(source, number, where=f"工作表 {MAIN_SHEET} 第{number}行")
+        record = Record(source, number, where=f"工作表 {MAIN_SHEET} 第{number}行", missing=missing)
         for path, value in values.items():
             _set(record.data, path, value)
         if kind is not None and not kind.built_in:

@@ -44,6 +44,7 @@ from .declaration import DECLARATION, KindSpec, line_of, read_declaration
 from .fields import FieldDef, build_fields, build_model, camel
 from .model import Contract, Record, value_at
 from .rules import RuleCheck, RuleProblem, compile_rule
+from .seal_blocks import SealLine, check_seal_lines, seal_lines
 from .supplements import SupplementProblem, supplement_rules
 
 __all__ = ["ContractKind", "load_kind"]
@@ -248,9 +249,22 @@ class ContractKind:
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             field_issues = [from_pydantic(e) for e in errors]
-            return None, self.titled(field_issues + self._rules_on_the_sound_fields(data, errors))
-        issues = self.titled([issue for rule in self.rules for issue in rule.check(contract)])
+            unsound = {from_pydantic(e).path for e in errors}
+            sealed = [i for i in self._seal_issues(data) if i.path not in unsound]
+            found = field_issues + self._rules_on_the_sound_fields(data, errors) + sealed
+            return None, self.titled(found)
+        issues = [issue for rule in self.rules for issue in rule.check(contract)]
+        issues = self.titled(issues + self._seal_issues(data))
         return (None if issues else contract), issues
+
+    @cached_property
+    def seal_lines(self) -> tuple[SealLine, ...]:
+        """Return the templates' seal lines that print values (measured by validation)."""
+        return seal_lines(self.folder, self.documents)
+
+    def _seal_issues(self, data: Mapping[str, Any]) -> list[Issue]:
+        """Return what the seal blocks would make of the data's values (see seal_blocks)."""
+        return check_seal_lines(self.seal_lines, data) if self.seal_lines else []
 
     def _rules_on_the_sound_fields(self, data: Mapping[str, Any], errors: list[Any]) -> list[Issue]:
         """Return what the rules find in the fields that are sound, beside the fields' errors.

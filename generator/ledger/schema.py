@@ -7,6 +7,8 @@ are indexed, so a file is verified from its SHA-256 at once);
 ``contractgen ledger check`` rebuilds them from the events and compares.
 ``signed_copies`` are the sealed PDFs the e-signing platform returned, each
 extending one issued file (indexed by its own SHA-256, so ``verify`` knows it).
+``ended_sessions`` are the workbench sessions ended by 退出, kept until they would
+have expired anyway, so that every replica sharing the ledger refuses them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["EVENTS", "FILES", "METADATA", "SETS", "SIGNED_COPIES"]
+__all__ = ["ENDED_SESSIONS", "EVENTS", "FILES", "METADATA", "SETS", "SIGNED_COPIES"]
 
 METADATA = MetaData()
 
@@ -122,4 +124,16 @@ SIGNED_COPIES = Table(
     Column("recorded_by", String(200), nullable=False),
     UniqueConstraint("set_id", "sha256", name="uq_signed_copies_set_sha256"),
     Index("ix_signed_copies_sha256", "sha256"),
+)
+
+#: a workbench session ended by 退出: its id, whose it was, and when it would have expired
+ENDED_SESSIONS = Table(
+    "ended_sessions",
+    METADATA,
+    Column("session_id", String(64), primary_key=True),
+    Column("login", String(200), nullable=False),
+    Column("ended_at", String(32), nullable=False),
+    #: the end of its absolute lifetime (UTC): after it the row may go
+    Column("expires_at", String(32), nullable=False),
+    Index("ix_ended_sessions_expires_at", "expires_at"),
 )

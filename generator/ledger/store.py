@@ -112,7 +112,7 @@ class Ledger:
             migrate.upgrade(self.engine, self.writing, self.masked_url)
         except OperationalError as exc:
             self.engine.dispose()
-            raise self._unreachable(exc) from exc
+            raise self.unreachable(exc) from exc
         except BaseException:
             self.engine.dispose()
             raise
@@ -122,7 +122,8 @@ class Ledger:
         """Return the URL with its password hidden."""
         return masked(self.url)
 
-    def _unreachable(self, exc: BaseException) -> LedgerError:
+    def unreachable(self, exc: BaseException) -> LedgerError:
+        """Return the error of a ledger that could not be reached (its URL masked)."""
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return LedgerError(
             f"无法使用合同台账 {self.masked_url}：{reason}",
@@ -177,7 +178,7 @@ class Ledger:
                         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
                     yield conn
         except OperationalError as exc:
-            raise self._unreachable(exc) from exc
+            raise self.unreachable(exc) from exc
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -314,7 +315,7 @@ class Ledger:
             with self.engine.connect() as conn:
                 yield conn
         except OperationalError as exc:
-            raise self._unreachable(exc) from exc
+            raise self.unreachable(exc) from exc
 
     def find(self, sha256: str) -> list[Match]:
         """Return every recorded file with that SHA-256 (an index answers)."""

@@ -33,7 +33,7 @@ from celery import Celery, Task, signals
 from .. import logs
 from ..batch import make_set
 from ..batch.report import failure_text
-from ..errors import InvalidContractError, OutputConflictError, QueueError
+from ..errors import InvalidContractError, OutputConflictError, QueueError, unrenderable
 from ..kinds import parse
 from ..ledger import Ledger, default_actor, masked
 from ..pipeline import Generator
@@ -189,7 +189,9 @@ def _make(
         return {**said, "status": "failed", "code": "output.exists", "message": failure_text(exc)}
     except Exception as exc:  # one job's failure is its row's alone
         _log.warning("job failed: %r", exc)
-        return {**said, "status": "failed", "code": "generate.failed", "message": failure_text(exc)}
+        refusal = unrenderable(exc)
+        code = refusal.code if refusal is not None else "generate.failed"
+        return {**said, "status": "failed", "code": code, "message": failure_text(exc)}
     return {**said, "status": "made", "folder": folder, "ledger": note}
 
 

@@ -29,6 +29,8 @@ from ..errors import (
     Issue,
     LedgerError,
     SealPlacementError,
+    TemplateError,
+    unrenderable,
 )
 
 __all__ = [
@@ -364,8 +366,17 @@ def _invalid(request: Request, exc: InvalidContractError) -> Problem:
     )
 
 
-def _unrenderable(request: Request, exc: SealPlacementError | AmountError) -> Problem:
-    return Problem(422, "contract-unrenderable", "Contract cannot be rendered", str(exc))
+def _unrenderable(request: Request, exc: ContractError) -> Problem:
+    # The same data fails the same way every time: why, in Chinese, with its code; no retry.
+    issue = unrenderable(exc) or Issue("", "contract.unrenderable", str(exc))
+    return Problem(
+        422,
+        "contract-unrenderable",
+        "Contract cannot be rendered",
+        issue.message,
+        code=issue.code,
+        **issue_list([issue]),
+    )
 
 
 def _unreadable(request: Request, exc: InputError) -> Problem:
@@ -461,6 +472,7 @@ _TRANSLATIONS: list[tuple[type[Exception], Callable[[Request, Any], Problem]]] =
     (InvalidContractError, _invalid),
     (SealPlacementError, _unrenderable),
     (AmountError, _unrenderable),
+    (TemplateError, _unrenderable),
     (InputError, _unreadable),
     (ConversionError, _conversion),
     (LedgerError, _ledger),

@@ -24,6 +24,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     #: listen beyond loopback without a token or users (refused unless this is set)
     insecure_no_auth: bool = False
+    #: seconds without a request after which a workbench session ends (sliding)
+    session_idle: int = 30 * 60
     #: largest request body in bytes
     max_body: int = 1 << 20
     #: seconds a request may take, waiting included (also bounds one conversion)

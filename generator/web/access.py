@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import deque
@@ -11,6 +12,7 @@ from importlib.resources import files
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ..errors import LedgerError
 from .pages import error_page, html
 from .security import (
     CSRF_COOKIE,
@@ -84,6 +86,7 @@ class Limiter:
 
 
 _limiter = Limiter()
+_log = logging.getLogger("generator.web")
 
 
 async def login_page(request: Request) -> Response:
@@ -117,6 +120,7 @@ async def login(request: Request) -> Response:
     if user is None or (login and login != user.login):
         _limiter.failed(keys)
         return html(request, "login.html", 401, failed=True)
+    request.state.session_refresh = None  # a session held before is replaced, not refreshed
     response = secure(request, RedirectResponse("/", status_code=303))
     cookie = session_for(user)
     # the session's own CSRF token from now on (the one of the sign-in page is done with)
@@ -140,7 +144,10 @@ async def logout(request: Request) -> Response:
     form = await read_form(request, _LOGIN_MAX)
     if not csrf_ok(request, form):
         return error_page(request, 403, "请求已失效", "页面已过期，请刷新后重试。")
-    end_session(request)
+    try:
+        end_session(request)
+    except LedgerError as exc:  # ended here and its cookie dropped; the other replicas not told
+        _log.warning("sign-out not recorded in the ledger: %s", exc)
     response = secure(request, RedirectResponse("/login", status_code=303))
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

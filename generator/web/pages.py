@@ -19,7 +19,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ..errors import ContractError, InputError, InvalidContractError, Issue
+from ..errors import ContractError, InputError, InvalidContractError, Issue, unrenderable
 from ..inputs import parse_json, parse_yaml
 from ..kinds import check
 from ..pdf import page_png
@@ -322,6 +322,10 @@ async def _preview(request: Request, form: dict[str, str], data: dict[str, Any])
     except InvalidContractError as exc:
         return form_page(request, form, list(exc.issues), status=422)
     except ContractError as exc:
+        refusal = unrenderable(exc)
+        if refusal is not None:  # the same data fails alike every time: say why, not 重试
+            _log.info("web preview unrenderable: %s", exc)
+            return form_page(request, form, [refusal], status=422)
         _log.warning("web preview failed: %s", exc)
         return error_page(request, 500, "生成失败", "合同未能生成，请稍后重试或联系管理员。")
     except Exception as exc:  # the admission's 503 and 504 among them

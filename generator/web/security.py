@@ -2,6 +2,11 @@
 
 When the service has a token, a person signs in once with it and gets a
 session cookie (HttpOnly, SameSite=Strict) that proves it without holding it.
+A session lasts at most :data:`SESSION_MAX` from signing in and ends after
+``--session-idle`` without a request (sliding: the cookie is signed again with
+the time of the request, at most once a minute). 退出 ends it on every replica
+that shares the ledger (:mod:`generator.ledger.sessions`; without a ledger, in
+this process only).
 Every POST carries a CSRF token in its form that must equal the one in its
 cookie (the double-submit pattern: a page of another origin can neither read
 the cookie nor set it). Every answer carries a strict Content-Security-Policy:
@@ -15,6 +20,7 @@ import email.parser
 import email.policy
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import time
@@ -24,12 +30,16 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..errors import LedgerError
+from ..ledger import sessions
 from ..users import Directory, User, as_user
 
 __all__ = [
     "CSRF_COOKIE",
     "HEADERS",
     "SESSION_COOKIE",
+    "SESSION_IDLE",
+    "SESSION_MAX",
     "BodyTooLarge",
     "csrf_of",
     "csrf_ok",
@@ -54,8 +64,14 @@ _PROCESS_KEY = secrets.token_bytes(32)
 SECRET_ENVIRONMENT = "CONTRACTGEN_SESSION_SECRET"
 #: seconds a session lasts from signing in
 SESSION_MAX = 12 * 3600
-#: the sessions ended by 退出 (this process's: see README)
-_REVOKED: set[str] = set()
+#: seconds without a request after which a session ends (``serve --session-idle``)
+SESSION_IDLE = 30 * 60
+#: a session's cookie is signed again with the time of a request at most this often (s)
+_REFRESH = 60
+#: the sessions ended by 退出 here (the ledger holds every replica's)
+_ENDED: set[str] = set()
+
+_log = logging.getLogger("generator.web")
 
 #: the headers of every page: nothing but this origin's own files runs or styles it
 HEADERS = {
@@ -104,35 +120,104 @@ def _print(user: User) -> str:
     return hashlib.sha256(user.token.encode()).hexdigest()[:16]
 
 
-def session_for(user: User) -> str:
-    """Return a new session cookie's value for a user who gave their token."""
-    nonce = secrets.token_urlsafe(18)
-    issued = str(int(time.time()))
-    body = f"{user.login}|{nonce}|{issued}|{_print(user)}"
+def session_for(user: User, issued: int | None = None, nonce: str | None = None) -> str:
+    """Return a session cookie's value: a new session, or one seen again now (same id).
+
+    ``login|id|issued|token digest|last seen|MAC``: the MAC under the sessions' key covers
+    the rest, so no field can be changed without the secret.
+    """
+    now = int(time.time())
+    body = "|".join(
+        (
+            user.login,
+            nonce or secrets.token_urlsafe(18),
+            str(now if issued is None else issued),
+            _print(user),
+            str(now),
+        )
+    )
     return f"{body}|{_mac(body)}"
 
 
+def _idle(request: Request) -> int:
+    """Return the seconds without a request that end a session (the service's setting)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return int(getattr(getattr(runtime, "settings", None), "session_idle", SESSION_IDLE))
+
+
+def _ledger(request: Request) -> Any:
+    """Return the service's ledger (None: the service records nothing)."""
+    return getattr(getattr(request.app.state, "runtime", None), "ledger", None)
+
+
+def _ended(request: Request, nonce: str) -> bool:
+    """Return whether a session was ended by 退出, here or on a replica sharing the ledger."""
+    if nonce in _ENDED:
+        return True
+    ledger = _ledger(request)
+    if ledger is None:
+        return False
+    try:
+        return sessions.session_ended(ledger, nonce)
+    except LedgerError as exc:  # unknown whether it was ended: not signed in, to be safe
+        _log.warning("session check: %s", exc)
+        return True
+
+
 def session_user(request: Request) -> User | None:
-    """Return the user of a request's session cookie (None: none, or no longer valid)."""
+    """Return the user of a request's session cookie (None: none, or no longer valid).
+
+    Checked once per request; a valid session last seen over a minute ago is signed
+    again with the time of this request (:func:`secure` sets it), which slides its
+    idle timeout.
+    """
+    checked = getattr(request.state, "session_checked", None)
+    if checked is not None:
+        found: User | None = checked[0]
+        return found
+    user = _session_user(request)
+    request.state.session_checked = (user,)
+    return user
+
+
+def _session_user(request: Request) -> User | None:
     value = request.cookies.get(SESSION_COOKIE, "")
     body, _, mac = value.rpartition("|")
     parts = body.split("|")
-    if len(parts) != 4 or not hmac.compare_digest(mac, _mac(body)):
+    if len(parts) != 5 or not hmac.compare_digest(mac, _mac(body)):
         return None
-    login, nonce, issued, printed = parts
-    if not issued.isdigit() or time.time() - int(issued) > SESSION_MAX or nonce in _REVOKED:
+    login, nonce, issued, printed, seen = parts
+    if not (issued.isdigit() and seen.isdigit()):
+        return None
+    now = time.time()
+    if now - int(issued) > SESSION_MAX or now - int(seen) > _idle(request):
         return None
     user = directory_of(request).by_login(login)
     if user is None or not hmac.compare_digest(printed, _print(user)):
         return None
+    if _ended(request, nonce):
+        return None
+    if now - int(seen) >= min(_REFRESH, _idle(request) / 2):
+        request.state.session_refresh = session_for(user, int(issued), nonce)
     return user
 
 
 def end_session(request: Request) -> None:
-    """Revoke a request's session (退出): its cookie opens nothing any more."""
-    parts = request.cookies.get(SESSION_COOKIE, "").split("|")
-    if len(parts) == 5:
-        _REVOKED.add(parts[1])
+    """End a request's session (退出): its cookie opens nothing any more, on any replica.
+
+    Recorded in the ledger every replica shares when the service has one; a ledger that
+    cannot be reached raises LedgerError, the session then still ended here.
+    """
+    user = session_user(request)
+    request.state.session_refresh = None
+    if user is None:
+        return  # nothing valid to end (a forged or expired cookie is refused anyway)
+    parts = request.cookies[SESSION_COOKIE].split("|")
+    nonce, issued = parts[1], int(parts[2])
+    _ENDED.add(nonce)
+    ledger = _ledger(request)
+    if ledger is not None:
+        sessions.end_session(ledger, nonce, user.login, issued + SESSION_MAX)
 
 
 def signed_in(request: Request) -> bool:
@@ -191,6 +276,17 @@ def csrf_ok(request: Request, form: dict[str, str]) -> bool:
 def secure(request: Request, response: Response) -> Response:
     """Add the security headers, and the CSRF cookie when the request had none."""
     response.headers.update(HEADERS)
+    refreshed = getattr(request.state, "session_refresh", None)
+    if refreshed:  # the session seen again: its idle timeout starts anew
+        response.set_cookie(
+            SESSION_COOKIE,
+            refreshed,
+            httponly=True,
+            samesite="strict",
+            path="/",
+            secure=request.url.scheme == "https",
+        )
+        request.state.session_refresh = None
     if getattr(request.state, "csrf", None):
         response.set_cookie(
             CSRF_COOKIE,

@@ -183,6 +183,51 @@ def test_other_inputs(kind: str, tmp_path: Path, seed_data: dict[str, Any]) -> N
     assert {report["HT20260000"]["status"], report["HT20260002"]["status"]} == {"made"}
 
 
+def test_missing_keys_of_a_jsonl_row_are_named_each_by_its_field(
+    tmp_path: Path, seed_data: dict[str, Any]
+) -> None:
+    rows = _rows(seed_data, 3)
+    del rows[1]["buyer"], rows[1]["supplier"]["name"], rows[1]["amount"]
+    source = tmp_path / "round.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    out = tmp_path / "out"
+    result = run_cli("batch", source, "-o", out, "--format", "docx", "--no-ledger")
+    assert result.returncode == 1, result.stderr
+    report = {r["contract_no"]: r for r in _report(out)}
+    assert [(e["place"], e["path"], e["code"]) for e in report["HT20260001"]["errors"]] == [
+        ("第2行 甲方（buyer）", "buyer", "required"),
+        ("第2行 乙方 · 名称（supplier.name）", "supplier.name", "required"),
+        ("第2行 中标金额（amount）", "amount", "required"),
+    ]
+    assert "第2行 乙方 · 名称（supplier.name）（HT20260001）: 必填项缺失 [required]" in (
+        result.stderr.splitlines()
+    )
+    assert {report["HT20260000"]["status"], report["HT20260002"]["status"]} == {"made"}
+
+
+def test_a_column_a_csv_lacks_is_named_with_the_header_to_add(
+    tmp_path: Path, seed_data: dict[str, Any]
+) -> None:
+    book = tmp_path / "round.xlsx"
+    write_workbook(book, _rows(seed_data, 2))
+    table = [list(r) for r in openpyxl.load_workbook(book)["合同"].iter_rows(values_only=True)]
+    gone = table[0].index("乙方名称")
+    source = tmp_path / "round.csv"  # and no round-验收内容与标准.csv beside it
+    with open(source, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(
+            [["" if c is None else c for n, c in enumerate(r) if n != gone] for r in table]
+        )
+    out = tmp_path / "out"
+    result = run_cli("batch", source, "-o", out, "--format", "docx", "--no-ledger")
+    assert result.returncode == 1, result.stderr
+    for number, row in enumerate(_report(out), start=2):
+        assert [e["place"] for e in row["errors"]] == [
+            f"工作表 合同 第{number}行 乙方 · 名称（supplier.name），表中缺少“乙方名称”列",
+            f"工作表 合同 第{number}行 验收 · 内容与标准（acceptance_plan.items），"
+            "表中缺少工作表“验收内容与标准”",
+        ]
+
+
 def test_usage_error_exits_2(tmp_path: Path) -> None:
     assert run_cli("batch", "-o", tmp_path).returncode == 2
 

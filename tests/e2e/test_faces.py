@@ -29,6 +29,7 @@ from generator.web.form import to_values
 
 from ..conftest import ROOT
 from ..unit.test_chinese import CODE, KEYS, NAMES, WORD, _commands
+from ..unit.test_seal_blocks import DATED_NAME
 from .browser import TOKEN
 from .test_service import Server, start_server, stop_server
 
@@ -44,6 +45,16 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("a gender not offered", {"supplier.legal_representative.gender": "男性"}, {"choice.invalid"}),
     ("a yes-or-no in words", {"acceptance_plan.experts": "否"}, set()),
     ("a short postcode", {"supplier.postcode": "20120"}, {"postcode.format"}),
+    (
+        "a supplier named in English",
+        {"supplier.name": "Shanghai Zhongheng Intelligent Systems Co., Ltd."},
+        set(),
+    ),
+    (
+        "a name whose wrapped line holds a date",
+        {"supplier.name": DATED_NAME},
+        {"text.seal_block_date"},
+    ),
     (
         "a field and a rule at once",
         {"supplier.postcode": "20120", "service.end_date": "2025-12-31"},

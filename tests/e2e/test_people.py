@@ -176,11 +176,12 @@ def test_the_service_refuses_to_start_without_real_authentication(
     assert said in done.stderr and "Traceback" not in done.stderr
 
 
-def _session(users: Path, login: str, issued: float) -> str:
-    """Return a session cookie as the service signs it with :data:`SECRET`."""
+def _session(users: Path, login: str, issued: float, seen: float | None = None) -> str:
+    """Return a session cookie as the service signs it with :data:`SECRET`, last seen then."""
     entry = next(u for u in json.loads(users.read_text("utf-8"))["users"] if u["login"] == login)
     printed = hashlib.sha256(entry["token"].encode()).hexdigest()[:16]
-    body = f"{login}|nonce-of-the-test|{int(issued)}|{printed}"
+    last = int(issued if seen is None else seen)
+    body = f"{login}|nonce-of-the-test|{int(issued)}|{printed}|{last}"
     key = hashlib.sha256(b"contractgen session\n" + SECRET.encode()).digest()
     return f"{body}|{hmac.new(key, body.encode(), hashlib.sha256).hexdigest()}"
 
@@ -188,7 +189,29 @@ def _session(users: Path, login: str, issued: float) -> str:
 def test_a_session_past_twelve_hours_is_refused(people: tuple[Server, dict[str, str]]) -> None:
     server, _ = people
     users = next(server.log.parent.glob("users.json"))
-    for issued, status in ((time.time() - 60, 200), (time.time() - 12 * 3600 - 60, 303)):
+    now = time.time()
+    # seen a minute ago all along: the twelve hours from signing in are the limit
+    for issued, status in ((now - 60, 200), (now - 12 * 3600 - 60, 303)):
         with httpx.Client(base_url=server.url, follow_redirects=False, timeout=60) as client:
-            client.cookies.set("contractgen_session", _session(users, "lisi", issued))
+            client.cookies.set("contractgen_session", _session(users, "lisi", issued, now - 60))
             assert client.get("/ledger").status_code == status
+
+
+def test_a_session_idle_for_half_an_hour_ends_and_one_in_use_slides(
+    people: tuple[Server, dict[str, str]],
+) -> None:
+    server, _ = people
+    users = next(server.log.parent.glob("users.json"))
+    now = time.time()
+    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=60) as client:
+        client.cookies.set("contractgen_session", _session(users, "lisi", now - 7200, now - 1860))
+        idle = client.get("/ledger")  # 31 minutes without a request: signed out
+        assert idle.status_code == 303 and idle.headers["location"] == "/login"
+    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=60) as client:
+        client.cookies.set("contractgen_session", _session(users, "lisi", now - 7200, now - 1740))
+        used = client.get("/ledger")
+        assert used.status_code == 200  # 29 minutes: still in, and seen now
+        (cookie,) = [c for c in used.headers.get_list("set-cookie") if "_session=" in c]
+        login, nonce, issued, _, seen, _ = cookie.split(";")[0].split("=", 1)[1].split("|")
+        assert (login, nonce, int(issued)) == ("lisi", "nonce-of-the-test", int(now - 7200))
+        assert int(seen) >= int(now)  # the idle timeout starts again from this request

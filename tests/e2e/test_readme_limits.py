@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from ..conftest import ROOT, SAMPLES, run_cli
+from ..unit.test_seal_blocks import DATED_NAME
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SECTION = README.split("## Limits", 1)[1].split("\n## ", 1)[0]
@@ -141,6 +142,7 @@ CASES: dict[str, Case] = {
     "text.private_use": _with("other_terms", "无\ue000"),
     "text.no_glyph": _with("other_terms", "很好\U0001f44d\U0001f3fd"),
     "text.reserved": _with("other_terms", "本合同经甲方（盖章）后生效"),
+    "text.seal_block_date": _with("supplier.name", DATED_NAME),
 }
 
 

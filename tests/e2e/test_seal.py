@@ -31,6 +31,7 @@ from ..builtin import DOCUMENTS
 from ..conftest import SAMPLES
 from ..pdfs import open_bytes, widget_rects
 from ..signing import make_pki, sign_field, signature_statuses
+from ..unit.test_seal_blocks import CUT_NAME, DATED_NAME
 
 SEALED = [doc.kind for doc in DOCUMENTS if doc.seals]
 
@@ -281,3 +282,27 @@ def test_a_seal_that_would_cover_body_text_is_refused(
     with pytest.raises(SealPlacementError, match="会盖住其他文字") as caught:
         finish_set([(raw_contract, [part(specs, sets["seed"].contract)])])
     assert caught.value.covered  # what it would have covered, for the message
+
+
+def test_validation_predicts_the_seal_placement_of_a_dated_name(
+    generator: Generator, seed_data: dict[str, Any]
+) -> None:
+    # Validation refuses a name whose wrapped line holds a date; made anyway (by the model
+    # alone, without the kind's checks) it is what the seal placement fails on; the name
+    # whose date the line's end cuts in two, which validation lets pass, is made and sealed.
+    kind = generator.kinds.kinds["om_service"]
+    for name, refused in ((DATED_NAME, True), (CUT_NAME, False)):
+        data = varied(seed_data, {"supplier.name": name})
+        codes = {i.code for i in kind.validate(data)}
+        assert codes == ({"text.seal_block_date"} if refused else set()), name
+        contract = kind.model.model_validate(data)
+        if refused:
+            with pytest.raises(SealPlacementError) as caught:
+                generator.render(contract, kinds=["confidentiality_agreement"])
+            assert caught.value.code == "seal.covers_text"
+            assert str(caught.value) == (
+                "保密协议：“乙方:”处的盖章会盖住其他文字：“日期:2026年01月16日”"
+            )
+        else:
+            made = generator.render(contract, kinds=["confidentiality_agreement"])
+            assert [len(d.seals) for d in made.documents] == [2]

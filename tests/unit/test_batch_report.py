@@ -11,6 +11,7 @@ import pytest
 
 from generator.batch import Line, write_report
 from generator.errors import Issue
+from generator.inputs import Record
 
 
 @pytest.mark.parametrize(
@@ -61,3 +62,14 @@ def test_reports_have_the_permissions_of_any_new_file(tmp_path: Path) -> None:
     for name in ("batch-report.csv", "batch-report.json"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["batch-report.csv", "batch-report.json"]
+
+
+def test_a_problem_is_said_once_at_its_place() -> None:
+    record = Record("round.jsonl", 2, where="第2行")
+    line = Line("第2行", "HT1")
+    missing = Issue("supplier.name", "required", "必填项缺失", "乙方 · 名称")
+    line.fail([missing, missing, Issue("amount", "required", "必填项缺失", "中标金额")], record)
+    assert [e["place"] for e in line.errors] == [
+        "第2行 乙方 · 名称（supplier.name）",
+        "第2行 中标金额（amount）",
+    ]
