@@ -92,6 +92,16 @@ _YEAR = re.compile(r"(?:19|20)\d{2}")
 _SHORT_FIGURE = re.compile(r"[\d\s.,%\-]+")
 #: field types whose values are printed as one of a few words (not secrets to look for)
 _WORDS = frozenset({"choice", "yesno", "boolean"})
+#: what a refusal says to do
+_WITHHOLD_HINT = (
+    "请删去，或将其列入“公开文本隐去的文字”（publication.withhold_text，命令行 --withhold-text）"
+    "以印作＊＊＊"
+)
+_NUMBER_HINT = (
+    "请删去；或将其列入“公开文本隐去的文字”（publication.withhold_text，命令行 --withhold-text）"
+    "以印作＊＊＊；确可公开的（如单位总机），列入“可公开的号码”（publication.public_numbers，"
+    "命令行 --public-number）"
+)
 #: the publication block's texts a clerk writes freely (the notice prints them)
 _NOTICE_TEXTS = ("subject_name", "requirements", "quantity", "other")
 
@@ -303,20 +313,14 @@ def _read_data(contract: Contract, withheld: tuple[str, ...]) -> _Data:
 # ---------------------------------------------------------------- the search
 
 
-def _where(data: _Data, needle: _Needle) -> str | None:
-    """Return the path of the printed value holding a withheld value, if any."""
-    for path, text in data.printed:
-        if needle.find(text) is not None:
-            return path
-    return None
+def _where(data: _Data, needle: _Needle) -> list[str]:
+    """Return the paths of the printed values holding a withheld value."""
+    return [path for path, text in data.printed if needle.find(text) is not None]
 
 
-def _printed_from(data: _Data, digits: str) -> str | None:
-    """Return the path of the printed value holding a number (by its digits), if any."""
-    for path, text in data.printed:
-        if digits in re.sub(r"[\s\-–—()（）+]", "", text):
-            return path
-    return None
+def _printed_from(data: _Data, digits: str) -> list[str]:
+    """Return the paths of the printed values holding a number (by its digits)."""
+    return [path for path, text in data.printed if digits in re.sub(r"[\s\-–—()（）+]", "", text)]
 
 
 def _numbers(text: str) -> Iterator[tuple[str, str]]:
@@ -347,35 +351,37 @@ def leaks(publication: Publication, template_words: str) -> list[Issue]:
     kind = contract.kind
     data = _read_data(contract, publication.withheld)
     issues: dict[tuple[str, str, str], Issue] = {}
+
+    def add(
+        fields: list[str], file: str, code: str, value: str, said: str, hint: str, own: str = ""
+    ) -> None:
+        """Add the issue of each field printing a value; when none does, of the value's own
+        field (a withheld one) or the file, saying which file prints it."""
+        for field in fields or [""]:
+            path = field or own or file
+            key = (path, code, value)
+            if key not in issues:
+                message = f"{said}，不能公开：{hint}" if field else f"{file} 中{said}：{hint}"
+                issues[key] = Issue(path, code, message)
+
     withheld_digits: set[str] = set()
     for view in _views(publication):
+        file = view.file.split("/")[0]
         for needle in data.needles:
             spelled = needle.find(view.text)
             if spelled is None:
                 continue
             if needle.number:
                 withheld_digits.add(_digits(spelled))
-            field = _where(data, needle)
-            label = kind.label_of(_plain(needle.path))
-            what = f"{label}（{needle.path}）" if needle.path != "publication.withhold_text" else ""
-            if field is None and not needle.number and _bare(needle.value) in template_words:
-                continue  # the template's own wording
-            key = (field or view.file.split("/")[0], WITHHELD_IN_TEXT, needle.value)
-            if key in issues:
-                continue
-            whose = f"公开文本隐去的{what}的值" if what else "列为隐去的文字"
-            hint = (
-                "请删去，或将其列入“公开文本隐去的文字”（publication.withhold_text，"
-                "命令行 --withhold-text）以印作＊＊＊"
-            )
-            if field is None:
-                message = (
-                    f"{view.file.split('/')[0]} 中有{whose}“{spelled.strip()}”，不能公开：{hint}"
-                )
-                issues[key] = Issue(needle.path, WITHHELD_IN_TEXT, message)
+            fields = _where(data, needle)
+            if not fields and not needle.number and _bare(needle.value) in template_words:
+                continue  # the template's own wording, not the data's
+            if needle.path == "publication.withhold_text":
+                whose = "列为隐去的文字"
             else:
-                message = f"含有{whose}“{spelled.strip()}”，不能公开：{hint}"
-                issues[key] = Issue(field, WITHHELD_IN_TEXT, message)
+                whose = f"公开文本隐去的{kind.label_of(_plain(needle.path))}（{needle.path}）的值"
+            said = f"含有{whose}“{spelled.strip()}”"
+            add(fields, file, WITHHELD_IN_TEXT, needle.value, said, _WITHHOLD_HINT, needle.path)
         if not view.numbers:
             continue
         for label, spelled in _numbers(view.text):
@@ -384,22 +390,6 @@ def leaks(publication: Publication, template_words: str) -> list[Issue]:
                 continue
             if any(n.number and _digits(n.value) in digits for n in data.needles):
                 continue  # a withheld value: reported as one, above
-            field = _printed_from(data, digits)
-            key = (field or view.file.split("/")[0], NUMBER_IN_TEXT, digits)
-            if key in issues:
-                continue
-            hint = (
-                "请删去；或将其列入“公开文本隐去的文字”（publication.withhold_text，命令行 "
-                "--withhold-text）以印作＊＊＊；确可公开的（如单位总机），列入“可公开的号码”"
-                "（publication.public_numbers，命令行 --public-number）"
-            )
-            if field is None:
-                place = view.file.split("/")[0]
-                message = (
-                    f"{place} 中有{label}“{spelled.strip()}”，合同数据中没有声明其可公开：{hint}"
-                )
-                issues[key] = Issue(place, NUMBER_IN_TEXT, message)
-            else:
-                message = f"含有{label}“{spelled.strip()}”，未声明可公开，不能公开：{hint}"
-                issues[key] = Issue(field, NUMBER_IN_TEXT, message)
+            said = f"含有{label}“{spelled.strip()}”，合同数据未声明其可公开"
+            add(_printed_from(data, digits), file, NUMBER_IN_TEXT, digits, said, _NUMBER_HINT)
     return kind.titled(list(issues.values()))
