@@ -33,13 +33,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pikepdf
-import pypdfium2 as pdfium
 from lxml import etree
 
 from ..domain.documents import NOTICE
 from ..errors import Issue
 from ..kinds import Contract, value_at
+from ..pdf import pdf_metadata_text, pdf_text
 from .withholding import is_number, mask_text, text_pattern
 
 if TYPE_CHECKING:
@@ -192,20 +191,8 @@ def _covered(paths: tuple[str, ...], path: str) -> bool:
 
 
 def _pdf_views(name: str, pdf: bytes) -> Iterator[_View]:
-    document = pdfium.PdfDocument(pdf)
-    try:
-        pages = []
-        for page in document:
-            textpage = page.get_textpage()
-            pages.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-    finally:
-        document.close()
-    yield _View(name, "\n".join(pages))
-    with pikepdf.open(io.BytesIO(pdf)) as doc:
-        info = [str(value) for value in doc.docinfo.values()]
-        yield _View(name, "\n".join([*info, str(doc.open_metadata())]), numbers=False)
+    yield _View(name, pdf_text(pdf))
+    yield _View(name, pdf_metadata_text(pdf), numbers=False)
 
 
 def _docx_views(name: str, docx: bytes) -> Iterator[_View]:
