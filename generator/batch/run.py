@@ -31,7 +31,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from ..errors import InputError, InputTooLargeError, Issue, OutputConflictError, UsageError
+from ..errors import (
+    InputError,
+    InputTooLargeError,
+    InvalidContractError,
+    Issue,
+    OutputConflictError,
+    UsageError,
+)
 from ..identity import identity
 from ..inputs import BATCH_SUFFIXES, Record, read_batch
 from ..kinds import Contract, registry
@@ -102,6 +109,8 @@ def _make(contract: Contract, out_dir: Path, options: Options) -> tuple[str, str
         # Not every exception can be unpickled in the parent (one that cannot breaks the
         # whole pool), so each goes back as text.
         code = "output.exists" if isinstance(exc, OutputConflictError) else "generate.failed"
+        if isinstance(exc, InvalidContractError) and exc.issues:
+            code = exc.issues[0].code  # a publication refused (publish.withheld_in_text …)
         raise _RowFailed(code, failure_text(exc)) from None
 
 
