@@ -84,8 +84,11 @@ _NUMBERS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
-#: a run of digits standing alone: an account's last digits, printed on their own
-_RUN = re.compile(_ALONE_BEFORE + r"\d{4,}" + _ALONE_AFTER)
+#: a run of digits standing alone, not the end of a longer number (``021-12345678``'s
+#: ``12345678``): an account's last digits, printed on their own
+_RUN = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9][\s\-–—)）])(?<![0-9][)）]\s)\d{4,}(?![0-9A-Za-z])(?![\s\-–—][0-9])"
+)
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 #: a figure as a value prints: digits, a point, a comma, a percent sign
 _SHORT_FIGURE = re.compile(r"[\d\s.,%\-]+")

@@ -29,11 +29,10 @@ import pytest
 
 from generator import Generator
 from generator.domain.filters import MARK
-from generator.errors import InvalidContractError
 from generator.inputs.load import load_data
-from generator.kinds import registry
+from generator.kinds import parse, registry
 from generator.ledger import Ledger, record_publication
-from generator.publication import publish
+from generator.publication import publication_issues, publish
 
 from ..conftest import ROOT, run_cli
 from .browser import TOKEN, Watched, needs_chromium, sign_in
@@ -49,6 +48,9 @@ NO = "11NMB2F042362026201"
 DAY = "2026-01-19"
 ACCOUNT = "6222020200112233445"
 MOBILE = "13912345678"
+#: the buyer's switchboard, public once the clerk says so
+HOTLINE = "采购人服务热线（021）12345678"
+PUBLIC_NUMBER = "021-12345678"
 WITHHELD_PAYMENT = ("payment.first_percent", "payment.days", "terms.penalty_percent")
 #: the refusal: (path, code) of every finding, the same on every face
 REFUSED = {
@@ -64,7 +66,7 @@ def leaky(seed: dict[str, Any]) -> dict[str, Any]:
     """Return the seed with withheld values and personal numbers typed into free text."""
     data = copy.deepcopy(seed)
     address = data["supplier"]["address"]
-    data["other_terms"] = f"乙方收款账户 {ACCOUNT}，乙方项目经理手机{MOBILE}"
+    data["other_terms"] = f"乙方收款账户 {ACCOUNT}，乙方项目经理手机{MOBILE}，{HOTLINE}"
     data["confidential_extra"] = f"乙方联系人刘体斌（{MOBILE}），地址：{address}"
     data["publication"]["withhold"] = ["supplier.contact", "supplier.address", *WITHHELD_PAYMENT]
     return data
@@ -139,6 +141,8 @@ def test_the_command_line_and_the_service_refuse_it_naming_the_fields(
     assert _pairs(cli.stderr) == REFUSED, cli.stderr
     for said in (*TITLES, ACCOUNT, MOBILE, "刘体斌", "乙方 · 联系人（supplier.contact）"):
         assert said in cli.stderr
+    for said in ("银行账号“6222020200112233445”", "固定电话号码“（021）12345678”"):
+        assert said in cli.stderr
     assert "Traceback" not in cli.stderr
     assert not out.exists()  # not even the output folder
 
@@ -187,6 +191,7 @@ def test_the_workbench_refuses_it_then_publishes_the_clerk_s_choice(
     page.goto(f"{server.url}/ledger/set?no={NO}")
     page.get_by_label("合同公告日期").fill(DAY)
     page.get_by_label("另外隐去的文字").fill("\n".join(choices(data)))
+    page.get_by_label("可公开的号码").fill(PUBLIC_NUMBER)
     page.get_by_role("button", name="生成公开文本与合同公告").click()
     page.wait_for_load_state()
     assert "台账：合同" in page.locator("main").inner_text()
@@ -200,7 +205,7 @@ def test_the_workbench_refuses_it_then_publishes_the_clerk_s_choice(
     args: list[str | Path] = ["publish", source, "-o", tmp_path, "--ledger", url]
     for text in choices(data):
         args += ["--withhold-text", text]
-    done = run_cli(*args, "--published-on", DAY)
+    done = run_cli(*args, "--public-number", PUBLIC_NUMBER, "--published-on", DAY)
     assert done.returncode == 0, done.stderr
     assert "与已登记的相同" in done.stderr
     assert _events(url) == ["issue", "publish"]
@@ -235,6 +240,7 @@ def test_the_clerk_s_choice_publishes_it_withheld_and_no_hash_gives_it_back(
     _, url, data = issued
     chosen = copy.deepcopy(data)
     chosen["publication"]["withhold_text"] = choices(data)
+    chosen["publication"]["public_numbers"] = [PUBLIC_NUMBER]
     made = publish(generator, chosen, published_on=date.fromisoformat(DAY))
     files = made.files()
     with Ledger(url) as ledger:
@@ -252,7 +258,9 @@ def test_the_clerk_s_choice_publishes_it_withheld_and_no_hash_gives_it_back(
     for secret in hidden:
         assert secret.encode() not in everything and secret not in as_text
     assert "1391234" not in as_text and "62220202" not in as_text
-    assert f"乙方收款账户{MARK}，乙方项目经理手机{MARK}" in public_text  # the clause, readable
+    # the clause stays readable, the switchboard declared public printed
+    assert f"乙方收款账户{MARK}，乙方项目经理手机{MARK}，{HOTLINE}" in public_text
+    assert manifest_numbers(files) == [PUBLIC_NUMBER]
     manifest = json.loads(files["publication.json"])
     assert "input_sha256" not in manifest
     assert set(WITHHELD_PAYMENT) <= set(manifest["withheld"])
@@ -280,30 +288,25 @@ def test_the_clerk_s_choice_publishes_it_withheld_and_no_hash_gives_it_back(
     assert tried == 5 * 11 * 5
 
 
-def test_a_number_declared_public_is_published(
-    generator: Generator, seed_data: dict[str, Any]
+def manifest_numbers(files: dict[str, bytes]) -> list[str]:
+    numbers: list[str] = json.loads(files["publication.json"])["public_numbers"]
+    return numbers
+
+
+def test_a_value_the_notice_publishes_cannot_be_withheld_as_text(
+    seed_data: dict[str, Any],
 ) -> None:
     data = copy.deepcopy(seed_data)
-    data["other_terms"] = "采购人服务热线（021）12345678"
-    with pytest.raises(InvalidContractError) as refused:
-        publish(generator, data, published_on=date(2026, 1, 19))
-    (issue,) = refused.value.issues
-    assert (issue.path, issue.code, issue.title) == (
-        "other_terms",
-        "publish.number_in_text",
-        "其它",
-    )
-    assert "固定电话号码“（021）12345678”" in issue.message
-    data["publication"]["public_numbers"] = ["021-12345678"]
-    made = publish(generator, data, published_on=date(2026, 1, 19))
-    assert json.loads(made.files()["publication.json"])["public_numbers"] == ["021-12345678"]
-    # a text withheld that the notice must publish is refused before anything is made
     data["publication"]["withhold_text"] = ["上海市大数据中心"]
-    with pytest.raises(InvalidContractError) as public:
-        publish(generator, data, published_on=date(2026, 1, 19))
-    assert [(i.path, i.code) for i in public.value.issues] == [
-        ("publication.withhold_text[0]", "publication.withhold_text.public")
+    issues = publication_issues(parse(data))  # before anything is made
+    assert [(i.path, i.code, i.title) for i in issues] == [
+        (
+            "publication.withhold_text[0]",
+            "publication.withhold_text.public",
+            "合同公告 · 公开文本隐去的文字 · 第 1 行",
+        )
     ]
+    assert "甲方 · 名称（buyer.name）" in issues[0].message
 
 
 @pytest.mark.parametrize(

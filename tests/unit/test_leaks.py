@@ -39,6 +39,13 @@ def test_what_only_looks_like_it_is_not_the_account(text: str) -> None:
     assert _Needle("supplier.bank.account", "31050161393600002026").find(text) is None
 
 
+def test_a_mobile_s_last_digits_alone_but_not_another_number_s() -> None:
+    mobile = _Needle("buyer.phone", "13912345678")
+    assert mobile.find("手机尾号5678") == "5678"
+    assert mobile.find("热线（021）12345678") is None
+    assert mobile.find("热线 021-12345678") is None
+
+
 def test_a_withheld_name_is_found_across_spaces() -> None:
     assert _Needle("supplier.contact", "刘体斌").find("联系人 刘 体斌") == "刘体斌"
 
