@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import Issue
+from ..errors import InvalidContractError, Issue
 from ..identity import identity
 from ..inputs import Record
 from ..kinds import Contract, check
 from ..ledger import Ledger, publishing
-from ..pipeline import Generator, input_digest, write_folder, write_set
+from ..pipeline import MANIFEST, Generator, write_folder, write_set
 from ..publication import MANIFEST as PUBLICATION_MANIFEST
-from ..publication import public_folder_name, publication_issues, publish
+from ..publication import NOTICE_JSON, public_folder_name, publication_issues, publish
+from ..publication.publish import public_notice
+from ..publication.withholding import public_context
 from .report import REPORT_FILES, Line, Summary, failure_text
 
 __all__ = ["Options", "make_set", "published_beside", "report_summary", "validate_rows"]
@@ -91,16 +93,33 @@ def validate_rows(
 
 
 def published_beside(folder: Path, contract: Contract, options: Options) -> bool:
-    """Return whether a contract's publication folder is there for this data (and date)."""
+    """Return whether a contract's publication folder is there for this data (and date).
+
+    ``publication.json`` holds no hash of the input (it would give withheld values back to
+    whoever tries them in turn), so the folder is taken as this data's when it withholds
+    what this data withholds, its notice says what this data's would say, every file it
+    lists is there, and it was written after the set beside it (a set made again since,
+    from other data, is newer than the publication of the old).
+    """
     public = folder.with_name(public_folder_name(contract.envelope.contract_no))
     try:
         manifest = json.loads((public / PUBLICATION_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        notice = json.loads((public / NOTICE_JSON).read_text(encoding="utf-8"))
+        day = dt.date.fromisoformat(manifest["published_on"])
+        newer = (public / PUBLICATION_MANIFEST).stat().st_mtime >= (
+            folder / MANIFEST
+        ).stat().st_mtime
+        withheld, context = public_context(contract)
+        fields = public_notice(contract, context, day)
+    except (OSError, ValueError, KeyError, TypeError, InvalidContractError):
         return False
-    day = options.published_on
+    settings = contract.publication_settings
     return bool(
-        manifest.get("input_sha256") == input_digest(contract)
-        and (day is None or manifest.get("published_on") == day.isoformat())
+        newer
+        and (options.published_on is None or day == options.published_on)
+        and manifest.get("withheld") == list(withheld)
+        and manifest.get("public_numbers") == list(settings.public_numbers)
+        and notice.get("fields") == fields
         and all((public / f["file"]).is_file() for f in manifest.get("files", []))
     )
 

@@ -34,6 +34,7 @@ from typing import Any, TextIO, cast
 from ..errors import (
     InputError,
     InputTooLargeError,
+    InvalidContractError,
     Issue,
     OutputConflictError,
     UsageError,
@@ -122,6 +123,8 @@ def _make(contract: Contract, out_dir: Path, options: Options) -> tuple[str, str
         if refusal is not None:
             raise _RowFailed(refusal.code, failure_text(exc)) from None
         code = "output.exists" if isinstance(exc, OutputConflictError) else "generate.failed"
+        if isinstance(exc, InvalidContractError) and exc.issues:
+            code = exc.issues[0].code  # a publication refused (publish.withheld_in_text …)
         raise _RowFailed(code, failure_text(exc)) from None
 
 

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.output}: 已存在且不是文件夹，不能作为输出文件夹")
     if args.templates is not None and not args.templates.is_dir():
         raise UsageError(f"{args.templates}: 模板文件夹不存在或不是文件夹")
-    contract = parse(load_data(args.file), str(args.file))
+    contract = parse(_with_choices(load_data(args.file), args), str(args.file))
     issues = publication_issues(contract)
     if issues:
         raise InvalidContractError(issues, str(args.file))
@@ -83,6 +84,20 @@ def _cmd_publish(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     _warn_of_next_year(publication.published_on)
     return 0
+
+
+def _with_choices(data: Any, args: argparse.Namespace) -> Any:
+    """Return the data with ``--withhold-text`` and ``--public-number`` added to its
+    publication block (the block is no part of the issued input: the version stays the same)."""
+    texts, numbers = args.withhold_text or [], args.public_number or []
+    if (not texts and not numbers) or not isinstance(data, Mapping):
+        return data
+    block = data.get("publication")
+    block = dict(block) if isinstance(block, Mapping) else {}
+    for key, added in (("withhold_text", texts), ("public_numbers", numbers)):
+        given = block.get(key)
+        block[key] = [*(given if isinstance(given, list) else []), *added]
+    return {**data, "publication": block}
 
 
 def _warn_of_next_year(today: dt.date) -> None:
@@ -151,6 +166,18 @@ def add_publish_commands(commands: Any, ledger_commands: Any) -> None:
         default=None,
         metavar="DATE",
         help="合同公告日期（默认今天）",
+    )
+    publish_cmd.add_argument(
+        "--withhold-text",
+        action="append",
+        metavar="TEXT",
+        help="公开文本中另外隐去（印作＊＊＊）的文字或号码，如自由文本中的手机号；可重复",
+    )
+    publish_cmd.add_argument(
+        "--public-number",
+        action="append",
+        metavar="NUMBER",
+        help="自由文本中确可公开的号码，如单位总机 021-12345678；可重复",
     )
     publish_cmd.add_argument("--pdfa", action="store_true", help="PDF 采用 PDF/A-2b")
     publish_cmd.add_argument("--templates", type=Path, default=None, metavar="DIR")

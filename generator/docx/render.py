@@ -119,6 +119,15 @@ class DocumentTemplate:
                     parts.append(_Part(info.filename, data))
         self.parts = parts
 
+    def words(self) -> str:
+        """Return the template's own text, every part's, tags and whitespace removed."""
+        texts = (
+            _strip_tags(p.data.decode("utf-8", "replace"))
+            for p in self.parts
+            if p.name.endswith(".xml")
+        )
+        return re.sub(r"\s+", "", "".join(texts))
+
     @staticmethod
     def _prepare(xml: str) -> str:
         # One paragraph per line, so a Jinja line number names a paragraph (as docxtpl does).
@@ -382,6 +391,11 @@ class TemplateSet:
             "folder": None if self.built_in else self.directory.name,
             "sha256": self.sha256,
         }
+
+    def words(self) -> str:
+        """Return the text the templates themselves hold, whitespace removed (see
+        :meth:`DocumentTemplate.words`)."""
+        return "".join(template.words() for template in self.templates.values())
 
     def render(self, kind: str, context: Mapping[str, Any], properties: Mapping[str, str]) -> bytes:
         """Return one document of the set as .docx bytes."""

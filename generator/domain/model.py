@@ -16,7 +16,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from .fields import Amount, blank_is_absent, checked_or_absent
-from .text import checked_text
+from .text import checked_text, refusal
 
 __all__ = [
     "CHINA_TIME",
@@ -28,9 +28,11 @@ __all__ = [
     "NoticeOther",
     "ProcurementMethod",
     "ProjectNo",
+    "PublicNumber",
     "Quantity",
     "Requirements",
     "SubjectName",
+    "WithheldText",
     "split_amount",
 ]
 
@@ -60,6 +62,8 @@ NOTICE_FIELD_MAX = {
 }
 #: the most data paths one contract may withhold
 WITHHOLD_MAX = 100
+#: a number as free text writes it: digits, spaces, dashes, brackets, a leading +
+NUMBER_TEXT = re.compile(r"[\d\s\-–—()（）+]+")
 
 
 #: blank is absent; anything else is checked text
@@ -95,3 +99,33 @@ def split_amount(amount: Decimal, percents: list[Decimal]) -> list[Decimal]:
     cent = Decimal("0.01")
     shares = [(amount * p / 100).quantize(cent, rounding=ROUND_HALF_UP) for p in percents[:-1]]
     return [*shares, amount - sum(shares, Decimal(0))]
+
+
+def _withheld_text(value: str) -> str:
+    """Return a text to withhold wherever it is printed: two characters at least, or a number
+    of four digits at least (a shorter one is in every date and amount)."""
+    value = checked_text(value)
+    digits = re.sub(r"\D", "", value)
+    if NUMBER_TEXT.fullmatch(value) and len(digits) < 4:
+        raise refusal("publication.withhold_text.short", "隐去的号码至少应有4位数字")
+    if len(re.sub(r"\s", "", value)) < 2:
+        raise refusal("publication.withhold_text.short", "隐去的文字至少应有2个字")
+    return value
+
+
+def _public_number(value: str) -> str:
+    """Return a number declared public (the office's switchboard): 4 to 30 digits, as written."""
+    value = checked_text(value)
+    digits = re.sub(r"\D", "", value)
+    if not NUMBER_TEXT.fullmatch(value) or not 4 <= len(digits) <= 30:
+        raise refusal(
+            "publication.public_number.format",
+            "应为号码：4至30位数字，可含空格、短横线或括号，如 021-12345678",
+        )
+    return value
+
+
+#: a text (a number, a name) the public copy withholds wherever it is printed
+WithheldText = Annotated[str, Field(max_length=200), AfterValidator(_withheld_text)]
+#: a number the clerk declares public, that free text may print (the office's switchboard)
+PublicNumber = Annotated[str, Field(max_length=60), AfterValidator(_public_number)]

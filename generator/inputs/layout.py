@@ -81,6 +81,8 @@ _PUBLICATION: tuple[Column, ...] = (
     Column("主要标的单价（元）", "publication.unit_price", "amount", ("主要标的单价",)),
     Column("其他补充事宜", "publication.other", "text"),
     Column("公开文本隐去的字段", "publication.withhold", "list", ("公开文本隐去字段",)),
+    Column("公开文本隐去的文字", "publication.withhold_text", "list", ("公开文本隐去文字",)),
+    Column("可公开的号码", "publication.public_numbers", "list"),
 )
 
 

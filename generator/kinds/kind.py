@@ -400,6 +400,24 @@ class ContractKind:
                     + self.label_of((spec.withhold or ["supplier.bank.account"])[0]),
                 ),
             ),
+            withhold_text=(
+                Annotated[list[notice.WithheldText], Field(max_length=notice.WITHHOLD_MAX)],
+                Field(
+                    default_factory=list,
+                    title="公开文本隐去的文字",
+                    description="自由文本中须隐去的号码或文字，如乙方联系人的手机号；"
+                    "公开文本与合同公告中凡有此文字处均印作＊＊＊",
+                ),
+            ),
+            public_numbers=(
+                Annotated[list[notice.PublicNumber], Field(max_length=notice.WITHHOLD_MAX)],
+                Field(
+                    default_factory=list,
+                    title="可公开的号码",
+                    description="自由文本中确可公开的电话等号码，如单位总机 021-12345678；"
+                    "未列出的手机号、电话、账号、身份证号不予公开",
+                ),
+            ),
             project_no=(notice.ProjectNo, Field(default=None, title="项目编号")),
             procurement_method=(method, Field(default=spec.procurement_method, title="采购方式")),
             subject_name=(

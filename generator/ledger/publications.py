@@ -37,6 +37,9 @@ class _Publication(Protocol):
     @property
     def contract_no(self) -> str: ...
 
+    @property
+    def input_sha256(self) -> str: ...
+
     def files(self) -> dict[str, bytes]: ...
 
     def manifest(self) -> dict[str, Any]: ...
@@ -127,7 +130,8 @@ def publishing(
             select(SETS).where(
                 SETS.c.contract_no == publication.contract_no,
                 SETS.c.status == "issued",
-                SETS.c.input_sha256 == manifest["input_sha256"],
+                # in memory only: publication.json carries no hash of the input
+                SETS.c.input_sha256 == publication.input_sha256,
             )
         ).first()
         if row is None:

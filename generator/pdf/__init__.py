@@ -20,6 +20,7 @@ from ..errors import ConversionError
 from .document import CREATOR, Meta, Pages, Source, assemble, page_count
 from .image import PREVIEW_DPI_MAX, page_png
 from .seal import SEAL_SIZE, SealSpec, TextLayer, add_fields, cross_page_seal, place
+from .text import pdf_metadata_text, pdf_text
 
 __all__ = [
     "CREATOR",
@@ -32,6 +33,8 @@ __all__ = [
     "finish_set",
     "page_count",
     "page_png",
+    "pdf_metadata_text",
+    "pdf_text",
 ]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,13 +31,14 @@ from ..domain.filters import MARK
 from ..domain.model import CHINA_TIME
 from ..errors import InvalidContractError, Issue, UsageError
 from ..identity import identity
-from ..kinds import Contract
+from ..kinds import Contract, value_at
 from ..pdf import Meta, Part, finish_set
 from ..pipeline import ContractSet, Document, Generator, add_pdfs, input_digest
 from .calendar import calendar
 from .due import WORKING_DAYS, due_date
+from .leaks import leaks
 from .notice import notice_context, notice_json, notice_title, notice_values
-from .withholding import withheld_paths
+from .withholding import mask_text, public_context, text_pattern
 
 __all__ = [
     "FOOTER_LINE",
@@ -45,6 +47,7 @@ __all__ = [
     "PUBLIC_FOLDER",
     "Publication",
     "public_folder_name",
+    "public_notice",
     "publication_issues",
     "publish",
 ]
@@ -96,6 +99,17 @@ class Publication:
         return self.contract.envelope.contract_no
 
     @property
+    def input_sha256(self) -> str:
+        """Return the digest of the issued input: the ledger's link, never in a published file.
+
+        A withheld value is few digits (a percentage, a count of days, a mobile number):
+        a plain hash of the input published beside the public copy would give it back to
+        anyone trying the values in turn. The public files are linked to the version they
+        publish by their own SHA-256, which the ledger records with it.
+        """
+        return input_digest(self.contract)
+
+    @property
     def on_time(self) -> bool:
         """Return whether the publication date is on or before the due date."""
         return self.published_on <= self.due_date
@@ -133,11 +147,12 @@ class Publication:
             # which calendar counted each year of the count: chinesecalendar or an office file
             "calendar": self.calendar,
             "withheld": list(self.withheld),
+            # the numbers the data declares public (free text may print them)
+            "public_numbers": list(self.contract.publication_settings.public_numbers),
             "mark": MARK,
             "generator_version": str(identity()),
             "template_version": self.template_version,
             "templates": self.templates,
-            "input_sha256": input_digest(self.contract),
             "files": [
                 {
                     "file": name,
@@ -163,13 +178,30 @@ def _utc_stamp(moment: datetime) -> str:
 def publication_issues(contract: Contract) -> list[Issue]:
     """Return every reason the contract cannot be published: no 项目编号, an uncovered year."""
     issues = []
-    if not contract.publication_settings.project_no:
+    settings = contract.publication_settings
+    if not settings.project_no:
         issues.append(Issue("publication.project_no", "required", "发布合同公告须填写项目编号"))
+    kind = contract.kind
+    for n, text in enumerate(settings.withhold_text):
+        for path in kind.public_paths:
+            if _bare(text) in _bare(str(value_at(contract, path) or "")):
+                message = (
+                    f"“{text}”在{kind.label_of(path)}（{path}）中，"
+                    "合同公告须公开该项（财办库〔2020〕50号），不能隐去"
+                )
+                issues.append(
+                    Issue(
+                        f"publication.withhold_text[{n}]",
+                        "publication.withhold_text.public",
+                        message,
+                    )
+                )
+                break
     try:
         due_date(contract.envelope.sign_date)
     except InvalidContractError as exc:
         issues.extend(exc.issues)
-    return issues
+    return kind.titled(issues)
 
 
 def _public_copy(
@@ -221,9 +253,8 @@ def publish(
     day = published_on or datetime.now(CHINA_TIME).date()
     if day < envelope.sign_date:
         raise UsageError(f"合同公告日期 {day} 不能早于合同签订日期 {envelope.sign_date}")
-    withheld = withheld_paths(contract)
-    context = kind.withheld_context(contract, withheld)
-    values = notice_values(contract, context, day)
+    withheld, context = public_context(contract)
+    values = public_notice(contract, context, day)
     documents = _public_copy(generator, contract, context)
     attachments = [
         {"title": doc.public_title, "file": f"{doc.public_stem}.pdf"} for doc in kind.documents
@@ -231,7 +262,8 @@ def publish(
     templates = generator.templates_for(kind)
     title = notice_title(values)
     moment = datetime.combine(day, time(), CHINA_TIME)
-    notice_docx = publication_template(NOTICE.kind).render(
+    notice_template = publication_template(NOTICE.kind)
+    notice_docx = notice_template.render(
         notice_context(values, [a["title"] for a in attachments], MARK),
         {
             "title": title,
@@ -259,7 +291,7 @@ def publish(
         (notice_pdf,), _ = finish_set([(raw.result(), [Part(NOTICE.kind, meta)])])
     held = calendar()
     due = due_date(envelope.sign_date, held=held)
-    return Publication(
+    made = Publication(
         contract,
         withheld,
         due,
@@ -273,3 +305,26 @@ def publish(
         templates.describe(),
         held.sources(range(envelope.sign_date.year, due.year + 1)),
     )
+    # What the public would get is read back: a withheld value or a personal number typed
+    # into free text is refused, naming its field, before anything is written or recorded.
+    words = templates.words() + notice_template.words() + _bare(HEADER_WORD + FOOTER_LINE)
+    found = leaks(made, words)
+    if found:
+        raise InvalidContractError(found)
+    return made
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def public_notice(contract: Contract, context: Mapping[str, Any], day: date) -> dict[str, str]:
+    """Return the notice's fields of a contract published on ``day``, from the public copy's
+    context, the data's ``withhold_text`` marked in the texts its publication block gives."""
+    values = notice_values(contract, context, day)
+    texts = contract.publication_settings.withhold_text
+    if texts:
+        patterns = [text_pattern(t) for t in sorted(texts, key=len, reverse=True)]
+        for key in ("subject_name", "requirements", "quantity", "other"):
+            values[key] = mask_text(values[key], patterns)
+    return values

@@ -311,7 +311,9 @@ PUBLICATION_RESPONSES: dict[int | str, dict[str, Any]] = {
         s409="The ledger holds no issued version made from this data (code ledger.not_found): "
         "请先签发合同（POST /v1/contracts?issue=true）再发布",
         s422="Invalid contract data, or data that cannot be published (no "
-        "publication.project_no, a signing year the holiday calendar does not cover): "
+        "publication.project_no, a signing year the holiday calendar does not cover, a "
+        "withheld value or an undeclared phone, account or ID number the public copy would "
+        "print: publish.withheld_in_text, publish.number_in_text): "
         "`issues` lists each problem with its field path",
     ),
 }

@@ -4,6 +4,9 @@ The body is contract data, read as ``/v1/contracts`` reads it. What cannot be
 published (no 项目编号, a signing year the holiday calendar does not cover, a
 publication date before the signing date) is refused before anything is made,
 and so, with a ledger, is data the ledger never issued: publish what was issued.
+What the public copy would print of a withheld value or an undeclared personal
+number (:mod:`generator.publication.leaks`) is refused with 422 once it is made,
+before anything is recorded, with the same issues as the command line's.
 The publication is made by :func:`generator.publication.publish`, the command
 line's ``contractgen publish``, so its files are the same bytes, and recorded
 with its version in the worker thread. As in :mod:`generator.service.routes`,
@@ -23,7 +26,7 @@ from fastapi import Query, Request
 from fastapi.responses import Response
 
 from ..domain.model import CHINA_TIME
-from ..errors import LedgerError
+from ..errors import InvalidContractError, LedgerError
 from ..kinds import Contract
 from ..ledger import Ledger, Published, record_publication
 from ..pipeline import folder_zip, input_digest
@@ -117,9 +120,13 @@ async def publications(
     folder = public_folder_name(contract.envelope.contract_no)
 
     def work() -> tuple[Publication, Published | None, bytes]:
-        publication = publish(
-            runtime.generator, contract, published_on=day, pdfa=pdfa, deadline=until
-        )
+        try:
+            publication = publish(
+                runtime.generator, contract, published_on=day, pdfa=pdfa, deadline=until
+            )
+        except InvalidContractError as exc:
+            # a withheld value or a personal number the public copy would print (422)
+            raise problems.unpublishable(exc.issues) from None
         published = _record(runtime, publication)
         body = _json(publication, published) if as_json else folder_zip(folder, publication.files())
         return publication, published, body

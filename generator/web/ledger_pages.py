@@ -210,7 +210,7 @@ async def publish_version(request: Request) -> Response:
     if shown is None:
         assert missing is not None
         return missing
-    contract, issues = check(shown["data"])
+    contract, issues = check(_with_choices(shown["data"], form))
     if contract is not None:
         issues = publication_issues(contract)
     if contract is None or issues:
@@ -250,6 +250,25 @@ async def publish_version(request: Request) -> Response:
     return html(
         request, "publication.html", set_id=set_id, made=kept, names=names, pdf_names=pdf_names
     )
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").replace("\x00", "").splitlines() if line.strip()]
+
+
+def _with_choices(data: Any, form: Any) -> Any:
+    """Return a version's data with the clerk's choices of the publish form added to its
+    publication block: texts to withhold, numbers that are public (one a line; the block
+    is no part of the issued input, so the version stays the one issued)."""
+    texts, numbers = _lines(form.get("withhold_text")), _lines(form.get("public_numbers"))
+    if not (texts or numbers) or not isinstance(data, dict):
+        return data
+    block = data.get("publication")
+    block = dict(block) if isinstance(block, dict) else {}
+    for key, added in (("withhold_text", texts), ("public_numbers", numbers)):
+        given = block.get(key)
+        block[key] = [*(given if isinstance(given, list) else []), *added]
+    return {**data, "publication": block}
 
 
 async def verify_page(request: Request) -> Response:
