@@ -219,6 +219,11 @@ def test_no_page_of_the_workbench_holds_an_english_word(
     assert preview.status_code == 200, preview.text
     assert "盖章" in preview.text
     assert _english(preview.text) == [], "the preview"
+    set_id = re.search(r'action="/sets/([^/"]+)/issue"', preview.text)
+    assert set_id, "the draft's 签发 button"
+    issued = client.post(f"/sets/{set_id.group(1)}/issue", data={"csrf": csrf})
+    assert issued.status_code == 200 and "已签发" in issued.text, issued.text
+    assert _english(issued.text) == [], "the preview issued"
     version = client.get("/ledger/set", params={"no": seed["contract_no"]})
     assert version.status_code == 200 and "内置模板" in version.text
     assert _english(version.text) == [], "a version in the ledger"
