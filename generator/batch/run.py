@@ -309,9 +309,10 @@ def run_batch(
     started = time.monotonic()
     _checked_paths(source, out_dir, options)
     if options.ledger is not None:
-        # Reached and migrated once, here: one that cannot be used fails the batch before
-        # anything is written, and the workers find it ready.
-        Ledger(options.ledger).close()
+        # Reached and migrated once, here, its signing key loaded: one that cannot be used
+        # fails the batch before anything is written, and the workers find it ready.
+        with Ledger(options.ledger) as ledger:
+            ledger.signing_key()
     records, unreadable = _records(source, out_dir, options.kind)
     lines, valid = validate_rows(records, options)
     if unreadable is not None:

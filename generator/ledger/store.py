@@ -17,10 +17,11 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
@@ -32,9 +33,16 @@ from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect, sqlite_file
+from .keys import MAKE_ONE, SigningKey, configured_key_file, load_key, trusted_keys
 from .matches import Match, matching, verdict
 from .schema import EVENTS, FILES, SETS
 from .supplements import check_supplement
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from .attest import Attested
+    from .audit import Audit
 
 __all__ = [
     "ENVIRONMENT",
@@ -101,11 +109,28 @@ def _now() -> str:
 
 
 class Ledger:
-    """One ledger database, opened (and migrated) once; safe to share between threads."""
+    """One ledger database, opened (and migrated) once; safe to share between threads.
 
-    def __init__(self, url: str | None = None, *, existing: bool = False) -> None:
+    Writing signs every event with the ledger's key (``key_file``, else the file
+    ``CONTRACTGEN_LEDGER_KEY_FILE`` names; see :mod:`.keys`), loaded on the first
+    write: without one nothing is written. Checking and verifying read the public
+    keys ``pubkeys`` (else ``CONTRACTGEN_LEDGER_PUBKEY``'s, else the key's own).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        existing: bool = False,
+        key_file: Path | None = None,
+        pubkeys: Sequence[Path] | None = None,
+    ) -> None:
         """Open a ledger; ``existing``: only one that is there (a query never creates one)."""
         self.url = url or os.environ.get(ENVIRONMENT) or default_url()
+        self._key_file = key_file or configured_key_file()
+        self._key: SigningKey | None = None
+        self._pubkeys = list(pubkeys) if pubkeys else None
+        self._trusted: dict[str, Ed25519PublicKey] | None = None
         self.engine = self._engine(existing)
         self._sqlite = self.engine.dialect.name == "sqlite"
         try:
@@ -151,6 +176,28 @@ class Ledger:
             event.listen(engine, "connect", sqlite_connect)
             event.listen(engine, "begin", sqlite_begin)
         return engine
+
+    def signing_key(self) -> SigningKey:
+        """Return the key events are signed with (loaded once); refuse when there is none.
+
+        Writers call it before they start (a batch, a worker, the service), so that a
+        missing key fails them before anything is made.
+        """
+        if self._key is None:
+            if self._key_file is None:
+                raise LedgerError(
+                    f"签发（写入合同台账）须有台账签名密钥，但未配置：{MAKE_ONE}",
+                    code="ledger.key_missing",
+                    url=self.masked_url,
+                )
+            self._key = load_key(self._key_file)
+        return self._key
+
+    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Return the public keys events are checked against, by key id (loaded once)."""
+        if self._trusted is None:
+            self._trusted = trusted_keys(self._pubkeys)
+        return self._trusted
 
     def close(self) -> None:
         """Close every connection."""
@@ -256,8 +303,8 @@ class Ledger:
                 [{**f, "set_id": set_id, "seals": canonical(f["seals"])} for f in files],
             )
 
-    @staticmethod
     def append(
+        self,
         conn: Connection,
         action: str,
         number: str,
@@ -266,7 +313,8 @@ class Ledger:
         actor: str,
         at: str | None = None,
     ) -> None:
-        """Append an event to the chain (inside :meth:`writing`'s transaction)."""
+        """Append an event to the chain, signed (inside :meth:`writing`'s transaction)."""
+        key = self.signing_key()
         last = conn.execute(select(EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)).scalar()
         seq = (conn.execute(select(func.max(EVENTS.c.seq))).scalar() or 0) + 1
         content = {
@@ -280,8 +328,15 @@ class Ledger:
             "body": canonical({**body, "generator": str(identity())}),
         }
         prev = last or GENESIS
+        chained = event_hash(prev, content)
         conn.execute(
-            insert(EVENTS).values(**content, prev_hash=prev, hash=event_hash(prev, content))
+            insert(EVENTS).values(
+                **content,
+                prev_hash=prev,
+                hash=chained,
+                key_id=key.key_id,
+                signature=key.sign(chained),
+            )
         )
 
     def void(self, contract_no: str, version: int, reason: str, actor: str | None = None) -> None:
@@ -411,10 +466,24 @@ class Ledger:
 
     def check(self) -> tuple[list[str], str]:
         """Recompute the chain and every stored row; return (problems, the head hash)."""
+        done = self.audit()
+        return done.problems, done.head
+
+    def audit(self) -> Audit:
+        """Check the chain, every event's signature and every stored row (``ledger check``)."""
         from .audit import audit
 
+        keys = self.trusted_keys()
         with self.reading() as conn:
-            return audit(conn)
+            return audit(conn, keys)
+
+    def attest(self, sha256: str) -> Attested:
+        """Return the records of a file, and whether the signed events that make them hold."""
+        from .attest import attest
+
+        keys = self.trusted_keys()
+        with self.reading() as conn:
+            return attest(conn, sha256.lower(), keys)
 
 
 def _same(current: Any, record: dict[str, Any]) -> bool:
