@@ -19,7 +19,6 @@ import os
 import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,7 @@ from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect, sqlite_file
 from .keys import MAKE_ONE, SigningKey, configured_key_file, load_key, trusted_keys
 from .matches import Match, matching, verdict
+from .rows import Recorded, event_detail, signed_copies, summary
 from .schema import EVENTS, FILES, SETS
 from .supplements import check_supplement
 
@@ -60,36 +60,6 @@ ENVIRONMENT = "CONTRACTGEN_LEDGER"
 #: the advisory lock every PostgreSQL writer takes (an arbitrary constant of this program)
 _PG_LOCK = 7_240_115
 _NOT_COLUMNS = frozenset({"data", "templates", "signed_on", "supplement"})  # of a set's record
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What recording a set did: a new version, the same one again, or the same with new files."""
-
-    contract_no: str
-    version: int
-    outcome: str
-    superseded: int | None = None
-
-    def message(self) -> str:
-        """Return the line the command line prints (Chinese)."""
-        head = f"台账：合同 {self.contract_no} 第 {self.version} 版"
-        if self.outcome == "same":
-            return f"{head}，与已登记的相同，未新增记录"
-        if self.outcome == "files_added":
-            return f"{head}，已补登本次新增的文件"
-        if self.superseded is not None:
-            return f"{head}已登记；第 {self.superseded} 版已被取代"
-        return f"{head}已登记"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return it JSON-ready."""
-        return {
-            "contract_no": self.contract_no,
-            "version": self.version,
-            "outcome": self.outcome,
-            "superseded": self.superseded,
-        }
 
 
 def default_actor() -> str:
@@ -402,7 +372,7 @@ class Ledger:
         if signed_to is not None:
             query = query.where(SETS.c.signed_on <= signed_to)
         with self.reading() as conn:
-            return [_summary(row) for row in conn.execute(query)]
+            return [summary(row) for row in conn.execute(query)]
 
     def show(self, contract_no: str, version: int | None = None) -> dict[str, Any]:
         """Return one version (the newest if not given) with its data and files."""
@@ -420,9 +390,9 @@ class Ledger:
             files = conn.execute(
                 select(FILES).where(FILES.c.set_id == row.id).order_by(FILES.c.name)
             ).all()
-            signed = _signed_copies(conn, row.id)
+            signed = signed_copies(conn, row.id)
         return {
-            **_summary(row),
+            **summary(row),
             "data": json.loads(row.data),
             "templates": json.loads(row.templates),
             "signed_copies": signed,
@@ -457,7 +427,7 @@ class Ledger:
                 "action": r.action,
                 "version": r.version,
                 "hash": r.hash,
-                **_event_detail(r.action, body := json.loads(r.body)),
+                **event_detail(r.action, body := json.loads(r.body)),
                 # the program that wrote the event (absent from events older than 0.2.0)
                 "generator": body.get("generator"),
             }
@@ -493,46 +463,3 @@ def _same(current: Any, record: dict[str, Any]) -> bool:
         and current.templates_sha256 == record["templates_sha256"]
         and current.generator_version == record["generator_version"]
     )
-
-
-def _summary(row: Any) -> dict[str, Any]:
-    return {
-        "contract_no": row.contract_no,
-        "version": row.version,
-        "status": row.status,
-        "status_reason": row.status_reason,
-        "project_name": row.project_name,
-        "supplier": row.supplier,
-        "amount": row.amount,
-        "signed_on": row.signed_on.isoformat(),
-        "issued_at": row.issued_at,
-        "issued_by": row.issued_by,
-        "published_on": row.published_on.isoformat() if row.published_on else None,
-        "input_sha256": row.input_sha256,
-        "templates_sha256": row.templates_sha256,
-        "generator_version": row.generator_version,
-        # what its signed copies say: None, partly_signed or signed, and the latest signing time
-        "signing": row.signing,
-        "signed_at": row.signed_at,
-    }
-
-
-def _signed_copies(conn: Connection, set_id: int) -> list[dict[str, Any]]:
-    """Return a version's signed copies (see :mod:`.signed`), oldest first."""
-    from .signed import copies_of
-
-    return copies_of(conn, set_id)
-
-
-def _event_detail(action: str, body: dict[str, Any]) -> dict[str, Any]:
-    if action == "issue":
-        return {"supersedes": body.get("supersedes"), "files": len(body.get("files", []))}
-    if action == "add_files":
-        return {"files": len(body.get("files", []))}
-    if action == "sign":
-        from .signed import sign_detail
-
-        return sign_detail(body)
-    if action == "publish":
-        return {"published_on": body.get("published_on"), "files": len(body.get("files", []))}
-    return {"reason": body.get("reason", "")}
