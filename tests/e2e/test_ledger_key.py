@@ -125,7 +125,7 @@ def rewrite_event_1(conn: Connection) -> int:
 ATTACKS = {"append add_files": append_add_files, "rewrite event 1": rewrite_event_1}
 
 
-def _attack(ledger_url: str, attack: Callable[[Connection], int]) -> int:
+def forge(ledger_url: str, attack: Callable[[Connection], int]) -> int:
     engine = sqlalchemy.create_engine(ledger_url)
     try:
         with engine.begin() as conn:
@@ -154,7 +154,7 @@ def test_a_forged_chain_fails_check_and_verify_in_the_library(
     attack: str,
 ) -> None:
     _filled(url, contract_set)
-    bad = _attack(url, ATTACKS[attack])
+    bad = forge(url, ATTACKS[attack])
     _unsigned_chain_holds(url)
     with Ledger(url) as ledger:
         done = ledger.audit()
@@ -179,7 +179,7 @@ def test_a_forged_chain_fails_check_and_verify_on_the_command_line(
     _filled(ledger_url, contract_set)
     (tmp_path / "forged.pdf").write_bytes(FORGED)
     (tmp_path / "genuine.docx").write_bytes(_genuine(contract_set))
-    bad = _attack(ledger_url, ATTACKS[attack])
+    bad = forge(ledger_url, ATTACKS[attack])
 
     check = _cli(ledger_url, "ledger", "check")
     assert check.returncode == 1, check

@@ -24,8 +24,10 @@ import httpx
 import pytest
 
 from generator.ledger import Ledger
+from generator.ledger.keys import KEY_ENVIRONMENT, load_key
 
 from ..conftest import ROOT
+from .test_ledger_key import FORGED, append_add_files, forge
 from .test_service import (
     TOKEN,
     Server,
@@ -338,6 +340,20 @@ def test_list_show_history_and_check_over_http(
     tampered = client.get("/v1/ledger/check")
     assert tampered.status_code == 200
     assert tampered.json()["ok"] is False and tampered.json()["problems"]
+    assert tampered.json()["keys"] == [load_key(Path(os.environ[KEY_ENVIRONMENT])).key_id]
+
+    # A forged add_files event, the chain recomputed without the key: its signature fails,
+    # and the forged file is no more 有效 over HTTP than on the command line
+    forged_at = forge(ledger_url(tmp_path), append_add_files)
+    forged = client.get("/v1/ledger/check").json()
+    assert forged["ok"] is False and forged["events"] == forged_at, forged
+    assert any(
+        p.startswith(f"事件 {forged_at}：") and "[ledger.event_signature]" in p
+        for p in forged["problems"]
+    ), forged
+    said = verify(client, FORGED, {"Content-Type": "application/pdf"})
+    assert said["verdict"] == "untrusted" and said["files"][0]["verdict"] == "untrusted", said
+    assert any("[ledger.event_signature]" in p for p in said["files"][0]["problems"]), said
 
 
 # --- the token, no ledger, an unusable ledger ----------------------------------------------
