@@ -427,6 +427,8 @@ class Ledger:
                 "action": r.action,
                 "version": r.version,
                 "hash": r.hash,
+                # the key that signed it (None before 0.3.0 signed events)
+                "key_id": r.key_id,
                 **event_detail(r.action, body := json.loads(r.body)),
                 # the program that wrote the event (absent from events older than 0.2.0)
                 "generator": body.get("generator"),

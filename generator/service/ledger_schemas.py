@@ -200,6 +200,11 @@ _EVENT = _object(
         "action": {"type": "string", "enum": ["issue", "add_files", "void", "publish", "sign"]},
         "version": _INT,
         "hash": _SHA256,
+        "key_id": {
+            **_nullable(_TEXT),
+            "description": "the id (SHA256:… fingerprint) of the key that signed it; "
+            "null for an event recorded before signing",
+        },
         "supersedes": _nullable(_INT),
         "files": _INT,
         "reason": _TEXT,
@@ -217,6 +222,7 @@ _EVENT = _object(
     "sha256",
     "signed_at",
     "signers",
+    "key_id",
 )
 _SIGNED_COPY_ROW = _object(
     {
