@@ -6,7 +6,9 @@ hash chain with the project's own chain code (copying a genuine event's key id
 and signature beside it, as the best he can do). ``ledger check`` then fails
 naming the event, and ``verify`` answers neither 有效 for the forged file nor
 未在本台账登记 for the genuine one: the ledger is not trustworthy. On SQLite
-through the command line, on PostgreSQL through the library (the same code).
+through the command line, on both backends through the library (the same code).
+Rows changed with no event at all are not vouched for either; keys are made,
+pinned, refused; an old unsigned ledger is reported and signed forward.
 """
 
 from __future__ import annotations
@@ -318,3 +320,28 @@ def test_an_old_unsigned_ledger_is_reported_and_signed_forward_only_explicitly(
     engine.dispose()
     refused = _cli(ledger_url, "ledger", "key", "sign-old")
     assert refused.returncode == 1 and "[ledger.sign_old_refused]" in refused.stderr, refused
+
+
+def test_rows_changed_without_any_event_are_not_vouched_for(
+    tmp_path: Path, contract_set: Any
+) -> None:
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    _filled(ledger_url, contract_set)
+    genuine = hashlib.sha256(_genuine(contract_set)).hexdigest()
+    with Ledger(ledger_url) as ledger:
+        ledger.void(contract_set.contract_no, 1, "金额有误")
+        assert ledger.attest(genuine).verdict == "outdated"
+    engine = sqlalchemy.create_engine(ledger_url)
+    with engine.begin() as conn:  # the tables alone: a forged file's row, the void undone
+        file = _forged_file()
+        set_id = conn.execute(select(SETS.c.id).where(SETS.c.version == 1).limit(1)).scalar()
+        conn.execute(insert(FILES).values({**file, "set_id": set_id, "seals": "{}"}))
+        conn.execute(update(SETS).values(status="issued", status_reason=""))
+    engine.dispose()
+    with Ledger(ledger_url) as ledger:
+        forged = ledger.attest(file["sha256"])
+        undone = ledger.attest(genuine)
+    assert forged.verdict == "untrusted", forged
+    assert any("[ledger.record_unsigned]" in p for p in forged.problems), forged.problems
+    assert undone.verdict == "untrusted", undone
+    assert any("[ledger.record_changed]" in p for p in undone.problems), undone.problems
