@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from generator.inputs.load import load_data
+from generator.ledger.keys import KEY_ENVIRONMENT, new_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -34,6 +35,11 @@ def _ledger_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Record every set the tests make in a ledger of their own, never the user's."""
     folder = tmp_path_factory.mktemp("ledger")
     os.environ["CONTRACTGEN_LEDGER"] = f"sqlite:///{folder / 'ledger.sqlite3'}"
+    # issuing signs with the ledger's key, kept outside the database: one of the session's,
+    # which every process the tests start inherits
+    key = tmp_path_factory.mktemp("ledger-key") / "ledger-key.pem"
+    new_key(key)
+    os.environ[KEY_ENVIRONMENT] = str(key)
     # and count working days with the installed calendar only, never the user's own files
     os.environ["CONTRACTGEN_CALENDAR"] = str(tmp_path_factory.mktemp("calendar"))
 

@@ -334,9 +334,10 @@ def run_batch(
     #: what the ledger holds as issued (None: it is not read here)
     known: set[tuple[str, str, str]] | None = None
     if options.ledger is not None:
-        # Reached and migrated once, here: one that cannot be used fails the batch before
-        # anything is written, and the workers find it ready.
+        # Reached and migrated once, here, its signing key loaded: one that cannot be used
+        # fails the batch before anything is written, and the workers find it ready.
         with Ledger(options.ledger) as ledger:
+            ledger.signing_key()
             if options.issue:
                 known = {
                     (s["contract_no"], s["input_sha256"], s["templates_sha256"])

@@ -54,6 +54,16 @@ ELSEWHERE = {
         "the workbench's session key (serve; the same on every replica)",
         "a key of the process: sessions end with it",
     ),
+    "CONTRACTGEN_LEDGER_KEY_FILE": (
+        "`--ledger-key` (every command): the ledger's signing key, a PEM file only its owner "
+        "may read; issuing needs it",
+        "none: nothing can be issued",
+    ),
+    "CONTRACTGEN_LEDGER_PUBKEY": (
+        "`--ledger-pubkey` (verify, ledger check and queries; the service's verification): "
+        "public keys, PEM files joined by `:`",
+        "the signing key's own",
+    ),
     "CONTRACTGEN_USER": (
         "who the ledger records for the command line (every command but serve)",
         "the OS user@host",

@@ -18,11 +18,19 @@ from ..ledger.supplements import supplements
 from ..pipeline import MANIFEST
 from .extras import require, require_ledger
 
-__all__ = ["VERIFY_EXIT", "add_ledger_commands", "add_ledger_options", "open_ledger"]
+__all__ = [
+    "VERIFY_EXIT",
+    "add_ledger_commands",
+    "add_ledger_options",
+    "open_ledger",
+    "use_ledger_key",
+]
 
 #: verify's exit statuses: every file issued and current; some known but no longer current;
-#: some not issued here (usage errors are 2, as everywhere)
-VERIFY_EXIT = {"current": 0, "outdated": 3, "unknown": 1}
+#: some not issued here; the ledger's signed events do not vouch for it (usage errors are 2)
+VERIFY_EXIT = {"current": 0, "outdated": 3, "unknown": 1, "untrusted": 4}
+#: the worse of two verdicts wins
+_WORSE = {"current": 0, "outdated": 1, "unknown": 2, "untrusted": 3}
 
 _STATUS = {"issued": "有效", "superseded": "已被取代", "voided": "已作废"}
 #: a version's signing (its signed copies), in Chinese
@@ -49,17 +57,34 @@ def add_ledger_options(parser: argparse.ArgumentParser, *, issue: bool = False) 
     )
 
 
+def use_ledger_key(path: Path | None) -> None:
+    """Make ``--ledger-key FILE`` the key of everything the command runs, its processes too."""
+    if path is None:
+        return
+    from ..ledger.keys import KEY_ENVIRONMENT
+
+    os.environ[KEY_ENVIRONMENT] = str(path.expanduser().resolve())
+
+
 def open_ledger(args: argparse.Namespace, existing: bool = False) -> Any:
     """Return the ledger a command records in (opened and migrated), or None for --no-ledger.
 
     ``existing``: a command that reads the ledger (or marks what it holds) never creates one.
+    A command that issues has its signing key loaded here, before anything is made.
     """
     if getattr(args, "no_ledger", False):
         return None
     from ..ledger import ENVIRONMENT, Ledger
 
     require_ledger(args.ledger or os.environ.get(ENVIRONMENT))
-    return Ledger(args.ledger, existing=existing)
+    ledger = Ledger(args.ledger, existing=existing, pubkeys=getattr(args, "ledger_pubkey", None))
+    if not existing and getattr(args, "issue", True):
+        try:
+            ledger.signing_key()
+        except BaseException:
+            ledger.close()
+            raise
+    return ledger
 
 
 def _json(value: Any) -> None:
@@ -82,7 +107,14 @@ def _hashes(path: Path) -> list[tuple[str, str]]:
     return [(str(path), hashlib.sha256(data).hexdigest())]
 
 
-def _describe(name: str, matches: list[Any]) -> str:
+def _describe(name: str, matches: list[Any], problems: list[str]) -> str:
+    if problems:
+        # what the tables say is not shown: nothing signed vouches for it
+        return (
+            f"{name}: 台账不可信，无法核验："
+            + "；".join(problems)
+            + "（请运行 contractgen ledger check）"
+        )
     if not matches:
         return f"{name}: 未在本台账登记"
     parts = []
@@ -101,27 +133,30 @@ def _describe(name: str, matches: list[Any]) -> str:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     files = [(name, digest) for path in args.files for name, digest in _hashes(path)]
-    from ..ledger import verdict
-
     results = []
     worst = "current"
     with open_ledger(args, existing=True) as ledger:
         for name, digest in files:
-            matches = ledger.find(digest)
-            said = verdict(matches)
-            if VERIFY_EXIT[said] and (worst == "current" or said == "unknown"):
-                worst = said
-            results.append((name, digest, said, matches))
+            found = ledger.attest(digest)
+            if _WORSE[found.verdict] > _WORSE[worst]:
+                worst = found.verdict
+            results.append((name, digest, found))
     if args.json:
         _json(
             [
-                {"file": n, "sha256": d, "verdict": v, "matches": [m.to_dict() for m in ms]}
-                for n, d, v, ms in results
+                {
+                    "file": n,
+                    "sha256": d,
+                    "verdict": f.verdict,
+                    "matches": [m.to_dict() for m in f.matches],
+                    "problems": f.problems,
+                }
+                for n, d, f in results
             ]
         )
     else:
-        for name, _, _, matches in results:
-            print(_describe(name, matches))
+        for name, _, found in results:
+            print(_describe(name, found.matches, found.problems))
     return VERIFY_EXIT[worst]
 
 
@@ -222,15 +257,18 @@ def _cmd_void(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     with open_ledger(args, existing=True) as ledger:
-        problems, head = ledger.check()
+        done = ledger.audit()
     if args.json:
-        _json({"ok": not problems, "problems": problems, "head": head})
-    else:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        if not problems:
-            print(f"台账完整：事件链与全部记录相符。链头哈希 {head}")
-    return 1 if problems else 0
+        _json(done.to_dict())
+        return 1 if done.problems else 0
+    for problem in done.problems:
+        print(problem, file=sys.stderr)
+    if not done.problems:
+        print(f"台账完整：事件链与全部记录相符，{done.events} 个事件均有签名。链头哈希 {done.head}")
+    # what an auditor pins: the keys the signatures were checked against, and what each signed
+    for key_id in done.keys:
+        print(f"签名公钥指纹：{key_id}（签名事件 {done.signed_by.get(key_id, 0)} 个）")
+    return 1 if done.problems else 0
 
 
 def _state(row: dict[str, Any]) -> str:
@@ -319,6 +357,15 @@ def _cmd_signed(args: argparse.Namespace) -> int:
 
 def _with_common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--ledger", metavar="URL", default=None, help="合同台账地址")
+    parser.add_argument(
+        "--ledger-pubkey",
+        action="append",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="核对事件签名所用的台账公钥（PEM，可重复；默认取环境变量 CONTRACTGEN_LEDGER_PUBKEY，"
+        "以 : 分隔，否则取台账签名密钥的公钥）",
+    )
     parser.add_argument("--json", action="store_true", help="以 JSON 输出")
     return parser
 
@@ -354,7 +401,9 @@ def add_ledger_commands(commands: Any) -> Any:
     void.add_argument("--version", type=int, required=True)
     void.add_argument("--reason", required=True)
     void.set_defaults(func=_cmd_void)
-    check = _with_common(sub.add_parser("check", help="重算事件链与全部哈希，发现改动即报错"))
+    check = _with_common(
+        sub.add_parser("check", help="重算事件链与全部哈希、核对每个事件的签名，发现改动即报错")
+    )
     check.set_defaults(func=_cmd_check)
     signed = _with_common(
         sub.add_parser(
@@ -373,4 +422,7 @@ def add_ledger_commands(commands: Any) -> Any:
         "不配置则不验证证书链，仅核验签名完整性",
     )
     signed.set_defaults(func=_cmd_signed)
+    from .ledger_keys import add_key_commands
+
+    add_key_commands(sub)
     return sub

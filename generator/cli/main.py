@@ -27,7 +27,7 @@ from .completion import add_completion_command
 from .environment import add_operations, from_environment
 from .extras import require, require_ledger
 from .kinds import KIND_HELP, add_kind_commands, template_folder, use_kinds
-from .ledger import add_ledger_commands, add_ledger_options, open_ledger
+from .ledger import add_ledger_commands, add_ledger_options, open_ledger, use_ledger_key
 from .parser import Parser, VersionAction
 from .publish import add_publish_commands, iso_day
 from .queue import add_queue_commands, remote_batch, serve_queue_settings
@@ -276,6 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="本单位的合同类型文件夹（可多次给出）",
     )
+    parser.add_argument(
+        "--ledger-key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="台账签名密钥（PEM，仅本人可读；签发须有；亦可用环境变量 CONTRACTGEN_LEDGER_KEY_FILE；"
+        "用 contractgen ledger key new FILE 生成）",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate_cmd = commands.add_parser("validate", help="检查合同数据文件（YAML/JSON）")
@@ -478,6 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = from_environment(parser, parser.parse_args(argv))
     try:
         use_kinds(args.kinds)
+        use_ledger_key(args.ledger_key)
         status: int = args.func(args)
     except InvalidContractError as exc:
         for issue in exc.issues:

@@ -2,8 +2,10 @@
 
 An event edited (its content no longer gives its hash), deleted (a gap in the
 sequence, or the next event's previous hash no longer matching) or inserted
-breaks the chain; a set, file or signed copy's row edited, deleted or added (a
-version's signing included) no longer equals what the events recorded. Deleting
+breaks the chain; one rewritten or added with the chain recomputed after it
+carries no signature of a trusted key (see :mod:`.authentic`); a set, file or
+signed copy's row edited, deleted or added (a version's signing included) no
+longer equals what the events recorded. Deleting
 the newest events leaves a shorter valid chain: the head hash printed by every
 check is what an auditor keeps to tell.
 """
@@ -11,16 +13,20 @@ check is what an auditor keeps to tell.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, select
 
+from .authentic import Flaw, content_of, flaw_of, no_keys
 from .chain import GENESIS, canonical, event_hash
 from .publications import is_public
 from .schema import EVENTS, FILES, SETS, SIGNED_COPIES
 from .signed import copies_of, signing_state
 
-__all__ = ["audit"]
+__all__ = ["Audit", "State", "audit"]
 
 
 #: the columns of a set row that the issuing event states
@@ -36,7 +42,7 @@ _SET_FIELDS = (
 _FILE_FIELDS = ("kind", "format", "sha256", "content_md5", "size", "pages")
 
 
-class _State:
+class State:
     """What the events say: every version, its files and status, and the event that said it."""
 
     def __init__(self) -> None:
@@ -79,32 +85,60 @@ class _State:
             self.sets[key]["reason"] = body.get("reason", "")
 
 
-def _chain(conn: Connection, state: _State, problems: list[str]) -> str:
-    """Walk the events in order; return the head hash."""
+class _Flaws:
+    """The events' signature flaws, consecutive events with the same flaw told as one range."""
+
+    def __init__(self, keys: Mapping[str, Ed25519PublicKey]) -> None:
+        self.keys = keys
+        self.runs: list[tuple[int, int, Flaw]] = []
+        self.signed_by: dict[str, int] = {}
+
+    def add(self, row: Any) -> None:
+        flaw = flaw_of(row, self.keys)
+        if flaw is None:
+            self.signed_by[row.key_id] = self.signed_by.get(row.key_id, 0) + 1
+            return
+        if flaw.code == "ledger.event_changed":
+            return  # the chain's own problem says so
+        if self.runs and self.runs[-1][2] == flaw and self.runs[-1][1] == row.seq - 1:
+            self.runs[-1] = (self.runs[-1][0], row.seq, flaw)
+        else:
+            self.runs.append((row.seq, row.seq, flaw))
+
+    def problems(self) -> list[tuple[int, str]]:
+        """Return (first event, problem) of every run."""
+        said = []
+        for first, last, flaw in self.runs:
+            which = f"事件 {first}" if first == last else f"事件 {first}–{last}"
+            said.append((first, f"{which}：{flaw.words(self.keys)}"))
+        return said
+
+
+def _chain(conn: Connection, state: State, problems: list[str], flaws: _Flaws) -> tuple[str, int]:
+    """Walk the events in order; return the head hash and the number of events."""
     prev = GENESIS
     expected = 1
+    broken: list[tuple[int, str]] = []
+    count = 0
     for row in conn.execute(select(EVENTS).order_by(EVENTS.c.seq)):
-        content = {
-            "seq": row.seq,
-            "at": row.at,
-            "actor": row.actor,
-            "action": row.action,
-            "contract_no": row.contract_no,
-            "version": row.version,
-            "body": row.body,
-        }
+        count += 1
+        content = content_of(row)
         if row.seq != expected:
-            problems.append(f"事件 {expected}–{row.seq - 1} 缺失（被删除）")
+            broken.append((expected, f"事件 {expected}–{row.seq - 1} 缺失（被删除）"))
         if row.prev_hash != prev:
-            problems.append(f"事件 {row.seq}：所记前一事件的哈希不符，链在此断开")
+            broken.append((row.seq, f"事件 {row.seq}：所记前一事件的哈希不符，链在此断开"))
         if event_hash(row.prev_hash, content) != row.hash:
-            problems.append(f"事件 {row.seq}：内容与其哈希不符（被改动）")
+            broken.append((row.seq, f"事件 {row.seq}：内容与其哈希不符（被改动）"))
+        flaws.add(row)
         prev, expected = row.hash, row.seq + 1
         try:
             state.apply(row, json.loads(row.body))
         except (ValueError, KeyError, TypeError):
-            problems.append(f"事件 {row.seq}：内容无法读取")
-    return prev
+            broken.append((row.seq, f"事件 {row.seq}：内容无法读取"))
+    # the first event that is wrong, in whichever way, is named first
+    told = broken + ([] if not flaws.keys and count else flaws.problems())
+    problems.extend(text for _, text in sorted(told, key=lambda told: told[0]))
+    return prev, count
 
 
 def _compare_set(row: Any, said: dict[str, Any], problems: list[str]) -> None:
@@ -180,11 +214,39 @@ def _orphan_signed(conn: Connection, problems: list[str]) -> None:
         problems.append(f"签署件 {copy.sha256[:12]}：不属于台账中的任何版本")
 
 
-def audit(conn: Connection) -> tuple[list[str], str]:
-    """Return every problem found (the first broken event first) and the chain's head hash."""
+@dataclass
+class Audit:
+    """What ``ledger check`` found: every problem (the first broken event first), the head."""
+
+    problems: list[str]
+    head: str
+    #: the ids of the keys events were checked against
+    keys: list[str] = field(default_factory=list)
+    #: how many events each trusted key signed
+    signed_by: dict[str, int] = field(default_factory=dict)
+    #: how many events there are
+    events: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return it JSON-ready."""
+        return {
+            "ok": not self.problems,
+            "problems": self.problems,
+            "head": self.head,
+            "keys": self.keys,
+            "signed_by": self.signed_by,
+            "events": self.events,
+        }
+
+
+def audit(conn: Connection, keys: Mapping[str, Ed25519PublicKey]) -> Audit:
+    """Check the chain, every event's signature against ``keys`` and every stored row."""
     problems: list[str] = []
-    state = _State()
-    head = _chain(conn, state, problems)
+    state = State()
+    flaws = _Flaws(keys)
+    head, count = _chain(conn, state, problems, flaws)
+    if count and not keys:
+        problems.insert(0, no_keys())
     seen = set()
     for row in conn.execute(select(SETS).order_by(SETS.c.contract_no, SETS.c.version)):
         key = (row.contract_no, row.version)
@@ -199,4 +261,4 @@ def audit(conn: Connection) -> tuple[list[str], str]:
     for number, version in sorted(set(state.sets) - seen):
         problems.append(f"合同 {number} 第 {version} 版：记录被删除")
     _orphan_signed(conn, problems)
-    return problems, head
+    return Audit(problems, head, sorted(keys), flaws.signed_by, count)

@@ -83,7 +83,7 @@ FILES = Table(
     Index("ix_files_sha256", "sha256"),
 )
 
-#: the append-only record, each event's hash covering the previous one's
+#: the append-only record, each event's hash covering the previous one's, and signed
 EVENTS = Table(
     "events",
     METADATA,
@@ -97,6 +97,10 @@ EVENTS = Table(
     Column("body", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    #: the id of the key that signed it (see :mod:`.keys`); None before 0.3.0 signed events
+    Column("key_id", String(64)),
+    #: the Ed25519 signature of its hash, base64: only the key's holder can make it
+    Column("signature", String(128)),
     Index("ix_events_contract", "contract_no", "version"),
 )
 

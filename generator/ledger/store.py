@@ -17,10 +17,10 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
@@ -32,9 +32,17 @@ from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import default_url, masked, sqlite_begin, sqlite_connect, sqlite_file
+from .keys import MAKE_ONE, SigningKey, configured_key_file, load_key, trusted_keys
 from .matches import Match, matching, verdict
+from .rows import Recorded, event_detail, signed_copies, summary
 from .schema import EVENTS, FILES, SETS
 from .supplements import check_supplement
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from .attest import Attested
+    from .audit import Audit
 
 __all__ = [
     "ENVIRONMENT",
@@ -54,36 +62,6 @@ _PG_LOCK = 7_240_115
 _NOT_COLUMNS = frozenset({"data", "templates", "signed_on", "supplement"})  # of a set's record
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """What recording a set did: a new version, the same one again, or the same with new files."""
-
-    contract_no: str
-    version: int
-    outcome: str
-    superseded: int | None = None
-
-    def message(self) -> str:
-        """Return the line the command line prints (Chinese)."""
-        head = f"台账：合同 {self.contract_no} 第 {self.version} 版"
-        if self.outcome == "same":
-            return f"{head}，与已登记的相同，未新增记录"
-        if self.outcome == "files_added":
-            return f"{head}，已补登本次新增的文件"
-        if self.superseded is not None:
-            return f"{head}已登记；第 {self.superseded} 版已被取代"
-        return f"{head}已登记"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return it JSON-ready."""
-        return {
-            "contract_no": self.contract_no,
-            "version": self.version,
-            "outcome": self.outcome,
-            "superseded": self.superseded,
-        }
-
-
 def default_actor() -> str:
     """Return who records from this process: ``$CONTRACTGEN_USER``, else the OS user@host."""
     named = os.environ.get("CONTRACTGEN_USER", "").strip()
@@ -101,11 +79,28 @@ def _now() -> str:
 
 
 class Ledger:
-    """One ledger database, opened (and migrated) once; safe to share between threads."""
+    """One ledger database, opened (and migrated) once; safe to share between threads.
 
-    def __init__(self, url: str | None = None, *, existing: bool = False) -> None:
+    Writing signs every event with the ledger's key (``key_file``, else the file
+    ``CONTRACTGEN_LEDGER_KEY_FILE`` names; see :mod:`.keys`), loaded on the first
+    write: without one nothing is written. Checking and verifying read the public
+    keys ``pubkeys`` (else ``CONTRACTGEN_LEDGER_PUBKEY``'s, else the key's own).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        existing: bool = False,
+        key_file: Path | None = None,
+        pubkeys: Sequence[Path] | None = None,
+    ) -> None:
         """Open a ledger; ``existing``: only one that is there (a query never creates one)."""
         self.url = url or os.environ.get(ENVIRONMENT) or default_url()
+        self._key_file = key_file or configured_key_file()
+        self._key: SigningKey | None = None
+        self._pubkeys = list(pubkeys) if pubkeys else None
+        self._trusted: dict[str, Ed25519PublicKey] | None = None
         self.engine = self._engine(existing)
         self._sqlite = self.engine.dialect.name == "sqlite"
         try:
@@ -152,6 +147,28 @@ class Ledger:
             event.listen(engine, "connect", sqlite_connect)
             event.listen(engine, "begin", sqlite_begin)
         return engine
+
+    def signing_key(self) -> SigningKey:
+        """Return the key events are signed with (loaded once); refuse when there is none.
+
+        Writers call it before they start (a batch, a worker, the service), so that a
+        missing key fails them before anything is made.
+        """
+        if self._key is None:
+            if self._key_file is None:
+                raise LedgerError(
+                    f"签发（写入合同台账）须有台账签名密钥，但未配置：{MAKE_ONE}",
+                    code="ledger.key_missing",
+                    url=self.masked_url,
+                )
+            self._key = load_key(self._key_file)
+        return self._key
+
+    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Return the public keys events are checked against, by key id (loaded once)."""
+        if self._trusted is None:
+            self._trusted = trusted_keys(self._pubkeys)
+        return self._trusted
 
     def close(self) -> None:
         """Close every connection."""
@@ -257,8 +274,8 @@ class Ledger:
                 [{**f, "set_id": set_id, "seals": canonical(f["seals"])} for f in files],
             )
 
-    @staticmethod
     def append(
+        self,
         conn: Connection,
         action: str,
         number: str,
@@ -267,7 +284,8 @@ class Ledger:
         actor: str,
         at: str | None = None,
     ) -> None:
-        """Append an event to the chain (inside :meth:`writing`'s transaction)."""
+        """Append an event to the chain, signed (inside :meth:`writing`'s transaction)."""
+        key = self.signing_key()
         last = conn.execute(select(EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)).scalar()
         seq = (conn.execute(select(func.max(EVENTS.c.seq))).scalar() or 0) + 1
         content = {
@@ -281,8 +299,15 @@ class Ledger:
             "body": canonical({**body, "generator": str(identity())}),
         }
         prev = last or GENESIS
+        chained = event_hash(prev, content)
         conn.execute(
-            insert(EVENTS).values(**content, prev_hash=prev, hash=event_hash(prev, content))
+            insert(EVENTS).values(
+                **content,
+                prev_hash=prev,
+                hash=chained,
+                key_id=key.key_id,
+                signature=key.sign(chained),
+            )
         )
 
     def void(self, contract_no: str, version: int, reason: str, actor: str | None = None) -> None:
@@ -348,7 +373,7 @@ class Ledger:
         if signed_to is not None:
             query = query.where(SETS.c.signed_on <= signed_to)
         with self.reading() as conn:
-            return [_summary(row) for row in conn.execute(query)]
+            return [summary(row) for row in conn.execute(query)]
 
     def show(self, contract_no: str, version: int | None = None) -> dict[str, Any]:
         """Return one version (the newest if not given) with its data and files."""
@@ -366,9 +391,9 @@ class Ledger:
             files = conn.execute(
                 select(FILES).where(FILES.c.set_id == row.id).order_by(FILES.c.name)
             ).all()
-            signed = _signed_copies(conn, row.id)
+            signed = signed_copies(conn, row.id)
         return {
-            **_summary(row),
+            **summary(row),
             "data": json.loads(row.data),
             "templates": json.loads(row.templates),
             "signed_copies": signed,
@@ -403,7 +428,9 @@ class Ledger:
                 "action": r.action,
                 "version": r.version,
                 "hash": r.hash,
-                **_event_detail(r.action, body := json.loads(r.body)),
+                # the key that signed it (None before 0.3.0 signed events)
+                "key_id": r.key_id,
+                **event_detail(r.action, body := json.loads(r.body)),
                 # the program that wrote the event (absent from events older than 0.2.0)
                 "generator": body.get("generator"),
             }
@@ -412,10 +439,24 @@ class Ledger:
 
     def check(self) -> tuple[list[str], str]:
         """Recompute the chain and every stored row; return (problems, the head hash)."""
+        done = self.audit()
+        return done.problems, done.head
+
+    def audit(self) -> Audit:
+        """Check the chain, every event's signature and every stored row (``ledger check``)."""
         from .audit import audit
 
+        keys = self.trusted_keys()
         with self.reading() as conn:
-            return audit(conn)
+            return audit(conn, keys)
+
+    def attest(self, sha256: str) -> Attested:
+        """Return the records of a file, and whether the signed events that make them hold."""
+        from .attest import attest
+
+        keys = self.trusted_keys()
+        with self.reading() as conn:
+            return attest(conn, sha256.lower(), keys)
 
 
 def _same(current: Any, record: dict[str, Any]) -> bool:
@@ -425,46 +466,3 @@ def _same(current: Any, record: dict[str, Any]) -> bool:
         and current.templates_sha256 == record["templates_sha256"]
         and current.generator_version == record["generator_version"]
     )
-
-
-def _summary(row: Any) -> dict[str, Any]:
-    return {
-        "contract_no": row.contract_no,
-        "version": row.version,
-        "status": row.status,
-        "status_reason": row.status_reason,
-        "project_name": row.project_name,
-        "supplier": row.supplier,
-        "amount": row.amount,
-        "signed_on": row.signed_on.isoformat(),
-        "issued_at": row.issued_at,
-        "issued_by": row.issued_by,
-        "published_on": row.published_on.isoformat() if row.published_on else None,
-        "input_sha256": row.input_sha256,
-        "templates_sha256": row.templates_sha256,
-        "generator_version": row.generator_version,
-        # what its signed copies say: None, partly_signed or signed, and the latest signing time
-        "signing": row.signing,
-        "signed_at": row.signed_at,
-    }
-
-
-def _signed_copies(conn: Connection, set_id: int) -> list[dict[str, Any]]:
-    """Return a version's signed copies (see :mod:`.signed`), oldest first."""
-    from .signed import copies_of
-
-    return copies_of(conn, set_id)
-
-
-def _event_detail(action: str, body: dict[str, Any]) -> dict[str, Any]:
-    if action == "issue":
-        return {"supersedes": body.get("supersedes"), "files": len(body.get("files", []))}
-    if action == "add_files":
-        return {"files": len(body.get("files", []))}
-    if action == "sign":
-        from .signed import sign_detail
-
-        return sign_detail(body)
-    if action == "publish":
-        return {"published_on": body.get("published_on"), "files": len(body.get("files", []))}
-    return {"reason": body.get("reason", "")}

@@ -3,7 +3,9 @@
 A file's verdict is ``current`` when one of the versions that issued it is
 the contract's issued version, ``outdated`` when it was issued but every such
 version has since been superseded or voided, ``unknown`` when it was never
-issued here. A request's verdict is the worst of its files' (``unknown``, then
+issued here, ``untrusted`` when the ledger's signed events do not vouch for
+what its tables say (see :mod:`.attest`: the file's ``problems`` say why). A
+request's verdict is the worst of its files' (``untrusted``, ``unknown``, then
 ``outdated``); a zip without files is ``unknown``: nothing in it was verified.
 
 A body sent as ``application/zip`` is a set's zip and each of its entries is
@@ -27,7 +29,7 @@ from typing import Any
 from ..errors import LedgerError
 from ..pipeline import MANIFEST
 from ..publication import MANIFEST as PUBLICATION_MANIFEST
-from .store import Ledger, verdict
+from .store import Ledger
 
 __all__ = ["ZIP_ENTRIES_MAX", "ZIP_EXPANDED_MAX", "verify_body"]
 
@@ -47,7 +49,7 @@ _ZIP_ERRORS = (
     ValueError,
 )
 #: the worse of two verdicts wins
-_RANK = {"current": 0, "outdated": 1, "unknown": 2}
+_RANK = {"current": 0, "outdated": 1, "unknown": 2, "untrusted": 3}
 
 
 def _unreadable(detail: str) -> LedgerError:
@@ -112,8 +114,8 @@ def verify_body(ledger: Ledger, media: str, body: bytes) -> dict[str, Any]:
     files = []
     worst = "unknown"
     for index, (name, digest) in enumerate(_files(media, body)):
-        matches = ledger.find(digest)
-        said = verdict(matches)
+        found = ledger.attest(digest)
+        said = found.verdict
         if index == 0 or _RANK[said] > _RANK[worst]:
             worst = said
         files.append(
@@ -121,7 +123,8 @@ def verify_body(ledger: Ledger, media: str, body: bytes) -> dict[str, Any]:
                 "name": name,
                 "sha256": digest,
                 "verdict": said,
-                "matches": [m.to_dict() for m in matches],
+                "matches": [m.to_dict() for m in found.matches],
+                "problems": found.problems,
             }
         )
     return {"verdict": worst, "files": files}

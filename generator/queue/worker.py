@@ -222,8 +222,10 @@ def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) 
     # answered: Celery configures no logging of its own (and redirects no output)
     signals.setup_logging.connect(_keep_our_logging, weak=False)
     if config.ledger is not None:
-        # reached and migrated once, here: a ledger that cannot be used fails the start
-        Ledger(config.ledger).close()
+        # reached and migrated once, here, its signing key loaded: a ledger that cannot
+        # be used (or written: no key) fails the start
+        with Ledger(config.ledger) as ledger:
+            ledger.signing_key()
     app = celery_app(config.broker)
     check_broker(app, config.broker)
     register(app)

@@ -29,7 +29,7 @@ This module wires the routes to their handlers; the rest of the house:
 ``kind_routes`` the handlers of ``/v1/kinds``
 ``publication_routes`` the handler of ``/v1/publications``
 ``ledger_routes`` the handlers of ``/v1/verify`` and ``/v1/ledger``
-``verification`` a file's verdict: current, outdated, unknown
+``verification`` a file's verdict: current, outdated, unknown, untrusted
 ``bodies``      request bodies: type, size, read timeout, JSON
 ``negotiation`` ``Content-Type`` and ``Accept``
 ``admission``   the Generator and ledger, the slots and queue, deadlines (503, 504)

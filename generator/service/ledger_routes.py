@@ -18,7 +18,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..errors import LedgerError
-from ..ledger import Ledger, verdict, verify_body
+from ..ledger import Ledger, verify_body
 from ..ledger.supplements import supplements
 from . import problems
 from .admission import runtime_of
@@ -127,10 +127,10 @@ async def ledger_history(request: Request, contract_no: _ContractNo) -> JSONResp
     return JSONResponse({"contract_no": contract_no, "events": events, "supplements": added})
 
 
-# ``GET /v1/ledger/check``: the event chain and every row recomputed.
+# ``GET /v1/ledger/check``: the event chain, every event's signature and every row recomputed.
 async def ledger_check(request: Request) -> JSONResponse:
-    found, head = await _read(request, lambda ledger: ledger.check())
-    return JSONResponse({"ok": not found, "problems": found, "head": head})
+    done = await _read(request, lambda ledger: ledger.audit())
+    return JSONResponse(done.to_dict())
 
 
 #: what a signed copy may be sent as
@@ -157,11 +157,11 @@ def _take_signed(ledger: Ledger, body: bytes, actor: str) -> dict[str, Any]:
             raise
         raise problems.signed_refused(exc.code, exc.detail) from None
     shown = ledger.show(done.contract_no, done.version)
-    matches = ledger.find(hashlib.sha256(body).hexdigest())
+    found = ledger.attest(hashlib.sha256(body).hexdigest())
     return {
         **done.to_dict(),
         "message": done.message(),
-        "verdict": verdict(matches),
+        "verdict": found.verdict,
         "status": shown["status"],
     }
 

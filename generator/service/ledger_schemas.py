@@ -39,9 +39,10 @@ _STATUS: dict[str, Any] = {
 }
 _VERDICT: dict[str, Any] = {
     "type": "string",
-    "enum": ["current", "outdated", "unknown"],
+    "enum": ["current", "outdated", "unknown", "untrusted"],
     "description": "current: issued here and in force; outdated: issued here, since "
-    "superseded or voided; unknown: not issued here",
+    "superseded or voided; unknown: not issued here; untrusted: the ledger's signed "
+    "events do not vouch for its records (rewritten or extended without its key)",
 }
 
 _RECORDED = _object(
@@ -139,13 +140,20 @@ _FILE_VERDICT = _object(
         "sha256": _SHA256,
         "verdict": _VERDICT,
         "matches": {"type": "array", "items": _ref("LedgerMatch")},
+        "problems": {
+            "type": "array",
+            "items": _TEXT,
+            "description": "why the ledger cannot be trusted on this file (untrusted); "
+            "empty otherwise",
+        },
     }
 )
 _VERIFICATION = _object(
     {
         "verdict": {
             **_VERDICT,
-            "description": "the worst of the files' verdicts (unknown, then outdated); "
+            "description": "the worst of the files' verdicts (untrusted, unknown, then "
+            "outdated); "
             "unknown for a zip without files",
         },
         "files": {"type": "array", "items": _ref("FileVerdict")},
@@ -192,6 +200,11 @@ _EVENT = _object(
         "action": {"type": "string", "enum": ["issue", "add_files", "void", "publish", "sign"]},
         "version": _INT,
         "hash": _SHA256,
+        "key_id": {
+            **_nullable(_TEXT),
+            "description": "the id (SHA256:… fingerprint) of the key that signed it; "
+            "null for an event recorded before signing",
+        },
         "supersedes": _nullable(_INT),
         "files": _INT,
         "reason": _TEXT,
@@ -209,6 +222,7 @@ _EVENT = _object(
     "sha256",
     "signed_at",
     "signers",
+    "key_id",
 )
 _SIGNED_COPY_ROW = _object(
     {
@@ -292,6 +306,18 @@ LEDGER_SCHEMAS: dict[str, dict[str, Any]] = {
             "ok": {"type": "boolean"},
             "problems": {"type": "array", "items": _TEXT},
             "head": {**_TEXT, "description": "the hash of the last event"},
+            "keys": {
+                "type": "array",
+                "items": _TEXT,
+                "description": "the ids (SHA256:… fingerprints) of the public keys the "
+                "events' signatures were checked against",
+            },
+            "signed_by": {
+                "type": "object",
+                "additionalProperties": _INT,
+                "description": "how many events each of those keys signed",
+            },
+            "events": {**_INT, "description": "how many events the ledger holds"},
         }
     ),
 }

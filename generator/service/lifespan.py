@@ -46,6 +46,8 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
             if settings.ledger:
                 ledger = await anyio.to_thread.run_sync(Ledger, settings.ledger)
                 stack.push_async_callback(anyio.to_thread.run_sync, ledger.close)
+                # the service issues: without its signing key it would record nothing
+                await anyio.to_thread.run_sync(ledger.signing_key)
             generator = Generator(
                 workers=settings.workers,
                 timeout=settings.timeout,

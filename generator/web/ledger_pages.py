@@ -60,6 +60,8 @@ VERDICTS = {
     "current": "现行版本：是本台账登记签发的文件",
     "outdated": "已登记，但该版本已被取代或作废",
     "unknown": "未在本台账登记",
+    "untrusted": "台账不可信：其签名的登记事件不能证实这份记录，无法核验"
+    "（请管理员运行 contractgen ledger check）",
 }
 
 

@@ -38,8 +38,12 @@ PROBE_SECONDS = 2.5
 
 
 def _environment(**variables: str) -> dict[str, str]:
-    """Return this process's environment without any CONTRACTGEN_* but the ``variables``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTRACTGEN_")}
+    """Return this process's environment without any CONTRACTGEN_* but the ``variables``.
+
+    The session's ledger key stays: a service with a ledger issues, and signs.
+    """
+    kept = {"CONTRACTGEN_LEDGER_KEY_FILE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTRACTGEN_") or k in kept}
     return {**env, **{f"CONTRACTGEN_{name}": value for name, value in variables.items()}}
 
 

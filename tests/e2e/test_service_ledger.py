@@ -24,8 +24,10 @@ import httpx
 import pytest
 
 from generator.ledger import Ledger
+from generator.ledger.keys import KEY_ENVIRONMENT, load_key
 
 from ..conftest import ROOT
+from .test_ledger_key import FORGED, append_add_files, forge
 from .test_service import (
     TOKEN,
     Server,
@@ -282,7 +284,7 @@ def test_verify_refuses_what_it_cannot_read(served: tuple[Server, httpx.Client])
 def test_list_show_history_and_check_over_http(
     served: tuple[Server, httpx.Client], seed_data: dict[str, Any], tmp_path: Path
 ) -> None:
-    _, client = served
+    server, client = served
     assert recorded(make_pdf(client, seed_data, "acceptance_plan"))["version"] == 1
     v2 = changed(seed_data, project_name="第二版项目")
     assert recorded(make_pdf(client, v2, "acceptance_plan"))["version"] == 2
@@ -358,6 +360,29 @@ def test_list_show_history_and_check_over_http(
     tampered = client.get("/v1/ledger/check")
     assert tampered.status_code == 200
     assert tampered.json()["ok"] is False and tampered.json()["problems"]
+    assert tampered.json()["keys"] == [load_key(Path(os.environ[KEY_ENVIRONMENT])).key_id]
+
+    # A forged add_files event, the chain recomputed without the key: its signature fails,
+    # and the forged file is no more 有效 over HTTP than on the command line
+    forged_at = forge(ledger_url(tmp_path), append_add_files)
+    forged = client.get("/v1/ledger/check").json()
+    assert forged["ok"] is False and forged["events"] == forged_at, forged
+    assert any(
+        p.startswith(f"事件 {forged_at}：") and "[ledger.event_signature]" in p
+        for p in forged["problems"]
+    ), forged
+    said = verify(client, FORGED, {"Content-Type": "application/pdf"})
+    assert said["verdict"] == "untrusted" and said["files"][0]["verdict"] == "untrusted", said
+    assert any("[ledger.event_signature]" in p for p in said["files"][0]["problems"]), said
+    # and the workbench's 核验 page says so, naming the reason
+    with httpx.Client(base_url=server.url, timeout=60) as web:
+        csrf = web.get("/login").cookies["contractgen_csrf"]
+        assert web.post("/login", data={"token": TOKEN, "csrf": csrf}).status_code == 303
+        csrf = web.cookies["contractgen_csrf"]
+        page = web.post("/verify", data={"csrf": csrf}, files={"file": ("forged.pdf", FORGED)})
+    assert page.status_code == 200, page.text
+    assert "台账不可信" in page.text and "[ledger.event_signature]" in page.text
+    assert "现行版本：" not in page.text and 'class="verdict-untrusted"' in page.text
 
 
 # --- the token, no ledger, an unusable ledger ----------------------------------------------

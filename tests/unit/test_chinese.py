@@ -67,6 +67,7 @@ NAMES = {
     "zsh",
     "shell",
     "ps",
+    "chmod",
     "Authorization",
     # lowercase, as file names and URLs end
     "csv",

@@ -64,7 +64,11 @@ def test_compose_runs_the_service_the_workers_redis_and_postgres_with_volumes() 
     assert services["worker"]["command"] == ["worker"]
     redis = services["redis"]
     assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
-    mounts = {s: {v.split(":", 1)[1] for v in services[s]["volumes"]} for s in services}
+    # SOURCE:TARGET[:ro], the source perhaps a ${VARIABLE:?message}
+    mounts = {
+        s: {v.removesuffix(":ro").rsplit(":", 1)[1] for v in services[s]["volumes"]}
+        for s in services
+    }
     assert "/data" in mounts["redis"]
     assert "/var/lib/postgresql/data" in mounts["postgres"]
     # the jobs' folder: one volume at the same path in the service and the workers
@@ -75,6 +79,8 @@ def test_compose_runs_the_service_the_workers_redis_and_postgres_with_volumes() 
         assert environment["CONTRACTGEN_BROKER"].startswith("redis://redis:")
         assert environment["CONTRACTGEN_LEDGER"].startswith("postgresql+psycopg://")
         assert "@postgres:" in environment["CONTRACTGEN_LEDGER"]
+        # the ledger's signing key, a file mounted into both (never in the database)
+        assert environment["CONTRACTGEN_LEDGER_KEY_FILE"] in mounts[name]
     assert set(compose["volumes"]) >= {"redis", "postgres"}
 
 
