@@ -12,10 +12,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from ..domain.amount import rmb_upper
 from ..errors import ContractError, InputError, InvalidContractError, UsageError
@@ -28,7 +27,7 @@ from .environment import add_operations, from_environment
 from .extras import require, require_ledger
 from .kinds import KIND_HELP, add_kind_commands, template_folder, use_kinds
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger, use_ledger_key
-from .parser import Parser, VersionAction
+from .parser import Parser, VersionAction, number
 from .publish import add_publish_commands, iso_day
 from .queue import add_queue_commands, remote_batch, serve_queue_settings
 from .users import add_user_commands, loopback, serve_token, users_file
@@ -236,26 +235,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve(settings)
 
 
-def _number(
-    kind: Callable[[str], float], low: float, high: float, unit: str = ""
-) -> Callable[[str], Any]:
-    """Return an argparse type: a number of ``kind`` from ``low`` to ``high``."""
-    name = "整数" if kind is int else "数"
-
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"应为{name}，不是 {text!r}") from None
-        if not low <= value <= high:  # NaN too
-            raise argparse.ArgumentTypeError(f"应在 {low:g} 到 {high:g} {unit}之间，不是 {text}")
-        return value
-
-    return parse
-
-
 #: LibreOffice workers: each office takes about 300 MB
-_WORKERS = _number(int, 1, 64)
+_WORKERS = number(int, 1, 64)
 
 
 #: the help of --kind and of --kinds
@@ -356,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="运行 HTTP 服务（供电子签章平台调用）")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
     serve_cmd.add_argument(
-        "--port", type=_number(int, 1, 65535), default=8000, help="端口（默认 8000）"
+        "--port", type=number(int, 1, 65535), default=8000, help="端口（默认 8000）"
     )
     serve_cmd.add_argument(
         "--workers", type=_WORKERS, default=None, help="LibreOffice 进程数（1–64，默认每核一个）"
@@ -373,49 +354,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument(
         "--max-body",
-        type=_number(int, 1, 16 << 20),
+        type=number(int, 1, 16 << 20),
         default=1 << 20,
         metavar="BYTES",
         help="请求体上限（默认 1 MiB，最多 16 MiB）",
     )
     serve_cmd.add_argument(
         "--timeout",
-        type=_number(float, 1, 3600, "秒"),
+        type=number(float, 1, 3600, "秒"),
         default=120.0,
         metavar="S",
         help="单个请求时限（秒，默认 120）",
     )
     serve_cmd.add_argument(
         "--read-timeout",
-        type=_number(float, 0.5, 600, "秒"),
+        type=number(float, 0.5, 600, "秒"),
         default=15.0,
         metavar="S",
         help="客户端发送请求头、再发送请求体各自的时限（秒，默认 15），超时即关闭连接",
     )
     serve_cmd.add_argument(
         "--max-connections",
-        type=_number(int, 8, 100000),
+        type=number(int, 8, 100000),
         default=None,
         metavar="N",
         help="同时打开的连接数上限（默认按打开文件数上限，最多 1000）",
     )
     serve_cmd.add_argument(
         "--queue",
-        type=_number(int, 0, 10000),
+        type=number(int, 0, 10000),
         default=None,
         metavar="N",
         help="等待渲染的请求数上限（默认 workers*2）",
     )
     serve_cmd.add_argument(
         "--cached-sets",
-        type=_number(int, 0, 1000),
+        type=number(int, 0, 1000),
         default=8,
         metavar="N",
         help="按输入哈希在内存中保留最近生成的全套文件数（默认 8，0 为不保留）",
     )
     serve_cmd.add_argument(
         "--session-idle",
-        type=_number(int, 1, 720),
+        type=number(int, 1, 720),
         default=30,
         metavar="MIN",
         help="工作台登录后无操作多少分钟即退出（默认 30；自登录起最长 12 小时）",

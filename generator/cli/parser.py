@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-__all__ = ["Parser", "VersionAction"]
+__all__ = ["Parser", "VersionAction", "number"]
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -79,3 +79,21 @@ class VersionAction(argparse.Action):
         print(f"contractgen {made_by.text()}")
         print(f"程序标识 {made_by}")
         parser.exit()
+
+
+def number(
+    kind: Callable[[str], float], low: float, high: float, unit: str = ""
+) -> Callable[[str], Any]:
+    """Return an argparse type: a number of ``kind`` from ``low`` to ``high``."""
+    name = "整数" if kind is int else "数"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"应为{name}，不是 {text!r}") from None
+        if not low <= value <= high:  # NaN too
+            raise argparse.ArgumentTypeError(f"应在 {low:g} 到 {high:g} {unit}之间，不是 {text}")
+        return value
+
+    return parse

@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, cast
 
 from pydantic import (
-    AfterValidator,
-    BeforeValidator,
     Field,
     TypeAdapter,
     ValidationError,
@@ -42,7 +40,8 @@ from .context import (
 )
 from .declaration import DECLARATION, KindSpec, line_of, read_declaration
 from .fields import FieldDef, build_fields, build_model, camel
-from .model import Contract, Record, value_at
+from .model import Contract, value_at
+from .publication import publication_model
 from .rules import RuleCheck, RuleProblem, compile_rule
 from .seal_blocks import SealLine, check_seal_lines, seal_lines
 from .supplements import SupplementProblem, supplement_rules
@@ -80,7 +79,7 @@ class ContractKind:
                 self.title_of,
                 self.label_of,
             )
-        self.publication_model = self._publication_model()
+        self.publication_model = publication_model(self)
         publication: Any = (
             self.publication_model | None,
             Field(default=None, title="合同公告", exclude_if=lambda v: v is None),
@@ -375,68 +374,6 @@ class ContractKind:
         added = given.withhold if given is not None else []
         return tuple(dict.fromkeys([*publication.withhold, *mobiles, *added]))
 
-    def _publication_model(self) -> type[Record]:
-        spec = self.spec.publication
-
-        def path(value: str) -> str:
-            return self._withholdable(value.strip())
-
-        withhold = Annotated[
-            list[Annotated[str, Field(max_length=200), AfterValidator(path)]],
-            Field(max_length=notice.WITHHOLD_MAX),
-        ]
-        method = Literal[notice.PROCUREMENT_METHODS]  # type: ignore[valid-type]
-        price = Annotated[notice.Amount | None, BeforeValidator(lambda v: None if v == "" else v)]
-        model: type[Record] = create_model(
-            f"{camel(self.id)}Publication",
-            __base__=Record,
-            __doc__="合同公告：公开文本隐去的字段，以及合同中没有的公告事项",
-            withhold=(
-                withhold,
-                Field(
-                    default_factory=list,
-                    title="公开文本隐去的字段",
-                    description="字段的名称或路径，如 "
-                    + self.label_of((spec.withhold or ["supplier.bank.account"])[0]),
-                ),
-            ),
-            withhold_text=(
-                Annotated[list[notice.WithheldText], Field(max_length=notice.WITHHOLD_MAX)],
-                Field(
-                    default_factory=list,
-                    title="公开文本隐去的文字",
-                    description="自由文本中须隐去的号码或文字，如乙方联系人的手机号；"
-                    "公开文本与合同公告中凡有此文字处均印作＊＊＊",
-                ),
-            ),
-            public_numbers=(
-                Annotated[list[notice.PublicNumber], Field(max_length=notice.WITHHOLD_MAX)],
-                Field(
-                    default_factory=list,
-                    title="可公开的号码",
-                    description="自由文本中确可公开的电话等号码，如单位总机 021-12345678；"
-                    "未列出的手机号、电话、账号、身份证号不予公开",
-                ),
-            ),
-            project_no=(notice.ProjectNo, Field(default=None, title="项目编号")),
-            procurement_method=(method, Field(default=spec.procurement_method, title="采购方式")),
-            subject_name=(
-                notice.SubjectName,
-                Field(default=None, title="主要标的名称", description="可不填：同项目名称"),
-            ),
-            requirements=(
-                notice.Requirements,
-                Field(default=None, title="规格型号（或服务要求）", description="可不填"),
-            ),
-            quantity=(notice.Quantity, Field(default=spec.quantity, title="主要标的数量")),
-            unit_price=(
-                price,
-                Field(default=None, title="主要标的单价（元）", description="可不填：同合同金额"),
-            ),
-            other=(notice.NoticeOther, Field(default="无", title="其他补充事宜")),
-        )
-        return model
-
     @cached_property
     def withholdable(self) -> dict[str, str]:
         """Return each field the public copy may withhold, by path, with its label in words.
@@ -467,7 +404,7 @@ class ContractKind:
             names.setdefault(label.replace(" · ", ""), path)
         return names
 
-    def _withholdable(self, given: str) -> str:
+    def withhold_path(self, given: str) -> str:
         path = self._withhold_names.get(given) or self._withhold_names.get(given.replace(" ", ""))
         path = path or given
         if path not in self.data_paths:
