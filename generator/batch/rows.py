@@ -19,7 +19,7 @@ from ..identity import identity
 from ..inputs import Record
 from ..kinds import Contract, check
 from ..ledger import Ledger, publishing
-from ..pipeline import MANIFEST, Generator, write_folder, write_set
+from ..pipeline import MANIFEST, Generator, staged_folder, staged_set, write_folder, write_set
 from ..publication import MANIFEST as PUBLICATION_MANIFEST
 from ..publication import NOTICE_JSON, public_folder_name, publication_issues, publish
 from ..publication.publish import public_notice
@@ -154,8 +154,12 @@ def make_set(
         note = "" if options.issue else "草稿（未签发）"
         folder = write_set(contract_set, out_dir)
     else:
-        with ledger.recording(contract_set, actor) as recorded:
-            folder = write_set(contract_set, out_dir)
+        # Written whole, recorded, then put in place (see staged_folder).
+        with (
+            staged_set(contract_set, out_dir) as folder,
+            ledger.recording(contract_set, actor) as recorded,
+        ):
+            pass
         note = recorded.message()
     if options.publish:
         published = _publish(generator, ledger, contract, out_dir, options, actor)
@@ -178,8 +182,12 @@ def _publish(
     if ledger is None:
         write_folder(out_dir, name, files, contract.envelope.contract_no, PUBLICATION_MANIFEST)
         return due
-    with publishing(ledger, made, actor) as published:
-        write_folder(out_dir, name, files, contract.envelope.contract_no, PUBLICATION_MANIFEST)
+    contract_no = contract.envelope.contract_no
+    with (
+        staged_folder(out_dir, name, files, contract_no, PUBLICATION_MANIFEST),
+        publishing(ledger, made, actor) as published,
+    ):
+        pass
     return f"{due}；{published.message()}"
 
 

@@ -36,6 +36,7 @@ from ..errors import (
     InputTooLargeError,
     InvalidContractError,
     Issue,
+    LedgerError,
     OutputConflictError,
     UsageError,
     unrenderable,
@@ -125,6 +126,9 @@ def _make(contract: Contract, out_dir: Path, options: Options) -> tuple[str, str
         code = "output.exists" if isinstance(exc, OutputConflictError) else "generate.failed"
         if isinstance(exc, InvalidContractError) and exc.issues:
             code = exc.issues[0].code  # a publication refused (publish.withheld_in_text …)
+        if isinstance(exc, LedgerError):
+            code = exc.code  # ledger.vanished, ledger.unreachable …: not recorded, not written
+            raise _RowFailed(code, exc.detail) from None
         raise _RowFailed(code, failure_text(exc)) from None
 
 
@@ -336,8 +340,7 @@ def run_batch(
     if options.ledger is not None:
         # Reached and migrated once, here, its signing key loaded: one that cannot be used
         # fails the batch before anything is written, and the workers find it ready.
-        with Ledger(options.ledger) as ledger:
-            ledger.signing_key()
+        with Ledger(options.ledger, writer=True) as ledger:
             if options.issue:
                 known = {
                     (s["contract_no"], s["input_sha256"], s["templates_sha256"])

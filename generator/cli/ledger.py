@@ -77,14 +77,9 @@ def open_ledger(args: argparse.Namespace, existing: bool = False) -> Any:
     from ..ledger import ENVIRONMENT, Ledger
 
     require_ledger(args.ledger or os.environ.get(ENVIRONMENT))
-    ledger = Ledger(args.ledger, existing=existing, pubkeys=getattr(args, "ledger_pubkey", None))
-    if not existing and getattr(args, "issue", True):
-        try:
-            ledger.signing_key()
-        except BaseException:
-            ledger.close()
-            raise
-    return ledger
+    writer = not existing and getattr(args, "issue", True)
+    pubkeys = getattr(args, "ledger_pubkey", None)
+    return Ledger(args.ledger, existing=existing, pubkeys=pubkeys, writer=writer)
 
 
 def _json(value: Any) -> None:

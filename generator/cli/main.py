@@ -169,7 +169,7 @@ DRAFT_NOTE = (
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from ..pipeline import render_set, set_templates, write_set
+    from ..pipeline import render_set, set_templates, staged_set, write_set
 
     _issue_or_not(args)
     _output_folder(args.output)
@@ -184,8 +184,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
         if not args.no_ledger:
             print(DRAFT_NOTE, file=sys.stderr)
         return 0
-    with ledger, ledger.recording(made) as recorded:
-        written = write_set(made, args.output)  # not written: not recorded
+    # Written whole, recorded, then put in place: not written, not recorded; not
+    # recorded (a full disk under the ledger, a ledger gone), no folder either.
+    with ledger, staged_set(made, args.output) as written, ledger.recording(made) as recorded:
+        pass
     print(written)
     print(recorded.message(), file=sys.stderr)
     return 0

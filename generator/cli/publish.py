@@ -39,15 +39,20 @@ def _reason(exc: ValueError) -> str:
 def publish_into(publication: Any, out_dir: Path, ledger: Any) -> tuple[Path, str]:
     """Write a publication's folder (recorded in the ledger when given); return it and a note."""
     from ..ledger import publishing
-    from ..pipeline import write_folder
+    from ..pipeline import staged_folder, write_folder
     from ..publication import MANIFEST, public_folder_name
 
     name = public_folder_name(publication.contract_no)
     files = publication.files()
     if ledger is None:
         return write_folder(out_dir, name, files, publication.contract_no, MANIFEST), ""
-    with publishing(ledger, publication) as published:
-        folder = write_folder(out_dir, name, files, publication.contract_no, MANIFEST)
+    # Recorded, then put in place: a folder the ledger does not know never appears.
+    contract_no = publication.contract_no
+    with (
+        staged_folder(out_dir, name, files, contract_no, MANIFEST) as folder,
+        publishing(ledger, publication) as published,
+    ):
+        pass
     return folder, published.message()
 
 

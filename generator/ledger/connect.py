@@ -6,6 +6,7 @@ import contextlib
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import URL, make_url
@@ -13,7 +14,16 @@ from sqlalchemy.exc import ArgumentError
 
 from ..errors import LedgerError
 
-__all__ = ["default_url", "masked", "sqlite_begin", "sqlite_connect", "sqlite_file"]
+__all__ = [
+    "default_url",
+    "file_identity",
+    "in_words",
+    "masked",
+    "sqlite_begin",
+    "sqlite_connect",
+    "sqlite_file",
+    "still_there",
+]
 
 
 def default_url() -> str:
@@ -37,7 +47,8 @@ def sqlite_file(url: URL, existing: bool, shown: str) -> URL:
     refused (``ledger.missing``), never created empty by a mistyped path, and a file
     this user cannot write (a read-only mount) is opened read-only and immutable.
     Otherwise the file is created, with its folder, readable by its owner alone (0600:
-    bank accounts are inside; SQLite gives its -wal and -shm files the same mode).
+    bank accounts are inside; SQLite gives its -wal and -shm files the same mode), and
+    then opened without SQLite's own creating (``mode=rw``).
     """
     path = Path(str(url.database)).expanduser()
     if existing:
@@ -50,12 +61,15 @@ def sqlite_file(url: URL, existing: bool, shown: str) -> URL:
             )
         if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
             query = {**url.query, "mode": "ro", "immutable": "1", "uri": "true"}
-            return url.set(database=f"file:{path}", query=query)
+            return url.set(database=f"file:{quote(str(path))}", query=query)
         return url
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    return url
+    # Opened as it is now, never created again: a ledger deleted while a writer runs is
+    # not silently replaced by an empty one on the next connection.
+    query = {**url.query, "mode": "rw", "uri": "true"}
+    return url.set(database=f"file:{quote(str(path))}", query=query)
 
 
 def sqlite_connect(dbapi_connection: Any, _: Any) -> None:
@@ -83,3 +97,57 @@ def _read_only(cursor: Any) -> bool:
     rows = cursor.execute("PRAGMA database_list").fetchall()
     file = next((row[2] for row in rows if row[1] == "main"), "")
     return bool(file) and not os.access(file, os.W_OK)
+
+
+def file_identity(path: Path) -> tuple[int, int]:
+    """Return what tells one file from another at the same path: its device and inode."""
+    found = os.stat(path)
+    return found.st_dev, found.st_ino
+
+
+def still_there(file: tuple[Path, tuple[int, int]] | None, shown: str) -> None:
+    """Refuse to write a SQLite ledger whose file is no longer the one opened.
+
+    Deleted, moved or replaced while open, its connection would go on writing into a
+    file no one can read again and report every set 已登记: each write after that fails
+    instead (``ledger.vanished``), and rolls back. ``file``: the path and its
+    :func:`file_identity` when opened (None: not a SQLite file).
+    """
+    if file is None:
+        return
+    path, opened = file
+    try:
+        same = file_identity(path) == opened
+    except OSError:
+        same = False
+    if not same:
+        raise LedgerError(
+            f"合同台账 {shown} 已不是打开时的文件（被删除、移走或替换）："
+            "本次未登记，其后的也不会登记；请查明原因，恢复台账后重新运行",
+            code="ledger.vanished",
+            url=shown,
+        )
+
+
+#: what the database drivers say, as a clerk reads it
+_REASONS = {
+    "database or disk is full": "台账所在的磁盘已满",
+    "unable to open database file": "无法打开台账文件（不存在或无权访问）",
+    "database is locked": "台账被其他进程锁定，等待超时",
+    "attempt to write a readonly database": "台账是只读的，无法写入",
+    "disk i/o error": "读写台账时磁盘出错",
+    "database disk image is malformed": "台账文件已损坏",
+    "file is not a database": "该文件不是合同台账",
+    "connection refused": "连接被拒绝（数据库未运行，或地址、端口有误）",
+    "timeout expired": "连接超时",
+    "password authentication failed": "数据库用户名或密码不对",
+}
+
+
+def in_words(reason: str) -> str:
+    """Return a database driver's reason in Chinese where it is a known one."""
+    lowered = reason.lower()
+    for said, words in _REASONS.items():
+        if said in lowered:
+            return words
+    return reason

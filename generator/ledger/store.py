@@ -12,6 +12,7 @@ at once end as version 1 and version 2, and the event chain stays a chain.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import json
@@ -31,7 +32,16 @@ from ..identity import identity
 from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
-from .connect import default_url, masked, sqlite_begin, sqlite_connect, sqlite_file
+from .connect import (
+    default_url,
+    file_identity,
+    in_words,
+    masked,
+    sqlite_begin,
+    sqlite_connect,
+    sqlite_file,
+    still_there,
+)
 from .keys import MAKE_ONE, SigningKey, configured_key_file, load_key, trusted_keys
 from .matches import Match, matching, verdict
 from .rows import Recorded, event_detail, signed_copies, summary
@@ -94,13 +104,21 @@ class Ledger:
         existing: bool = False,
         key_file: Path | None = None,
         pubkeys: Sequence[Path] | None = None,
+        writer: bool = False,
     ) -> None:
-        """Open a ledger; ``existing``: only one that is there (a query never creates one)."""
+        """Open a ledger; ``existing``: only one that is there (a query never creates one).
+
+        ``writer``: the signing key is loaded first, so that a writer without one is
+        refused before a ledger is even created.
+        """
         self.url = url or os.environ.get(ENVIRONMENT) or default_url()
         self._key_file = key_file or configured_key_file()
         self._key: SigningKey | None = None
         self._pubkeys = list(pubkeys) if pubkeys else None
         self._trusted: dict[str, Ed25519PublicKey] | None = None
+        if writer:
+            self.signing_key()
+        self._file: tuple[Path, tuple[int, int]] | None = None
         self.engine = self._engine(existing)
         self._sqlite = self.engine.dialect.name == "sqlite"
         try:
@@ -119,7 +137,7 @@ class Ledger:
 
     def unreachable(self, exc: BaseException) -> LedgerError:
         """Return the error of a ledger that could not be reached (its URL masked)."""
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = in_words(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
         return LedgerError(
             f"无法使用合同台账 {self.masked_url}：{reason}",
             code="ledger.unreachable",
@@ -134,7 +152,10 @@ class Ledger:
                 f"合同台账地址无法解析：{self.masked_url}", code="ledger.url", url=self.masked_url
             ) from exc
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            path = Path(str(parsed.database)).expanduser()
             parsed = sqlite_file(parsed, existing, self.masked_url)
+            with contextlib.suppress(OSError):
+                self._file = (path, file_identity(path))
         try:
             engine = create_engine(parsed, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -193,7 +214,9 @@ class Ledger:
                 with conn.begin():
                     if not self._sqlite:
                         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
+                    still_there(self._file, self.masked_url)
                     yield conn
+                    still_there(self._file, self.masked_url)  # gone meanwhile: roll back
         except OperationalError as exc:
             raise self.unreachable(exc) from exc
 

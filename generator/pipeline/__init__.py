@@ -10,7 +10,14 @@ from .contract_set import (
     zip_tree,
 )
 from .engine import Generator
-from .output import clear_dead_staging, make_staging, write_folder, write_set
+from .output import (
+    clear_dead_staging,
+    make_staging,
+    staged_folder,
+    staged_set,
+    write_folder,
+    write_set,
+)
 from .stages import (
     FORMATS,
     add_pdfs,
@@ -42,6 +49,8 @@ __all__ = [
     "seal_specs",
     "set_templates",
     "set_zip",
+    "staged_folder",
+    "staged_set",
     "write_folder",
     "write_set",
     "zip_tree",

@@ -9,6 +9,8 @@ import os
 import secrets
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ __all__ = [
     "STAGING_PREFIX",
     "clear_dead_staging",
     "make_staging",
+    "staged_folder",
+    "staged_set",
     "write_folder",
     "write_set",
 ]
@@ -213,11 +217,7 @@ def _put_in_place(staging: Path, target: Path, contract_no: str, manifest_name: 
             if exc.errno not in {errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR}:
                 raise
         if not _made_here(target, contract_no, manifest_name):
-            raise OutputConflictError(
-                f"{target}: 已存在，且不是 contractgen 为合同 {contract_no} 生成的文件夹，不予覆盖",
-                folder=str(target),
-                contract_no=contract_no,
-            )
+            raise _not_ours(target, contract_no)
         kept = _keep_users_files(target, staging, manifest_name)
         old, owner = make_staging(target.parent)
         try:
@@ -253,9 +253,9 @@ def write_set(contract_set: ContractSet, out_dir: Path) -> Path:
     the new one. Anything else in the folder's place is left as it is
     (:class:`OutputConflictError`).
     """
-    return write_folder(
-        out_dir, contract_set.contract_no, contract_set.files(), contract_set.contract_no, MANIFEST
-    )
+    with staged_set(contract_set, out_dir) as target:
+        pass
+    return target
 
 
 def write_folder(
@@ -266,6 +266,32 @@ def write_folder(
     ``manifest_name`` is the file among them that names the contract: an older folder
     is replaced only when its own such file names the same contract.
     """
+    with staged_folder(out_dir, name, files, contract_no, manifest_name) as target:
+        pass
+    return target
+
+
+def staged_set(contract_set: ContractSet, out_dir: Path) -> AbstractContextManager[Path]:
+    """Stage a set's folder; put it in place when the block succeeds (see :func:`staged_folder`)."""
+    return staged_folder(
+        out_dir, contract_set.contract_no, contract_set.files(), contract_set.contract_no, MANIFEST
+    )
+
+
+@contextmanager
+def staged_folder(
+    out_dir: Path, name: str, files: dict[str, bytes], contract_no: str, manifest_name: str
+) -> Iterator[Path]:
+    """Write files to a staging folder, run the block, then put the folder in place.
+
+    Yields the folder the files will be in. Before the block the files are whole on
+    disk (each fsynced) and the place is known to be free or an older folder of the same
+    contract (else :class:`OutputConflictError`, before the block runs); the folder is
+    renamed into place only when the block returns. A block that records the set in the
+    ledger therefore never leaves a folder the ledger does not know, and never replaces a
+    recorded folder with one it does not: if recording fails, the staging folder is
+    dropped and what was there stays as it was.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / name
     staging, owner = make_staging(out_dir)
@@ -275,7 +301,19 @@ def write_folder(
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+        if (target.exists() or target.is_symlink()) and not _made_here(
+            target, contract_no, manifest_name
+        ):
+            raise _not_ours(target, contract_no)
+        yield target
         _put_in_place(staging, target, contract_no, manifest_name)
     finally:
         _drop_staging(staging, owner)
-    return target
+
+
+def _not_ours(target: Path, contract_no: str) -> OutputConflictError:
+    return OutputConflictError(
+        f"{target}: 已存在，且不是 contractgen 为合同 {contract_no} 生成的文件夹，不予覆盖",
+        folder=str(target),
+        contract_no=contract_no,
+    )

@@ -33,7 +33,13 @@ from celery import Celery, Task, signals
 from .. import logs
 from ..batch import make_set
 from ..batch.report import failure_text
-from ..errors import InvalidContractError, OutputConflictError, QueueError, unrenderable
+from ..errors import (
+    InvalidContractError,
+    LedgerError,
+    OutputConflictError,
+    QueueError,
+    unrenderable,
+)
 from ..kinds import parse
 from ..ledger import Ledger, default_actor, masked
 from ..pipeline import Generator
@@ -191,6 +197,8 @@ def _make(
         _log.warning("job failed: %r", exc)
         refusal = unrenderable(exc)
         code = refusal.code if refusal is not None else "generate.failed"
+        if isinstance(exc, LedgerError):
+            code = exc.code
         return {**said, "status": "failed", "code": code, "message": failure_text(exc)}
     return {**said, "status": "made", "folder": folder, "ledger": note}
 
