@@ -206,6 +206,7 @@ def _refused_whole(
     assert all(word in result.stderr for word in words)
 
 
+@pytest.mark.slow  # in the slow step of CI: the main suite stays under 15 minutes
 def test_zip_bomb_is_refused_at_once(tmp_path: Path) -> None:
     book = zip_bomb(tmp_path / "bomb.xlsx", 1200 << 20)
     started = time.monotonic()

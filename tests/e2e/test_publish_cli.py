@@ -64,6 +64,7 @@ def test_publish_without_a_project_number_names_the_field(tmp_path: Path) -> Non
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # in the slow step of CI: the main suite stays under 15 minutes
 def test_render_then_publish_records_it_and_verify_knows_the_public_copy(
     tmp_path: Path, library_files: dict[str, bytes]
 ) -> None:

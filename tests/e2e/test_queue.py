@@ -158,6 +158,7 @@ def _whole(out: Path) -> None:
                 assert (out / number / doc[kind]["file"]).is_file()
 
 
+@pytest.mark.slow  # in the slow step of CI: the main suite stays under 15 minutes
 def test_a_round_through_the_queue_is_the_local_round(broker: RedisServer, tmp_path: Path) -> None:
     ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
     worker = Worker(tmp_path, broker.url, ledger, concurrency=2)

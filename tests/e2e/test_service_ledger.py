@@ -406,6 +406,7 @@ def test_every_ledger_route_needs_the_token(served: tuple[Server, httpx.Client])
         assert {"401", "404", "503"} <= set(operation["responses"])
 
 
+@pytest.mark.slow  # in the slow step of CI: the main suite stays under 15 minutes
 def test_without_a_ledger_the_routes_answer_404(tmp_path: Path, seed_data: dict[str, Any]) -> None:
     server = start_server(tmp_path, "--workers", "1", "--no-ledger")
     try:

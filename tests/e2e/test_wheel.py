@@ -91,6 +91,7 @@ def test_the_wheel_carries_the_templates_and_resources(wheel: Path) -> None:
     )
 
 
+@pytest.mark.slow  # in the slow step of CI: the main suite stays under 15 minutes
 def test_installed_wheel_makes_the_sample_set_as_the_checkout_does(
     installed: Path, tmp_path: Path
 ) -> None:
@@ -126,6 +127,7 @@ def test_installed_wheel_makes_the_sample_set_as_the_checkout_does(
     assert checked.returncode == 0, checked.stderr
 
 
+@pytest.mark.slow  # in the slow step of CI: the main suite stays under 15 minutes
 def test_installed_wheel_exports_its_templates_for_editing(installed: Path, tmp_path: Path) -> None:
     result = _run(installed, tmp_path, "templates", "export", "mine")
     assert result.returncode == 0, result.stderr
@@ -164,6 +166,7 @@ def test_the_bare_wheel_is_the_library_and_the_command_line(bare: Path, tmp_path
     assert checked.returncode == 0, checked.stderr
 
 
+@pytest.mark.slow  # in the slow step of CI: the main suite stays under 15 minutes
 @pytest.mark.parametrize(
     ("args", "extra"),
     [
