@@ -152,7 +152,8 @@ def test_the_bare_wheel_is_the_library_and_the_command_line(bare: Path, tmp_path
     assert shown[0] == "[]", shown  # none of the extras came along
     assert shown[1].startswith(str(bare.parent)), shown
 
-    result = _run(bare, tmp_path, "render", str(SAMPLES / "seed.yaml"), "-o", "out")
+    # issued: the bare wheel records in its embedded SQLite ledger too
+    result = _run(bare, tmp_path, "render", str(SAMPLES / "seed.yaml"), "-o", "out", "--issue")
     assert result.returncode == 0, result.stderr
     folder = tmp_path / result.stdout.strip().splitlines()[-1]
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
