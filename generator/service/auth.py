@@ -15,6 +15,7 @@ import socket
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..throttle import Limiter
 from ..users import ANONYMOUS, Directory, as_user, current_actor, current_user, reset_user
 from . import problems
 from .problems import Problem
@@ -27,6 +28,7 @@ _WILDCARDS = ("0.0.0.0", "::", "[::]", "")
 #: ANONYMOUS, current_actor and current_user are generator.users's, named here for the service
 __all__ = [
     "ANONYMOUS",
+    "TOKEN_FAILURES_MAX",
     "BearerGuard",
     "HostGuard",
     "allowed_hosts",
@@ -51,12 +53,23 @@ def _guarded(path: str) -> bool:
     return path in ("/v1", "/metrics") or path.startswith("/v1/")
 
 
+#: wrong bearer tokens one client address may send in :data:`~generator.throttle.WINDOW`
+#: seconds; after that every bearer request from it is 429 until the window has passed
+TOKEN_FAILURES_MAX = 30
+
+
 class BearerGuard:
-    """ASGI middleware: every ``/v1`` and ``/metrics`` request needs a user's bearer token."""
+    """ASGI middleware: every ``/v1`` and ``/metrics`` request needs a user's bearer token.
+
+    Wrong tokens are counted per client address: past :data:`TOKEN_FAILURES_MAX` a minute,
+    the address is answered 429 with ``Retry-After`` whatever token it sends (a right one
+    too: else the refusal itself would tell a guessed token from a wrong one).
+    """
 
     def __init__(self, app: ASGIApp, directory: Directory) -> None:
         self.app = app
         self.directory = directory
+        self.limiter = Limiter(TOKEN_FAILURES_MAX)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -64,9 +77,17 @@ class BearerGuard:
             await self.app(scope, receive, send)
             return
         given = _bearer(scope)
+        client = scope.get("client")
+        keys = [f"address:{client[0] if client else ''}"]
         user = None
         if given is not None:
+            wait = self.limiter.wait(keys)
+            if wait:
+                await _too_many_tokens(wait).response(path)(scope, receive, send)
+                return
             user = self.directory.by_token(given.decode("utf-8", "replace"))
+            if user is None:
+                self.limiter.failed(keys)
         if user is None:
             problem = problems.unauthorized(token_given=given is not None)
             await problem.response(path)(scope, receive, send)
@@ -122,3 +143,15 @@ class HostGuard:
             code="host.not_allowed",
         )
         await problem.response(path)(scope, receive, send)
+
+
+def _too_many_tokens(wait: int) -> Problem:
+    """Return the 429 of a client address that sent too many wrong bearer tokens."""
+    return Problem(
+        429,
+        "too-many-requests",
+        "Too Many Requests",
+        f"来自该地址的错误令牌过多，请 {wait} 秒后再试",
+        code="auth.too_many_failures",
+        headers={"Retry-After": str(wait)},
+    )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
-import time
-from collections import deque
 from functools import cache
 from importlib.resources import files
 
@@ -13,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..errors import LedgerError
+from ..throttle import WINDOW, Limiter
 from .pages import error_page, html
 from .security import (
     CSRF_COOKIE,
@@ -49,43 +47,9 @@ STATIC = {
 _LOGIN_MAX = 4096
 #: failed sign-ins allowed per client address, and per login, in :data:`WINDOW` seconds
 FAILURES_MAX = 5
-WINDOW = 60.0
 
 
-class Limiter:
-    """Failed attempts by key (a client address, a login) in a sliding window, this process's."""
-
-    def __init__(self, most: int = FAILURES_MAX, window: float = WINDOW) -> None:
-        self.most = most
-        self.window = window
-        self._failed: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failed.setdefault(key, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        return times
-
-    def wait(self, keys: list[str]) -> int:
-        """Return the seconds until any of ``keys`` may try again (0: now)."""
-        now = time.monotonic()
-        waits = [
-            self.window - (now - times[0])
-            for times in (self._recent(k, now) for k in keys)
-            if len(times) >= self.most
-        ]
-        if len(self._failed) > 10_000:  # bounded: the keys with nothing recent go
-            for key in [k for k, t in self._failed.items() if not self._recent(k, now)]:
-                del self._failed[key]
-        return math.ceil(max(waits)) if waits else 0
-
-    def failed(self, keys: list[str]) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._recent(key, now).append(now)
-
-
-_limiter = Limiter()
+_limiter = Limiter(FAILURES_MAX)
 _log = logging.getLogger("generator.web")
 
 

@@ -118,6 +118,28 @@ def test_six_wrong_sign_ins_are_refused_with_429(people: tuple[Server, dict[str,
         assert elsewhere.post("/login", data=right).status_code == 429
 
 
+def test_thirty_wrong_bearer_tokens_hold_the_address_with_429(
+    people: tuple[Server, dict[str, str]],
+) -> None:
+    server, tokens = people
+    transport = httpx.HTTPTransport(local_address="127.0.0.4")  # 127.0.0.1 stays free
+    with httpx.Client(base_url=server.url, transport=transport, timeout=60) as guesser:
+        said = [
+            guesser.get("/v1/schema", headers={"Authorization": f"Bearer guess-{n:040d}"})
+            for n in range(31)
+        ]
+        # held: the right token too, or the refusal would tell a right guess from a wrong one
+        right = guesser.get("/v1/schema", headers={"Authorization": f"Bearer {tokens['lisi']}"})
+    assert [answer.status_code for answer in said] == [401] * 30 + [429]
+    for held in (said[-1], right):
+        assert held.status_code == 429
+        assert int(held.headers["retry-after"]) > 0
+        assert held.json()["code"] == "auth.too_many_failures"
+        assert "错误令牌过多" in held.json()["detail"]
+    bearer = {"Authorization": f"Bearer {tokens['lisi']}"}
+    assert httpx.get(f"{server.url}/v1/schema", headers=bearer).status_code == 200  # elsewhere
+
+
 def test_the_workbench_session_names_its_user_and_ends_on_logout(
     people: tuple[Server, dict[str, str]],
 ) -> None:

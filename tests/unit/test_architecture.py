@@ -36,6 +36,8 @@ ALLOWED: dict[str, set[str]] = {
     "clock": set(),
     # who acts: the users file, and the user of the request being answered
     "users": {"clock", "errors"},
+    # failed attempts counted in a window (sign-ins, wrong API tokens): nothing of the package's
+    "throttle": set(),
     # what made a file: the package's files, the built-in kinds, the fonts, the office
     "identity": {"_version", "domain", "errors", "kinds", "office"},
     "domain": {"_cache", "errors"},
@@ -79,6 +81,7 @@ ALLOWED: dict[str, set[str]] = {
     # batch's rows for a round
     "web": {
         "users",
+        "throttle",
         "_version",
         "batch",
         "clock",
@@ -95,6 +98,7 @@ ALLOWED: dict[str, set[str]] = {
     # the service: its jobs validate a round's rows as the batch does
     "service": {
         "users",
+        "throttle",
         "_version",
         "batch",
         "domain",
