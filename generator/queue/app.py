@@ -30,6 +30,8 @@ from ..batch import Options
 __all__ = [
     "ATTEMPTS_MAX",
     "ATTEMPTS_TTL",
+    "LEDGER_BACKOFF",
+    "LEDGER_PATIENCE",
     "OUTCOMES",
     "QUEUE",
     "TASK_MAKE",
@@ -54,6 +56,10 @@ ATTEMPTS_MAX = 3
 ATTEMPTS_TTL = 7 * 24 * 3600
 #: seconds before Redis gives an unacknowledged job to another worker (above any job's time)
 VISIBILITY_TIMEOUT = 3600
+#: seconds a worker keeps trying to record a set while the ledger cannot be reached
+LEDGER_PATIENCE = 60.0
+#: the first and the longest wait between two tries of an unreachable ledger (doubling)
+LEDGER_BACKOFF = (0.5, 8.0)
 #: the Redis hash the workers count their jobs' outcomes in (``made`` or the failure's code)
 OUTCOMES = "contractgen:worker-outcomes"
 #: the message header that names what a job is about in the workers' log lines

@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from contextvars import Token
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import redis
 from celery import Celery, Task, signals
 
 from .. import logs
-from ..batch import make_set
+from ..batch import store_set
 from ..batch.report import failure_text
 from ..errors import (
     InvalidContractError,
@@ -46,6 +47,8 @@ from ..pipeline import Generator
 from .app import (
     ATTEMPTS_MAX,
     ATTEMPTS_TTL,
+    LEDGER_BACKOFF,
+    LEDGER_PATIENCE,
     OUTCOMES,
     QUEUE,
     TASK_MAKE,
@@ -186,8 +189,11 @@ def _make(
         contract = parse(data)
         # who asked (the service's user, or the batch's CONTRACTGEN_USER), else this worker
         actor = str(options.get("actor") or default_actor())
-        folder, note = make_set(
-            _generator, _ledger, contract, out_path(out_dir), options_from(options), actor
+        chosen, folder_of = options_from(options), out_path(out_dir)
+        made = _generator.render(contract, formats=chosen.formats, pdfa=chosen.pdfa)
+        generator, ledger = _generator, _ledger
+        folder, note = _patiently(
+            lambda: store_set(generator, ledger, made, folder_of, chosen, actor)
         )
     except InvalidContractError as exc:
         return {**said, "status": "failed", "code": "validate.failed", "message": str(exc)}
@@ -201,6 +207,31 @@ def _make(
             code = exc.code
         return {**said, "status": "failed", "code": code, "message": failure_text(exc)}
     return {**said, "status": "made", "folder": folder, "ledger": note}
+
+
+def _patiently(store: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+    """Return what ``store`` returns, tried again while the ledger cannot be reached.
+
+    The waits double from :data:`LEDGER_BACKOFF`'s first to its longest; once
+    :data:`LEDGER_PATIENCE` seconds have gone by, the last error is raised, saying
+    how long it was tried. A failed try leaves nothing (see :func:`store_set`).
+    """
+    give_up = time.monotonic() + LEDGER_PATIENCE
+    delay, longest = LEDGER_BACKOFF
+    tries = 0
+    while True:
+        try:
+            return store()
+        except LedgerError as exc:
+            tries += 1
+            if exc.code != "ledger.unreachable":
+                raise
+            if time.monotonic() + delay > give_up:
+                message = f"{exc.detail}（{LEDGER_PATIENCE:g} 秒内重试 {tries} 次仍无法连接）"
+                raise LedgerError(message, code=exc.code, url=exc.url) from exc
+            _log.warning("ledger unreachable (try %d): trying again in %.1f s", tries, delay)
+            time.sleep(delay)  # the back-off: the ledger gives no event to wait on
+            delay = min(delay * 2, longest)
 
 
 def register(app: Celery) -> Any:
