@@ -34,6 +34,7 @@ __all__ = [
     "LEDGER_PATIENCE",
     "OUTCOMES",
     "QUEUE",
+    "SOCKET_SECONDS",
     "TASK_MAKE",
     "TRACE_HEADER",
     "VISIBILITY_TIMEOUT",
@@ -68,10 +69,31 @@ TRACE_HEADER = "contractgen_trace"
 _PRIORITY_STEPS = (0, 3, 6, 9)
 
 
-def celery_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT) -> Celery:
-    """Return a Celery application on ``broker`` (Redis), its results kept there too."""
+#: how a sender (the service, a batch) that must answer soon tries Redis: once more, at once
+_IMPATIENT = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+#: seconds a sender waits for Redis to connect or answer before it counts as unreachable
+SOCKET_SECONDS = 2.0
+
+
+def celery_app(
+    broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT, *, impatient: bool = False
+) -> Celery:
+    """Return a Celery application on ``broker`` (Redis), its results kept there too.
+
+    ``impatient`` (the service's, which must answer within seconds): Redis away fails a
+    send or a read within about :data:`SOCKET_SECONDS` instead of Celery's retries of
+    some twenty seconds.
+    """
     app = Celery("contractgen", broker=broker, backend=broker, set_as_current=False)
-    transport = {"visibility_timeout": visibility_timeout}
+    transport: dict[str, Any] = {"visibility_timeout": visibility_timeout}
+    if impatient:
+        transport["retry_policy"] = _IMPATIENT
+        app.conf.update(
+            broker_connection_timeout=SOCKET_SECONDS,
+            task_publish_retry_policy=_IMPATIENT,
+            redis_socket_timeout=SOCKET_SECONDS,
+            redis_socket_connect_timeout=SOCKET_SECONDS,
+        )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -21,6 +21,7 @@ job's lock first, and given up after the last delay (recorded in the job).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -28,20 +29,25 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 import redis
 from celery import Celery
 from celery.states import READY_STATES
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from .. import logs
 from ..batch import Line, Options
+from ..errors import QueueError
 from ..kinds import Contract
+from ..ledger import masked
 from .app import (
     OUTCOMES,
+    SOCKET_SECONDS,
     TASK_MAKE,
     celery_app,
     options_to,
@@ -73,6 +79,8 @@ PROBE_TIMEOUT = 1.0
 #: the Redis set of jobs whose callback is still to be made
 _CALLBACKS = "contractgen:callbacks"
 _log = logging.getLogger("contractgen.jobs")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class IdempotencyConflict(ValueError):
@@ -89,6 +97,40 @@ def sign(key: bytes, timestamp: int, body: bytes) -> str:
     """Return the signature header's value of a callback body."""
     digest = hmac.new(key, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},sha256={digest}"
+
+
+#: what Redis (or Celery, or kombu, on it) raises when it cannot be reached in time
+_AWAY: tuple[type[BaseException], ...] = (redis.RedisError, KombuOperationalError, OSError)
+
+
+def _unreachable(broker: str, exc: BaseException) -> QueueError:
+    """Return the error of a broker that could not be reached (its URL masked)."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return QueueError(
+        f"消息代理（Redis）暂时无法连接：{reason}", code="queue.unreachable", url=masked(broker)
+    )
+
+
+def reaching(method: Callable[P, R]) -> Callable[P, R]:
+    """Have a :class:`JobStore` method raise :class:`QueueError` when Redis cannot be reached.
+
+    ``queue.unreachable``, within about :data:`SOCKET_SECONDS`: the service answers 503.
+    """
+
+    @functools.wraps(method)
+    def reached(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except QueueError:
+            raise
+        except _AWAY as exc:
+            raise _unreachable(getattr(args[0], "broker", ""), exc) from exc
+        except RuntimeError as exc:  # Celery's result consumer that could not reconnect
+            if "Retry limit exceeded" not in str(exc):
+                raise
+            raise _unreachable(getattr(args[0], "broker", ""), exc) from exc
+
+    return reached
 
 
 def _text(value: Any) -> str:
@@ -108,8 +150,11 @@ class JobStore:
     """Jobs kept in Redis, their contracts sent to the workers through Celery."""
 
     def __init__(self, broker: str, folder: Path, callback_key: bytes | None = None) -> None:
-        self.app: Celery = celery_app(broker)
-        self.redis = redis.Redis.from_url(broker, socket_timeout=10, socket_connect_timeout=5)
+        self.app: Celery = celery_app(broker, impatient=True)
+        self.broker = broker
+        self.redis = redis.Redis.from_url(
+            broker, socket_timeout=SOCKET_SECONDS, socket_connect_timeout=SOCKET_SECONDS
+        )
         #: for the probes and the scrapes, which must answer at once or not at all
         self.probe = redis.Redis.from_url(
             broker, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
@@ -149,6 +194,7 @@ class JobStore:
     def _key(self, job_id: str) -> str:
         return f"contractgen:job:{job_id}"
 
+    @reaching
     def create(
         self,
         lines: list[Line],
@@ -214,6 +260,7 @@ class JobStore:
         result = self.app.send_task(TASK_MAKE, args=[data, str(out_dir), sent], headers=headers)
         return str(result.id)
 
+    @reaching
     def record(self, job_id: str) -> dict[str, Any] | None:
         """Return a job's stored record, or None when there is no such job (or it expired)."""
         if not job_id.isalnum() or len(job_id) != 32:
@@ -221,6 +268,7 @@ class JobStore:
         raw = self.redis.get(self._key(job_id))
         return None if raw is None else dict(json.loads(raw))
 
+    @reaching
     def status(self, job_id: str) -> dict[str, Any] | None:
         """Return a job's status: every row's, the counts, and the job's (queued/running/done)."""
         record = self.record(job_id)
@@ -271,6 +319,7 @@ class JobStore:
         }
         return {**out, "status": "failed", "errors": [error]}
 
+    @reaching
     def set_folder(self, job_id: str, contract_no: str) -> Path | None:
         """Return the folder of a set a job made, or None when it made no such set."""
         record = self.record(job_id)
