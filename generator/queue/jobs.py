@@ -62,6 +62,7 @@ __all__ = [
     "CALLBACK_TIMEOUT",
     "JOB_TTL",
     "PROBE_TIMEOUT",
+    "SENDING_LOCK",
     "IdempotencyConflict",
     "JobStore",
     "default_jobs_dir",
@@ -74,6 +75,8 @@ JOB_TTL = 7 * 24 * 3600
 CALLBACK_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 #: seconds one callback request may take
 CALLBACK_TIMEOUT = 10.0
+#: seconds a replica holds a job's sending lock unless it renews it (it does while it sends)
+SENDING_LOCK = 10
 #: seconds a readiness probe or a metrics scrape waits for Redis
 PROBE_TIMEOUT = 1.0
 #: the Redis set of jobs whose callback is still to be made
@@ -212,27 +215,42 @@ class JobStore:
         ``request_id`` (the request that asked for the job) is in the workers' log lines;
         ``actor`` (who asked: the API's user) is who the workers record as acting.
         """
-        job_id = uuid.uuid4().hex
+        job_id, new = uuid.uuid4().hex, True
         if idempotency is not None:
             slot = f"contractgen:idem:{idempotency}"
             claimed = self.redis.set(slot, f"{job_id} {body_digest}", nx=True, ex=JOB_TTL)
             if not claimed:
                 held = _text(self.redis.get(slot) or b"")
-                earlier, _, digest = held.partition(" ")
+                job_id, _, digest = held.partition(" ")
                 if digest != body_digest:
-                    raise IdempotencyConflict(earlier)
-                return earlier, False
-        out_dir = self.folder / job_id
-        trace = {"request_id": request_id, "job_id": job_id}
-        tasks = {
-            id(line): self._send(contract, out_dir, options, trace, actor)
-            for line, contract in valid
-        }
+                    raise IdempotencyConflict(job_id)
+                new = False
+        # the record first, every task's id in it, then the tasks: a replica that dies
+        # sending leaves a job that the same request, sent again anywhere, completes
+        record = self.record(job_id) if not new else None
+        if record is None:
+            record = self._record_of(job_id, lines, valid, callback, actor)
+            self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
+            if callback:
+                self.redis.zadd(_CALLBACKS, {job_id: time.time()})
+        self._send_rest(record, valid, options, request_id, actor)
+        return job_id, new
+
+    def _record_of(
+        self,
+        job_id: str,
+        lines: list[Line],
+        valid: list[tuple[Line, Contract]],
+        callback: str | None,
+        actor: str | None,
+    ) -> dict[str, Any]:
+        """Return a new job's record: its rows, each good one with the id its task will have."""
+        tasks = {id(line): str(uuid.uuid4()) for line, _ in valid}
         rows = [
             _Row(line.where, line.contract_no, tasks.get(id(line)), line.errors).__dict__
             for line in lines
         ]
-        record = {
+        return {
             "id": job_id,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "rows": rows,
@@ -241,24 +259,66 @@ class JobStore:
             "callback_tries": 0,
             "actor": actor,
         }
-        self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
-        if callback:
-            self.redis.zadd(_CALLBACKS, {job_id: time.time()})
-        return job_id, True
+
+    def _send_rest(
+        self,
+        record: dict[str, Any],
+        valid: list[tuple[Line, Contract]],
+        options: Options,
+        request_id: str | None,
+        actor: str | None,
+    ) -> None:
+        """Send the job's tasks not sent yet, in order, counting each in Redis once sent.
+
+        One replica sends at a time (a lock it renews while it sends, given up when it
+        dies within :data:`SENDING_LOCK` seconds: another request waits that long at
+        most). A replica killed between a send and its count leaves that one task to be
+        sent again, under its id: its set is made twice, the same folder, the same version.
+        """
+        job_id = record["id"]
+        tasks = [row["task"] for row in record["rows"] if row["task"] is not None]
+        if len(tasks) != len(valid):  # the same body (its digest checked): never
+            raise RuntimeError(f"job {job_id}: {len(tasks)} tasks recorded, {len(valid)} rows")
+        counter, lock = f"contractgen:job-sent:{job_id}", f"contractgen:job-sending:{job_id}"
+        mine = uuid.uuid4().hex
+        give_up = time.monotonic() + SENDING_LOCK + 2
+        while not self.redis.set(lock, mine, nx=True, ex=SENDING_LOCK):
+            if int(self.redis.get(counter) or 0) >= len(tasks):
+                return  # sent by the other request meanwhile
+            if time.monotonic() > give_up:
+                raise QueueError("该任务正由另一请求提交，请稍后重试", code="queue.busy")
+            time.sleep(0.1)  # a poll of the other sender's lock, within its deadline
+        try:
+            done = int(self.redis.get(counter) or 0)
+            out_dir = self.folder / job_id
+            trace = {"request_id": request_id, "job_id": job_id}
+            renewed = time.monotonic()
+            for task, (_, contract) in list(zip(tasks, valid, strict=True))[done:]:
+                self._send(task, contract, out_dir, options, trace, actor)
+                self.redis.incr(counter)
+                if time.monotonic() - renewed > SENDING_LOCK / 4:
+                    self.redis.set(lock, mine, xx=True, ex=SENDING_LOCK)
+                    renewed = time.monotonic()
+            self.redis.expire(counter, JOB_TTL)
+        finally:
+            if _text(self.redis.get(lock) or b"") == mine:
+                self.redis.delete(lock)
 
     def _send(
         self,
+        task_id: str,
         contract: Contract,
         out_dir: Path,
         options: Options,
         trace: dict[str, str | None],
         actor: str | None = None,
-    ) -> str:
+    ) -> None:
         data = contract.model_dump(mode="json")
         headers = trace_headers(contract.envelope.contract_no, **trace)
         sent = {**options_to(options), "actor": actor}
-        result = self.app.send_task(TASK_MAKE, args=[data, str(out_dir), sent], headers=headers)
-        return str(result.id)
+        self.app.send_task(
+            TASK_MAKE, args=[data, str(out_dir), sent], task_id=task_id, headers=headers
+        )
 
     @reaching
     def record(self, job_id: str) -> dict[str, Any] | None:

@@ -10,11 +10,13 @@ the work is finished, or the failure is said plainly and at once.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from generator.inputs.load import load_data
 
@@ -23,7 +25,7 @@ from ..conftest import SAMPLES
 from ..databases import PostgresServer, postgres_bin
 from .test_jobs import TOKEN
 from .test_queue import NUMBERS, ROUND_SECONDS, Worker, _batch, _versions, _whole
-from .test_service import start_server, stop_server
+from .test_service import alive, descendants, start_server, stop_server
 
 pytestmark = pytest.mark.skipif(redis_bin() is None, reason="redis-server is not installed")
 
@@ -113,3 +115,93 @@ def test_redis_down_is_503_with_retry_after_at_once_and_healthz_says_degraded(
         stop_server(server)
         broker.kill()
     assert "Traceback" not in server.log.read_text()
+
+
+def _round_of(count: int) -> bytes:
+    """Return a round of ``count`` contracts as JSON lines (the seed, numbered apart)."""
+    seed = {**load_data(SAMPLES / "seed.yaml")}
+    lines = [
+        json.dumps({**seed, "contract_no": f"CRASH-2026-{n:04d}"}, ensure_ascii=False, default=str)
+        for n in range(count)
+    ]
+    return "\n".join(lines).encode() + b"\n"
+
+
+def _queued_ids(client: redis.Redis) -> list[str]:
+    """Return the task id of every message waiting in the queue."""
+    return [json.loads(raw)["headers"]["id"] for raw in client.lrange("contractgen", 0, -1)]
+
+
+@pytest.mark.slow  # a round of 400 validated twice, by two replicas
+def test_a_replica_killed_while_sending_a_job_leaves_one_that_the_same_key_completes(
+    tmp_path: Path,
+) -> None:
+    broker = RedisServer(tmp_path)
+    count = 400
+    options = ("--workers", "1", "--no-ledger", "--broker", broker.url, "--max-body", "8000000")
+    options += ("--jobs-dir", str(tmp_path / "jobs"))
+    replicas = [start_server(tmp_path, *options, token=TOKEN) for _ in range(2)]
+    body = _round_of(count)
+    headers = {
+        "Authorization": f"Bearer {TOKEN}",
+        "Content-Type": "application/jsonl",
+        "Idempotency-Key": "round-crash-1",
+    }
+    queue = redis.Redis.from_url(broker.url)
+    answers: list[object] = []
+
+    def post_to_a() -> None:
+        try:
+            answers.append(
+                httpx.post(
+                    f"{replicas[0].url}/v1/jobs?issue=false",
+                    content=body,
+                    headers=headers,
+                    timeout=120,
+                )
+            )
+        except httpx.TransportError as exc:  # the replica died under the request
+            answers.append(exc)
+
+    try:
+        poster = threading.Thread(target=post_to_a)
+        poster.start()
+        give_up = time.monotonic() + 120
+        while not queue.llen("contractgen"):  # the first task sent: kill the replica now
+            assert poster.is_alive(), answers
+            assert time.monotonic() < give_up, "no task was ever sent"
+            time.sleep(0.001)  # the poll's interval, within its deadline
+        family = list(descendants(replicas[0].proc.pid))
+        replicas[0].proc.kill()
+        replicas[0].proc.wait()
+        poster.join(timeout=60)
+        sent_before = queue.llen("contractgen")
+        assert 0 < sent_before < count, sent_before
+        assert isinstance(answers[0], httpx.TransportError), answers
+        again = httpx.post(
+            f"{replicas[1].url}/v1/jobs?issue=false", content=body, headers=headers, timeout=120
+        )
+        assert again.status_code == 200, again.text
+        status = httpx.get(
+            f"{replicas[1].url}{again.headers['location']}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=60,
+        )
+        assert status.status_code == 200, status.text
+        rows = status.json()["rows"]
+        assert len(rows) == count and status.json()["progress"]["total"] == count
+        tasks = {row["task"] for row in rows}
+        queued = _queued_ids(queue)
+        # every task is sent, none lost; one may be sent twice (killed between its send
+        # and its count), under its own id: its set would be made twice, the same
+        assert set(queued) == tasks, (len(set(queued)), len(tasks))
+        assert count <= len(queued) <= count + 1
+        give_up = time.monotonic() + 30
+        while alive(family):  # the killed replica's office follows it
+            assert time.monotonic() < give_up, alive(family)
+            time.sleep(0.05)  # the poll's interval, within its deadline
+    finally:
+        queue.close()
+        for replica in replicas[1:]:
+            stop_server(replica)
+        broker.kill()
