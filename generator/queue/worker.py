@@ -57,6 +57,7 @@ from .app import (
     options_from,
     out_path,
 )
+from .keeper import Keeper, lost_count
 
 __all__ = ["WorkerConfig", "check_broker", "make_job", "register", "run_worker"]
 
@@ -166,6 +167,9 @@ def make_job(
     """
     started = time.monotonic()
     attempt = _attempt(task.request.id)
+    assert _redis is not None
+    # deliveries after a whole worker was lost are not the job's doing
+    attempt -= lost_count(_redis, task.request.id)
     outcome = _count(_make(data, out_dir, options, attempt))
     seconds = time.monotonic() - started
     if outcome["status"] == "made":
@@ -268,6 +272,9 @@ def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) 
     app = celery_app(config.broker)
     check_broker(app, config.broker)
     register(app)
+    keeper = Keeper(app, config.broker)
+    signals.worker_ready.connect(lambda **_: keeper.start(), weak=False)
+    signals.worker_shutdown.connect(lambda **_: keeper.stop(), weak=False)
     signals.worker_process_init.connect(_start_process, weak=False)
     signals.worker_process_shutdown.connect(_stop_process, weak=False)
     signals.task_prerun.connect(_bind_job, weak=False)

@@ -10,6 +10,8 @@ the work is finished, or the failure is said plainly and at once.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -24,7 +26,7 @@ from ..brokers import RedisServer, redis_bin
 from ..conftest import SAMPLES
 from ..databases import PostgresServer, postgres_bin
 from .test_jobs import TOKEN
-from .test_queue import NUMBERS, ROUND_SECONDS, Worker, _batch, _versions, _whole
+from .test_queue import NUMBERS, ROUND_SECONDS, Worker, _batch, _versions, _wait_running, _whole
 from .test_service import alive, descendants, start_server, stop_server
 
 pytestmark = pytest.mark.skipif(redis_bin() is None, reason="redis-server is not installed")
@@ -205,3 +207,41 @@ def test_a_replica_killed_while_sending_a_job_leaves_one_that_the_same_key_compl
         for replica in replicas[1:]:
             stop_server(replica)
         broker.kill()
+
+
+@pytest.mark.slow  # waits out the bound on purpose
+def test_a_lost_worker_s_job_runs_again_within_the_bound_made_once_and_not_poison(
+    tmp_path: Path,
+) -> None:
+    from generator.queue.keeper import HEARTBEAT_SECONDS, LOST_SECONDS
+
+    broker = RedisServer(tmp_path)
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    lost = Worker(tmp_path, broker.url, ledger, concurrency=1)
+    left = Worker(tmp_path, broker.url, ledger, concurrency=1)
+    try:
+        sent = _batch(broker.url, tmp_path / "out")
+        job = lost.first_received()
+        _wait_running(broker.url, job, 1, lost)
+        family = list(descendants(lost.proc.pid))
+        os.killpg(lost.proc.pid, signal.SIGKILL)  # the whole machine, as it were
+        killed = time.monotonic()
+        lost.proc.wait()
+        left.wait_for(rf"Task contractgen\.make\[{job}\] received", seconds=120)
+        requeued = time.monotonic() - killed
+        _, err = sent.communicate(timeout=ROUND_SECONDS)
+        assert sent.returncode == 0, err
+        log = left.text()
+    finally:
+        left.stop()
+        broker.kill()
+    print(f"a lost worker's job running again after {requeued:.1f} s")
+    assert requeued <= LOST_SECONDS + 2 * HEARTBEAT_SECONDS + 5, requeued
+    assert f"job {job} given back to the queue" in log, log
+    assert not alive(family)
+    report = json.loads((tmp_path / "out" / "batch-report.json").read_text(encoding="utf-8"))
+    assert [r["status"] for r in report["rows"]] == ["made"] * 5
+    _whole(tmp_path / "out")
+    assert _versions(ledger) == {number: [1] for number in NUMBERS}
+    # the delivery after the loss is not counted toward the poison limit
+    assert "'attempt': 1" in log and "'attempt': 2" not in log, log
