@@ -20,7 +20,9 @@ the service's ``/metrics`` reads.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -30,11 +32,13 @@ from typing import Any
 
 import redis
 from celery import Celery, Task, signals
+from celery.app.trace import LOG_SUCCESS
 
 from .. import logs
 from ..batch import store_set
 from ..batch.report import failure_text
 from ..errors import (
+    ConversionError,
     InvalidContractError,
     LedgerError,
     OutputConflictError,
@@ -84,6 +88,14 @@ class WorkerConfig:
         self.log_format = log_format
 
 
+#: office failures in a row after which a worker stops taking jobs (it cannot make sets)
+OFFICE_FAILURES_MAX = 3
+#: the exit status of a worker that stopped because its office could not make sets
+EXIT_BROKEN = 3
+#: shared by the worker's processes (made before they are forked): failures in a row, and
+#: whether the worker was stopped for them
+_office_failures = multiprocessing.Value("i", 0)
+_broken = multiprocessing.Value("i", 0, lock=False)
 #: this process's configuration, generator, ledger and Redis connection (set when it starts)
 _config: WorkerConfig | None = None
 _generator: Generator | None = None
@@ -114,6 +126,27 @@ def _keep_our_logging(**_: Any) -> None:
     """Answer Celery's ``setup_logging``: the logging is :mod:`generator.logs`'s."""
     assert _config is not None
     logs.configure(_config.log_level, _config.log_format)
+
+
+class _FailuresAsFailures(logging.Filter):
+    """Celery's ``succeeded`` line about a job whose set was not made: a warning, ``failed``.
+
+    The task never raises (its outcome, made or failed, is the row's), so Celery would
+    say every job succeeded.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        said = record.args if isinstance(record.args, dict) else {}
+        if record.msg == LOG_SUCCESS and "'status': 'failed'" in str(said.get("return_value")):
+            record.msg = "Task %(name)s[%(id)s] failed in %(runtime)ss: %(return_value)s"
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _say_failures() -> None:
+    trace = logging.getLogger("celery.app.trace")
+    if not any(isinstance(f, _FailuresAsFailures) for f in trace.filters):
+        trace.addFilter(_FailuresAsFailures())
 
 
 def _bind_job(task: Task | None = None, task_id: str | None = None, **_: Any) -> None:
@@ -205,12 +238,31 @@ def _make(
         return {**said, "status": "failed", "code": "output.exists", "message": failure_text(exc)}
     except Exception as exc:  # one job's failure is its row's alone
         _log.warning("job failed: %r", exc)
+        if isinstance(exc, ConversionError):
+            _office_failed()
         refusal = unrenderable(exc)
         code = refusal.code if refusal is not None else "generate.failed"
         if isinstance(exc, LedgerError):
             code = exc.code
         return {**said, "status": "failed", "code": code, "message": failure_text(exc)}
+    _office_failures.value = 0
     return {**said, "status": "made", "folder": folder, "ledger": note}
+
+
+def _office_failed() -> None:
+    """Count an office failure; at :data:`OFFICE_FAILURES_MAX` in a row, stop the worker.
+
+    The count is the whole worker's (shared by its processes); a set made resets it.
+    The worker is told to stop (SIGTERM to its main process: the jobs running finish,
+    those it holds go back to the queue for the others) and exits with status 3.
+    """
+    with _office_failures.get_lock():
+        _office_failures.value += 1
+        failures = _office_failures.value
+    if failures >= OFFICE_FAILURES_MAX and not _broken.value:
+        _broken.value = 1
+        _log.error("the office failed %d jobs in a row: this worker stops taking jobs", failures)
+        os.kill(os.getppid(), signal.SIGTERM)
 
 
 def _patiently(store: Callable[[], tuple[str, str]]) -> tuple[str, str]:
@@ -257,8 +309,12 @@ def check_broker(app: Celery, url: str) -> None:
         ) from exc
 
 
-def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) -> None:
-    """Run a Celery worker of ``concurrency`` processes until it is stopped (SIGTERM, Ctrl-C)."""
+def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) -> int:
+    """Run a Celery worker of ``concurrency`` processes until it is stopped; return its status.
+
+    0 once stopped (SIGTERM, Ctrl-C), :data:`EXIT_BROKEN` when it stopped itself because
+    its office failed :data:`OFFICE_FAILURES_MAX` jobs in a row.
+    """
     global _config
     _config = config
     logs.configure(config.log_level, config.log_format)
@@ -289,4 +345,16 @@ def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) 
         "--without-mingle",
         f"--hostname={name or f'contractgen-{os.getpid()}@{socket.gethostname()}'}",
     ]
-    app.worker_main(argv)
+    _say_failures()
+    try:
+        app.worker_main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    else:
+        code = 0
+    if _broken.value:
+        _log.error(
+            "stopped: the office could not make sets (%d failures in a row)", OFFICE_FAILURES_MAX
+        )
+        return EXIT_BROKEN
+    return code

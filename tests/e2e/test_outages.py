@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -245,3 +246,39 @@ def test_a_lost_worker_s_job_runs_again_within_the_bound_made_once_and_not_poiso
     assert _versions(ledger) == {number: [1] for number in NUMBERS}
     # the delivery after the loss is not counted toward the poison limit
     assert "'attempt': 1" in log and "'attempt': 2" not in log, log
+
+
+@pytest.mark.slow  # three jobs of an office that tries and fails to start
+def test_a_worker_whose_office_cannot_start_stops_taking_jobs_and_says_so(
+    tmp_path: Path,
+) -> None:
+    from generator.queue.worker import EXIT_BROKEN, OFFICE_FAILURES_MAX
+
+    broker = RedisServer(tmp_path)
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    broken = Worker(tmp_path, broker.url, ledger, env={"CONTRACTGEN_SOFFICE": "/bin/false"})
+    try:
+        sent = _batch(broker.url, tmp_path / "out")
+        give_up = time.monotonic() + ROUND_SECONDS
+        while broken.proc.poll() is None:  # it stops itself
+            assert time.monotonic() < give_up, broken.text()
+            time.sleep(0.1)  # the poll's interval, within its deadline
+        assert broken.proc.returncode == EXIT_BROKEN, broken.text()
+        said = broken.text()
+        # the two jobs it did not take are left to the others: one that works finishes them
+        healthy = Worker(tmp_path, broker.url, ledger)
+        try:
+            _, err = sent.communicate(timeout=ROUND_SECONDS)
+        finally:
+            healthy.stop()
+    finally:
+        broker.kill()
+    assert f"the office failed {OFFICE_FAILURES_MAX} jobs in a row" in said, said
+    assert "this worker stops taking jobs" in said
+    # a failure is logged as one, never as Celery's "succeeded"
+    assert len(re.findall(r"Task contractgen\.make\[[^\]]+\] failed in", said)) == 3, said
+    assert "succeeded in" not in said and "WARNING" in said
+    assert sent.returncode == 1, err
+    report = json.loads((tmp_path / "out" / "batch-report.json").read_text(encoding="utf-8"))
+    statuses = [r["status"] for r in report["rows"]]
+    assert statuses.count("failed") == OFFICE_FAILURES_MAX and statuses.count("made") == 2
