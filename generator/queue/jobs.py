@@ -294,31 +294,33 @@ class JobStore:
             trace = {"request_id": request_id, "job_id": job_id}
             renewed = time.monotonic()
             for task, (_, contract) in list(zip(tasks, valid, strict=True))[done:]:
-                self._send(task, contract, out_dir, options, trace, actor)
+                args = self._args(contract, out_dir, options, actor)
+                # kept for an operator's requeue (contractgen jobs requeue), as long as the job
+                self.redis.hset(self._args_key(job_id), task, json.dumps(args, ensure_ascii=False))
+                self._send(task, args, trace)
                 self.redis.incr(counter)
                 if time.monotonic() - renewed > SENDING_LOCK / 4:
                     self.redis.set(lock, mine, xx=True, ex=SENDING_LOCK)
                     renewed = time.monotonic()
             self.redis.expire(counter, JOB_TTL)
+            self.redis.expire(self._args_key(job_id), JOB_TTL)
         finally:
             if _text(self.redis.get(lock) or b"") == mine:
                 self.redis.delete(lock)
 
-    def _send(
-        self,
-        task_id: str,
-        contract: Contract,
-        out_dir: Path,
-        options: Options,
-        trace: dict[str, str | None],
-        actor: str | None = None,
-    ) -> None:
-        data = contract.model_dump(mode="json")
-        headers = trace_headers(contract.envelope.contract_no, **trace)
+    def _args_key(self, job_id: str) -> str:
+        return f"contractgen:job-args:{job_id}"
+
+    def _args(
+        self, contract: Contract, out_dir: Path, options: Options, actor: str | None
+    ) -> list[Any]:
+        """Return a task's arguments: the contract, the folder, the options and who asked."""
         sent = {**options_to(options), "actor": actor}
-        self.app.send_task(
-            TASK_MAKE, args=[data, str(out_dir), sent], task_id=task_id, headers=headers
-        )
+        return [contract.model_dump(mode="json"), str(out_dir), sent]
+
+    def _send(self, task_id: str, args: list[Any], trace: dict[str, str | None]) -> None:
+        headers = trace_headers(str(args[0].get("contract_no", "")), **trace)
+        self.app.send_task(TASK_MAKE, args=args, task_id=task_id, headers=headers)
 
     @reaching
     def record(self, job_id: str) -> dict[str, Any] | None:
@@ -365,8 +367,11 @@ class JobStore:
             return {**out, "status": "failed", "errors": row["errors"]}
         out["task"] = row["task"]
         if meta is None or meta["status"] not in READY_STATES:
-            running = meta is not None and meta["status"] == "STARTED"
-            return {**out, "status": "running" if running else "queued"}
+            if meta is None or meta["status"] != "STARTED":
+                return {**out, "status": "queued"}
+            said = meta["result"] if isinstance(meta["result"], dict) else {}
+            where = {k: said[k] for k in ("started", "worker") if k in said}
+            return {**out, "status": "running", **where}
         outcome = meta["result"] if isinstance(meta["result"], dict) else {}
         if meta["status"] == "SUCCESS" and outcome.get("status") == "made":
             folder = Path(str(outcome["folder"])).name
@@ -393,6 +398,60 @@ class JobStore:
             return None
         folder = self.folder / job_id / said["folder"]
         return folder if folder.is_dir() else None
+
+    @reaching
+    def listed(self) -> list[dict[str, Any]]:
+        """Return every job Redis holds, the newest first: id, created, status, progress."""
+        found = []
+        for key in self.redis.scan_iter(match=self._key("*"), count=1000):
+            status = self.status(_text(key).rsplit(":", 1)[1])
+            if status is not None:
+                status.pop("rows")
+                found.append(status)
+        return sorted(found, key=lambda job: (job["created"], job["id"]), reverse=True)
+
+    def _in_redis(self) -> set[str]:
+        """Return the ids of the tasks waiting in the queue or held by a worker."""
+        ids: set[str] = set()
+        raws = [raw for key in queue_keys() for raw in self.redis.lrange(key, 0, -1)]
+        held = [json.loads(raw)[0] for raw in self.redis.hvals("unacked")]
+        for message in [json.loads(raw) for raw in raws] + held:
+            task = message.get("headers", {}).get("id")
+            if task:
+                ids.add(str(task))
+        return ids
+
+    @reaching
+    def requeue(self, job_id: str) -> list[str] | None:
+        """Send again a job's rows that failed or were lost; return their contract numbers.
+
+        A lost row is queued as far as its job knows, but neither waiting in Redis nor
+        held by a worker (a broker that forgot it, a send cut short). A row running is
+        left alone (a lost worker's job comes back by itself: :mod:`.keeper`). The
+        rows go again under their ids, their delivery count reset: an operator asked.
+        None when there is no such job.
+        """
+        status = self.status(job_id)
+        if status is None:
+            return None
+        present = self._in_redis()
+        stored = self.redis.hgetall(self._args_key(job_id))
+        args = {_text(k): json.loads(v) for k, v in stored.items()}
+        trace = {"request_id": None, "job_id": job_id}
+        again: list[str] = []
+        for row in status["rows"]:
+            task = row.get("task")
+            if task is None or task not in args:
+                continue  # never sent: a row that was not valid
+            lost = row["status"] == "queued" and task not in present
+            if row["status"] == "failed" or lost:
+                self.app.backend.forget(task)
+                self.redis.delete(f"contractgen:attempts:{task}", f"contractgen:lost:{task}")
+                self._send(task, args[task], trace)
+                again.append(row["contract_no"])
+        if again:
+            _log.info("job requeued: %d rows sent again", len(again))
+        return again
 
     def deliver_callbacks(self, client: httpx.Client) -> list[str]:
         """Call the callbacks of the jobs that are done and due; return each try's outcome.

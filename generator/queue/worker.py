@@ -19,6 +19,7 @@ the service's ``/metrics`` reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import multiprocessing
 import os
@@ -199,6 +200,14 @@ def make_job(
     ``{"status": "failed", "code", "message", "attempt", "worker"}``.
     """
     started = time.monotonic()
+    # a running row says since when, and where (GET /v1/jobs/{id}, contractgen jobs show)
+    task.update_state(
+        state="STARTED",
+        meta={
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
+        },
+    )
     attempt = _attempt(task.request.id)
     assert _redis is not None
     # deliveries after a whole worker was lost are not the job's doing
