@@ -99,7 +99,8 @@ def celery_app(
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
-        task_track_started=True,
+        # a job says it started itself, with since when and where (see worker.make_job)
+        task_track_started=False,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
