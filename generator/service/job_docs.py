@@ -35,7 +35,8 @@ _JOB_JSON: dict[str, Any] = {
             "type": "object",
             "description": "id, status (queued, running, done), created, progress {done, "
             "total}, counts by row status, rows [{where, contract_no, status (queued, "
-            "running, made, failed), task, ledger, folder, errors}], callback {state, tries}",
+            "running, made, failed), task, started and worker (running), ledger, folder, "
+            "errors}], callback {state, tries}",
             "required": ["id", "status", "progress", "rows"],
         }
     }
