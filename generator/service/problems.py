@@ -430,7 +430,9 @@ def _queue(request: Request, exc: QueueError) -> Problem:
         503,
         "queue-unavailable",
         "Queue unavailable",
-        "消息代理（Redis）暂时无法连接，任务无法提交或查询，请稍后重试",
+        "消息代理（Redis）暂时无法连接，任务无法提交或查询，请稍后重试"
+        if exc.code == "queue.unreachable"
+        else exc.detail,  # queue.busy: the same job being sent by another request
         headers={"Retry-After": "5"},
         code=exc.code,
     )
