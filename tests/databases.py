@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["postgres_bin", "postgres_server"]
+__all__ = ["PostgresServer", "postgres_bin", "postgres_server"]
 
 
 def postgres_bin() -> Path | None:
@@ -44,53 +44,63 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
-@contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """Run a fresh server; yield the SQLAlchemy URL of its ``postgres`` database."""
-    programs = postgres_bin()
-    if programs is None:
-        raise RuntimeError("PostgreSQL is not installed: run bash tools/setup.sh")
-    root = os.geteuid() == 0
-    user = "postgres" if root else pwd.getpwuid(os.geteuid()).pw_name
-    folder = Path(tempfile.mkdtemp(prefix="contractgen-pg-"))
-    data = folder / "data"
-    if root:
-        shutil.chown(folder, user)
-    as_user = {"user": user} if root else {}
-    subprocess.run(
-        [str(programs / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-        cwd=folder,
-        **as_user,  # type: ignore[arg-type]
-    )
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            str(programs / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-k",
-            str(folder),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=folder,
-        preexec_fn=_die_with_parent,
-        **as_user,  # type: ignore[arg-type]
-    )
-    try:
-        _wait_ready(programs, port, server)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        server.send_signal(signal.SIGINT)  # fast shutdown
+class PostgresServer:
+    """One throwaway server the tests own, which can be stopped and started again (same data).
+
+    ``stop()`` is a fast shutdown (SIGINT), as an operator's restart or a failover
+    would do; ``start()`` brings it back on the same port, its data intact.
+    """
+
+    def __init__(self) -> None:
+        programs = postgres_bin()
+        if programs is None:
+            raise RuntimeError("PostgreSQL is not installed: run bash tools/setup.sh")
+        self.programs = programs
+        root = os.geteuid() == 0
+        self.user = "postgres" if root else pwd.getpwuid(os.geteuid()).pw_name
+        self.folder = Path(tempfile.mkdtemp(prefix="contractgen-pg-"))
+        self.data = self.folder / "data"
+        if root:
+            shutil.chown(self.folder, self.user)
+        self.as_user = {"user": self.user} if root else {}
+        subprocess.run(
+            [
+                *(str(programs / "initdb"), "-D", str(self.data)),
+                *("-U", "postgres", "--auth=trust", "-E", "UTF8"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            cwd=self.folder,
+            **self.as_user,  # type: ignore[arg-type]
+        )
+        self.port = _free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self.server: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        self.server = subprocess.Popen(
+            [
+                str(self.programs / "postgres"),
+                *("-D", str(self.data), "-p", str(self.port), "-k", str(self.folder)),
+                *("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=self.folder,
+            preexec_fn=_die_with_parent,
+            **self.as_user,  # type: ignore[arg-type]
+        )
+        _wait_ready(self.programs, self.port, self.server)
+
+    def stop(self) -> None:
+        """Stop the server (a fast shutdown: every connection is cut) and wait for it."""
+        server, self.server = self.server, None
+        if server is None:
+            return
+        server.send_signal(signal.SIGINT)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -98,7 +108,21 @@ def postgres_server() -> Iterator[str]:
             server.wait()
         if server.stderr is not None:
             server.stderr.close()
-        shutil.rmtree(folder, ignore_errors=True)
+
+    def remove(self) -> None:
+        """Stop the server and remove its folder."""
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """Run a fresh server; yield the SQLAlchemy URL of its ``postgres`` database."""
+    server = PostgresServer()
+    try:
+        yield server.url
+    finally:
+        server.remove()
 
 
 def _wait_ready(programs: Path, port: int, server: subprocess.Popen[bytes]) -> None:

@@ -1,7 +1,7 @@
 """Make every contract of a procurement round from a workbook, CSV, JSON lines or a folder."""
 
 from .report import REPORT_FILES, REPORT_NAME, Line, Progress, Summary, write_report
-from .rows import Options, make_set, report_summary, validate_rows
+from .rows import Options, make_set, report_summary, store_set, validate_rows
 from .run import Maker, run_batch
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "make_set",
     "report_summary",
     "run_batch",
+    "store_set",
     "validate_rows",
     "write_report",
 ]

@@ -19,14 +19,29 @@ from ..identity import identity
 from ..inputs import Record
 from ..kinds import Contract, check
 from ..ledger import Ledger, publishing
-from ..pipeline import MANIFEST, Generator, staged_folder, staged_set, write_folder, write_set
+from ..pipeline import (
+    MANIFEST,
+    ContractSet,
+    Generator,
+    staged_folder,
+    staged_set,
+    write_folder,
+    write_set,
+)
 from ..publication import MANIFEST as PUBLICATION_MANIFEST
 from ..publication import NOTICE_JSON, public_folder_name, publication_issues, publish
 from ..publication.publish import public_notice
 from ..publication.withholding import public_context
 from .report import REPORT_FILES, Line, Summary, failure_text
 
-__all__ = ["Options", "make_set", "published_beside", "report_summary", "validate_rows"]
+__all__ = [
+    "Options",
+    "make_set",
+    "published_beside",
+    "report_summary",
+    "store_set",
+    "validate_rows",
+]
 
 
 @dataclass
@@ -148,6 +163,23 @@ def make_set(
     beside it (and recorded) too.
     """
     contract_set = generator.render(contract, formats=options.formats, pdfa=options.pdfa)
+    return store_set(generator, ledger, contract_set, out_dir, options, actor)
+
+
+def store_set(
+    generator: Generator,
+    ledger: Ledger | None,
+    contract_set: ContractSet,
+    out_dir: Path,
+    options: Options,
+    actor: str | None = None,
+) -> tuple[str, str]:
+    """Write and record a set already made (see :func:`make_set`); return folder and note.
+
+    Nothing is left of a call that failed (no folder, nothing recorded): a call may be
+    tried again with the same set, as the queue's workers do when the ledger is away.
+    """
+    contract = contract_set.contract
     if not options.issue:
         ledger = None  # a draft: recorded nowhere, its publication neither
     if ledger is None:

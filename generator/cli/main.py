@@ -25,6 +25,7 @@ from .calendar import add_calendar_commands
 from .completion import add_completion_command
 from .environment import add_operations, from_environment
 from .extras import require, require_ledger
+from .jobs import add_jobs_commands
 from .kinds import KIND_HELP, add_kind_commands, template_folder, use_kinds
 from .ledger import add_ledger_commands, add_ledger_options, open_ledger, use_ledger_key
 from .parser import Parser, VersionAction, number
@@ -431,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ledger_options(serve_cmd)
     serve_cmd.set_defaults(func=_cmd_serve)
     add_queue_commands(commands, batch_cmd, serve_cmd)
+    add_jobs_commands(commands)
 
     add_publish_commands(commands, add_ledger_commands(commands))
     add_calendar_commands(commands)

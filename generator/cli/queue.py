@@ -51,8 +51,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_format=args.log_format,
     )
-    run_worker(config, args.concurrency or os.cpu_count() or 1, args.name)
-    return 0
+    return run_worker(config, args.concurrency or os.cpu_count() or 1, args.name)
 
 
 def remote_batch(args: argparse.Namespace, options: Any) -> Any:

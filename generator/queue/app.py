@@ -30,8 +30,11 @@ from ..batch import Options
 __all__ = [
     "ATTEMPTS_MAX",
     "ATTEMPTS_TTL",
+    "LEDGER_BACKOFF",
+    "LEDGER_PATIENCE",
     "OUTCOMES",
     "QUEUE",
+    "SOCKET_SECONDS",
     "TASK_MAKE",
     "TRACE_HEADER",
     "VISIBILITY_TIMEOUT",
@@ -54,6 +57,10 @@ ATTEMPTS_MAX = 3
 ATTEMPTS_TTL = 7 * 24 * 3600
 #: seconds before Redis gives an unacknowledged job to another worker (above any job's time)
 VISIBILITY_TIMEOUT = 3600
+#: seconds a worker keeps trying to record a set while the ledger cannot be reached
+LEDGER_PATIENCE = 60.0
+#: the first and the longest wait between two tries of an unreachable ledger (doubling)
+LEDGER_BACKOFF = (0.5, 8.0)
 #: the Redis hash the workers count their jobs' outcomes in (``made`` or the failure's code)
 OUTCOMES = "contractgen:worker-outcomes"
 #: the message header that names what a job is about in the workers' log lines
@@ -62,16 +69,38 @@ TRACE_HEADER = "contractgen_trace"
 _PRIORITY_STEPS = (0, 3, 6, 9)
 
 
-def celery_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT) -> Celery:
-    """Return a Celery application on ``broker`` (Redis), its results kept there too."""
+#: how a sender (the service, a batch) that must answer soon tries Redis: once more, at once
+_IMPATIENT = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+#: seconds a sender waits for Redis to connect or answer before it counts as unreachable
+SOCKET_SECONDS = 2.0
+
+
+def celery_app(
+    broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT, *, impatient: bool = False
+) -> Celery:
+    """Return a Celery application on ``broker`` (Redis), its results kept there too.
+
+    ``impatient`` (the service's, which must answer within seconds): Redis away fails a
+    send or a read within about :data:`SOCKET_SECONDS` instead of Celery's retries of
+    some twenty seconds.
+    """
     app = Celery("contractgen", broker=broker, backend=broker, set_as_current=False)
-    transport = {"visibility_timeout": visibility_timeout}
+    transport: dict[str, Any] = {"visibility_timeout": visibility_timeout}
+    if impatient:
+        transport["retry_policy"] = _IMPATIENT
+        app.conf.update(
+            broker_connection_timeout=SOCKET_SECONDS,
+            task_publish_retry_policy=_IMPATIENT,
+            redis_socket_timeout=SOCKET_SECONDS,
+            redis_socket_connect_timeout=SOCKET_SECONDS,
+        )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
-        task_track_started=True,
+        # a job says it started itself, with since when and where (see worker.make_job)
+        task_track_started=False,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

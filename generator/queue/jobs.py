@@ -21,6 +21,7 @@ job's lock first, and given up after the last delay (recorded in the job).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -28,20 +29,25 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 import redis
 from celery import Celery
 from celery.states import READY_STATES
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from .. import logs
 from ..batch import Line, Options
+from ..errors import QueueError
 from ..kinds import Contract
+from ..ledger import masked
 from .app import (
     OUTCOMES,
+    SOCKET_SECONDS,
     TASK_MAKE,
     celery_app,
     options_to,
@@ -56,6 +62,7 @@ __all__ = [
     "CALLBACK_TIMEOUT",
     "JOB_TTL",
     "PROBE_TIMEOUT",
+    "SENDING_LOCK",
     "IdempotencyConflict",
     "JobStore",
     "default_jobs_dir",
@@ -68,11 +75,15 @@ JOB_TTL = 7 * 24 * 3600
 CALLBACK_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 #: seconds one callback request may take
 CALLBACK_TIMEOUT = 10.0
+#: seconds a replica holds a job's sending lock unless it renews it (it does while it sends)
+SENDING_LOCK = 10
 #: seconds a readiness probe or a metrics scrape waits for Redis
 PROBE_TIMEOUT = 1.0
 #: the Redis set of jobs whose callback is still to be made
 _CALLBACKS = "contractgen:callbacks"
 _log = logging.getLogger("contractgen.jobs")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class IdempotencyConflict(ValueError):
@@ -89,6 +100,40 @@ def sign(key: bytes, timestamp: int, body: bytes) -> str:
     """Return the signature header's value of a callback body."""
     digest = hmac.new(key, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},sha256={digest}"
+
+
+#: what Redis (or Celery, or kombu, on it) raises when it cannot be reached in time
+_AWAY: tuple[type[BaseException], ...] = (redis.RedisError, KombuOperationalError, OSError)
+
+
+def _unreachable(broker: str, exc: BaseException) -> QueueError:
+    """Return the error of a broker that could not be reached (its URL masked)."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return QueueError(
+        f"消息代理（Redis）暂时无法连接：{reason}", code="queue.unreachable", url=masked(broker)
+    )
+
+
+def reaching(method: Callable[P, R]) -> Callable[P, R]:
+    """Have a :class:`JobStore` method raise :class:`QueueError` when Redis cannot be reached.
+
+    ``queue.unreachable``, within about :data:`SOCKET_SECONDS`: the service answers 503.
+    """
+
+    @functools.wraps(method)
+    def reached(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except QueueError:
+            raise
+        except _AWAY as exc:
+            raise _unreachable(getattr(args[0], "broker", ""), exc) from exc
+        except RuntimeError as exc:  # Celery's result consumer that could not reconnect
+            if "Retry limit exceeded" not in str(exc):
+                raise
+            raise _unreachable(getattr(args[0], "broker", ""), exc) from exc
+
+    return reached
 
 
 def _text(value: Any) -> str:
@@ -108,8 +153,11 @@ class JobStore:
     """Jobs kept in Redis, their contracts sent to the workers through Celery."""
 
     def __init__(self, broker: str, folder: Path, callback_key: bytes | None = None) -> None:
-        self.app: Celery = celery_app(broker)
-        self.redis = redis.Redis.from_url(broker, socket_timeout=10, socket_connect_timeout=5)
+        self.app: Celery = celery_app(broker, impatient=True)
+        self.broker = broker
+        self.redis = redis.Redis.from_url(
+            broker, socket_timeout=SOCKET_SECONDS, socket_connect_timeout=SOCKET_SECONDS
+        )
         #: for the probes and the scrapes, which must answer at once or not at all
         self.probe = redis.Redis.from_url(
             broker, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
@@ -149,6 +197,7 @@ class JobStore:
     def _key(self, job_id: str) -> str:
         return f"contractgen:job:{job_id}"
 
+    @reaching
     def create(
         self,
         lines: list[Line],
@@ -166,27 +215,42 @@ class JobStore:
         ``request_id`` (the request that asked for the job) is in the workers' log lines;
         ``actor`` (who asked: the API's user) is who the workers record as acting.
         """
-        job_id = uuid.uuid4().hex
+        job_id, new = uuid.uuid4().hex, True
         if idempotency is not None:
             slot = f"contractgen:idem:{idempotency}"
             claimed = self.redis.set(slot, f"{job_id} {body_digest}", nx=True, ex=JOB_TTL)
             if not claimed:
                 held = _text(self.redis.get(slot) or b"")
-                earlier, _, digest = held.partition(" ")
+                job_id, _, digest = held.partition(" ")
                 if digest != body_digest:
-                    raise IdempotencyConflict(earlier)
-                return earlier, False
-        out_dir = self.folder / job_id
-        trace = {"request_id": request_id, "job_id": job_id}
-        tasks = {
-            id(line): self._send(contract, out_dir, options, trace, actor)
-            for line, contract in valid
-        }
+                    raise IdempotencyConflict(job_id)
+                new = False
+        # the record first, every task's id in it, then the tasks: a replica that dies
+        # sending leaves a job that the same request, sent again anywhere, completes
+        record = self.record(job_id) if not new else None
+        if record is None:
+            record = self._record_of(job_id, lines, valid, callback, actor)
+            self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
+            if callback:
+                self.redis.zadd(_CALLBACKS, {job_id: time.time()})
+        self._send_rest(record, valid, options, request_id, actor)
+        return job_id, new
+
+    def _record_of(
+        self,
+        job_id: str,
+        lines: list[Line],
+        valid: list[tuple[Line, Contract]],
+        callback: str | None,
+        actor: str | None,
+    ) -> dict[str, Any]:
+        """Return a new job's record: its rows, each good one with the id its task will have."""
+        tasks = {id(line): str(uuid.uuid4()) for line, _ in valid}
         rows = [
             _Row(line.where, line.contract_no, tasks.get(id(line)), line.errors).__dict__
             for line in lines
         ]
-        record = {
+        return {
             "id": job_id,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "rows": rows,
@@ -195,25 +259,70 @@ class JobStore:
             "callback_tries": 0,
             "actor": actor,
         }
-        self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
-        if callback:
-            self.redis.zadd(_CALLBACKS, {job_id: time.time()})
-        return job_id, True
 
-    def _send(
+    def _send_rest(
         self,
-        contract: Contract,
-        out_dir: Path,
+        record: dict[str, Any],
+        valid: list[tuple[Line, Contract]],
         options: Options,
-        trace: dict[str, str | None],
-        actor: str | None = None,
-    ) -> str:
-        data = contract.model_dump(mode="json")
-        headers = trace_headers(contract.envelope.contract_no, **trace)
-        sent = {**options_to(options), "actor": actor}
-        result = self.app.send_task(TASK_MAKE, args=[data, str(out_dir), sent], headers=headers)
-        return str(result.id)
+        request_id: str | None,
+        actor: str | None,
+    ) -> None:
+        """Send the job's tasks not sent yet, in order, counting each in Redis once sent.
 
+        One replica sends at a time (a lock it renews while it sends, given up when it
+        dies within :data:`SENDING_LOCK` seconds: another request waits that long at
+        most). A replica killed between a send and its count leaves that one task to be
+        sent again, under its id: its set is made twice, the same folder, the same version.
+        """
+        job_id = record["id"]
+        tasks = [row["task"] for row in record["rows"] if row["task"] is not None]
+        if len(tasks) != len(valid):  # the same body (its digest checked): never
+            raise RuntimeError(f"job {job_id}: {len(tasks)} tasks recorded, {len(valid)} rows")
+        counter, lock = f"contractgen:job-sent:{job_id}", f"contractgen:job-sending:{job_id}"
+        mine = uuid.uuid4().hex
+        give_up = time.monotonic() + SENDING_LOCK + 2
+        while not self.redis.set(lock, mine, nx=True, ex=SENDING_LOCK):
+            if int(self.redis.get(counter) or 0) >= len(tasks):
+                return  # sent by the other request meanwhile
+            if time.monotonic() > give_up:
+                raise QueueError("该任务正由另一请求提交，请稍后重试", code="queue.busy")
+            time.sleep(0.1)  # a poll of the other sender's lock, within its deadline
+        try:
+            done = int(self.redis.get(counter) or 0)
+            out_dir = self.folder / job_id
+            trace = {"request_id": request_id, "job_id": job_id}
+            renewed = time.monotonic()
+            for task, (_, contract) in list(zip(tasks, valid, strict=True))[done:]:
+                args = self._args(contract, out_dir, options, actor)
+                # kept for an operator's requeue (contractgen jobs requeue), as long as the job
+                self.redis.hset(self._args_key(job_id), task, json.dumps(args, ensure_ascii=False))
+                self._send(task, args, trace)
+                self.redis.incr(counter)
+                if time.monotonic() - renewed > SENDING_LOCK / 4:
+                    self.redis.set(lock, mine, xx=True, ex=SENDING_LOCK)
+                    renewed = time.monotonic()
+            self.redis.expire(counter, JOB_TTL)
+            self.redis.expire(self._args_key(job_id), JOB_TTL)
+        finally:
+            if _text(self.redis.get(lock) or b"") == mine:
+                self.redis.delete(lock)
+
+    def _args_key(self, job_id: str) -> str:
+        return f"contractgen:job-args:{job_id}"
+
+    def _args(
+        self, contract: Contract, out_dir: Path, options: Options, actor: str | None
+    ) -> list[Any]:
+        """Return a task's arguments: the contract, the folder, the options and who asked."""
+        sent = {**options_to(options), "actor": actor}
+        return [contract.model_dump(mode="json"), str(out_dir), sent]
+
+    def _send(self, task_id: str, args: list[Any], trace: dict[str, str | None]) -> None:
+        headers = trace_headers(str(args[0].get("contract_no", "")), **trace)
+        self.app.send_task(TASK_MAKE, args=args, task_id=task_id, headers=headers)
+
+    @reaching
     def record(self, job_id: str) -> dict[str, Any] | None:
         """Return a job's stored record, or None when there is no such job (or it expired)."""
         if not job_id.isalnum() or len(job_id) != 32:
@@ -221,6 +330,7 @@ class JobStore:
         raw = self.redis.get(self._key(job_id))
         return None if raw is None else dict(json.loads(raw))
 
+    @reaching
     def status(self, job_id: str) -> dict[str, Any] | None:
         """Return a job's status: every row's, the counts, and the job's (queued/running/done)."""
         record = self.record(job_id)
@@ -257,8 +367,11 @@ class JobStore:
             return {**out, "status": "failed", "errors": row["errors"]}
         out["task"] = row["task"]
         if meta is None or meta["status"] not in READY_STATES:
-            running = meta is not None and meta["status"] == "STARTED"
-            return {**out, "status": "running" if running else "queued"}
+            if meta is None or meta["status"] != "STARTED":
+                return {**out, "status": "queued"}
+            said = meta["result"] if isinstance(meta["result"], dict) else {}
+            where = {k: said[k] for k in ("started", "worker") if k in said}
+            return {**out, "status": "running", **where}
         outcome = meta["result"] if isinstance(meta["result"], dict) else {}
         if meta["status"] == "SUCCESS" and outcome.get("status") == "made":
             folder = Path(str(outcome["folder"])).name
@@ -271,6 +384,7 @@ class JobStore:
         }
         return {**out, "status": "failed", "errors": [error]}
 
+    @reaching
     def set_folder(self, job_id: str, contract_no: str) -> Path | None:
         """Return the folder of a set a job made, or None when it made no such set."""
         record = self.record(job_id)
@@ -284,6 +398,60 @@ class JobStore:
             return None
         folder = self.folder / job_id / said["folder"]
         return folder if folder.is_dir() else None
+
+    @reaching
+    def listed(self) -> list[dict[str, Any]]:
+        """Return every job Redis holds, the newest first: id, created, status, progress."""
+        found = []
+        for key in self.redis.scan_iter(match=self._key("*"), count=1000):
+            status = self.status(_text(key).rsplit(":", 1)[1])
+            if status is not None:
+                status.pop("rows")
+                found.append(status)
+        return sorted(found, key=lambda job: (job["created"], job["id"]), reverse=True)
+
+    def _in_redis(self) -> set[str]:
+        """Return the ids of the tasks waiting in the queue or held by a worker."""
+        ids: set[str] = set()
+        raws = [raw for key in queue_keys() for raw in self.redis.lrange(key, 0, -1)]
+        held = [json.loads(raw)[0] for raw in self.redis.hvals("unacked")]
+        for message in [json.loads(raw) for raw in raws] + held:
+            task = message.get("headers", {}).get("id")
+            if task:
+                ids.add(str(task))
+        return ids
+
+    @reaching
+    def requeue(self, job_id: str) -> list[str] | None:
+        """Send again a job's rows that failed or were lost; return their contract numbers.
+
+        A lost row is queued as far as its job knows, but neither waiting in Redis nor
+        held by a worker (a broker that forgot it, a send cut short). A row running is
+        left alone (a lost worker's job comes back by itself: :mod:`.keeper`). The
+        rows go again under their ids, their delivery count reset: an operator asked.
+        None when there is no such job.
+        """
+        status = self.status(job_id)
+        if status is None:
+            return None
+        present = self._in_redis()
+        stored = self.redis.hgetall(self._args_key(job_id))
+        args = {_text(k): json.loads(v) for k, v in stored.items()}
+        trace = {"request_id": None, "job_id": job_id}
+        again: list[str] = []
+        for row in status["rows"]:
+            task = row.get("task")
+            if task is None or task not in args:
+                continue  # never sent: a row that was not valid
+            lost = row["status"] == "queued" and task not in present
+            if row["status"] == "failed" or lost:
+                self.app.backend.forget(task)
+                self.redis.delete(f"contractgen:attempts:{task}", f"contractgen:lost:{task}")
+                self._send(task, args[task], trace)
+                again.append(row["contract_no"])
+        if again:
+            _log.info("job requeued: %d rows sent again", len(again))
+        return again
 
     def deliver_callbacks(self, client: httpx.Client) -> list[str]:
         """Call the callbacks of the jobs that are done and due; return each try's outcome.

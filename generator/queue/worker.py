@@ -19,21 +19,27 @@ the service's ``/metrics`` reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import multiprocessing
 import os
+import signal
 import socket
 import time
+from collections.abc import Callable
 from contextvars import Token
 from pathlib import Path
 from typing import Any
 
 import redis
 from celery import Celery, Task, signals
+from celery.app.trace import LOG_SUCCESS
 
 from .. import logs
-from ..batch import make_set
+from ..batch import store_set
 from ..batch.report import failure_text
 from ..errors import (
+    ConversionError,
     InvalidContractError,
     LedgerError,
     OutputConflictError,
@@ -46,6 +52,8 @@ from ..pipeline import Generator
 from .app import (
     ATTEMPTS_MAX,
     ATTEMPTS_TTL,
+    LEDGER_BACKOFF,
+    LEDGER_PATIENCE,
     OUTCOMES,
     QUEUE,
     TASK_MAKE,
@@ -54,6 +62,7 @@ from .app import (
     options_from,
     out_path,
 )
+from .keeper import Keeper, lost_count
 
 __all__ = ["WorkerConfig", "check_broker", "make_job", "register", "run_worker"]
 
@@ -80,6 +89,14 @@ class WorkerConfig:
         self.log_format = log_format
 
 
+#: office failures in a row after which a worker stops taking jobs (it cannot make sets)
+OFFICE_FAILURES_MAX = 3
+#: the exit status of a worker that stopped because its office could not make sets
+EXIT_BROKEN = 3
+#: shared by the worker's processes (made before they are forked): failures in a row, and
+#: whether the worker was stopped for them
+_office_failures = multiprocessing.Value("i", 0)
+_broken = multiprocessing.Value("i", 0, lock=False)
 #: this process's configuration, generator, ledger and Redis connection (set when it starts)
 _config: WorkerConfig | None = None
 _generator: Generator | None = None
@@ -110,6 +127,27 @@ def _keep_our_logging(**_: Any) -> None:
     """Answer Celery's ``setup_logging``: the logging is :mod:`generator.logs`'s."""
     assert _config is not None
     logs.configure(_config.log_level, _config.log_format)
+
+
+class _FailuresAsFailures(logging.Filter):
+    """Celery's ``succeeded`` line about a job whose set was not made: a warning, ``failed``.
+
+    The task never raises (its outcome, made or failed, is the row's), so Celery would
+    say every job succeeded.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        said = record.args if isinstance(record.args, dict) else {}
+        if record.msg == LOG_SUCCESS and "'status': 'failed'" in str(said.get("return_value")):
+            record.msg = "Task %(name)s[%(id)s] failed in %(runtime)ss: %(return_value)s"
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _say_failures() -> None:
+    trace = logging.getLogger("celery.app.trace")
+    if not any(isinstance(f, _FailuresAsFailures) for f in trace.filters):
+        trace.addFilter(_FailuresAsFailures())
 
 
 def _bind_job(task: Task | None = None, task_id: str | None = None, **_: Any) -> None:
@@ -162,7 +200,18 @@ def make_job(
     ``{"status": "failed", "code", "message", "attempt", "worker"}``.
     """
     started = time.monotonic()
+    # a running row says since when, and where (GET /v1/jobs/{id}, contractgen jobs show)
+    task.update_state(
+        state="STARTED",
+        meta={
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
+        },
+    )
     attempt = _attempt(task.request.id)
+    assert _redis is not None
+    # deliveries after a whole worker was lost are not the job's doing
+    attempt -= lost_count(_redis, task.request.id)
     outcome = _count(_make(data, out_dir, options, attempt))
     seconds = time.monotonic() - started
     if outcome["status"] == "made":
@@ -186,8 +235,11 @@ def _make(
         contract = parse(data)
         # who asked (the service's user, or the batch's CONTRACTGEN_USER), else this worker
         actor = str(options.get("actor") or default_actor())
-        folder, note = make_set(
-            _generator, _ledger, contract, out_path(out_dir), options_from(options), actor
+        chosen, folder_of = options_from(options), out_path(out_dir)
+        made = _generator.render(contract, formats=chosen.formats, pdfa=chosen.pdfa)
+        generator, ledger = _generator, _ledger
+        folder, note = _patiently(
+            lambda: store_set(generator, ledger, made, folder_of, chosen, actor)
         )
     except InvalidContractError as exc:
         return {**said, "status": "failed", "code": "validate.failed", "message": str(exc)}
@@ -195,12 +247,56 @@ def _make(
         return {**said, "status": "failed", "code": "output.exists", "message": failure_text(exc)}
     except Exception as exc:  # one job's failure is its row's alone
         _log.warning("job failed: %r", exc)
+        if isinstance(exc, ConversionError):
+            _office_failed()
         refusal = unrenderable(exc)
         code = refusal.code if refusal is not None else "generate.failed"
         if isinstance(exc, LedgerError):
             code = exc.code
         return {**said, "status": "failed", "code": code, "message": failure_text(exc)}
+    _office_failures.value = 0
     return {**said, "status": "made", "folder": folder, "ledger": note}
+
+
+def _office_failed() -> None:
+    """Count an office failure; at :data:`OFFICE_FAILURES_MAX` in a row, stop the worker.
+
+    The count is the whole worker's (shared by its processes); a set made resets it.
+    The worker is told to stop (SIGTERM to its main process: the jobs running finish,
+    those it holds go back to the queue for the others) and exits with status 3.
+    """
+    with _office_failures.get_lock():
+        _office_failures.value += 1
+        failures = _office_failures.value
+    if failures >= OFFICE_FAILURES_MAX and not _broken.value:
+        _broken.value = 1
+        _log.error("the office failed %d jobs in a row: this worker stops taking jobs", failures)
+        os.kill(os.getppid(), signal.SIGTERM)
+
+
+def _patiently(store: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+    """Return what ``store`` returns, tried again while the ledger cannot be reached.
+
+    The waits double from :data:`LEDGER_BACKOFF`'s first to its longest; once
+    :data:`LEDGER_PATIENCE` seconds have gone by, the last error is raised, saying
+    how long it was tried. A failed try leaves nothing (see :func:`store_set`).
+    """
+    give_up = time.monotonic() + LEDGER_PATIENCE
+    delay, longest = LEDGER_BACKOFF
+    tries = 0
+    while True:
+        try:
+            return store()
+        except LedgerError as exc:
+            tries += 1
+            if exc.code != "ledger.unreachable":
+                raise
+            if time.monotonic() + delay > give_up:
+                message = f"{exc.detail}（{LEDGER_PATIENCE:g} 秒内重试 {tries} 次仍无法连接）"
+                raise LedgerError(message, code=exc.code, url=exc.url) from exc
+            _log.warning("ledger unreachable (try %d): trying again in %.1f s", tries, delay)
+            time.sleep(delay)  # the back-off: the ledger gives no event to wait on
+            delay = min(delay * 2, longest)
 
 
 def register(app: Celery) -> Any:
@@ -222,8 +318,12 @@ def check_broker(app: Celery, url: str) -> None:
         ) from exc
 
 
-def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) -> None:
-    """Run a Celery worker of ``concurrency`` processes until it is stopped (SIGTERM, Ctrl-C)."""
+def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) -> int:
+    """Run a Celery worker of ``concurrency`` processes until it is stopped; return its status.
+
+    0 once stopped (SIGTERM, Ctrl-C), :data:`EXIT_BROKEN` when it stopped itself because
+    its office failed :data:`OFFICE_FAILURES_MAX` jobs in a row.
+    """
     global _config
     _config = config
     logs.configure(config.log_level, config.log_format)
@@ -237,6 +337,9 @@ def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) 
     app = celery_app(config.broker)
     check_broker(app, config.broker)
     register(app)
+    keeper = Keeper(app, config.broker)
+    signals.worker_ready.connect(lambda **_: keeper.start(), weak=False)
+    signals.worker_shutdown.connect(lambda **_: keeper.stop(), weak=False)
     signals.worker_process_init.connect(_start_process, weak=False)
     signals.worker_process_shutdown.connect(_stop_process, weak=False)
     signals.task_prerun.connect(_bind_job, weak=False)
@@ -251,4 +354,16 @@ def run_worker(config: WorkerConfig, concurrency: int, name: str | None = None) 
         "--without-mingle",
         f"--hostname={name or f'contractgen-{os.getpid()}@{socket.gethostname()}'}",
     ]
-    app.worker_main(argv)
+    _say_failures()
+    try:
+        app.worker_main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    else:
+        code = 0
+    if _broken.value:
+        _log.error(
+            "stopped: the office could not make sets (%d failures in a row)", OFFICE_FAILURES_MAX
+        )
+        return EXIT_BROKEN
+    return code

@@ -35,7 +35,8 @@ _JOB_JSON: dict[str, Any] = {
             "type": "object",
             "description": "id, status (queued, running, done), created, progress {done, "
             "total}, counts by row status, rows [{where, contract_no, status (queued, "
-            "running, made, failed), task, ledger, folder, errors}], callback {state, tries}",
+            "running, made, failed), task, started and worker (running), ledger, folder, "
+            "errors}], callback {state, tries}",
             "required": ["id", "status", "progress", "rows"],
         }
     }
@@ -64,13 +65,16 @@ JOB_CREATED_RESPONSES: dict[int | str, dict[str, Any]] = {
         s404=_NO_JOBS,
         s415="Body neither JSON nor a round (JSON lines, CSV, workbook)",
         s422="Invalid contract data, or an Idempotency-Key used with another body",
-        s503="The broker is unavailable",
+        s503="The broker is unavailable (code queue.unreachable); Retry-After says when to retry",
     ),
 }
 JOB_STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The job's status", "content": _JOB_JSON},
     **problem_responses(
-        404, 503, s404=_NO_JOBS + ", or no such job", s503="The broker is unavailable"
+        404,
+        503,
+        s404=_NO_JOBS + ", or no such job",
+        s503="The broker is unavailable (code queue.unreachable); Retry-After says when to retry",
     ),
 }
 JOB_SET_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -79,6 +83,9 @@ JOB_SET_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
     },
     **problem_responses(
-        404, 503, s404=_NO_JOBS + ", or no such set", s503="The broker is unavailable"
+        404,
+        503,
+        s404=_NO_JOBS + ", or no such set",
+        s503="The broker is unavailable (code queue.unreachable); Retry-After says when to retry",
     ),
 }

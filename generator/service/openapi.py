@@ -330,7 +330,13 @@ SCHEMA_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/schema+json": {"schema": {"type": "object"}}},
     }
 }
-HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"description": "The service is up"}}
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The service is up, and the ledger and the broker answer"},
+    503: {
+        "description": "The service is up, but the ledger or the broker does not answer "
+        "(status degraded; dependencies says which)"
+    },
+}
 VERIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The verdict on the file, or on each file of the zip (200 whatever it is)",

@@ -28,6 +28,7 @@ from ..errors import (
     InvalidContractError,
     Issue,
     LedgerError,
+    QueueError,
     SealPlacementError,
     TemplateError,
     unrenderable,
@@ -422,6 +423,21 @@ def _ledger(request: Request, exc: LedgerError) -> Problem:
     )
 
 
+def _queue(request: Request, exc: QueueError) -> Problem:
+    # Redis away: the operator needs why (the URL masked), the client when to come back.
+    log.error("broker unusable on %s: %s", request.url.path, exc)
+    return Problem(
+        503,
+        "queue-unavailable",
+        "Queue unavailable",
+        "消息代理（Redis）暂时无法连接，任务无法提交或查询，请稍后重试"
+        if exc.code == "queue.unreachable"
+        else exc.detail,  # queue.busy: the same job being sent by another request
+        headers={"Retry-After": "5"},
+        code=exc.code,
+    )
+
+
 def _title(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -476,6 +492,7 @@ _TRANSLATIONS: list[tuple[type[Exception], Callable[[Request, Any], Problem]]] =
     (InputError, _unreadable),
     (ConversionError, _conversion),
     (LedgerError, _ledger),
+    (QueueError, _queue),
     (StarletteHTTPException, _http),
     (RequestValidationError, _bad_parameter),
     (ClientDisconnect, _gone),

@@ -13,7 +13,8 @@ the probe answers within about two seconds whatever hangs:
 previous run has not come back yet (a database that accepts connections and
 never answers) fails at once rather than piling up threads. Why a check failed
 is in the log; the answer, open to anyone like ``/healthz``, says which and in
-short. ``/healthz`` stays the liveness: the process answers.
+short. ``/healthz`` runs the ledger's and the broker's checks too: ``degraded``
+and 503 when one of them fails (see :func:`generator.service.routes.healthz`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from fastapi.responses import JSONResponse
 
 from .admission import Runtime, runtime_of
 
-__all__ = ["CHECK_SECONDS", "Check", "checks_of", "readyz"]
+__all__ = ["CHECK_SECONDS", "SHARED", "Check", "checks_of", "dependencies", "readyz", "run_checks"]
 
 #: seconds one check may take before it counts as failed
 CHECK_SECONDS = 1.5
+#: the checks ``/healthz`` reports too: the parts every replica and worker shares
+SHARED = ("broker", "ledger")
 _log = logging.getLogger("contractgen.service")
 
 
@@ -104,17 +107,28 @@ def checks_of(request: Request) -> list[Check]:
     return checks
 
 
-# ``GET /readyz``: 200 when the ledger, the broker and an office are fine; 503 naming which not.
-async def readyz(request: Request) -> JSONResponse:
+async def run_checks(checks: list[Check]) -> dict[str, dict[str, Any]]:
+    """Return each check's result by name, the checks run side by side."""
     results: dict[str, dict[str, Any]] = {}
 
     async def one(check: Check) -> None:
         results[check.name] = await check.run()
 
     async with anyio.create_task_group() as group:
-        for check in checks_of(request):
+        for check in checks:
             group.start_soon(one, check)
+    return dict(sorted(results.items()))
+
+
+async def dependencies(request: Request) -> dict[str, dict[str, Any]]:
+    """Return the checks of the parts the replica shares with others: the ledger, the broker."""
+    return await run_checks([c for c in checks_of(request) if c.name in SHARED])
+
+
+# ``GET /readyz``: 200 when the ledger, the broker and an office are fine; 503 naming which not.
+async def readyz(request: Request) -> JSONResponse:
+    results = await run_checks(checks_of(request))
     ready = all(result["ok"] for result in results.values())
-    body = {"status": "ready" if ready else "unavailable", "checks": dict(sorted(results.items()))}
+    body = {"status": "ready" if ready else "unavailable", "checks": results}
     headers = {"Cache-Control": "no-store"}
     return JSONResponse(body, status_code=200 if ready else 503, headers=headers)

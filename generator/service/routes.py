@@ -12,7 +12,7 @@ import base64
 import functools
 import hashlib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 import anyio
@@ -30,6 +30,7 @@ from .answers import compact, disposition
 from .bodies import contract_body, decode, json_body
 from .issuing import ISSUE_DESCRIPTION, issue_chosen
 from .negotiation import preferred
+from .readiness import dependencies
 
 __all__ = ["contracts", "document_pdf", "healthz", "schema", "validate_contract"]
 
@@ -158,12 +159,16 @@ async def schema() -> Response:
     return Response(_schema_text(), media_type="application/schema+json")
 
 
-# ``GET /healthz``: liveness, the slots and queue, the workers' statistics.
-async def healthz(request: Request) -> dict[str, Any]:
+# ``GET /healthz``: liveness, the slots and queue, the workers' statistics, and the shared
+# parts (ledger, broker): ``degraded`` and 503 when one of them cannot be reached.
+async def healthz(request: Request) -> JSONResponse:
     runtime = runtime_of(request)
     health = runtime.generator.health()
-    return {
-        "status": "ok",
+    shared = await dependencies(request)
+    up = all(result["ok"] for result in shared.values())
+    body = {
+        "status": "ok" if up else "degraded",
+        "dependencies": shared,
         "version": str(identity()),
         "workers": health["workers"],
         "office_processes": health["office_processes"],
@@ -175,3 +180,5 @@ async def healthz(request: Request) -> dict[str, Any]:
         "sets": health["sets"],
         "conversions": health["conversions"],
     }
+    headers = {"Cache-Control": "no-store"}
+    return JSONResponse(body, status_code=200 if up else 503, headers=headers)

@@ -360,3 +360,52 @@ def test_callbacks_enabled_without_their_own_key_stop_the_start(tmp_path: Path) 
     assert same.returncode == 2 and "不能与 API 令牌相同" in same.stderr, same.stderr
     short = serve({"CONTRACTGEN_CALLBACK_KEY": "short"})
     assert short.returncode == 2 and "过短" in short.stderr, short.stderr
+
+
+def test_an_operator_lists_shows_and_requeues_a_job_and_a_running_row_says_where(
+    stack: Stack,
+) -> None:
+    import redis
+
+    from generator.queue import celery_app
+
+    body = json.dumps({**load_data(SAMPLES / "seed.yaml")}, ensure_ascii=False, default=str)
+    where = ("--broker", stack.redis.url, "--jobs-dir", stack.jobs)
+    sent = stack.client.post(
+        "/v1/jobs?issue=true", content=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert sent.status_code == 202, sent.text
+    job, location = sent.json()["id"], sent.headers["location"]
+    give_up = time.monotonic() + DONE_SECONDS
+    while True:  # the row, while it runs, says since when and on which worker
+        (row,) = stack.client.get(location).json()["rows"]
+        if row["status"] != "queued":
+            break
+        assert time.monotonic() < give_up, row
+        time.sleep(0.02)  # the poll's interval, within its deadline
+    assert row["status"] == "running", row
+    assert row["started"].endswith("+00:00") and row["worker"].count(":") == 1, row
+    stack.wait_done(location)
+    listed = run_cli("jobs", "list", *where, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert job in [j["id"] for j in json.loads(listed.stdout)]
+    # lost: Redis forgot what became of the task (a broker restarted without persistence)
+    app = celery_app(stack.redis.url)
+    app.backend.forget(row["task"])
+    shown = run_cli("jobs", "show", job, *where)
+    assert shown.returncode == 0 and "排队中" in shown.stdout, shown.stdout
+    again = run_cli("jobs", "requeue", job, *where)
+    assert again.returncode == 0, again.stderr
+    assert f"已重新提交 1 份：{row['contract_no']}" in again.stdout, again.stdout
+    status = stack.wait_done(location)
+    # made again: the same folder, the same ledger version, recorded by who asked
+    (made,) = status["rows"]
+    assert made["status"] == "made" and made["task"] == row["task"], made
+    assert "第 1 版，与已登记的相同" in made["ledger"], made
+    recorded = stack.client.get(f"/v1/ledger/sets/{row['contract_no']}").json()
+    assert recorded["issued_by"] == "服务令牌", recorded
+    done = run_cli("jobs", "show", job, *where)
+    assert "已完成 1/1" in done.stdout and "已生成" in done.stdout, done.stdout
+    unknown = run_cli("jobs", "show", "0" * 32, *where)
+    assert unknown.returncode != 0 and "没有任务" in unknown.stderr
+    assert redis.Redis.from_url(stack.redis.url).hlen("unacked") == 0

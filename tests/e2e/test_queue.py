@@ -53,18 +53,28 @@ def broker(tmp_path: Path) -> Iterator[RedisServer]:
 class Worker:
     """``contractgen worker`` in a process of its own, its log in a file."""
 
-    def __init__(self, folder: Path, broker: str, ledger: str, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        broker: str,
+        ledger: str,
+        concurrency: int = 1,
+        env: dict[str, str] | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        """Start it; ``env``: variables added to the test's; its own process group (killpg)."""
         self.log = folder / f"worker-{time.monotonic_ns()}.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "generator", "worker", "--broker", broker),
-                    *("--concurrency", str(concurrency), "--ledger", ledger),
+                    *("--concurrency", str(concurrency), "--ledger", ledger, *extra),
                 ],
                 cwd=ROOT,
+                env={**os.environ, **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
+                preexec_fn=_own_group_dying_with_parent,
             )
         self.wait_for(r"ready\.")
 
@@ -102,6 +112,12 @@ class Worker:
         while alive(family):
             assert time.monotonic() < give_up, {p: descendants(p) for p in alive(family)}
             time.sleep(0.05)  # the poll's interval, within its deadline
+
+
+def _own_group_dying_with_parent() -> None:
+    """In a worker's child: a process group of its own (as a machine's), killed with the test."""
+    os.setpgid(0, 0)
+    die_with_parent()
 
 
 def _parent(pid: int) -> int:
