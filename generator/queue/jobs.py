@@ -21,7 +21,6 @@ job's lock first, and given up after the last delay (recorded in the job).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import hmac
 import json
@@ -29,22 +28,19 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import httpx
 import redis
 from celery import Celery
 from celery.states import READY_STATES
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from .. import logs
 from ..batch import Line, Options
 from ..errors import QueueError
 from ..kinds import Contract
-from ..ledger import masked
 from .app import (
     OUTCOMES,
     SOCKET_SECONDS,
@@ -56,6 +52,7 @@ from .app import (
     trace_headers,
 )
 from .callbacks import CallbackRefused, pinned, resolve
+from .reach import reaching
 
 __all__ = [
     "CALLBACK_DELAYS",
@@ -82,8 +79,6 @@ PROBE_TIMEOUT = 1.0
 #: the Redis set of jobs whose callback is still to be made
 _CALLBACKS = "contractgen:callbacks"
 _log = logging.getLogger("contractgen.jobs")
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class IdempotencyConflict(ValueError):
@@ -100,40 +95,6 @@ def sign(key: bytes, timestamp: int, body: bytes) -> str:
     """Return the signature header's value of a callback body."""
     digest = hmac.new(key, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},sha256={digest}"
-
-
-#: what Redis (or Celery, or kombu, on it) raises when it cannot be reached in time
-_AWAY: tuple[type[BaseException], ...] = (redis.RedisError, KombuOperationalError, OSError)
-
-
-def _unreachable(broker: str, exc: BaseException) -> QueueError:
-    """Return the error of a broker that could not be reached (its URL masked)."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return QueueError(
-        f"消息代理（Redis）暂时无法连接：{reason}", code="queue.unreachable", url=masked(broker)
-    )
-
-
-def reaching(method: Callable[P, R]) -> Callable[P, R]:
-    """Have a :class:`JobStore` method raise :class:`QueueError` when Redis cannot be reached.
-
-    ``queue.unreachable``, within about :data:`SOCKET_SECONDS`: the service answers 503.
-    """
-
-    @functools.wraps(method)
-    def reached(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except QueueError:
-            raise
-        except _AWAY as exc:
-            raise _unreachable(getattr(args[0], "broker", ""), exc) from exc
-        except RuntimeError as exc:  # Celery's result consumer that could not reconnect
-            if "Retry limit exceeded" not in str(exc):
-                raise
-            raise _unreachable(getattr(args[0], "broker", ""), exc) from exc
-
-    return reached
 
 
 def _text(value: Any) -> str:

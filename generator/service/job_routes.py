@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..inputs import read_batch
 from ..kinds import Contract, parse
 from ..pipeline import folder_zip
-from . import problems
+from . import job_problems, problems
 from .admission import runtime_of
 from .answers import disposition
 from .bodies import decode, raw_body
@@ -60,7 +60,7 @@ _log = logging.getLogger("contractgen.jobs")
 def _jobs(request: Request) -> JobStore:
     jobs = runtime_of(request).jobs
     if jobs is None:
-        raise problems.jobs_disabled()
+        raise job_problems.jobs_disabled()
     return jobs
 
 
@@ -76,11 +76,11 @@ def _callback(url: str | None, jobs: JobStore) -> str | None:
 
     if jobs.callback_key is None:
         message = f"本服务没有回调签名密钥（{KEY_VARIABLE} 或 --callback-key-file），不能回调"
-        raise problems.bad_callback(message, "jobs.callback_key")
+        raise job_problems.bad_callback(message, "jobs.callback_key")
     try:
         resolve(url)
     except CallbackRefused as exc:
-        raise problems.bad_callback(str(exc), exc.code) from None
+        raise job_problems.bad_callback(str(exc), exc.code) from None
     return url
 
 
@@ -102,7 +102,7 @@ def _round(
             records = read_batch(path)
         except InputError as exc:
             message = str(exc).replace(str(path), "请求体")
-            raise problems.bad_job_request(message, "input.file") from None
+            raise job_problems.bad_job_request(message, "input.file") from None
         return validate_rows(records, Options())
     finally:
         path.unlink(missing_ok=True)
@@ -143,7 +143,7 @@ async def create_job(
     body = await raw_body(request, runtime.settings, runtime.deadline())
     if idempotency_key is not None and not 0 < len(idempotency_key) <= KEY_MAX:
         message = f"Idempotency-Key 应为 1 到 {KEY_MAX} 个字符"
-        raise problems.bad_job_request(message, "jobs.idempotency_key")
+        raise job_problems.bad_job_request(message, "jobs.idempotency_key")
     if media == "application/json":
         lines, valid = await anyio.to_thread.run_sync(_one, body)
     else:
@@ -175,7 +175,7 @@ async def create_job(
     try:
         job_id, new, status = await anyio.to_thread.run_sync(send)
     except IdempotencyConflict as exc:
-        raise problems.idempotency_conflict(str(exc)) from None
+        raise job_problems.idempotency_conflict(str(exc)) from None
     _created(request, job_id, new, lines, len(valid), media == "application/json")
     headers = {"Location": f"/v1/jobs/{job_id}"}
     return JSONResponse(status, status_code=202 if new else 200, headers=headers)
@@ -186,7 +186,7 @@ async def job_status(request: Request, job_id: str) -> JSONResponse:
     jobs = _jobs(request)
     status = await anyio.to_thread.run_sync(jobs.status, job_id)
     if status is None:
-        raise problems.job_not_found(job_id)
+        raise job_problems.job_not_found(job_id)
     return JSONResponse(status)
 
 
@@ -203,7 +203,7 @@ async def job_set(request: Request, job_id: str, contract_no: str) -> Response:
 
     body = await anyio.to_thread.run_sync(read)
     if body is None:
-        raise problems.job_not_found(f"{job_id}/{contract_no}")
+        raise job_problems.job_not_found(f"{job_id}/{contract_no}")
     headers = {"Content-Disposition": disposition("attachment", f"{contract_no}.zip")}
     return Response(body, media_type="application/zip", headers=headers)
 
