@@ -104,6 +104,8 @@ def _start_worker(options: Options) -> None:
     # Ctrl-C is the parent's to answer (it stops the round): a contract under way here is
     # finished whole, the ones not begun are cancelled.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM ends a worker as it always did (the parent's own handler is not for it).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker = Generator(workers=1, templates=options.templates, cached_sets=0)
     # Runs when the process leaves the executor's loop, also after Ctrl-C in the parent.
     multiprocessing.util.Finalize(None, _worker.close, exitpriority=10)
@@ -286,7 +288,7 @@ class _Generation:
 
 @contextmanager
 def _interrupts() -> Iterator[Future[None]]:
-    """Turn Ctrl-C into a future the batch waits on beside its contracts.
+    """Turn Ctrl-C and SIGTERM into a future the batch waits on beside its contracts.
 
     A KeyboardInterrupt raised inside ``concurrent.futures.wait`` can leave one of the
     futures' locks held (it takes them one by one); the pool's shutdown then waits on that
@@ -302,11 +304,29 @@ def _interrupts() -> Iterator[Future[None]]:
     def interrupted(signum: int, frame: object) -> None:
         threading.Thread(target=_set, args=(stop,), daemon=True).start()
 
-    previous = signal.signal(signal.SIGINT, interrupted)
+    previous = {s: signal.signal(s, interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """Have SIGTERM stop a round sent to a broker as Ctrl-C does: its report is written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _set(stop: Future[None]) -> None:
@@ -373,7 +393,8 @@ def run_batch(
             if maker is None:
                 interrupted = _Generation(out_dir, options, progress).run(todo)
             else:
-                interrupted = maker(todo, progress)
+                with _terminated_as_interrupted():
+                    interrupted = maker(todo, progress)
         finally:
             # What this run's workers left, should one have died mid-write.
             clear_dead_staging(out_dir)

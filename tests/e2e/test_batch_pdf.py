@@ -113,14 +113,16 @@ def _assert_no_new_offices(before: set[int]) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_leaves_whole_folders_and_a_report(
-    tmp_path: Path, seed_data: dict[str, Any]
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_leaves_whole_folders_and_a_report(
+    tmp_path: Path, seed_data: dict[str, Any], stop: signal.Signals
 ) -> None:
+    # SIGTERM is how a supervisor (systemd, a container's stop) ends a round: the same end
     before = set(_offices())
     out = tmp_path / "out"
     process = _start(_jsonl(tmp_path, seed_data, 16), out)
     _wait_for_progress(process, 1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
     report = json.loads((out / "batch-report.json").read_text(encoding="utf-8"))
