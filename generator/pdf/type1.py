@@ -16,7 +16,9 @@ Private dictionary and glyphs, ``/Length3`` zeros). Two things are rewritten:
   document is left in the file.
 
 The eexec cipher (Type 1 spec, ch. 7) chains through every byte; the optional
-C loop ``_eexec.c`` runs it, the Python loop gives the same bytes slower.
+C loop ``_eexec.c`` runs it, the Python loop gives the same bytes slower. Which
+codes a page shows is read from its content streams by the optional C lexer
+``_content.c``; without it pikepdf's parser gives the same codes slower.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ try:  # the optional C loop (setup.py builds it when a compiler is there)
     from . import _eexec as _eexec_c  # type: ignore[attr-defined]
 except ImportError:  # not built: the Python loop gives the same bytes
     _eexec_c = None
+try:  # the optional C lexer of content streams (built beside the C loop)
+    from . import _content as _content_c  # type: ignore[attr-defined]
+except ImportError:  # not built: pikepdf's parser gives the same codes
+    _content_c = None
 
 __all__ = ["decrypt", "encrypt", "rewrite_fonts", "shown_codes"]
 
@@ -66,31 +72,70 @@ def _collect(
     resources = owner.get("/Resources", pikepdf.Dictionary())
     fonts = resources.get("/Font", pikepdf.Dictionary())
     forms = resources.get("/XObject", pikepdf.Dictionary())
+    if _content_c is None:
+        by_name, drawn = _parsed_codes(owner)
+    else:
+        by_name, drawn = _content_c.shown(_content(owner))
+    for name, codes in by_name.items():
+        selected = fonts.get(name)
+        if selected is not None:
+            shown.setdefault(selected.objgen, set()).update(codes)
+    for name in drawn:
+        form = forms.get(name)
+        if form is not None and form.get("/Subtype") == "/Form" and form.objgen not in seen:
+            seen.add(form.objgen)
+            _collect(form, shown, seen)
+
+
+def _content(owner: pikepdf.Object) -> bytes:
+    """Return the content of a page (its streams one after the other) or a form, decoded."""
+    if isinstance(owner, pikepdf.Stream):
+        return owner.read_bytes()
+    contents = owner.get("/Contents")
+    if contents is None:
+        return b""
+    if isinstance(contents, pikepdf.Array):
+        return b"\n".join(
+            part.read_bytes() for part in contents if isinstance(part, pikepdf.Stream)
+        )
+    return contents.read_bytes() if isinstance(contents, pikepdf.Stream) else b""
+
+
+def _parsed_codes(owner: pikepdf.Object) -> tuple[dict[str, set[int]], list[str]]:
+    """Return the codes shown per font name and the forms drawn, by pikepdf's parser.
+
+    What ``_content.c`` gives, slower: the font a ``Tf`` selects is part of the
+    graphics state (``q`` saves it, ``Q`` restores it).
+    """
+    by_name: dict[str, set[int]] = {}
+    drawn: list[str] = []
     font: set[int] | None = None
-    saved: list[set[int] | None] = []  # the text font is part of the graphics state
+    saved: list[set[int] | None] = []
     for instruction in pikepdf.parse_content_stream(owner, _OPERATORS):
         name = str(instruction.operator)
+        operands = instruction.operands
         if name in _SHOW:
-            if font is not None:
-                operand = instruction.operands[-1]
-                if name == "TJ":
-                    font.update(
-                        b"".join(bytes(s) for s in operand if isinstance(s, pikepdf.String))
-                    )
-                else:
-                    font.update(bytes(operand))
+            operand = operands[-1] if operands else None
+            if font is None or operand is None:
+                continue
+            if name == "TJ" and isinstance(operand, pikepdf.Array):
+                font.update(b"".join(bytes(s) for s in operand if isinstance(s, pikepdf.String)))
+            elif name != "TJ" and isinstance(operand, pikepdf.String):
+                font.update(bytes(operand))
         elif name == "Tf":
-            selected = fonts.get(str(instruction.operands[0]))
-            font = None if selected is None else shown.setdefault(selected.objgen, set())
+            selected = operands[0] if operands else None
+            font = (
+                by_name.setdefault(str(selected), set())
+                if isinstance(selected, pikepdf.Name)
+                else None
+            )
         elif name == "q":
             saved.append(font)
         elif name == "Q":
             font = saved.pop() if saved else None
-        elif name == "Do":
-            form = forms.get(str(instruction.operands[0]))
-            if form is not None and form.get("/Subtype") == "/Form" and form.objgen not in seen:
-                seen.add(form.objgen)
-                _collect(form, shown, seen)
+        elif name == "Do" and operands and isinstance(operands[0], pikepdf.Name):
+            drawn.append(str(operands[0]))
+    return by_name, drawn
 
 
 def rewrite_fonts(pdf: pikepdf.Pdf, shown: dict[tuple[int, int], set[int]]) -> None:
