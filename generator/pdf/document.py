@@ -29,12 +29,13 @@ import datetime as dt
 import hashlib
 import io
 import struct
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pikepdf
 
-from .type1 import rewrite_fonts, shown_codes
+from .type1 import rewrite_fonts, shown_codes, to_unicode
 
 __all__ = ["CREATOR", "Meta", "Pages", "Source", "assemble", "open_pdf", "page_count", "save"]
 
@@ -77,7 +78,8 @@ class _Mark:
     def of(cls, item: pikepdf.OutlineItem) -> _Mark:
         """Return the bookmark of one of pikepdf's outline items (and those beneath it)."""
         destination = item.destination
-        page, view = None, ()
+        page: tuple[int, int] | None = None
+        view: tuple[pikepdf.Object, ...] = ()
         if isinstance(destination, pikepdf.Array) and len(destination) > 0:
             page = getattr(destination[0], "objgen", None)
             view = tuple(destination[i] for i in range(1, len(destination)))
@@ -101,6 +103,27 @@ class Source:
         self.pdf = open_pdf(data)
         self._codes: dict[int, dict[tuple[int, int], set[int]]] = {}
         self._marks: tuple[_Mark, ...] | None = None
+        self._maps: dict[tuple[int, int], dict[int, str] | None] = {}
+
+    def chars(self, index: int) -> frozenset[str] | None:
+        """Return every character page ``index`` can give a reader, or None when unknown.
+
+        The text of the codes it draws by its fonts' ToUnicode maps, each also in
+        its compatibility form (NFKC: a ligature as its letters). None when a
+        font has no such map or a code no entry: what a reader makes of those is
+        not known here.
+        """
+        found: set[str] = set()
+        for font, codes in self.codes(index).items():
+            if font not in self._maps:
+                self._maps[font] = to_unicode(self.pdf.get_object(font))
+            mapping = self._maps[font]
+            if mapping is None or not codes <= mapping.keys():
+                return None
+            for code in codes:
+                text = mapping[code]
+                found.update(text, unicodedata.normalize("NFKC", text))
+        return frozenset(found)
 
     def marks(self) -> tuple[_Mark, ...]:
         """Return the source's bookmarks (read once; the source is left as it is)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,13 +82,26 @@ class TextLayer:
     holds :data:`PDFIUM_LOCK`, so a service converting sets in threads stays
     sound. Text is read per page as the keywords are searched; character boxes
     only for the pages a keyword is on.
+
+    ``chars``, given, tells every character a page can hold (None: not known);
+    a page that lacks one of a keyword's is not read for it.
     """
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(
+        self, data: bytes, chars: Callable[[int], frozenset[str] | None] | None = None
+    ) -> None:
         with PDFIUM_LOCK:
             self._doc = pdfium.PdfDocument(data)
+        self._chars = chars
         self._texts: dict[int, str] = {}
         self._pages: dict[int, tuple[list[_Char], Rect]] = {}
+
+    def may_hold(self, index: int, keyword: str) -> bool:
+        """Tell whether page ``index`` may hold ``keyword`` (False only when it cannot)."""
+        if index in self._texts or self._chars is None:
+            return True
+        chars = self._chars(index)
+        return chars is None or all(ch in chars for ch in keyword if not ch.isspace())
 
     def close(self) -> None:
         """Release PDFium's document."""
@@ -177,6 +190,8 @@ def place(
 
 def _find(layer: TextLayer, index: int, keyword: str) -> list[tuple[int, Rect, list[_Char]]]:
     """Return each occurrence of ``keyword`` on a page: the page, its box and its characters."""
+    if not layer.may_hold(index, keyword):
+        return []
     text = layer.text(index)
     if keyword not in text:
         return []

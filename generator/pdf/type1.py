@@ -40,7 +40,7 @@ try:  # the optional C lexer of content streams (built beside the C loop)
 except ImportError:  # not built: pikepdf's parser gives the same codes
     _content_c = None
 
-__all__ = ["decrypt", "encrypt", "rewrite_fonts", "shown_codes"]
+__all__ = ["decrypt", "encrypt", "rewrite_fonts", "shown_codes", "to_unicode"]
 
 #: first UniqueID LibreOffice gives a Type 1 font it makes from a CFF font
 UNIQUE_ID_BASE = 4100001
@@ -257,6 +257,27 @@ def _parse(clear: bytes, secret: bytes) -> _Program:
     found = _UNIQUE_ID.search(clear)
     unique_id = int(found.group(1)) if found else None
     return _Program(clear, plain[:begin], tuple(glyphs), plain[at:], b"", unique_id)
+
+
+def to_unicode(font: pikepdf.Object) -> dict[int, str] | None:
+    """Return a font's ToUnicode map, code to text, or None when it has none of LibreOffice's form.
+
+    The map of one-byte codes in ``bfchar`` entries that LibreOffice writes;
+    any other (ranges, two-byte codes) or none at all gives None.
+    """
+    stream = font.get("/ToUnicode")
+    if not isinstance(stream, pikepdf.Stream):
+        return None
+    parts = _CMAP_HEAD.match(stream.read_bytes())
+    if parts is None or _BFCHAR_BLOCK.sub(b"", parts.group(2)).strip():
+        return None
+    try:
+        return {
+            int(code, 16): bytes.fromhex(target.decode()).decode("utf-16-be")
+            for code, target in _BFCHAR.findall(parts.group(2))
+        }
+    except ValueError:  # not UTF-16
+        return None
 
 
 def _prune_to_unicode(font: pikepdf.Object, codes: set[int]) -> None:

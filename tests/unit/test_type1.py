@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import struct
 
 import pikepdf
@@ -125,3 +126,38 @@ def test_the_c_lexer_reads_what_the_page_shows() -> None:
     # (d) is drawn after the outer Q: with no font, as before the first q
     assert by_name == {"/F1": b"acy", "/F2": b"b", "/F9": b"e"}
     assert drawn == ["/Fm0", "/Fm1"]
+
+
+def _font_with_map(pdf: pikepdf.Pdf, cmap: bytes | None) -> pikepdf.Object:
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font))
+    if cmap is not None:
+        font.ToUnicode = pdf.make_stream(cmap)
+    return font
+
+
+CMAP = (
+    b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+    b"1 begincodespacerange\n<00> <FF>\nendcodespacerange\n"
+    b"2 beginbfchar\n<01> <7532>\n<02> <FB01>\nendbfchar\nendcmap\nend end\n"
+)
+
+
+def test_a_page_s_characters_come_from_its_fonts_maps_or_are_not_known() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    mapped, unmapped = _font_with_map(pdf, CMAP), _font_with_map(pdf, None)
+    assert type1.to_unicode(mapped) == {1: "甲", 2: "ﬁ"}
+    assert type1.to_unicode(unmapped) is None
+    ranged = CMAP.replace(b"endcmap", b"1 beginbfrange\n<03> <04> <0041>\nendbfrange\nendcmap")
+    assert type1.to_unicode(_font_with_map(pdf, ranged)) is None
+    page = pdf.pages[0].obj
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=mapped, F2=unmapped))
+    page.Contents = pdf.make_stream(b"BT /F1 9 Tf <0102> Tj ET")
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    source = document.Source(buffer.getvalue())
+    assert source.chars(0) == {"甲", "ﬁ", "f", "i"}  # a ligature also as its letters
+    page.Contents = pdf.make_stream(b"BT /F1 9 Tf <0103> Tj ET")  # a code the map lacks
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    assert document.Source(buffer.getvalue()).chars(0) is None
