@@ -104,6 +104,7 @@ class Source:
         self._codes: dict[int, dict[tuple[int, int], set[int]]] = {}
         self._marks: tuple[_Mark, ...] | None = None
         self._maps: dict[tuple[int, int], dict[int, str] | None] = {}
+        self._chars: dict[int, frozenset[str] | None] = {}
 
     def chars(self, index: int) -> frozenset[str] | None:
         """Return every character page ``index`` can give a reader, or None when unknown.
@@ -111,19 +112,30 @@ class Source:
         The text of the codes it draws by its fonts' ToUnicode maps, each also in
         its compatibility form (NFKC: a ligature as its letters). None when a
         font has no such map or a code no entry: what a reader makes of those is
-        not known here.
+        not known here. Computed once per page.
         """
-        found: set[str] = set()
+        if index not in self._chars:
+            self._chars[index] = self._page_chars(index)
+        return self._chars[index]
+
+    def _page_chars(self, index: int) -> frozenset[str] | None:
+        texts = []
         for font, codes in self.codes(index).items():
             if font not in self._maps:
-                self._maps[font] = to_unicode(self.pdf.get_object(font))
-            mapping = self._maps[font]
-            if mapping is None or not codes <= mapping.keys():
+                mapping = to_unicode(self.pdf.get_object(font))
+                self._maps[font] = (
+                    None
+                    if mapping is None
+                    else {
+                        code: text + unicodedata.normalize("NFKC", text)
+                        for code, text in mapping.items()
+                    }
+                )
+            known = self._maps[font]
+            if known is None or not codes <= known.keys():
                 return None
-            for code in codes:
-                text = mapping[code]
-                found.update(text, unicodedata.normalize("NFKC", text))
-        return frozenset(found)
+            texts += [known[code] for code in codes]
+        return frozenset("".join(texts))
 
     def marks(self) -> tuple[_Mark, ...]:
         """Return the source's bookmarks (read once; the source is left as it is)."""

@@ -95,6 +95,7 @@ class TextLayer:
         self._chars = chars
         self._texts: dict[int, str] = {}
         self._pages: dict[int, tuple[list[_Char], Rect]] = {}
+        self._open: dict[int, tuple[pdfium.PdfPage, pdfium.PdfTextPage]] = {}
 
     def may_hold(self, index: int, keyword: str) -> bool:
         """Tell whether page ``index`` may hold ``keyword`` (False only when it cannot)."""
@@ -104,22 +105,30 @@ class TextLayer:
         return chars is None or all(ch in chars for ch in keyword if not ch.isspace())
 
     def close(self) -> None:
-        """Release PDFium's document."""
+        """Release PDFium's document and the pages read."""
         self._texts.clear()
         self._pages.clear()
         with PDFIUM_LOCK:
+            for page, text_page in self._open.values():
+                text_page.close()
+                page.close()
+            self._open.clear()
             self._doc.close()
+
+    def _text_page(self, index: int) -> tuple[pdfium.PdfPage, pdfium.PdfTextPage]:
+        """Return a page and its text, loaded once (call holding :data:`PDFIUM_LOCK`)."""
+        if index not in self._open:
+            page = self._doc[index]
+            self._open[index] = (page, page.get_textpage())
+        return self._open[index]
 
     def text(self, index: int) -> str:
         """Return a page's text as PDFium reads it (character indexes match :meth:`page`)."""
         if index not in self._texts:
             with PDFIUM_LOCK:
-                page = self._doc[index]
-                text_page = page.get_textpage()
+                _, text_page = self._text_page(index)
                 count = text_page.count_chars()
                 self._texts[index] = text_page.get_text_range(0, count) if count else ""
-                text_page.close()
-                page.close()
         return self._texts[index]
 
     def page(self, index: int) -> tuple[str, list[_Char], Rect]:
@@ -127,16 +136,13 @@ class TextLayer:
         text = self.text(index)
         if index not in self._pages:
             with PDFIUM_LOCK:
-                page = self._doc[index]
-                text_page = page.get_textpage()
+                page, text_page = self._text_page(index)
                 chars = [
                     _Char(i, ch, text_page.get_charbox(i, loose=True))
                     for i, ch in enumerate(text)
                     if not ch.isspace()
                 ]
                 box = tuple(page.get_mediabox())
-                text_page.close()
-                page.close()
             self._pages[index] = (chars, (box[0], box[1], box[2], box[3]))
         chars, media = self._pages[index]
         return text, chars, media
