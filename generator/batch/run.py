@@ -127,7 +127,14 @@ def _ready() -> None:
 
 
 def _started(options: Options) -> Executor:
-    """Return the worker processes of a round, started now (their offices start with them)."""
+    """Return the worker processes of a round, started now (their offices start with them).
+
+    The kinds and the round's templates are read first, here: the processes begin with
+    them (they are forked), rather than each reading them again. What fails here fails
+    again where it is reported, with the rows.
+    """
+    with contextlib.suppress(Exception):
+        set_templates(registry().get(options.kind), options.templates)
     executor = _executor(options)
     for _ in range(options.workers or os.cpu_count() or 1):
         executor.submit(_ready)
