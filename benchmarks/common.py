@@ -118,6 +118,81 @@ def convert_rate(items: list[dict[str, Any]], workers: int) -> float:
     return sum(sum(counts) for _, counts in results) / seconds
 
 
+def docx_files(items: list[dict[str, Any]], folder: Path) -> list[Path]:
+    """Write every document of the contracts' sets as DOCX into ``folder``; return the files."""
+    from generator.kinds import parse
+    from generator.pipeline import render_docx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for n, data in enumerate(items):
+        for doc in render_docx(parse(data)).documents:
+            path = folder / f"{n:05d}_{doc.kind}.docx"
+            path.write_bytes(doc.docx)
+            files.append(path)
+    return files
+
+
+def plain_office_rate(files: list[Path], processes: int, work: Path) -> tuple[float, float]:
+    """Return the pages per second and CPU seconds of plain ``soffice --convert-to pdf``.
+
+    ``processes`` offices side by side, each given its share of the files (every
+    ``processes``-th one) in one start, each with a fresh profile and the fonts
+    contractgen shows its offices (generator/fonts/fonts.conf); the clock runs from
+    the first start to the last exit. No pool, no bridge, no joining, no PDF stage.
+    """
+    import os
+    import subprocess
+
+    from generator.office.environment import (
+        FONTS_CONF,
+        IMPORT_FILTERS,
+        OFFICE_FLAGS,
+        find_soffice,
+        office_env,
+    )
+    from generator.pdf import page_count
+
+    out = work / "plain-pdf"
+    commands = []
+    for n in range(processes):
+        share = files[n::processes]
+        profile = (work / f"plain-profile-{n}").resolve().as_uri()
+        commands.append(
+            [
+                find_soffice(),
+                *OFFICE_FLAGS,
+                f"-env:UserInstallation={profile}",
+                f"--infilter={IMPORT_FILTERS['.docx']}",
+                "--convert-to",
+                "pdf:writer_pdf_Export",
+                "--outdir",
+                str(out),
+                *map(str, share),
+            ]
+        )
+    start = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=office_env(FONTS_CONF),
+        )
+        for command in commands
+    ]
+    cpu = 0.0
+    for process in running:
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        cpu += usage.ru_utime + usage.ru_stime
+    seconds = time.perf_counter() - start
+    pdfs = sorted(out.glob("*.pdf"))
+    assert len(pdfs) == len(files), (len(pdfs), len(files))
+    return sum(page_count(pdf.read_bytes()) for pdf in pdfs) / seconds, cpu
+
+
 def timed(action: Callable[[], object], repeat: int) -> list[float]:
     """Return the wall times of running an action ``repeat`` times."""
     times = []

@@ -109,9 +109,48 @@ def _start_worker(options: Options) -> None:
     _worker = Generator(workers=1, templates=options.templates, cached_sets=0)
     # Runs when the process leaves the executor's loop, also after Ctrl-C in the parent.
     multiprocessing.util.Finalize(None, _worker.close, exitpriority=10)
+    if "pdf" in options.formats:
+        # The office starts now, while the parent still reads and validates the rows; the
+        # first contract waits for it if it comes sooner.
+        threading.Thread(target=_warm, args=(_worker,), daemon=True).start()
     if options.ledger is not None:
         _ledger = Ledger(options.ledger)
         multiprocessing.util.Finalize(None, _ledger.close, exitpriority=10)
+
+
+def _warm(generator: Generator) -> None:
+    """Start a worker process's office (a start that fails is the first contract's to report)."""
+    with contextlib.suppress(Exception):
+        generator.converter.warm()
+
+
+def _ready() -> None:
+    """Do nothing, in a worker process: submitted to have the processes started."""
+
+
+def _started(options: Options) -> Executor:
+    """Return the worker processes of a round, started now (their offices start with them).
+
+    The kinds and the round's templates are read first, here: the processes begin with
+    them (they are forked), rather than each reading them again. What fails here fails
+    again where it is reported, with the rows.
+    """
+    with contextlib.suppress(Exception):
+        set_templates(registry().get(options.kind), options.templates)
+    executor = _executor(options)
+    for _ in range(options.workers or os.cpu_count() or 1):
+        executor.submit(_ready)
+    return executor
+
+
+def _may_be_made(out_dir: Path, options: Options) -> bool:
+    """Tell whether a round likely has contracts to make: no set there yet, or --force."""
+    if options.force:
+        return True
+    try:
+        return not any((entry / MANIFEST).is_file() for entry in out_dir.iterdir())
+    except OSError:
+        return True
 
 
 def _make(contract: Contract, out_dir: Path, options: Options) -> tuple[str, str]:
@@ -187,11 +226,13 @@ class _Generation:
     the only one to fail.
     """
 
-    def __init__(self, out_dir: Path, options: Options, progress: Progress) -> None:
+    def __init__(
+        self, out_dir: Path, options: Options, progress: Progress, executor: Executor | None = None
+    ) -> None:
         self.out_dir = out_dir
         self.options = options
         self.progress = progress
-        self.executor: Executor | None = None
+        self.executor: Executor | None = executor
         self.pending: dict[Future[tuple[str, str]], tuple[Line, Contract, bool]] = {}
         self.suspects: deque[tuple[Line, Contract]] = deque()
         self.limit = (options.workers or os.cpu_count() or 1) * 4
@@ -366,41 +407,49 @@ def run_batch(
                     (s["contract_no"], s["input_sha256"], s["templates_sha256"])
                     for s in ledger.sets(status="issued")
                 }
-    records, unreadable = _records(source, out_dir, options.kind)
-    lines, valid = validate_rows(records, options)
-    if unreadable is not None:
-        lines.append(unreadable)
-    clear_dead_staging(out_dir)
-    todo: list[tuple[Line, Contract]] = []
-    for line, contract in valid:
-        folder = out_dir / contract.envelope.contract_no
-        template_version = set_templates(contract.kind, options.templates).version
-        # A draft made before is issued now: made again (the same bytes) and recorded.
-        # Through a broker the ledger is the workers', not read here: up to date is enough.
-        if (
-            not options.force
-            and _up_to_date(folder, contract, options, template_version)
-            and (not options.issue or known is None or _issued(known, folder))
-        ):
-            line.status, line.folder = "skipped", str(folder)
-        else:
-            todo.append((line, contract))
-
-    interrupted = False
-    if todo:
-        try:
-            progress = Progress(len(todo), stream)
-            if maker is None:
-                interrupted = _Generation(out_dir, options, progress).run(todo)
+    # The worker processes and their offices start while the rows are read and validated
+    # (a round that may find everything made already starts them only when needed).
+    early = _started(options) if maker is None and _may_be_made(out_dir, options) else None
+    try:
+        records, unreadable = _records(source, out_dir, options.kind)
+        lines, valid = validate_rows(records, options)
+        if unreadable is not None:
+            lines.append(unreadable)
+        clear_dead_staging(out_dir)
+        todo: list[tuple[Line, Contract]] = []
+        for line, contract in valid:
+            folder = out_dir / contract.envelope.contract_no
+            template_version = set_templates(contract.kind, options.templates).version
+            # A draft made before is issued now: made again (the same bytes) and recorded.
+            # Through a broker the ledger is the workers', not read here: up to date is enough.
+            if (
+                not options.force
+                and _up_to_date(folder, contract, options, template_version)
+                and (not options.issue or known is None or _issued(known, folder))
+            ):
+                line.status, line.folder = "skipped", str(folder)
             else:
-                with _terminated_as_interrupted():
-                    interrupted = maker(todo, progress)
-        finally:
-            # What this run's workers left, should one have died mid-write.
-            clear_dead_staging(out_dir)
-        for line, _ in todo:
-            if line.status == "pending":
-                line.status = "not_started"
+                todo.append((line, contract))
+
+        interrupted = False
+        if todo:
+            try:
+                progress = Progress(len(todo), stream)
+                if maker is None:
+                    generation, early = _Generation(out_dir, options, progress, early), None
+                    interrupted = generation.run(todo)
+                else:
+                    with _terminated_as_interrupted():
+                        interrupted = maker(todo, progress)
+            finally:
+                # What this run's workers left, should one have died mid-write.
+                clear_dead_staging(out_dir)
+            for line, _ in todo:
+                if line.status == "pending":
+                    line.status = "not_started"
+    finally:
+        if early is not None:  # nothing to make after all
+            early.shutdown(wait=True, cancel_futures=True)
 
     summary = Summary(lines, time.monotonic() - started, interrupted)
     write_report(out_dir, lines, report_summary(str(source), summary, options))

@@ -136,6 +136,23 @@ class ConverterPool:
             workers = list(self._workers)
         return [pid for worker in workers for pid in worker.office_pids()]
 
+    def warm(self) -> None:
+        """Start the office of an idle worker now, so that the first document finds it ready.
+
+        A start that fails is left for the first conversion to try again and report.
+        """
+        worker = self._checkout(label="warm-up")
+        try:
+            if not worker.running:
+                try:
+                    worker.start(self.startup_timeout)
+                except WorkerFailure:
+                    worker.stop(graceful=False)
+                    return
+                self._count("starts")
+        finally:
+            self._checkin(worker)
+
     def convert(
         self, docx: Path, pdf: Path, *, pdfa: bool = False, deadline: float | None = None
     ) -> None:

@@ -78,7 +78,8 @@ def finish_set(
     runs: list[Pages] = []
     try:
         for data, parts in converted:
-            source, layer = Source(data), TextLayer(data)
+            source = Source(data)
+            layer = TextLayer(data, source.chars)
             sources.append((source, layer))
             total = len(source.pdf.pages)
             counts = [total if part.pages is None else part.pages for part in parts]

@@ -29,12 +29,13 @@ import datetime as dt
 import hashlib
 import io
 import struct
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pikepdf
 
-from .type1 import rewrite_fonts, shown_codes
+from .type1 import rewrite_fonts, shown_codes, to_unicode
 
 __all__ = ["CREATOR", "Meta", "Pages", "Source", "assemble", "open_pdf", "page_count", "save"]
 
@@ -63,6 +64,37 @@ class Meta:
         return self.moment.strftime("D:%Y%m%d%H%M%S") + f"{sign}{hours:02d}'{rest:02d}'"
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """A bookmark of a source: its title, the page it points at, the rest of its destination."""
+
+    title: str
+    #: the page's object id in the source, or None for a destination elsewhere
+    page: tuple[int, int] | None
+    view: tuple[pikepdf.Object, ...]
+    children: tuple[_Mark, ...]
+
+    @classmethod
+    def of(cls, item: pikepdf.OutlineItem) -> _Mark:
+        """Return the bookmark of one of pikepdf's outline items (and those beneath it)."""
+        destination = item.destination
+        page: tuple[int, int] | None = None
+        view: tuple[pikepdf.Object, ...] = ()
+        if isinstance(destination, pikepdf.Array) and len(destination) > 0:
+            page = getattr(destination[0], "objgen", None)
+            view = tuple(destination[i] for i in range(1, len(destination)))
+        return cls(item.title, page, view, tuple(cls.of(child) for child in item.children))
+
+
+@dataclass
+class _Item:
+    """A bookmark of a new file: its title, destination array and the bookmarks beneath."""
+
+    title: str
+    destination: pikepdf.Array
+    children: list[_Item]
+
+
 class Source:
     """A PDF from LibreOffice, opened once for all the documents made of its pages."""
 
@@ -70,6 +102,46 @@ class Source:
         self.data = data
         self.pdf = open_pdf(data)
         self._codes: dict[int, dict[tuple[int, int], set[int]]] = {}
+        self._marks: tuple[_Mark, ...] | None = None
+        self._maps: dict[tuple[int, int], dict[int, str] | None] = {}
+        self._chars: dict[int, frozenset[str] | None] = {}
+
+    def chars(self, index: int) -> frozenset[str] | None:
+        """Return every character page ``index`` can give a reader, or None when unknown.
+
+        The text of the codes it draws by its fonts' ToUnicode maps, each also in
+        its compatibility form (NFKC: a ligature as its letters). None when a
+        font has no such map or a code no entry: what a reader makes of those is
+        not known here. Computed once per page.
+        """
+        if index not in self._chars:
+            self._chars[index] = self._page_chars(index)
+        return self._chars[index]
+
+    def _page_chars(self, index: int) -> frozenset[str] | None:
+        texts = []
+        for font, codes in self.codes(index).items():
+            if font not in self._maps:
+                mapping = to_unicode(self.pdf.get_object(font))
+                self._maps[font] = (
+                    None
+                    if mapping is None
+                    else {
+                        code: text + unicodedata.normalize("NFKC", text)
+                        for code, text in mapping.items()
+                    }
+                )
+            known = self._maps[font]
+            if known is None or not codes <= known.keys():
+                return None
+            texts += [known[code] for code in codes]
+        return frozenset("".join(texts))
+
+    def marks(self) -> tuple[_Mark, ...]:
+        """Return the source's bookmarks (read once; the source is left as it is)."""
+        if self._marks is None:
+            self._marks = tuple(_Mark.of(item) for item in self.pdf.open_outline().root)
+        return self._marks
 
     def codes(self, index: int) -> dict[tuple[int, int], set[int]]:
         """Return the codes page ``index`` draws, per font dictionary (computed once)."""
@@ -144,8 +216,7 @@ def assemble(
             _own_fonts(copy, drawn)
     for run in runs:
         _drop_foreign_links(out, run, targets)
-    with out.open_outline() as outline:
-        outline.root.extend(_bookmarks(runs, targets, top_titles))
+    _write_outline(out, _bookmarks(runs, targets, top_titles))
     rewrite_fonts(out, shown)
     _catalog(out, first, meta)
     if edit is not None:
@@ -157,7 +228,7 @@ def _bookmarks(
     runs: Sequence[Pages],
     targets: dict[tuple[int, int], pikepdf.Page],
     top_titles: Sequence[str] | None,
-) -> list[pikepdf.OutlineItem]:
+) -> list[_Item]:
     """Return the new file's top-level bookmarks (see :func:`assemble`)."""
     items = [_outline(run, targets) for run in runs]
     if top_titles is None:
@@ -168,10 +239,45 @@ def _bookmarks(
             tops.append(run_items[0])
             continue
         first_page = targets[run.source.pdf.pages[run.first].obj.objgen]
-        top = pikepdf.OutlineItem(title, pikepdf.Array([first_page.obj, pikepdf.Name.Fit]))
-        top.children.extend(run_items)
-        tops.append(top)
+        tops.append(_Item(title, pikepdf.Array([first_page.obj, pikepdf.Name.Fit]), run_items))
     return tops
+
+
+def _write_outline(out: pikepdf.Pdf, items: list[_Item]) -> None:
+    """Give the new file its outline: every bookmark open, ``/Count`` of each all beneath it.
+
+    The same objects as pikepdf's own outline writer makes of the same items (an
+    empty outline is an ``/Outlines`` dictionary without ``/Count``), written
+    directly.
+    """
+    outlines = out.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Outlines))
+    out.Root.Outlines = outlines
+    _write_level(out, outlines, items)
+    if not items:
+        del outlines.Count
+
+
+def _write_level(out: pikepdf.Pdf, parent: pikepdf.Object, items: list[_Item]) -> int:
+    """Write the bookmarks beneath ``parent``; set its /First, /Last, /Count; return the count."""
+    count = 0
+    first = previous = None
+    for item in items:
+        obj = out.make_indirect(
+            pikepdf.Dictionary(
+                Title=pikepdf.String(item.title), Dest=item.destination, Parent=parent
+            )
+        )
+        if previous is None:
+            first = obj
+        else:
+            previous.Next = obj
+            obj.Prev = previous
+        previous = obj
+        count += 1 + _write_level(out, obj, item.children)
+    if first is not None:
+        parent.First, parent.Last = first, previous
+    parent.Count = count
+    return count
 
 
 def _own_fonts(page: pikepdf.Page, drawn: set[tuple[int, int]]) -> None:
@@ -190,35 +296,23 @@ def _own_fonts(page: pikepdf.Page, drawn: set[tuple[int, int]]) -> None:
     page.obj.Resources = own
 
 
-def _outline(run: Pages, targets: dict[tuple[int, int], pikepdf.Page]) -> list[pikepdf.OutlineItem]:
+def _outline(run: Pages, targets: dict[tuple[int, int], pikepdf.Page]) -> list[_Item]:
     """Return the source's bookmarks that point into the run's pages, rebuilt for the copy."""
     source = run.source.pdf
     wanted = {source.pages[index].obj.objgen for index in run.indexes}
 
-    def rebuilt(items: Sequence[pikepdf.OutlineItem]) -> list[pikepdf.OutlineItem]:
+    def rebuilt(marks: Sequence[_Mark]) -> list[_Item]:
         out = []
-        for item in items:
-            children = rebuilt(item.children)
-            destination = item.destination
-            page = destination[0] if isinstance(destination, pikepdf.Array) else None
-            if (
-                isinstance(destination, pikepdf.Array)
-                and page is not None
-                and page.objgen in wanted
-            ):
-                target = [
-                    targets[page.objgen].obj,
-                    *(destination[i] for i in range(1, len(destination))),
-                ]
-                copy = pikepdf.OutlineItem(item.title, pikepdf.Array(target))
-                copy.children.extend(children)
-                out.append(copy)
+        for mark in marks:
+            children = rebuilt(mark.children)
+            if mark.page is not None and mark.page in wanted:
+                destination = pikepdf.Array([targets[mark.page].obj, *mark.view])
+                out.append(_Item(mark.title, destination, children))
             else:
                 out.extend(children)  # an item elsewhere: its children that are here move up
         return out
 
-    with source.open_outline() as outline:
-        return rebuilt(outline.root)
+    return rebuilt(run.source.marks())
 
 
 def _drop_foreign_links(

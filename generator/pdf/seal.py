@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,31 +82,53 @@ class TextLayer:
     holds :data:`PDFIUM_LOCK`, so a service converting sets in threads stays
     sound. Text is read per page as the keywords are searched; character boxes
     only for the pages a keyword is on.
+
+    ``chars``, given, tells every character a page can hold (None: not known);
+    a page that lacks one of a keyword's is not read for it.
     """
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(
+        self, data: bytes, chars: Callable[[int], frozenset[str] | None] | None = None
+    ) -> None:
         with PDFIUM_LOCK:
             self._doc = pdfium.PdfDocument(data)
+        self._chars = chars
         self._texts: dict[int, str] = {}
         self._pages: dict[int, tuple[list[_Char], Rect]] = {}
+        self._open: dict[int, tuple[pdfium.PdfPage, pdfium.PdfTextPage]] = {}
+
+    def may_hold(self, index: int, keyword: str) -> bool:
+        """Tell whether page ``index`` may hold ``keyword`` (False only when it cannot)."""
+        if index in self._texts or self._chars is None:
+            return True
+        chars = self._chars(index)
+        return chars is None or all(ch in chars for ch in keyword if not ch.isspace())
 
     def close(self) -> None:
-        """Release PDFium's document."""
+        """Release PDFium's document and the pages read."""
         self._texts.clear()
         self._pages.clear()
         with PDFIUM_LOCK:
+            for page, text_page in self._open.values():
+                text_page.close()
+                page.close()
+            self._open.clear()
             self._doc.close()
+
+    def _text_page(self, index: int) -> tuple[pdfium.PdfPage, pdfium.PdfTextPage]:
+        """Return a page and its text, loaded once (call holding :data:`PDFIUM_LOCK`)."""
+        if index not in self._open:
+            page = self._doc[index]
+            self._open[index] = (page, page.get_textpage())
+        return self._open[index]
 
     def text(self, index: int) -> str:
         """Return a page's text as PDFium reads it (character indexes match :meth:`page`)."""
         if index not in self._texts:
             with PDFIUM_LOCK:
-                page = self._doc[index]
-                text_page = page.get_textpage()
+                _, text_page = self._text_page(index)
                 count = text_page.count_chars()
                 self._texts[index] = text_page.get_text_range(0, count) if count else ""
-                text_page.close()
-                page.close()
         return self._texts[index]
 
     def page(self, index: int) -> tuple[str, list[_Char], Rect]:
@@ -114,16 +136,13 @@ class TextLayer:
         text = self.text(index)
         if index not in self._pages:
             with PDFIUM_LOCK:
-                page = self._doc[index]
-                text_page = page.get_textpage()
+                page, text_page = self._text_page(index)
                 chars = [
                     _Char(i, ch, text_page.get_charbox(i, loose=True))
                     for i, ch in enumerate(text)
                     if not ch.isspace()
                 ]
                 box = tuple(page.get_mediabox())
-                text_page.close()
-                page.close()
             self._pages[index] = (chars, (box[0], box[1], box[2], box[3]))
         chars, media = self._pages[index]
         return text, chars, media
@@ -177,6 +196,8 @@ def place(
 
 def _find(layer: TextLayer, index: int, keyword: str) -> list[tuple[int, Rect, list[_Char]]]:
     """Return each occurrence of ``keyword`` on a page: the page, its box and its characters."""
+    if not layer.may_hold(index, keyword):
+        return []
     text = layer.text(index)
     if keyword not in text:
         return []

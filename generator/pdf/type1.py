@@ -16,16 +16,20 @@ Private dictionary and glyphs, ``/Length3`` zeros). Two things are rewritten:
   document is left in the file.
 
 The eexec cipher (Type 1 spec, ch. 7) chains through every byte; the optional
-C loop ``_eexec.c`` runs it, the Python loop gives the same bytes slower.
+C loop ``_eexec.c`` runs it, the Python loop gives the same bytes slower. Which
+codes a page shows is read from its content streams by the optional C lexer
+``_content.c``; without it pikepdf's parser gives the same codes slower.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import cast
+from typing import Generic, TypeVar, cast
 
 import pikepdf
 
@@ -33,8 +37,12 @@ try:  # the optional C loop (setup.py builds it when a compiler is there)
     from . import _eexec as _eexec_c  # type: ignore[attr-defined]
 except ImportError:  # not built: the Python loop gives the same bytes
     _eexec_c = None
+try:  # the optional C lexer of content streams (built beside the C loop)
+    from . import _content as _content_c  # type: ignore[attr-defined]
+except ImportError:  # not built: pikepdf's parser gives the same codes
+    _content_c = None
 
-__all__ = ["decrypt", "encrypt", "rewrite_fonts", "shown_codes"]
+__all__ = ["decrypt", "encrypt", "rewrite_fonts", "shown_codes", "to_unicode"]
 
 #: first UniqueID LibreOffice gives a Type 1 font it makes from a CFF font
 UNIQUE_ID_BASE = 4100001
@@ -66,31 +74,70 @@ def _collect(
     resources = owner.get("/Resources", pikepdf.Dictionary())
     fonts = resources.get("/Font", pikepdf.Dictionary())
     forms = resources.get("/XObject", pikepdf.Dictionary())
+    if _content_c is None:
+        by_name, drawn = _parsed_codes(owner)
+    else:
+        by_name, drawn = _content_c.shown(_content(owner))
+    for name, codes in by_name.items():
+        selected = fonts.get(name)
+        if selected is not None:
+            shown.setdefault(selected.objgen, set()).update(codes)
+    for name in drawn:
+        form = forms.get(name)
+        if form is not None and form.get("/Subtype") == "/Form" and form.objgen not in seen:
+            seen.add(form.objgen)
+            _collect(form, shown, seen)
+
+
+def _content(owner: pikepdf.Object) -> bytes:
+    """Return the content of a page (its streams one after the other) or a form, decoded."""
+    if isinstance(owner, pikepdf.Stream):
+        return owner.read_bytes()
+    contents = owner.get("/Contents")
+    if contents is None:
+        return b""
+    if isinstance(contents, pikepdf.Array):
+        return b"\n".join(
+            part.read_bytes() for part in contents if isinstance(part, pikepdf.Stream)
+        )
+    return contents.read_bytes() if isinstance(contents, pikepdf.Stream) else b""
+
+
+def _parsed_codes(owner: pikepdf.Object) -> tuple[dict[str, set[int]], list[str]]:
+    """Return the codes shown per font name and the forms drawn, by pikepdf's parser.
+
+    What ``_content.c`` gives, slower: the font a ``Tf`` selects is part of the
+    graphics state (``q`` saves it, ``Q`` restores it).
+    """
+    by_name: dict[str, set[int]] = {}
+    drawn: list[str] = []
     font: set[int] | None = None
-    saved: list[set[int] | None] = []  # the text font is part of the graphics state
+    saved: list[set[int] | None] = []
     for instruction in pikepdf.parse_content_stream(owner, _OPERATORS):
         name = str(instruction.operator)
+        operands = instruction.operands
         if name in _SHOW:
-            if font is not None:
-                operand = instruction.operands[-1]
-                if name == "TJ":
-                    font.update(
-                        b"".join(bytes(s) for s in operand if isinstance(s, pikepdf.String))
-                    )
-                else:
-                    font.update(bytes(operand))
+            operand = operands[-1] if operands else None
+            if font is None or operand is None:
+                continue
+            if name == "TJ" and isinstance(operand, pikepdf.Array):
+                font.update(b"".join(bytes(s) for s in operand if isinstance(s, pikepdf.String)))
+            elif name != "TJ" and isinstance(operand, pikepdf.String):
+                font.update(bytes(operand))
         elif name == "Tf":
-            selected = fonts.get(str(instruction.operands[0]))
-            font = None if selected is None else shown.setdefault(selected.objgen, set())
+            selected = operands[0] if operands else None
+            font = (
+                by_name.setdefault(str(selected), set())
+                if isinstance(selected, pikepdf.Name)
+                else None
+            )
         elif name == "q":
             saved.append(font)
         elif name == "Q":
             font = saved.pop() if saved else None
-        elif name == "Do":
-            form = forms.get(str(instruction.operands[0]))
-            if form is not None and form.get("/Subtype") == "/Form" and form.objgen not in seen:
-                seen.add(form.objgen)
-                _collect(form, shown, seen)
+        elif name == "Do" and operands and isinstance(operands[0], pikepdf.Name):
+            drawn.append(str(operands[0]))
+    return by_name, drawn
 
 
 def rewrite_fonts(pdf: pikepdf.Pdf, shown: dict[tuple[int, int], set[int]]) -> None:
@@ -147,11 +194,47 @@ def _fonts(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
         yield from walk(page.obj)
 
 
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+class _Recent(Generic[_K, _V]):
+    """The last values made, by key (thread-safe: the service finishes sets in threads)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._done: OrderedDict[_K, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        """Forget every value (benchmarks measure a set as a batch meets it: new)."""
+        with self._lock:
+            self._done.clear()
+
+    def get(self, key: _K, make: Callable[[], _V]) -> _V:
+        """Return the value of ``key``, made by ``make`` when it is not among the last ones."""
+        with self._lock:
+            if key in self._done:
+                self._done.move_to_end(key)
+                return self._done[key]
+        value = make()
+        with self._lock:
+            self._done[key] = value
+            while len(self._done) > self._size:
+                self._done.popitem(last=False)
+        return value
+
+
 @dataclass(frozen=True)
 class _Program:
-    """A Type 1 program: clear part, decrypted Private part split at its glyphs, trailer."""
+    """A Type 1 program: clear part, decrypted Private part split at its glyphs, trailer.
 
-    clear: bytes
+    The clear part is kept cut at its encoding's entries (``None`` between them),
+    each entry with its glyph name, to be joined again with only some of them.
+    """
+
+    clear: tuple[tuple[bytes | None, bytes], ...]
+    encoding: dict[int, bytes]
     head: bytes
     glyphs: tuple[tuple[bytes, bytes], ...]
     tail: bytes
@@ -160,24 +243,21 @@ class _Program:
 
     @classmethod
     def of(cls, stream: pikepdf.Object) -> _Program:
-        """Return the program of a ``FontFile`` stream."""
-        data = stream.read_bytes()
-        clear_len, secret_len = int(stream.Length1), int(stream.Length2)
-        return _parse(data[:clear_len], data[clear_len : clear_len + secret_len]).with_trailer(
-            data[clear_len + secret_len :]
+        """Return the program of a ``FontFile`` stream (parsed once for the same stream data)."""
+        key = (
+            stream.read_raw_bytes(),
+            repr(stream.get("/Filter")),
+            repr(stream.get("/DecodeParms")),
+            int(stream.Length1),
+            int(stream.Length2),
         )
-
-    def with_trailer(self, trailer: bytes) -> _Program:
-        """Return the program with its trailer (the zeros after the encrypted part)."""
-        return _Program(self.clear, self.head, self.glyphs, self.tail, trailer, self.unique_id)
+        return _programs.get(key, functools.partial(_read_program, stream))
 
     def rewritten(self, unique_id: int | None, codes: Iterable[int]) -> tuple[bytes, bytes]:
         """Return the clear and encrypted parts with a new UniqueID and the glyphs of ``codes``."""
-        encoding = {int(code): name for code, name in _ENCODING_ENTRY.findall(self.clear)}
+        encoding = self.encoding
         kept = {b".notdef"} | {encoding[code] for code in codes if code in encoding}
-        clear = _ENCODING_ENTRY.sub(
-            lambda entry: entry.group(0) if entry.group(2) in kept else b"", self.clear
-        )
+        clear = b"".join(part for name, part in self.clear if name is None or name in kept)
         head = self.head
         if unique_id is not None:
             replacement = b"/UniqueID %d def" % unique_id
@@ -187,9 +267,20 @@ class _Program:
         return clear, encrypt(head + body + self.tail)
 
 
-@functools.lru_cache(maxsize=64)
-def _parse(clear: bytes, secret: bytes) -> _Program:
-    """Return a program's parts (cached: the documents of a set share their programs).
+def _read_program(stream: pikepdf.Object) -> _Program:
+    data = stream.read_bytes()
+    clear_len, secret_len = int(stream.Length1), int(stream.Length2)
+    return _parse(
+        data[:clear_len], data[clear_len : clear_len + secret_len], data[clear_len + secret_len :]
+    )
+
+
+#: the programs read lately: the documents of a set and its bundle share their programs
+_programs: _Recent[tuple[object, ...], _Program] = _Recent()
+
+
+def _parse(clear: bytes, secret: bytes, trailer: bytes) -> _Program:
+    """Return a program's parts.
 
     Raise ValueError for a layout other than LibreOffice's binary eexec with
     ``/name len RD … ND`` charstrings.
@@ -211,7 +302,61 @@ def _parse(clear: bytes, secret: bytes) -> _Program:
         at = end + 4
     found = _UNIQUE_ID.search(clear)
     unique_id = int(found.group(1)) if found else None
-    return _Program(clear, plain[:begin], tuple(glyphs), plain[at:], b"", unique_id)
+    parts: list[tuple[bytes | None, bytes]] = []
+    encoding: dict[int, bytes] = {}
+    last = 0
+    for entry in _ENCODING_ENTRY.finditer(clear):
+        parts += [(None, clear[last : entry.start()]), (entry.group(2), entry.group(0))]
+        encoding[int(entry.group(1))] = entry.group(2)
+        last = entry.end()
+    parts.append((None, clear[last:]))
+    return _Program(
+        tuple(parts), encoding, plain[:begin], tuple(glyphs), plain[at:], trailer, unique_id
+    )
+
+
+@dataclass(frozen=True)
+class _CMap:
+    """A ToUnicode map as LibreOffice writes it: what comes before its entries, them, the end."""
+
+    head: bytes
+    #: each entry: its code, and its code and text as written (hexadecimal)
+    entries: tuple[tuple[int, tuple[bytes, bytes]], ...]
+    end: bytes
+
+
+def _read_cmap(cmap: bytes) -> _CMap | None:
+    parts = _CMAP_HEAD.match(cmap)
+    if parts is None or _BFCHAR_BLOCK.sub(b"", parts.group(2)).strip():
+        return None
+    entries = tuple((int(code, 16), (code, text)) for code, text in _BFCHAR.findall(parts.group(2)))
+    return _CMap(parts.group(1), entries, parts.group(3))
+
+
+#: the ToUnicode maps read lately (the documents of a set and its bundle share them)
+_cmaps: _Recent[bytes, _CMap | None] = _Recent()
+
+
+def to_unicode(font: pikepdf.Object) -> dict[int, str] | None:
+    """Return a font's ToUnicode map, code to text, or None when it has none of LibreOffice's form.
+
+    The map of one-byte codes in ``bfchar`` entries that LibreOffice writes;
+    any other (ranges, two-byte codes) or none at all gives None.
+    """
+    stream = font.get("/ToUnicode")
+    if not isinstance(stream, pikepdf.Stream):
+        return None
+    data = stream.read_bytes()
+    cmap = _cmaps.get(data, functools.partial(_read_cmap, data))
+    if cmap is None:
+        return None
+    try:
+        return {
+            code: bytes.fromhex(text.decode()).decode("utf-16-be")
+            for code, (_, text) in cmap.entries
+        }
+    except ValueError:  # not UTF-16
+        return None
 
 
 def _prune_to_unicode(font: pikepdf.Object, codes: set[int]) -> None:
@@ -219,19 +364,17 @@ def _prune_to_unicode(font: pikepdf.Object, codes: set[int]) -> None:
     stream = font.get("/ToUnicode")
     if stream is None:
         return
-    cmap = stream.read_bytes()
-    parts = _CMAP_HEAD.match(cmap)
-    if parts is None or _BFCHAR_BLOCK.sub(b"", parts.group(2)).strip():
+    data = stream.read_bytes()
+    cmap = _cmaps.get(data, functools.partial(_read_cmap, data))
+    if cmap is None:
         raise ValueError("a ToUnicode map not written as LibreOffice does")
-    entries = [
-        (code, target) for code, target in _BFCHAR.findall(parts.group(2)) if int(code, 16) in codes
-    ]
+    entries = [entry for code, entry in cmap.entries if code in codes]
     blocks = []
     for start in range(0, len(entries), 100):  # at most 100 entries a block (PDF 9.10.3)
         chunk = entries[start : start + 100]
         lines = b"".join(b"<%s> <%s>\n" % entry for entry in chunk)
         blocks.append(b"%d beginbfchar\n%sendbfchar\n" % (len(chunk), lines))
-    stream.write(parts.group(1) + b"".join(blocks) + parts.group(3))
+    stream.write(cmap.head + b"".join(blocks) + cmap.end)
 
 
 @functools.cache

@@ -8,6 +8,7 @@ the PDF, and PDF/A-2b as pikepdf's validator sees it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -23,6 +24,7 @@ from docx import Document as DocxDocument
 from pikepdf import pdfa
 
 from generator import ContractSet, Generator
+from generator.identity import identity
 from generator.inputs.load import load_data
 
 from ..conftest import SAMPLES
@@ -314,3 +316,52 @@ def test_pages_are_drawn_soundly_from_several_threads_while_seals_are_placed(
     assert len(results["alone"]) == sum(pages.values())
     for drawn in results["threads"]:
         assert drawn == [results["alone"]] * 3
+
+
+#: the SHA-256 of every DOCX and PDF of the fixture's sets, taken before the PDF stage was
+#: made faster (issue 25), with the LibreOffice and the fonts that made them
+PINNED = Path(__file__).resolve().parent.parent / "fixtures" / "pdf_bytes.json"
+
+
+def _digests(sets: dict[str, ContractSet]) -> dict[str, Any]:
+    """Return, per set, the SHA-256 of each DOCX and PDF and of its seal records."""
+    out: dict[str, Any] = {}
+    for name, contract_set in sets.items():
+        files = {
+            file: hashlib.sha256(data).hexdigest()
+            for file, data in contract_set.files().items()
+            if file.endswith((".docx", ".pdf"))
+        }
+        seals = [[doc.seals, doc.cross_page_seal] for doc in contract_set.documents]
+        files["seals"] = hashlib.sha256(json.dumps(seals, sort_keys=True).encode()).hexdigest()
+        out[name] = files
+    return out
+
+
+def test_the_pdf_stage_gives_the_bytes_it_gave_before(
+    sets: dict[str, ContractSet], request: pytest.FixtureRequest
+) -> None:
+    """The same DOCX through the same office give the same PDFs, byte for byte, and seals.
+
+    A change of the templates changes the DOCX and so what LibreOffice gives: the pins
+    are then retaken (``pytest tests/e2e/test_pdf_stage.py --update-golden``), never
+    while changing the PDF stage itself.
+    """
+    made = {"office": identity().office, "fonts": identity().fonts_sha256, "sets": _digests(sets)}
+    if request.config.getoption("--update-golden"):
+        PINNED.write_text(
+            json.dumps(made, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    pinned = json.loads(PINNED.read_text(encoding="utf-8"))
+    if (made["office"], made["fonts"]) != (pinned["office"], pinned["fonts"]):
+        pytest.skip(f"pinned with {pinned['office']} and other fonts, not {made['office']}")
+    docx = {
+        name: {f: h for f, h in files.items() if f.endswith(".docx")}
+        for name, files in made["sets"].items()
+    }
+    if docx != {
+        name: {f: h for f, h in files.items() if f.endswith(".docx")}
+        for name, files in pinned["sets"].items()
+    }:
+        pytest.skip("the templates changed since the pins were taken: retake them")
+    assert made["sets"] == pinned["sets"]

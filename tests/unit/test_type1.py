@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import struct
 
+import pikepdf
 import pytest
 
 from generator.pdf import document, type1
@@ -91,3 +93,71 @@ def test_pdf_stage_errors_cross_process_boundaries_whole() -> None:
     conversion = ConversionError("timed out", command=["soffice"], returncode=3, stderr="tail")
     back = pickle.loads(pickle.dumps(conversion))
     assert (str(back), back.returncode, back.stderr_tail) == (str(conversion), 3, "tail")
+
+
+#: content streams that test the lexer: escapes, nesting, hex, arrays, dicts, inline images
+CONTENTS = [
+    b"BT /F1 12 Tf (abc) Tj ET",
+    b"BT /F1 12 Tf <0102 0a0B 7> Tj [<03> -4 (d\\(e\\)) 5 [<ff>] <04>] TJ ET",
+    b"BT /F1 9 Tf (a(b)c\\n\\101\\7\\\\) Tj (x\\\r\ny\r\nz\rw) ' 1 2 (q) \" ET",
+    b"q /F1 9 Tf (a) Tj q /F2 9 Tf (b) Tj Q (c) Tj Q (d) Tj /F9 9 Tf (e) Tj",
+    b"/P <</MCID 0 /F2 1>> BDC /F1 9 Tf % a comment (zz) Tj\n(y) Tj EMC /Fm0 Do /Fm1 Do",
+    b"/F1 9 Tf BI /W 2 /H 1 /BPC 8 /CS /G ID \x00(Tj) Tj\n EI (k) Tj /F2 9 Tf ( ) Tj",
+    b"/F#31 9 Tf [(m) (n)] TJ /F2 9 Tf 5 Tj [1 2] Tj (o) TJ Q Q (p) Tj",
+]
+
+
+@pytest.mark.parametrize("content", CONTENTS)
+def test_the_c_lexer_gives_pikepdf_s_codes(content: bytes) -> None:
+    if type1._content_c is None:
+        pytest.skip("the C lexer was not built (no compiler at set-up)")
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.pages[0].obj.Contents = pdf.make_stream(content)
+    by_name, drawn = type1._content_c.shown(type1._content(pdf.pages[0].obj))
+    expected = type1._parsed_codes(pdf.pages[0].obj)
+    assert ({name: set(codes) for name, codes in by_name.items()}, drawn) == expected
+
+
+def test_the_c_lexer_reads_what_the_page_shows() -> None:
+    if type1._content_c is None:
+        pytest.skip("the C lexer was not built (no compiler at set-up)")
+    by_name, drawn = type1._content_c.shown(CONTENTS[3] + b" " + CONTENTS[4])
+    # (d) is drawn after the outer Q: with no font, as before the first q
+    assert by_name == {"/F1": b"acy", "/F2": b"b", "/F9": b"e"}
+    assert drawn == ["/Fm0", "/Fm1"]
+
+
+def _font_with_map(pdf: pikepdf.Pdf, cmap: bytes | None) -> pikepdf.Object:
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font))
+    if cmap is not None:
+        font.ToUnicode = pdf.make_stream(cmap)
+    return font
+
+
+CMAP = (
+    b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+    b"1 begincodespacerange\n<00> <FF>\nendcodespacerange\n"
+    b"2 beginbfchar\n<01> <7532>\n<02> <FB01>\nendbfchar\nendcmap\nend end\n"
+)
+
+
+def test_a_page_s_characters_come_from_its_fonts_maps_or_are_not_known() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    mapped, unmapped = _font_with_map(pdf, CMAP), _font_with_map(pdf, None)
+    assert type1.to_unicode(mapped) == {1: "甲", 2: "ﬁ"}
+    assert type1.to_unicode(unmapped) is None
+    ranged = CMAP.replace(b"endcmap", b"1 beginbfrange\n<03> <04> <0041>\nendbfrange\nendcmap")
+    assert type1.to_unicode(_font_with_map(pdf, ranged)) is None
+    page = pdf.pages[0].obj
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=mapped, F2=unmapped))
+    page.Contents = pdf.make_stream(b"BT /F1 9 Tf <0102> Tj ET")
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    source = document.Source(buffer.getvalue())
+    assert source.chars(0) == {"甲", "ﬁ", "f", "i"}  # a ligature also as its letters
+    page.Contents = pdf.make_stream(b"BT /F1 9 Tf <0103> Tj ET")  # a code the map lacks
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    assert document.Source(buffer.getvalue()).chars(0) is None
