@@ -331,10 +331,9 @@ SCHEMA_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
 }
 HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The service is up, and the ledger and the broker answer"},
-    503: {
-        "description": "The service is up, but the ledger or the broker does not answer "
-        "(status degraded; dependencies says which)"
+    200: {
+        "description": "The service is up: status ok, or degraded when the ledger or the "
+        "broker does not answer (dependencies says which; /readyz is then 503)"
     },
 }
 VERIFY_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -14,7 +14,7 @@ previous run has not come back yet (a database that accepts connections and
 never answers) fails at once rather than piling up threads. Why a check failed
 is in the log; the answer, open to anyone like ``/healthz``, says which and in
 short. ``/healthz`` runs the ledger's and the broker's checks too: ``degraded``
-and 503 when one of them fails (see :func:`generator.service.routes.healthz`).
+(still 200: it is liveness) when one of them fails (see :func:`generator.service.routes.healthz`).
 """
 
 from __future__ import annotations

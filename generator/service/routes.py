@@ -160,7 +160,8 @@ async def schema() -> Response:
 
 
 # ``GET /healthz``: liveness, the slots and queue, the workers' statistics, and the shared
-# parts (ledger, broker): ``degraded`` and 503 when one of them cannot be reached.
+# parts (ledger, broker): ``degraded`` when one of them cannot be reached, and still 200 —
+# a supervisor restarting the process would not bring Redis back (``/readyz`` is 503).
 async def healthz(request: Request) -> JSONResponse:
     runtime = runtime_of(request)
     health = runtime.generator.health()
@@ -181,4 +182,4 @@ async def healthz(request: Request) -> JSONResponse:
         "conversions": health["conversions"],
     }
     headers = {"Cache-Control": "no-store"}
-    return JSONResponse(body, status_code=200 if up else 503, headers=headers)
+    return JSONResponse(body, status_code=200, headers=headers)

@@ -105,7 +105,7 @@ def test_redis_down_is_503_with_retry_after_at_once_and_healthz_says_degraded(
                 assert "消息代理" in problem["detail"]
                 assert took < 5, (method, took)
             health = client.get("/healthz")
-            assert health.status_code == 503
+            assert health.status_code == 200  # liveness: restarting would not bring Redis back
             said = health.json()
             assert said["status"] == "degraded"
             assert said["dependencies"]["broker"]["ok"] is False
