@@ -158,9 +158,9 @@ def make_set(
 ) -> tuple[str, str]:
     """Make, write and record one contract's set; return its folder and what the ledger did.
 
-    The set is recorded in the transaction that writes it: a set whose files could
-    not be written is not recorded. With ``options.publish`` its publication is made
-    beside it (and recorded) too.
+    The set's files are written whole, recorded, then put in place: a set whose files
+    could not be written is not recorded, and one not recorded leaves no folder. With
+    ``options.publish`` its publication is made beside it (and recorded) too.
     """
     contract_set = generator.render(contract, formats=options.formats, pdfa=options.pdfa)
     return store_set(generator, ledger, contract_set, out_dir, options, actor)

@@ -120,8 +120,9 @@ def publishing(
     """Record a publication in a transaction that commits only if the block succeeds.
 
     It belongs to the issued version made from the same data; :class:`LedgerError`
-    (``ledger.not_found``) when there is none: publish what was issued. Write the
-    files inside the block: if writing fails, nothing is recorded.
+    (``ledger.not_found``) when there is none: publish what was issued. Enter it
+    inside the pipeline's ``staged_folder``: the files are whole before the record is
+    written, and put in place only once it is committed.
     """
     manifest = publication.manifest()
     files = _records(publication)

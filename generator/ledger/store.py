@@ -226,7 +226,8 @@ class Ledger:
     def recording(self, contract_set: ContractSet, actor: str | None = None) -> Iterator[Recorded]:
         """Record a set in a transaction that commits only if the block succeeds.
 
-        Write the files inside the block: if writing fails, nothing is recorded.
+        Enter it inside the pipeline's ``staged_set``: the files are whole before the
+        record is written, and put in place only once it is committed.
         """
         record = set_record(contract_set)
         files = file_records(contract_set)
