@@ -76,6 +76,8 @@ def load_preview(root: Path, set_id: str) -> Made | None:
 
 def issued_elsewhere(root: Path, set_id: str) -> str | None:
     """Return what the ledger did of a preview, if another replica issued it (else None)."""
+    if _ID.fullmatch(set_id) is None:
+        return None
     try:
         ledger = _state(root / set_id)["ledger"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -86,7 +88,7 @@ def issued_elsewhere(root: Path, set_id: str) -> str | None:
 def mark_issued(root: Path, set_id: str, ledger: str) -> None:
     """Say in the shared folder that a preview was issued, and what the ledger did."""
     folder = root / set_id
-    if not folder.is_dir():
+    if _ID.fullmatch(set_id) is None or not folder.is_dir():
         return
     state = _state(folder)
     state["ledger"] = ledger
