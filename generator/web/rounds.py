@@ -8,7 +8,9 @@ written and recorded as the batch writes and records it
 (:func:`generator.batch.make_set`); the report is the batch's own
 (``batch-report.csv`` / ``.json``). A round lives in the service's scratch folder,
 its sets in ``out/``; the last :data:`ROUNDS_KEPT` rounds are kept, an older one
-is removed with its folder (the service's own files, never the person's).
+is removed with its folder (the service's own files, never the person's). That is a
+service without a broker; with one, a round is kept in Redis and made by the queue's
+workers instead (:mod:`.shared_rounds`), shown as the same :class:`Round`.
 """
 
 from __future__ import annotations

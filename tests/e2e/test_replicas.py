@@ -7,7 +7,8 @@ the sets. A clerk signs in once on A, and the cookie opens B too. A round of thr
 done, and downloaded from B: its zip holds both sets and the batch's report, the worker
 made them (its log names each row's task), and the ledger names the clerk, not the
 worker's OS user. A set previewed on A is downloaded and issued (签发并登记) on B, once.
-A round unknown to Redis says so, plainly.
+A round unknown to Redis says so, plainly; with Redis away, a round page says to try
+again (503, ``Retry-After``).
 
 Slow (a worker's start and two replicas' offices, three renders): ``-m slow``.
 """
@@ -157,6 +158,7 @@ def test_a_round_uploaded_on_one_replica_is_made_by_the_worker_and_served_by_the
     assert sent.status_code == 303, sent.text
     round_id = sent.headers["location"].rsplit("/", 1)[1]
 
+    assert f'href="/rounds/{round_id}"' in b.get("/rounds").text  # listed on B too
     checked = b.get(f"/rounds/{round_id}")
     assert checked.status_code == 200, checked.text
     assert "2 份可以生成，1 行有问题" in checked.text
@@ -227,3 +229,17 @@ def test_a_set_previewed_on_one_replica_is_downloaded_and_issued_on_the_other(
     assert twice.status_code == 200 and f"已由 {CLERK} 于" in twice.text
     with Ledger(replicas.ledger, existing=True) as ledger:
         assert [e["action"] for e in ledger.history(PREVIEWED)] == ["issue"]
+
+
+def test_with_redis_away_a_round_page_says_to_try_again_shortly(
+    replicas: Replicas, clients: tuple[httpx.Client, httpx.Client, str]
+) -> None:
+    _, b, _ = clients
+    replicas.redis.kill()
+    try:
+        away = b.get("/rounds")
+        assert away.status_code == 503 and away.headers["retry-after"] == "5"
+        assert "消息队列（Redis）暂时无法连接" in away.text
+    finally:
+        replicas.redis.start()  # empty, as a broker without persistence comes back
+    assert b.get("/rounds").status_code == 200
