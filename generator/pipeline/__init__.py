@@ -6,6 +6,7 @@ from .contract_set import (
     Document,
     folder_zip,
     input_digest,
+    read_set,
     set_zip,
     zip_tree,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "input_digest",
     "kind_templates",
     "make_staging",
+    "read_set",
     "render_contract",
     "render_docx",
     "render_set",

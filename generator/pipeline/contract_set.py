@@ -16,7 +16,15 @@ from ..docx.render import write_entry
 from ..identity import identity
 from ..kinds import DEFAULT_KIND, Contract
 
-__all__ = ["MANIFEST", "ContractSet", "Document", "folder_zip", "input_digest", "set_zip"]
+__all__ = [
+    "MANIFEST",
+    "ContractSet",
+    "Document",
+    "folder_zip",
+    "input_digest",
+    "read_set",
+    "set_zip",
+]
 
 #: the file in every contract's folder that describes the set
 MANIFEST = "manifest.json"
@@ -112,6 +120,48 @@ class ContractSet:
     def manifest_bytes(self) -> bytes:
         """Return the manifest as UTF-8 JSON."""
         return (json.dumps(self.manifest(), ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def read_set(contract: Contract, files: Mapping[str, bytes]) -> ContractSet | None:
+    """Return the set that ``files`` (a set's files, its manifest among them) are of ``contract``.
+
+    None unless the set read back gives exactly these files again, the manifest too (the
+    files were changed, or another release of the program made them).
+    """
+    try:
+        manifest = json.loads(files[MANIFEST])
+        documents = [_read_document(entry, files) for entry in manifest["documents"]]
+        bundle = manifest.get("bundle")
+        made = ContractSet(
+            contract,
+            documents,
+            manifest["input_sha256"],
+            manifest["template_version"],
+            bundle=files[bundle["file"]] if bundle else None,
+            bundle_pages=bundle["pages"] if bundle else None,
+            formats=tuple(manifest["formats"]),
+            pdfa=bool(manifest["pdfa"]),
+            templates=manifest["templates"],
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return made if made.files() == dict(files) else None
+
+
+def _read_document(entry: dict[str, Any], files: Mapping[str, bytes]) -> Document:
+    pdf = entry.get("pdf")
+    name = entry["docx"]["file"] if "docx" in entry else entry["pdf"]["file"]
+    stem = name.rsplit(".", 1)[0]
+    return Document(
+        entry["kind"],
+        entry["title"],
+        files.get(f"{stem}.docx", b""),
+        pdf=files[pdf["file"]] if pdf else None,
+        pages=pdf["pages"] if pdf else None,
+        seals=entry.get("seals", []),
+        cross_page_seal=entry.get("cross_page_seal"),
+        stem=stem,
+    )
 
 
 def _describe(name: str, data: bytes) -> dict[str, Any]:

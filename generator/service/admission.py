@@ -27,6 +27,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:  # the job queue is an extra (contractgen[queue]), used with --broker only
     from ..queue import JobStore
+    from ..queue.rounds import SharedRounds
 
 __all__ = ["Runtime", "runtime_of"]
 
@@ -62,6 +63,8 @@ class Runtime:
         self.closing = False
         #: the asynchronous jobs (None: the service runs without a broker)
         self.jobs: JobStore | None = None
+        #: the workbench's rounds kept in Redis beside the jobs (None: no broker)
+        self.rounds: SharedRounds | None = None
 
     @property
     def actor(self) -> str:

@@ -28,6 +28,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:  # the job queue is an extra (contractgen[queue]), used with --broker only
     from ..queue import JobStore
+    from ..queue.rounds import SharedRounds
 
 __all__ = ["CALLBACK_POLL", "QuietStartupFailure", "lifespan_of"]
 
@@ -63,6 +64,7 @@ def lifespan_of(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextM
                 if settings.broker:
                     runtime.jobs = await anyio.to_thread.run_sync(_job_store, settings)
                     stack.callback(runtime.jobs.close)
+                    runtime.rounds = _shared_rounds(runtime.jobs)
                     tasks.start_soon(_callbacks, runtime, getattr(app.state, "metrics", None))
                 app.state.runtime = runtime
                 yield
@@ -85,6 +87,13 @@ def _job_store(settings: Settings) -> JobStore:
     )
     check_broker(store.app, settings.broker)
     return store
+
+
+def _shared_rounds(jobs: JobStore) -> SharedRounds:
+    """Return the workbench's rounds kept beside the jobs, for every replica to see."""
+    from ..queue.rounds import SharedRounds
+
+    return SharedRounds(jobs)
 
 
 async def _callbacks(runtime: Runtime, figures: Any = None) -> None:

@@ -22,17 +22,20 @@ from another origin::
     POST /logout
     GET  /static/{name}         htmx and the style sheet
 
-=============== ================================================================
-``form``        the form built from the model: groups, fields, rows, both ways
-``views``       the templates, issues by path, the amount's 大写
-``pages``       the handlers of the contract pages; sets kept for downloads
-``issuing``     签发: a previewed draft recorded in the ledger
-``rounds``      a round: its upload checked, its sets made in the service's slots
-``round_pages`` the handlers of the round pages
-``ledger_pages`` the handlers of the ledger, verification and publication pages
-``access``      signing in and out, static files
-``security``    session, CSRF, body limits, the Content-Security-Policy
-=============== ================================================================
+================= ==============================================================
+``form``          the form built from the model: groups, fields, rows, both ways
+``views``         the templates, issues by path, the amount's 大写
+``pages``         the handlers of the contract pages; sets kept for downloads
+``made``          files made in the workbench, kept for downloads, pictures and 签发
+``shared_sets``   with a broker: previews in the shared folder, for every replica
+``issuing``       签发: a previewed draft recorded in the ledger
+``rounds``        a round: its upload checked, its sets made in the service's slots
+``shared_rounds`` with a broker: a round kept in Redis, made by the queue's workers
+``round_pages``   the handlers of the round pages
+``ledger_pages``  the handlers of the ledger, verification and publication pages
+``access``        signing in and out, static files
+``security``      session, CSRF, body limits, the Content-Security-Policy
+================= ==============================================================
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 A preview is a draft (:func:`~generator.web.pages.contract_action`): made, shown and
 downloadable, recorded nowhere. ``POST /sets/{id}/issue`` records that very set (its
 bytes are those a render of the same data makes) in the name of whoever is signed in;
-from then on it verifies, counts in 待公告 and can be published.
+from then on it verifies, counts in 待公告 and can be published. With a broker, any
+replica issues it (read back from the shared folder: :mod:`.shared_sets`), once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from starlette.responses import Response
 from ..clock import beijing, utc_text
 from ..errors import LedgerError
 from ..ledger import Ledger, Recorded
-from .pages import error_page, kept_sets, posted, preview_page
+from .pages import error_page, find_set, posted, preview_page, shared_previews
+from .shared_sets import issued_elsewhere, mark_issued
 
 __all__ = ["issue"]
 
@@ -31,7 +33,7 @@ async def issue(request: Request) -> Response:
         assert refused is not None
         return refused
     set_id = request.path_params["set_id"]
-    made = kept_sets(request).get(set_id)
+    made = await find_set(request, set_id)
     if made is None:
         gone = "这份预览已不在服务器上，请重新生成后再签发。"
         return error_page(request, 404, "预览已过期", gone)
@@ -39,6 +41,15 @@ async def issue(request: Request) -> Response:
     ledger: Ledger | None = runtime.ledger
     if ledger is None:
         return error_page(request, 409, "无法签发", "本服务未配置合同台账，只能生成草稿。")
+    if made.foreign:
+        again = "这份预览由另一版本的服务生成，本副本不能签发；请重新生成后再签发。"
+        return error_page(request, 409, "无法签发", again)
+    root = shared_previews(request)
+    elsewhere = (
+        None if root is None else await anyio.to_thread.run_sync(issued_elsewhere, root, set_id)
+    )
+    if elsewhere is not None:  # issued on another replica meanwhile
+        made.ledger, made.draft = elsewhere, None
     draft = made.draft
     if draft is None:  # issued already (a second press, or another tab): say what was done
         return preview_page(request, set_id, made)
@@ -55,4 +66,9 @@ async def issue(request: Request) -> Response:
         return error_page(request, status, "签发未完成", str(exc))
     made.ledger = f"已由 {actor} 于 {beijing(utc_text())}签发。{recorded.message()}"
     made.draft = None
+    if root is not None:
+        try:
+            await anyio.to_thread.run_sync(mark_issued, root, set_id, made.ledger)
+        except OSError as exc:  # recorded all the same: the ledger is what counts
+            _log.warning("web issue not noted in the shared folder: %r", exc)
     return preview_page(request, set_id, made)

@@ -3,7 +3,8 @@
 Rendering goes through the service's runtime (its Generator, slots, queue and
 deadlines, and its ledger), exactly as ``POST /v1/contracts`` does: the
 workbench never renders beside the admission control. Sets made are kept in
-memory (the last few) for their page images and downloads.
+memory (the last few) for their page images and downloads, and with a broker in
+the shared jobs folder too, for every replica (:mod:`.shared_sets`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +25,6 @@ from ..errors import ContractError, InputError, InvalidContractError, Issue, unr
 from ..inputs import parse_json, parse_yaml
 from ..kinds import check
 from ..pdf import page_png
-from ..pipeline import ContractSet, folder_zip
 from .form import (
     blank_row,
     index_issues,
@@ -33,6 +34,7 @@ from .form import (
     to_values,
     within_limits,
 )
+from .made import Made
 from .security import (
     BodyTooLarge,
     csrf_of,
@@ -43,6 +45,7 @@ from .security import (
     signed_in,
     token_of,
 )
+from .shared_sets import load_preview, store_preview
 from .views import amount_upper, issue_map, page, slot_paths
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "contract_action",
     "download",
     "error_page",
+    "find_set",
     "form_page",
     "home",
     "html",
@@ -65,6 +69,7 @@ __all__ = [
     "max_body",
     "picture_dpi",
     "posted",
+    "shared_previews",
     "sign_in_first",
     "validate_live",
 ]
@@ -79,38 +84,6 @@ PICTURES_BYTES = 16 * 1024 * 1024
 _log = logging.getLogger("contractgen.web")
 
 
-class Made:
-    """Files made in the workbench (a set, or a publication): kept for downloads and pictures."""
-
-    def __init__(
-        self,
-        folder: str,
-        manifest: dict[str, Any],
-        files: dict[str, bytes],
-        pdfs: list[bytes | None],
-        ledger: str | None,
-    ) -> None:
-        self.folder = folder
-        self.manifest = manifest
-        self.files = files
-        self.zip = folder_zip(folder, files)
-        self.pdfs = pdfs
-        self.ledger = ledger
-        self.pictures: dict[tuple[int, int, int], bytes] = {}
-        #: the draft set itself, kept until it is issued (None: not a draft of a set)
-        self.draft: ContractSet | None = None
-
-    @classmethod
-    def of_set(cls, contract_set: ContractSet, ledger: str | None) -> Made:
-        """Return a set made, with what the ledger said of it (None: a draft, kept to issue)."""
-        pdfs = [doc.pdf for doc in contract_set.documents]
-        files = contract_set.files()
-        made = cls(contract_set.contract_no, contract_set.manifest(), files, pdfs, ledger)
-        if ledger is None:
-            made.draft = contract_set
-        return made
-
-
 def keep(request: Request, made: Made) -> str:
     """Keep files made (the oldest dropped beyond :data:`SETS_KEPT`); return their id."""
     store = kept_sets(request)
@@ -119,6 +92,26 @@ def keep(request: Request, made: Made) -> str:
     while len(store) > SETS_KEPT:
         store.popitem(last=False)
     return set_id
+
+
+def shared_previews(request: Request) -> Path | None:
+    """Return where previews go for every replica (the jobs folder's); None without a broker."""
+    jobs = request.app.state.runtime.jobs
+    return None if jobs is None else Path(jobs.folder) / "previews"
+
+
+async def find_set(request: Request, set_id: str) -> Made | None:
+    """Return a set kept here, or one another replica previewed in the shared folder."""
+    made = kept_sets(request).get(set_id)
+    root = shared_previews(request)
+    if made is None and root is not None:
+        made = await anyio.to_thread.run_sync(load_preview, root, set_id)
+        if made is not None:
+            store = kept_sets(request)
+            store[set_id] = made
+            while len(store) > SETS_KEPT:
+                store.popitem(last=False)
+    return made
 
 
 def kept_sets(request: Request) -> OrderedDict[str, Made]:
@@ -332,7 +325,14 @@ async def _preview(request: Request, form: dict[str, str], data: dict[str, Any])
         status = getattr(exc, "status", 503)
         _log.warning("web preview refused: %r", exc)
         return error_page(request, status, "服务繁忙", "现在无法生成合同，请稍后再试。")
-    return preview_page(request, keep(request, made), made)
+    set_id = keep(request, made)
+    root = shared_previews(request)
+    if root is not None:  # for the other replicas: its downloads, pictures and 签发
+        try:
+            await anyio.to_thread.run_sync(store_preview, root, set_id, made)
+        except OSError as exc:  # this replica still has it
+            _log.warning("web preview not shared: %r", exc)
+    return preview_page(request, set_id, made)
 
 
 def preview_page(request: Request, set_id: str, made: Made, status: int = 200) -> Response:
@@ -345,7 +345,7 @@ def preview_page(request: Request, set_id: str, made: Made, status: int = 200) -
         manifest=made.manifest,
         files=list(made.files),
         ledger=made.ledger,
-        draft=made.draft is not None,
+        draft=made.draft is not None or made.foreign,
         can_issue=runtime.ledger is not None,
     )
 
@@ -388,7 +388,7 @@ async def download(request: Request) -> Response:
     if refused is not None:
         return refused
     params = request.path_params
-    made = kept_sets(request).get(params["set_id"])
+    made = await find_set(request, params["set_id"])
     if made is None:
         return error_page(request, 404, "已过期", "这份预览已不在服务器上，请重新生成。")
     if "index" not in params and "doc" not in params:

@@ -8,7 +8,9 @@ written and recorded as the batch writes and records it
 (:func:`generator.batch.make_set`); the report is the batch's own
 (``batch-report.csv`` / ``.json``). A round lives in the service's scratch folder,
 its sets in ``out/``; the last :data:`ROUNDS_KEPT` rounds are kept, an older one
-is removed with its folder (the service's own files, never the person's).
+is removed with its folder (the service's own files, never the person's). That is a
+service without a broker; with one, a round is kept in Redis and made by the queue's
+workers instead (:mod:`.shared_rounds`), shown as the same :class:`Round`.
 """
 
 from __future__ import annotations
@@ -68,16 +70,28 @@ class Round:
     seconds: float = 0.0
     #: why the report could not be written ("" when it was)
     report_failed: str = ""
+    #: a round kept in Redis and made by the workers: the folder they write its sets to
+    out_dir: Path | None = None
+    #: such a round's count of contracts to make (its contracts stay in Redis)
+    planned: int | None = None
+    #: who uploaded it and who started it (a round kept in Redis says so)
+    uploaded_by: str = ""
+    started_by: str = ""
 
     @property
     def out(self) -> Path:
         """Return the folder the sets and the report are written to."""
-        return self.folder / "out"
+        return self.out_dir if self.out_dir is not None else self.folder / "out"
 
     @property
     def total(self) -> int:
         """Return how many contracts the round makes."""
-        return len(self.valid)
+        return len(self.valid) if self.planned is None else self.planned
+
+    @property
+    def by_workers(self) -> bool:
+        """Tell whether the round is kept in Redis and made by the queue's workers."""
+        return self.out_dir is not None
 
     def tally(self) -> dict[str, int]:
         """Return how many rows are in each state."""
@@ -121,13 +135,18 @@ def open_round(
     return Round(round_id, filename, folder, options, lines, valid)
 
 
-def drop_old(rounds: dict[str, Round]) -> None:
-    """Remove the oldest rounds beyond :data:`ROUNDS_KEPT` that are not running."""
+def drop_old(rounds: dict[str, Round], dropped: set[str] | None = None) -> None:
+    """Remove the oldest rounds beyond :data:`ROUNDS_KEPT` that are not running.
+
+    Their ids go into ``dropped``, for a page to say why such a round is gone.
+    """
     for round_id in list(rounds):
         if len(rounds) <= ROUNDS_KEPT:
             return
         if rounds[round_id].state != "running":
             shutil.rmtree(rounds.pop(round_id).folder, ignore_errors=True)
+            if dropped is not None:
+                dropped.add(round_id)
 
 
 async def make_round(runtime: Any, made: Round) -> None:
@@ -185,6 +204,7 @@ def round_zip(made: Round) -> Path:
     """Return a finished round's zip (made once): every set's folder and the reports."""
     target = made.folder / "round.zip"
     if not target.exists():
+        made.folder.mkdir(parents=True, exist_ok=True)
         partial = made.folder / f".round-{secrets.token_hex(4)}.zip"
         zip_tree(made.out, partial)
         partial.replace(target)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import html
 import http.server
+import json
 import os
 import threading
 import time
@@ -93,6 +94,29 @@ def test_signing_out_on_one_replica_ends_the_session_on_the_other(
     with httpx.Client(base_url=a.url, follow_redirects=False, timeout=60) as replay:
         replay.cookies.set("contractgen_session", session)
         assert replay.get("/ledger").headers["location"] == "/login"
+
+
+def test_without_a_broker_a_round_of_one_replica_is_said_to_be_its_own_on_the_other(
+    replicas: list[Server], seed_data: dict[str, Any]
+) -> None:
+    a, b = replicas
+    row = json.dumps({**seed_data, "contract_no": "SESS-2026-002"}, ensure_ascii=False, default=str)
+    with httpx.Client(base_url=a.url, follow_redirects=False, timeout=60) as on_a:
+        csrf = _signed_in(on_a)
+        sent = on_a.post(
+            "/rounds",
+            data={"csrf": csrf},
+            files={"file": ("round.jsonl", row.encode() + b"\n", "application/jsonl")},
+        )
+        assert sent.status_code == 303, sent.text
+        location = sent.headers["location"]
+        assert on_a.get(location).status_code == 200  # A holds it
+        with httpx.Client(base_url=b.url, follow_redirects=False, timeout=60) as on_b:
+            on_b.cookies.set("contractgen_session", on_a.cookies["contractgen_session"])
+            elsewhere = on_b.get(location)
+    assert elsewhere.status_code == 404
+    assert "本服务副本上没有这一批" in elsewhere.text and "--broker" in elsewhere.text
+    assert "只保留最近" not in elsewhere.text  # not the cause: say the real one
 
 
 class _Attacker(http.server.BaseHTTPRequestHandler):

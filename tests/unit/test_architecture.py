@@ -78,9 +78,10 @@ ALLOWED: dict[str, set[str]] = {
     # the job queue: a batch's rows made by Celery workers, with the batch's own pieces
     "queue": {"batch", "domain", "errors", "kinds", "ledger", "logs", "pipeline"},
     # the workbench: what the service may import, the PDF stage for page pictures and the
-    # batch's rows for a round
+    # batch's rows for a round (logs: a round sent to the workers names its request)
     "web": {
         "users",
+        "logs",
         "throttle",
         "_version",
         "batch",
