@@ -46,6 +46,7 @@ from .app import (
     SOCKET_SECONDS,
     TASK_MAKE,
     celery_app,
+    known_jobs,
     options_to,
     queue_keys,
     stored_states,
@@ -371,17 +372,6 @@ class JobStore:
                 found.append(status)
         return sorted(found, key=lambda job: (job["created"], job["id"]), reverse=True)
 
-    def _in_redis(self) -> set[str]:
-        """Return the ids of the tasks waiting in the queue or held by a worker."""
-        ids: set[str] = set()
-        raws = [raw for key in queue_keys() for raw in self.redis.lrange(key, 0, -1)]
-        held = [json.loads(raw)[0] for raw in self.redis.hvals("unacked")]
-        for message in [json.loads(raw) for raw in raws] + held:
-            task = message.get("headers", {}).get("id")
-            if task:
-                ids.add(str(task))
-        return ids
-
     @reaching
     def requeue(self, job_id: str) -> list[str] | None:
         """Send again a job's rows that failed or were lost; return their contract numbers.
@@ -395,7 +385,8 @@ class JobStore:
         status = self.status(job_id)
         if status is None:
             return None
-        present = self._in_redis()
+        tasks = [row["task"] for row in status["rows"] if row.get("task")]
+        present = known_jobs(self.redis, self.app, tasks)
         stored = self.redis.hgetall(self._args_key(job_id))
         args = {_text(k): json.loads(v) for k, v in stored.items()}
         trace = {"request_id": None, "job_id": job_id}

@@ -39,7 +39,7 @@ from celery import Celery
 from celery.worker import state
 from kombu.transport.redis import Mutex, MutexHeld
 
-__all__ = ["HEARTBEAT_SECONDS", "LOST_SECONDS", "Keeper", "lost_count"]
+__all__ = ["HEARTBEAT_SECONDS", "LOST_SECONDS", "Keeper", "count_lost", "lost_count"]
 
 #: seconds between two heartbeats (and two looks for lost jobs)
 HEARTBEAT_SECONDS = 3.0
@@ -55,8 +55,14 @@ def _lost_key(task_id: str) -> str:
 
 
 def lost_count(client: redis.Redis, task_id: str) -> int:
-    """Return how many times a job was given back after its worker was lost."""
+    """Return how many times a job was given back (or sent again) after it was lost."""
     return int(client.get(_lost_key(task_id)) or 0)
+
+
+def count_lost(client: redis.Redis, task_id: str) -> None:
+    """Count one delivery of a job that is no doing of its own (its worker or Redis lost it)."""
+    client.incr(_lost_key(task_id))
+    client.expire(_lost_key(task_id), 7 * 24 * 3600)
 
 
 def _held_tags() -> list[str]:
@@ -136,8 +142,7 @@ class Keeper(threading.Thread):
             if raw is None:
                 continue  # acknowledged meanwhile
             task_id = str(json.loads(raw)[0].get("headers", {}).get("id", tag))
-            self.redis.incr(_lost_key(task_id))
-            self.redis.expire(_lost_key(task_id), 7 * 24 * 3600)
+            count_lost(self.redis, task_id)
             qos.restore_by_tag(tag, leftmost=True)
             given.append(task_id)
             _log.warning(

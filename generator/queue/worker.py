@@ -29,11 +29,13 @@ import time
 from collections.abc import Callable
 from contextvars import Token
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from celery import Celery, Task, signals
 from celery.app.trace import LOG_SUCCESS
+from celery.states import READY_STATES
+from kombu.exceptions import OperationalError
 
 from .. import logs
 from ..batch import store_set
@@ -56,17 +58,23 @@ from .app import (
     LEDGER_PATIENCE,
     OUTCOMES,
     QUEUE,
+    QUEUE_BACKOFF,
+    QUEUE_PATIENCE,
     TASK_MAKE,
     TRACE_HEADER,
     celery_app,
     options_from,
     out_path,
+    stored_states,
 )
 from .keeper import Keeper, lost_count
 
 __all__ = ["WorkerConfig", "check_broker", "make_job", "register", "run_worker"]
 
 _log = logging.getLogger("contractgen.worker")
+T = TypeVar("T")
+#: what Redis (or Celery on it) raises while it restarts or cannot be reached
+_REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError, OperationalError)
 
 
 class WorkerConfig:
@@ -191,27 +199,75 @@ def _attempt(job_id: str) -> int:
     return count
 
 
+def _riding_out(what: str, step: Callable[[], T]) -> T:
+    """Return what ``step`` returns, tried again while Redis cannot be reached.
+
+    The waits double from :data:`QUEUE_BACKOFF`'s first to its longest, for up to
+    :data:`QUEUE_PATIENCE` seconds (a Redis restarted, failing over); then the last
+    error is raised.
+    """
+    give_up = time.monotonic() + QUEUE_PATIENCE
+    delay, longest = QUEUE_BACKOFF
+    tries = 0
+    while True:
+        try:
+            return step()
+        except _REDIS_AWAY as exc:
+            tries += 1
+            if time.monotonic() + delay > give_up:
+                raise
+            _log.warning(
+                "Redis unreachable (%s, try %d): trying again in %.2f s", what, tries, delay
+            )
+            _log.debug("Redis unreachable: %r", exc)
+            time.sleep(delay)  # the back-off: Redis gives no event to wait on
+            delay = min(delay * 2, longest)
+
+
+def _stored_outcome(task: Task) -> dict[str, Any] | None:
+    """Return the outcome a job already has in the result backend (made or failed), if any.
+
+    A job delivered again once it is done (its acknowledgement lost with a restarted
+    Redis, kombu giving it back as its channel closed, a reaper that did not see the
+    end) is done: it is not made again, and its outcome is not overwritten.
+    """
+    meta = stored_states(task.app, [task.request.id]).get(task.request.id)
+    if meta is None or meta["status"] not in READY_STATES:
+        return None
+    outcome = meta["result"]
+    if not isinstance(outcome, dict) or outcome.get("status") not in {"made", "failed"}:
+        return None  # a task that raised (it should not): run it again
+    return dict(outcome)
+
+
 def make_job(
     task: Task, data: dict[str, Any], out_dir: str, options: dict[str, Any]
 ) -> dict[str, Any]:
     """Make one contract's set into ``out_dir``; return the row's outcome (never raise).
 
     ``{"status": "made", "folder", "ledger", "attempt", "worker"}``, or
-    ``{"status": "failed", "code", "message", "attempt", "worker"}``.
+    ``{"status": "failed", "code", "message", "attempt", "worker"}``. A job whose
+    outcome is stored already returns it, made again by nobody. Its reads and writes
+    of Redis ride out a Redis away for :data:`QUEUE_PATIENCE` seconds.
     """
     started = time.monotonic()
+    done = _riding_out("outcome read", lambda: _stored_outcome(task))
+    if done is not None:
+        _log.info("already done (delivered again): its outcome kept, nothing made again")
+        return done
     # a running row says since when, and where (GET /v1/jobs/{id}, contractgen jobs show)
-    task.update_state(
-        state="STARTED",
-        meta={
-            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "worker": f"{socket.gethostname()}:{os.getpid()}",
-        },
-    )
-    attempt = _attempt(task.request.id)
+    begun = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    _riding_out("start", lambda: task.update_state(state="STARTED", meta=begun))
     assert _redis is not None
-    # deliveries after a whole worker was lost are not the job's doing
-    attempt -= lost_count(_redis, task.request.id)
+    client = _redis
+    attempt = _riding_out("delivery count", lambda: _attempt(task.request.id))
+    # deliveries after a whole worker (or a restarted Redis) lost the job are not its doing
+    attempt = max(
+        1, attempt - _riding_out("lost count", lambda: lost_count(client, task.request.id))
+    )
     outcome = _count(_make(data, out_dir, options, attempt))
     seconds = time.monotonic() - started
     if outcome["status"] == "made":
