@@ -3,10 +3,9 @@
 A round sent through the queue gives the local batch's folders and report, byte
 for byte; a worker process killed mid-job has its job redelivered and the set made
 once (one folder, one ledger version); a job that kills its worker every time fails
-after a bounded number of deliveries and the others are made; Redis killed and
-started again mid-round (no persistence) loses its queue and the round still
-finishes, with no half-written folder; a broker that cannot be reached is a clear
-error before anything is written.
+after a bounded number of deliveries and the others are made; a broker that
+cannot be reached is a clear error before anything is written. Redis restarted
+mid-round, with and without persistence: tests/e2e/test_restarts.py.
 """
 
 from __future__ import annotations
@@ -261,27 +260,6 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_bounded_tries(
     assert list(statuses.values()).count("made") == 4
     assert f"'attempt': {ATTEMPTS_MAX + 1}" in worker.text()
     assert "[job.poison]" in err
-
-
-@pytest.mark.slow
-def test_redis_restarted_mid_round_loses_its_queue_and_the_round_still_finishes(
-    broker: RedisServer, tmp_path: Path
-) -> None:
-    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
-    worker = Worker(tmp_path, broker.url, ledger, concurrency=1)
-    try:
-        sent = _batch(broker.url, tmp_path / "out")
-        worker.wait_for(r"Task contractgen\.make\[[^\]]+\] succeeded")
-        broker.kill()  # four jobs queued in its memory, gone with it
-        broker.start()
-        _, err = sent.communicate(timeout=ROUND_SECONDS)
-        assert sent.returncode == 0, err
-    finally:
-        worker.stop()
-    report = json.loads((tmp_path / "out" / "batch-report.json").read_text(encoding="utf-8"))
-    assert [r["status"] for r in report["rows"]] == ["made"] * 5
-    _whole(tmp_path / "out")
-    assert _versions(ledger) == {number: [1] for number in NUMBERS}
 
 
 @pytest.mark.slow
