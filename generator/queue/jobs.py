@@ -53,6 +53,7 @@ from .app import (
     trace_headers,
 )
 from .callbacks import CallbackRefused, pinned, resolve
+from .lost import lost_job, write_outline
 from .reach import reaching
 
 __all__ = [
@@ -193,6 +194,7 @@ class JobStore:
         if record is None:
             record = self._record_of(job_id, lines, valid, callback, actor)
             self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
+            write_outline(self.folder, record)  # says the job was lost, should Redis forget it
             if callback:
                 self.redis.zadd(_CALLBACKS, {job_id: time.time()})
         self._send_rest(record, valid, options, request_id, actor)
@@ -291,6 +293,10 @@ class JobStore:
             return None
         raw = self.redis.get(self._key(job_id))
         return None if raw is None else dict(json.loads(raw))
+
+    def lost(self, job_id: str) -> dict[str, Any] | None:
+        """Return what the jobs folder holds of a job Redis forgot (see :mod:`.lost`), or None."""
+        return lost_job(self.folder, job_id)
 
     @reaching
     def status(self, job_id: str) -> dict[str, Any] | None:

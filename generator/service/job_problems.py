@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .problems import Problem
 
 __all__ = [
     "bad_callback",
     "bad_job_request",
     "idempotency_conflict",
+    "job_lost",
     "job_not_found",
     "jobs_disabled",
 ]
@@ -50,3 +53,28 @@ def bad_callback(message: str, code: str) -> Problem:
 def bad_job_request(message: str, code: str) -> Problem:
     """Return the 400 of a job request that cannot be taken (callback, key, body type)."""
     return Problem(400, "bad-job-request", "Bad request", message, code=code)
+
+
+def job_lost(lost: dict[str, Any]) -> Problem:
+    """Return the 410 of a job Redis lost (restarted without persistence): what is left, where.
+
+    ``made`` (the contract numbers whose sets were written) and ``folder`` (where they
+    are, in the jobs folder the workers and the service share) are members of the problem.
+    """
+    made, total = list(lost["made"]), int(lost["total"])
+    kept = (
+        f"已生成的 {len(made)} 份合同仍在共享目录 {lost['folder']} 中（{'、'.join(made)}）"
+        if made
+        else "尚未生成任何合同"
+    )
+    return Problem(
+        410,
+        "job-lost-with-queue",
+        "Job lost with the queue",
+        f"任务 {lost['id']} 已随消息代理（Redis）丢失：Redis 重启时未开启持久化，"
+        f"任务记录与排队中的合同都已不在。{kept}；其余 {total - len(made)} 份请重新提交",
+        code="job.lost_with_queue",
+        folder=lost["folder"],
+        made=made,
+        total=total,
+    )
