@@ -86,7 +86,8 @@ _PRIORITY_STEPS = (0, 3, 6, 9)
 _IMPATIENT = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 #: seconds a sender waits for Redis to connect or answer before it counts as unreachable
 SOCKET_SECONDS = 2.0
-#: how a worker stores a job's start and outcome while Redis is away: for QUEUE_PATIENCE
+#: how a worker stores a job's start and outcome while Redis is away: for about QUEUE_PATIENCE
+#: (Celery's writes, and its reads before a write, each with its own back-off)
 _PATIENT = {"max_retries": 31, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.0}
 
 
@@ -97,12 +98,20 @@ def celery_app(
 
     ``impatient`` (the service's, which must answer within seconds): Redis away fails a
     send or a read within about :data:`SOCKET_SECONDS` instead of Celery's retries of
-    some twenty seconds.
+    some twenty seconds. Otherwise (a worker's, a batch's) a job's start and outcome
+    are stored, Redis away, with back-off for about :data:`QUEUE_PATIENCE` seconds.
     """
     app = Celery("contractgen", broker=broker, backend=broker, set_as_current=False)
     transport: dict[str, Any] = {"visibility_timeout": visibility_timeout}
     results = {**transport, "retry_policy": _PATIENT}
-    if impatient:
+    if not impatient:  # a worker: a job's start and outcome are stored while Redis comes back
+        app.conf.update(
+            result_backend_always_retry=True,
+            result_backend_max_retries=_PATIENT["max_retries"],
+            result_backend_base_sleep_between_retries_ms=200,
+            result_backend_max_sleep_between_retries_ms=2000,
+        )
+    else:
         transport["retry_policy"] = results["retry_policy"] = _IMPATIENT
         app.conf.update(
             broker_connection_timeout=SOCKET_SECONDS,

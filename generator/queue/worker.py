@@ -26,6 +26,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from contextvars import Token
 from pathlib import Path
@@ -191,12 +192,23 @@ def _count(outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 def _attempt(job_id: str) -> int:
-    """Count one more delivery of a job; return how many there were."""
-    assert _redis is not None
-    key = f"contractgen:attempts:{job_id}"
-    count = int(_redis.incr(key))
-    _redis.expire(key, ATTEMPTS_TTL)
-    return count
+    """Count this run of a job; return how many runs it has had (this one included).
+
+    Each run adds its own token to the set ``contractgen:attempts:<id>``: a command
+    sent again because Redis went away before answering (redis-py's retries, ours)
+    counts the run once, never twice.
+    """
+    client, key, token = _redis, f"contractgen:attempts:{job_id}", uuid.uuid4().hex
+    assert client is not None
+
+    def count() -> int:
+        with client.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, token)
+            pipe.expire(key, ATTEMPTS_TTL)
+            pipe.scard(key)
+            return int(pipe.execute()[-1])
+
+    return _riding_out("delivery count", count)
 
 
 def _riding_out(what: str, step: Callable[[], T]) -> T:
@@ -263,7 +275,7 @@ def make_job(
     _riding_out("start", lambda: task.update_state(state="STARTED", meta=begun))
     assert _redis is not None
     client = _redis
-    attempt = _riding_out("delivery count", lambda: _attempt(task.request.id))
+    attempt = _attempt(task.request.id)
     # deliveries after a whole worker (or a restarted Redis) lost the job are not its doing
     attempt = max(
         1, attempt - _riding_out("lost count", lambda: lost_count(client, task.request.id))

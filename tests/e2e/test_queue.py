@@ -128,11 +128,14 @@ def _parent(pid: int) -> int:
 
 
 def _wait_running(url: str, job: str, delivery: int, worker: Worker) -> None:
-    """Wait until a job's ``delivery``-th run has begun: the task counts it in Redis first."""
+    """Wait until a job's ``delivery``-th run has begun: the task counts it in Redis first.
+
+    Each run adds a token of its own to the set ``contractgen:attempts:<id>``.
+    """
     counts = redis.Redis.from_url(url)
     try:
         give_up = time.monotonic() + ROUND_SECONDS
-        while int(counts.get(f"contractgen:attempts:{job}") or 0) < delivery:
+        while counts.scard(f"contractgen:attempts:{job}") < delivery:
             assert time.monotonic() < give_up, worker.text()
             time.sleep(0.01)  # the poll's interval, within its deadline
     finally:
