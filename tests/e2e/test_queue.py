@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -157,6 +158,20 @@ def _batch(broker: str, out: Path, *extra: str) -> subprocess.Popen[str]:
     )
 
 
+def _stderr_until(proc: subprocess.Popen[str], pattern: str) -> str:
+    """Read a process's stderr until ``pattern`` appears (a poll with a deadline); return it."""
+    assert proc.stderr is not None
+    fd, got = proc.stderr.fileno(), b""
+    give_up = time.monotonic() + ROUND_SECONDS
+    while not re.search(pattern, got.decode("utf-8", errors="replace")):
+        assert time.monotonic() < give_up, got.decode("utf-8", errors="replace")
+        if select.select([fd], [], [], 1.0)[0]:
+            chunk = os.read(fd, 65536)
+            assert chunk, f"the batch ended first:\n{got.decode('utf-8', errors='replace')}"
+            got += chunk
+    return got.decode("utf-8", errors="replace")
+
+
 def _versions(ledger: str) -> dict[str, list[int]]:
     listed = run_cli("ledger", "list", "--ledger", ledger, "--json")
     assert listed.returncode == 0, listed.stderr
@@ -263,6 +278,33 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_bounded_tries(
     assert list(statuses.values()).count("made") == 4
     assert f"'attempt': {ATTEMPTS_MAX + 1}" in worker.text()
     assert "[job.poison]" in err
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_round_sent_to_a_broker_writes_its_report_and_exits_130(
+    broker: RedisServer, tmp_path: Path
+) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    worker = Worker(tmp_path, broker.url, ledger, concurrency=1)
+    try:
+        sent = _batch(broker.url, tmp_path / "out")
+        head = _stderr_until(sent, r"\[1/5\]")  # one outcome in: the round is under way
+        sent.send_signal(signal.SIGTERM)
+        _, rest = sent.communicate(timeout=ROUND_SECONDS)
+    finally:
+        worker.stop()
+    assert sent.returncode == 130, head + rest
+    assert "已中断" in rest, rest
+    report = json.loads((tmp_path / "out" / "batch-report.json").read_text(encoding="utf-8"))
+    statuses = [r["status"] for r in report["rows"]]
+    assert "made" in statuses and len(statuses) == 5, statuses
+    assert "interrupted" in statuses, statuses
+    assert set(statuses) <= {"made", "interrupted"}, statuses
+    _no_staging(tmp_path / "out")
+
+
+def _no_staging(out: Path) -> None:
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.slow

@@ -10,9 +10,7 @@ test here restarts Redis: all are slow (their own CI step).
 from __future__ import annotations
 
 import json
-import os
 import re
-import select
 import subprocess
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ from .test_queue import (
     ROUND_SECONDS,
     Worker,
     _batch,
+    _stderr_until,
     _versions,
     _wait_running,
     _whole,
@@ -45,20 +44,6 @@ RECEIVED = r"Task contractgen\.make\[([^\]]+)\] received"
 
 def _made(worker: Worker) -> int:
     return len(re.findall(MADE, worker.text()))
-
-
-def _stderr_until(proc: subprocess.Popen[str], pattern: str) -> str:
-    """Read a process's stderr until ``pattern`` appears (a poll with a deadline); return it."""
-    assert proc.stderr is not None
-    fd, got = proc.stderr.fileno(), b""
-    give_up = time.monotonic() + ROUND_SECONDS
-    while not re.search(pattern, got.decode("utf-8", errors="replace")):
-        assert time.monotonic() < give_up, got.decode("utf-8", errors="replace")
-        if select.select([fd], [], [], 1.0)[0]:
-            chunk = os.read(fd, 65536)
-            assert chunk, f"the batch ended first:\n{got.decode('utf-8', errors='replace')}"
-            got += chunk
-    return got.decode("utf-8", errors="replace")
 
 
 def _second_running(broker: RedisServer, worker: Worker, batch: subprocess.Popen[str]) -> str:
