@@ -20,7 +20,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RECORDS", "lost_job", "write_outline"]
+__all__ = ["LOST_CODE", "RECORDS", "lost_job", "lost_message", "write_outline"]
+
+#: the stable code of a job lost with Redis
+LOST_CODE = "job.lost_with_queue"
 
 #: the folder, in the jobs folder, of every job's outline
 RECORDS = "job-records"
@@ -76,3 +79,17 @@ def lost_job(folder: Path, job_id: str) -> dict[str, Any] | None:
         "made": made,
         "total": len(rows),
     }
+
+
+def lost_message(lost: dict[str, Any]) -> str:
+    """Return what a clerk reads of a job lost with Redis: which sets are left, where."""
+    made, total = list(lost["made"]), int(lost["total"])
+    kept = (
+        f"已生成的 {len(made)} 份合同仍在共享目录 {lost['folder']} 中（{'、'.join(made)}）"
+        if made
+        else "尚未生成任何合同"
+    )
+    return (
+        f"任务 {lost['id']} 已随消息代理（Redis）丢失：Redis 重启时未开启持久化，"
+        f"任务记录与排队中的合同都已不在。{kept}；其余 {total - len(made)} 份请重新提交"
+    )

@@ -61,20 +61,15 @@ def job_lost(lost: dict[str, Any]) -> Problem:
     ``made`` (the contract numbers whose sets were written) and ``folder`` (where they
     are, in the jobs folder the workers and the service share) are members of the problem.
     """
-    made, total = list(lost["made"]), int(lost["total"])
-    kept = (
-        f"已生成的 {len(made)} 份合同仍在共享目录 {lost['folder']} 中（{'、'.join(made)}）"
-        if made
-        else "尚未生成任何合同"
-    )
+    from ..queue.lost import LOST_CODE, lost_message  # jobs are on: the queue is installed
+
     return Problem(
         410,
         "job-lost-with-queue",
         "Job lost with the queue",
-        f"任务 {lost['id']} 已随消息代理（Redis）丢失：Redis 重启时未开启持久化，"
-        f"任务记录与排队中的合同都已不在。{kept}；其余 {total - len(made)} 份请重新提交",
-        code="job.lost_with_queue",
+        lost_message(lost),
+        code=LOST_CODE,
         folder=lost["folder"],
-        made=made,
-        total=total,
+        made=list(lost["made"]),
+        total=int(lost["total"]),
     )

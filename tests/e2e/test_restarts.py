@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from ..brokers import RedisServer, redis_bin
-from ..conftest import SAMPLES
+from ..conftest import SAMPLES, run_cli
 from .test_jobs import XLSX, Receiver, Stack
 from .test_queue import (
     NUMBERS,
@@ -201,6 +201,9 @@ def test_a_service_job_lost_with_redis_without_persistence_is_410_and_its_sets_s
         number = re.findall(r"set made in .* contract_no=(\S+)", first)[0]
         download = stack.client.get(f"{location}/sets/{number}.zip")
         unknown = stack.client.get("/v1/jobs/" + "0" * 32)
+        shown = run_cli(
+            "jobs", "show", job_id, "--broker", stack.redis.url, "--jobs-dir", stack.jobs
+        )
     finally:
         stack.close()
     assert lost.status_code == 410, lost.text
@@ -215,3 +218,6 @@ def test_a_service_job_lost_with_redis_without_persistence_is_410_and_its_sets_s
         assert (Path(problem["folder"]) / made / "manifest.json").is_file(), made
     assert download.status_code == 410 and download.json()["code"] == "job.lost_with_queue"
     assert unknown.status_code == 404 and unknown.json()["code"] == "jobs.not_found"
+    # an operator reads the same
+    assert shown.returncode == 1 and "[job.lost_with_queue]" in shown.stderr, shown.stderr
+    assert problem["folder"] in shown.stderr
