@@ -194,9 +194,11 @@ class JobStore:
         if record is None:
             record = self._record_of(job_id, lines, valid, callback, actor)
             self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
-            write_outline(self.folder, record)  # says the job was lost, should Redis forget it
             if callback:
                 self.redis.zadd(_CALLBACKS, {job_id: time.time()})
+        # before any task, again for a job a dead replica left: says it was lost, should
+        # Redis forget it
+        write_outline(self.folder, record)
         self._send_rest(record, valid, options, request_id, actor)
         return job_id, new
 

@@ -35,7 +35,7 @@ def _outline_path(folder: Path, job_id: str) -> Path:
 
 
 def write_outline(folder: Path, record: dict[str, Any]) -> None:
-    """Write a new job's outline beside its sets, whole or not at all.
+    """Write a job's outline beside its sets, whole or not at all (unless it is there).
 
     A folder that cannot be written is logged, not fatal: the job is in Redis; only a
     Redis lost without persistence would then say "no such job" of it.
@@ -46,6 +46,8 @@ def write_outline(folder: Path, record: dict[str, Any]) -> None:
         "rows": [row["contract_no"] for row in record["rows"] if row["task"] is not None],
     }
     path = _outline_path(folder, str(record["id"]))
+    if path.is_file():
+        return  # the same job sent again (its Idempotency-Key): the same outline
     staging = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
