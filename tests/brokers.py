@@ -1,8 +1,10 @@
 """A real Redis for the queue's tests: Debian's redis-server on a free 127.0.0.1 port.
 
-No persistence (nothing saved, no append-only file) unless a test asks for it; the
-server is killed with the test process (PR_SET_PDEATHSIG) and can be restarted on
-the same port, empty, as a broker that crashed would come back.
+No persistence (nothing saved, no append-only file) unless a test asks for it
+(``persistent=True``: ``--appendonly yes``, the append-only files in the server's own
+folder, as production runs it); the server is killed with the test process
+(PR_SET_PDEATHSIG) and can be restarted on the same port and folder, as a broker that
+crashed would come back: empty without persistence, with what it had written with it.
 """
 
 from __future__ import annotations
@@ -44,15 +46,20 @@ def die_with_parent() -> None:
 class RedisServer:
     """One redis-server process the tests own."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, persistent: bool = False) -> None:
         self.folder = folder
+        self.persistent = persistent
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
 
     def start(self) -> None:
-        """Start the server (again, on the same port, empty) and wait until it answers."""
+        """Start the server (again, on the same port and folder) and wait until it answers.
+
+        Empty without persistence; with it, what its append-only file holds is loaded
+        first (Redis answers PING only once it has).
+        """
         program = redis_bin()
         assert program is not None, "redis-server is not installed"
         with (self.folder / f"redis-{self.port}.log").open("ab") as log:
@@ -64,11 +71,13 @@ class RedisServer:
             client.close()
 
     def _popen(self, program: str, log: Any) -> subprocess.Popen[bytes]:
+        kept = ("--appendonly", "yes", "--appenddirname", f"redis-{self.port}.aof")
         return subprocess.Popen(
             [
                 program,
                 *("--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+                *("--save", "", "--dir", str(self.folder)),
+                *(kept if self.persistent else ("--appendonly", "no")),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -83,7 +92,7 @@ class RedisServer:
             try:
                 if client.ping():
                     return
-            except redis.ConnectionError:
+            except redis.ConnectionError:  # refused, or still loading its file
                 assert time.monotonic() < give_up, "redis-server did not answer in 30 s"
                 time.sleep(0.02)  # the poll's interval, within its deadline
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import beijing
-from ..errors import UsageError
+from ..errors import QueueError, UsageError
 from .extras import require
 
 __all__ = ["add_jobs_commands"]
@@ -76,6 +76,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _job(store: Any, job_id: str) -> dict[str, Any]:
     status = store.status(job_id)
     if status is None:
+        from ..queue.lost import LOST_CODE, lost_message
+
+        lost = store.lost(job_id)
+        if lost is not None:  # Redis restarted without persistence: say what is left
+            raise QueueError(lost_message(lost), code=LOST_CODE)
         raise UsageError(f"没有任务 {job_id}（或已过期）")
     return dict(status)
 

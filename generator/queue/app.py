@@ -19,10 +19,12 @@ row's outcome (status, folder, what the ledger did), never the files.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import redis
 from celery import Celery
 
 from ..batch import Options
@@ -34,11 +36,15 @@ __all__ = [
     "LEDGER_PATIENCE",
     "OUTCOMES",
     "QUEUE",
+    "QUEUE_BACKOFF",
+    "QUEUE_PATIENCE",
     "SOCKET_SECONDS",
     "TASK_MAKE",
     "TRACE_HEADER",
+    "UNACKED",
     "VISIBILITY_TIMEOUT",
     "celery_app",
+    "known_jobs",
     "options_from",
     "options_to",
     "out_path",
@@ -61,10 +67,17 @@ VISIBILITY_TIMEOUT = 3600
 LEDGER_PATIENCE = 60.0
 #: the first and the longest wait between two tries of an unreachable ledger (doubling)
 LEDGER_BACKOFF = (0.5, 8.0)
+#: seconds a worker keeps trying to read or write a job's state while Redis cannot be reached
+#: (restarted, failing over): its delivery count, its start, its outcome
+QUEUE_PATIENCE = 30.0
+#: the first and the longest wait between two tries of an unreachable Redis (doubling)
+QUEUE_BACKOFF = (0.25, 2.0)
 #: the Redis hash the workers count their jobs' outcomes in (``made`` or the failure's code)
 OUTCOMES = "contractgen:worker-outcomes"
 #: the message header that names what a job is about in the workers' log lines
 TRACE_HEADER = "contractgen_trace"
+#: kombu's Redis transport: the hash of the jobs workers have taken and not acknowledged
+UNACKED = "unacked"
 #: kombu's Redis transport: a queue's priority lists are ``<queue>\x06\x16<step>`` (0: the name)
 _PRIORITY_STEPS = (0, 3, 6, 9)
 
@@ -73,6 +86,9 @@ _PRIORITY_STEPS = (0, 3, 6, 9)
 _IMPATIENT = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 #: seconds a sender waits for Redis to connect or answer before it counts as unreachable
 SOCKET_SECONDS = 2.0
+#: how a worker stores a job's start and outcome while Redis is away: for about QUEUE_PATIENCE
+#: (Celery's writes, and its reads before a write, each with its own back-off)
+_PATIENT = {"max_retries": 31, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.0}
 
 
 def celery_app(
@@ -82,12 +98,21 @@ def celery_app(
 
     ``impatient`` (the service's, which must answer within seconds): Redis away fails a
     send or a read within about :data:`SOCKET_SECONDS` instead of Celery's retries of
-    some twenty seconds.
+    some twenty seconds. Otherwise (a worker's, a batch's) a job's start and outcome
+    are stored, Redis away, with back-off for about :data:`QUEUE_PATIENCE` seconds.
     """
     app = Celery("contractgen", broker=broker, backend=broker, set_as_current=False)
     transport: dict[str, Any] = {"visibility_timeout": visibility_timeout}
-    if impatient:
-        transport["retry_policy"] = _IMPATIENT
+    results = {**transport, "retry_policy": _PATIENT}
+    if not impatient:  # a worker: a job's start and outcome are stored while Redis comes back
+        app.conf.update(
+            result_backend_always_retry=True,
+            result_backend_max_retries=_PATIENT["max_retries"],
+            result_backend_base_sleep_between_retries_ms=200,
+            result_backend_max_sleep_between_retries_ms=2000,
+        )
+    else:
+        transport["retry_policy"] = results["retry_policy"] = _IMPATIENT
         app.conf.update(
             broker_connection_timeout=SOCKET_SECONDS,
             task_publish_retry_policy=_IMPATIENT,
@@ -107,7 +132,7 @@ def celery_app(
         result_accept_content=["json"],
         task_default_queue=QUEUE,
         broker_transport_options=transport,
-        result_backend_transport_options=transport,
+        result_backend_transport_options=results,
         result_expires=dt.timedelta(days=7),
         broker_connection_retry_on_startup=False,
         broker_connection_max_retries=3,
@@ -146,6 +171,47 @@ def stored_states(app: Celery, job_ids: list[str]) -> dict[str, dict[str, Any]]:
             if value is not None:
                 found[job_id] = dict(backend.decode_result(value))
     return found
+
+
+def _task_of(raw: bytes, held: bool = False) -> str | None:
+    """Return the task id of a queued message (Celery's protocol 2), or of a held one.
+
+    A held one (kombu's :data:`UNACKED` hash) is ``[message, exchange, routing key]``.
+    """
+    try:
+        said = json.loads(raw)
+        message = said[0] if held else said
+        task = message.get("headers", {}).get("id")
+    except (ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return str(task) if task else None
+
+
+def known_jobs(client: redis.Redis, app: Celery, job_ids: list[str]) -> set[str]:
+    """Return which of ``job_ids`` Redis knows of: queued, taken by a worker, or with a state.
+
+    A job is known when it waits in the queue (any priority list), is held by a worker
+    (kombu's :data:`UNACKED` hash: taken, not yet acknowledged) or has anything in the
+    result backend (started, made, failed). All of it is read in one MULTI/EXEC, so a
+    job that moves on meanwhile (queue → worker → result) is seen in one place or the
+    next, never in none. A job none of them holds is lost: a Redis restarted without
+    persistence forgot it (or the job was taken in the instant before kombu records it).
+    """
+    backend = app.backend
+    with client.pipeline(transaction=True) as pipe:
+        for key in queue_keys():
+            pipe.lrange(key, 0, -1)
+        pipe.hvals(UNACKED)
+        for start in range(0, len(job_ids), 1000):
+            chunk = job_ids[start : start + 1000]
+            pipe.mget([backend.get_key_for_task(job_id) for job_id in chunk])
+        answers = pipe.execute()
+    steps = len(queue_keys())
+    found = {_task_of(raw) for listed in answers[:steps] for raw in listed}
+    found |= {_task_of(raw, held=True) for raw in answers[steps]}
+    stored = [value for chunk in answers[steps + 1 :] for value in chunk]
+    found |= {job_id for job_id, value in zip(job_ids, stored, strict=True) if value}
+    return {job_id for job_id in job_ids if job_id in found}
 
 
 def options_to(options: Options) -> dict[str, Any]:

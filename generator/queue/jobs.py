@@ -46,12 +46,14 @@ from .app import (
     SOCKET_SECONDS,
     TASK_MAKE,
     celery_app,
+    known_jobs,
     options_to,
     queue_keys,
     stored_states,
     trace_headers,
 )
 from .callbacks import CallbackRefused, pinned, resolve
+from .lost import lost_job, write_outline
 from .reach import reaching
 
 __all__ = [
@@ -194,6 +196,9 @@ class JobStore:
             self.redis.set(self._key(job_id), json.dumps(record, ensure_ascii=False), ex=JOB_TTL)
             if callback:
                 self.redis.zadd(_CALLBACKS, {job_id: time.time()})
+        # before any task, again for a job a dead replica left: says it was lost, should
+        # Redis forget it
+        write_outline(self.folder, record)
         self._send_rest(record, valid, options, request_id, actor)
         return job_id, new
 
@@ -291,6 +296,10 @@ class JobStore:
         raw = self.redis.get(self._key(job_id))
         return None if raw is None else dict(json.loads(raw))
 
+    def lost(self, job_id: str) -> dict[str, Any] | None:
+        """Return what the jobs folder holds of a job Redis forgot (see :mod:`.lost`), or None."""
+        return lost_job(self.folder, job_id)
+
     @reaching
     def status(self, job_id: str) -> dict[str, Any] | None:
         """Return a job's status: every row's, the counts, and the job's (queued/running/done)."""
@@ -371,17 +380,6 @@ class JobStore:
                 found.append(status)
         return sorted(found, key=lambda job: (job["created"], job["id"]), reverse=True)
 
-    def _in_redis(self) -> set[str]:
-        """Return the ids of the tasks waiting in the queue or held by a worker."""
-        ids: set[str] = set()
-        raws = [raw for key in queue_keys() for raw in self.redis.lrange(key, 0, -1)]
-        held = [json.loads(raw)[0] for raw in self.redis.hvals("unacked")]
-        for message in [json.loads(raw) for raw in raws] + held:
-            task = message.get("headers", {}).get("id")
-            if task:
-                ids.add(str(task))
-        return ids
-
     @reaching
     def requeue(self, job_id: str) -> list[str] | None:
         """Send again a job's rows that failed or were lost; return their contract numbers.
@@ -395,7 +393,8 @@ class JobStore:
         status = self.status(job_id)
         if status is None:
             return None
-        present = self._in_redis()
+        tasks = [row["task"] for row in status["rows"] if row.get("task")]
+        present = known_jobs(self.redis, self.app, tasks)
         stored = self.redis.hgetall(self._args_key(job_id))
         args = {_text(k): json.loads(v) for k, v in stored.items()}
         trace = {"request_id": None, "job_id": job_id}

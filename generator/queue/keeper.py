@@ -16,9 +16,11 @@ So every worker's main process runs a :class:`Keeper` thread which, every
   under kombu's own restore (one transaction per job, so two reapers never give
   one job back twice), and counts that in ``contractgen:lost:<task id>``.
 
-A job given back this way was lost with its machine, not killed by what it
-runs: :func:`generator.queue.worker.make_job` subtracts these from its delivery
-count, so they never count toward the poison limit. A job whose worker was only
+A job found done (its outcome stored: its acknowledgement was lost, as with a
+Redis restarted under its worker) is not given back but acknowledged here. A job
+given back was lost with its machine, not killed by what it runs:
+:func:`generator.queue.worker.make_job` subtracts these from its delivery count,
+so they never count toward the poison limit. A job whose worker was only
 slow, not lost, is made twice: the same folder, the same ledger version.
 
 The bound: a lost worker's jobs are back in the queue within ``LOST_SECONDS +
@@ -36,10 +38,13 @@ from typing import Any
 
 import redis
 from celery import Celery
+from celery.states import READY_STATES
 from celery.worker import state
 from kombu.transport.redis import Mutex, MutexHeld
 
-__all__ = ["HEARTBEAT_SECONDS", "LOST_SECONDS", "Keeper", "lost_count"]
+from .app import stored_states
+
+__all__ = ["HEARTBEAT_SECONDS", "LOST_SECONDS", "Keeper", "count_lost", "lost_count"]
 
 #: seconds between two heartbeats (and two looks for lost jobs)
 HEARTBEAT_SECONDS = 3.0
@@ -55,8 +60,14 @@ def _lost_key(task_id: str) -> str:
 
 
 def lost_count(client: redis.Redis, task_id: str) -> int:
-    """Return how many times a job was given back after its worker was lost."""
+    """Return how many times a job was given back (or sent again) after it was lost."""
     return int(client.get(_lost_key(task_id)) or 0)
+
+
+def count_lost(client: redis.Redis, task_id: str) -> None:
+    """Count one delivery of a job that is no doing of its own (its worker or Redis lost it)."""
+    client.incr(_lost_key(task_id))
+    client.expire(_lost_key(task_id), 7 * 24 * 3600)
 
 
 def _held_tags() -> list[str]:
@@ -136,8 +147,16 @@ class Keeper(threading.Thread):
             if raw is None:
                 continue  # acknowledged meanwhile
             task_id = str(json.loads(raw)[0].get("headers", {}).get("id", tag))
-            self.redis.incr(_lost_key(task_id))
-            self.redis.expire(_lost_key(task_id), 7 * 24 * 3600)
+            meta = stored_states(self.app, [task_id]).get(task_id)
+            if meta is not None and meta["status"] in READY_STATES:
+                # done, its acknowledgement lost (a Redis restarted under it): acknowledged here
+                with self.redis.pipeline() as pipe:
+                    pipe.zrem(_UNACKED_INDEX, tag)
+                    pipe.hdel(_UNACKED, tag)
+                    pipe.execute()
+                _log.info("job %s acknowledged for its worker: its outcome is stored", task_id)
+                continue
+            count_lost(self.redis, task_id)
             qos.restore_by_tag(tag, leftmost=True)
             given.append(task_id)
             _log.warning(

@@ -26,14 +26,17 @@ import os
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from contextvars import Token
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from celery import Celery, Task, signals
 from celery.app.trace import LOG_SUCCESS
+from celery.states import READY_STATES
+from kombu.exceptions import OperationalError
 
 from .. import logs
 from ..batch import store_set
@@ -56,17 +59,23 @@ from .app import (
     LEDGER_PATIENCE,
     OUTCOMES,
     QUEUE,
+    QUEUE_BACKOFF,
+    QUEUE_PATIENCE,
     TASK_MAKE,
     TRACE_HEADER,
     celery_app,
     options_from,
     out_path,
+    stored_states,
 )
 from .keeper import Keeper, lost_count
 
 __all__ = ["WorkerConfig", "check_broker", "make_job", "register", "run_worker"]
 
 _log = logging.getLogger("contractgen.worker")
+T = TypeVar("T")
+#: what Redis (or Celery on it) raises while it restarts or cannot be reached
+_REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError, OperationalError)
 
 
 class WorkerConfig:
@@ -183,12 +192,64 @@ def _count(outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 def _attempt(job_id: str) -> int:
-    """Count one more delivery of a job; return how many there were."""
-    assert _redis is not None
-    key = f"contractgen:attempts:{job_id}"
-    count = int(_redis.incr(key))
-    _redis.expire(key, ATTEMPTS_TTL)
-    return count
+    """Count this run of a job; return how many runs it has had (this one included).
+
+    Each run adds its own token to the set ``contractgen:attempts:<id>``: a command
+    sent again because Redis went away before answering (redis-py's retries, ours)
+    counts the run once, never twice.
+    """
+    client, key, token = _redis, f"contractgen:attempts:{job_id}", uuid.uuid4().hex
+    assert client is not None
+
+    def count() -> int:
+        with client.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, token)
+            pipe.expire(key, ATTEMPTS_TTL)
+            pipe.scard(key)
+            return int(pipe.execute()[-1])
+
+    return _riding_out("delivery count", count)
+
+
+def _riding_out(what: str, step: Callable[[], T]) -> T:
+    """Return what ``step`` returns, tried again while Redis cannot be reached.
+
+    The waits double from :data:`QUEUE_BACKOFF`'s first to its longest, for up to
+    :data:`QUEUE_PATIENCE` seconds (a Redis restarted, failing over); then the last
+    error is raised.
+    """
+    give_up = time.monotonic() + QUEUE_PATIENCE
+    delay, longest = QUEUE_BACKOFF
+    tries = 0
+    while True:
+        try:
+            return step()
+        except _REDIS_AWAY as exc:
+            tries += 1
+            if time.monotonic() + delay > give_up:
+                raise
+            _log.warning(
+                "Redis unreachable (%s, try %d): trying again in %.2f s", what, tries, delay
+            )
+            _log.debug("Redis unreachable: %r", exc)
+            time.sleep(delay)  # the back-off: Redis gives no event to wait on
+            delay = min(delay * 2, longest)
+
+
+def _stored_outcome(task: Task) -> dict[str, Any] | None:
+    """Return the outcome a job already has in the result backend (made or failed), if any.
+
+    A job delivered again once it is done (its acknowledgement lost with a restarted
+    Redis, kombu giving it back as its channel closed, a reaper that did not see the
+    end) is done: it is not made again, and its outcome is not overwritten.
+    """
+    meta = stored_states(task.app, [task.request.id]).get(task.request.id)
+    if meta is None or meta["status"] not in READY_STATES:
+        return None
+    outcome = meta["result"]
+    if not isinstance(outcome, dict) or outcome.get("status") not in {"made", "failed"}:
+        return None  # a task that raised (it should not): run it again
+    return dict(outcome)
 
 
 def make_job(
@@ -197,21 +258,28 @@ def make_job(
     """Make one contract's set into ``out_dir``; return the row's outcome (never raise).
 
     ``{"status": "made", "folder", "ledger", "attempt", "worker"}``, or
-    ``{"status": "failed", "code", "message", "attempt", "worker"}``.
+    ``{"status": "failed", "code", "message", "attempt", "worker"}``. A job whose
+    outcome is stored already returns it, made again by nobody. Its reads and writes
+    of Redis ride out a Redis away for :data:`QUEUE_PATIENCE` seconds.
     """
     started = time.monotonic()
+    done = _riding_out("outcome read", lambda: _stored_outcome(task))
+    if done is not None:
+        _log.info("already done (delivered again): its outcome kept, nothing made again")
+        return done
     # a running row says since when, and where (GET /v1/jobs/{id}, contractgen jobs show)
-    task.update_state(
-        state="STARTED",
-        meta={
-            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "worker": f"{socket.gethostname()}:{os.getpid()}",
-        },
-    )
-    attempt = _attempt(task.request.id)
+    begun = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    _riding_out("start", lambda: task.update_state(state="STARTED", meta=begun))
     assert _redis is not None
-    # deliveries after a whole worker was lost are not the job's doing
-    attempt -= lost_count(_redis, task.request.id)
+    client = _redis
+    attempt = _attempt(task.request.id)
+    # deliveries after a whole worker (or a restarted Redis) lost the job are not its doing
+    attempt = max(
+        1, attempt - _riding_out("lost count", lambda: lost_count(client, task.request.id))
+    )
     outcome = _count(_make(data, out_dir, options, attempt))
     seconds = time.monotonic() - started
     if outcome["status"] == "made":

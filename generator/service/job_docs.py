@@ -16,6 +16,11 @@ _ROUND_MEDIA = (
     "text/csv",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
+#: the 410 of a job Redis lost
+_LOST = (
+    "The job was lost with a Redis restarted without persistence (code job.lost_with_queue); "
+    "made (contract numbers) and folder say which sets were made and where they are"
+)
 #: the request body of ``POST /v1/jobs``: one contract, or a round
 JOB_BODY: dict[str, Any] = {
     "requestBody": {
@@ -72,8 +77,10 @@ JOB_STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The job's status", "content": _JOB_JSON},
     **problem_responses(
         404,
+        410,
         503,
         s404=_NO_JOBS + ", or no such job",
+        s410=_LOST,
         s503="The broker is unavailable (code queue.unreachable); Retry-After says when to retry",
     ),
 }
@@ -84,8 +91,10 @@ JOB_SET_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     **problem_responses(
         404,
+        410,
         503,
         s404=_NO_JOBS + ", or no such set",
+        s410=_LOST,
         s503="The broker is unavailable (code queue.unreachable); Retry-After says when to retry",
     ),
 }

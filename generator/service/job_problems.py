@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .problems import Problem
 
 __all__ = [
     "bad_callback",
     "bad_job_request",
     "idempotency_conflict",
+    "job_lost",
     "job_not_found",
     "jobs_disabled",
 ]
@@ -50,3 +53,23 @@ def bad_callback(message: str, code: str) -> Problem:
 def bad_job_request(message: str, code: str) -> Problem:
     """Return the 400 of a job request that cannot be taken (callback, key, body type)."""
     return Problem(400, "bad-job-request", "Bad request", message, code=code)
+
+
+def job_lost(lost: dict[str, Any]) -> Problem:
+    """Return the 410 of a job Redis lost (restarted without persistence): what is left, where.
+
+    ``made`` (the contract numbers whose sets were written) and ``folder`` (where they
+    are, in the jobs folder the workers and the service share) are members of the problem.
+    """
+    from ..queue.lost import LOST_CODE, lost_message  # jobs are on: the queue is installed
+
+    return Problem(
+        410,
+        "job-lost-with-queue",
+        "Job lost with the queue",
+        lost_message(lost),
+        code=LOST_CODE,
+        folder=lost["folder"],
+        made=list(lost["made"]),
+        total=int(lost["total"]),
+    )

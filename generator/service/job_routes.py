@@ -7,6 +7,10 @@
     GET  /v1/jobs/{id}                     its status, progress and every row's outcome
     GET  /v1/jobs/{id}/sets/{number}.zip   a set it made
 
+A job Redis lost (restarted without persistence) is ``410`` with the code
+``job.lost_with_queue``, naming the sets already made and where they are
+(:mod:`generator.queue.lost`); one never made is ``404``.
+
 A round's rows are validated here, as ``contractgen batch`` validates them; the
 good ones are sent, the others are in the job as failed rows. One contract that
 is not valid is refused at once (422), as ``POST /v1/contracts`` refuses it. The
@@ -186,7 +190,8 @@ async def job_status(request: Request, job_id: str) -> JSONResponse:
     jobs = _jobs(request)
     status = await anyio.to_thread.run_sync(jobs.status, job_id)
     if status is None:
-        raise job_problems.job_not_found(job_id)
+        lost = await anyio.to_thread.run_sync(jobs.lost, job_id)
+        raise job_problems.job_lost(lost) if lost else job_problems.job_not_found(job_id)
     return JSONResponse(status)
 
 
@@ -203,6 +208,9 @@ async def job_set(request: Request, job_id: str, contract_no: str) -> Response:
 
     body = await anyio.to_thread.run_sync(read)
     if body is None:
+        lost = await anyio.to_thread.run_sync(jobs.lost, job_id)
+        if lost and await anyio.to_thread.run_sync(jobs.record, job_id) is None:
+            raise job_problems.job_lost(lost)
         raise job_problems.job_not_found(f"{job_id}/{contract_no}")
     headers = {"Content-Disposition": disposition("attachment", f"{contract_no}.zip")}
     return Response(body, media_type="application/zip", headers=headers)

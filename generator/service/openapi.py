@@ -185,6 +185,7 @@ _REASONS = {
     404: "Unknown document kind or path",
     408: "The body did not arrive in time",
     409: "Conflict with the ledger",
+    410: "Gone: what was asked for was lost and will not come back",
     413: "Request body over the limit",
     415: "Body not sent as application/json",
     422: "Invalid contract data: `issues` lists each problem with its field path",

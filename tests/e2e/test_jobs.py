@@ -45,10 +45,13 @@ DONE_SECONDS = 600
 
 
 class Stack:
-    """Redis, one worker of two processes and the service, sharing a ledger and a jobs folder."""
+    """Redis, one worker of two processes and the service, sharing a ledger and a jobs folder.
 
-    def __init__(self, folder: Path) -> None:
-        self.redis = RedisServer(folder)
+    ``persistent``: Redis runs with ``--appendonly yes`` (see :class:`RedisServer`).
+    """
+
+    def __init__(self, folder: Path, *, persistent: bool = False) -> None:
+        self.redis = RedisServer(folder, persistent=persistent)
         self.ledger = f"sqlite:///{folder / 'ledger.db'}"
         self.jobs = folder / "jobs"
         self.worker = Worker(folder, self.redis.url, self.ledger, concurrency=2)
