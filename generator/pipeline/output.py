@@ -285,8 +285,9 @@ def staged_folder(
     """Write files to a staging folder, run the block, then put the folder in place.
 
     Yields the folder the files will be in. Before the block the files are whole on
-    disk (each fsynced) and the place is known to be free or an older folder of the same
-    contract (else :class:`OutputConflictError`, before the block runs); the folder is
+    disk (each flushed with fdatasync: its data and size, what reading it back needs)
+    and the place is known to be free or an older folder of the same contract (else
+    :class:`OutputConflictError`, before the block runs); the folder is
     renamed into place only when the block returns. A block that records the set in the
     ledger therefore never leaves a folder the ledger does not know, and never replaces a
     recorded folder with one it does not: if recording fails, the staging folder is
@@ -300,7 +301,7 @@ def staged_folder(
             with open(staging / file_name, "wb") as fh:
                 fh.write(data)
                 fh.flush()
-                os.fsync(fh.fileno())
+                os.fdatasync(fh.fileno())
         if (target.exists() or target.is_symlink()) and not _made_here(
             target, contract_no, manifest_name
         ):
