@@ -102,10 +102,18 @@ def _first(value: str, chars: list[str]) -> tuple[str, str]:
     return first, f"（共{count}处）" if count > 1 else ""
 
 
+#: characters found allowed so far (most texts are made of the same few thousand)
+_ALLOWED: set[str] = set()
+#: characters found printable so far
+_PRINTABLE: set[str] = set()
+
+
 def character_problem(value: str) -> tuple[str, str] | None:
     """Return (code, message) for the first character of a text that may not be in contract data."""
-    refused = [c for c in set(value) if _refused(c)]
+    unseen = set(value) - _ALLOWED
+    refused = [c for c in unseen if _refused(c)]
     if not refused:
+        _ALLOWED.update(unseen)
         return None
     first, more = _first(value, refused)
     code, reason = _refused(first) or ("", "")
@@ -179,8 +187,11 @@ def _check_glyphs(value: str) -> None:
     covered = printable()
     if not covered:
         return  # no declared font installed: no PDF can be made, nothing to check against
-    missing = [c for c in set(value) if ord(c) not in covered and c not in _BREAKS]
-    if missing:
+    unseen = set(value) - _PRINTABLE - _BREAKS
+    missing = [c for c in unseen if ord(c) not in covered]
+    if not missing:
+        _PRINTABLE.update(unseen)
+    else:
         first, more = _first(value, missing)
         raise refusal(
             "text.no_glyph",
