@@ -41,7 +41,7 @@ import os
 import pstats
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -309,7 +309,7 @@ def profile(size: Size, pool: ConverterPool, top: int) -> str:
     return out.getvalue()
 
 
-def line_fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+def line_fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     """Return the intercept and slope of the least-squares line through ``points``."""
     n = len(points)
     mean_x = sum(x for x, _ in points) / n
@@ -372,10 +372,13 @@ def report(sizes: dict[str, Size], repeat: int) -> None:
             f"  {title.split(',')[0]:36}max/min {max(values) / min(values):5.2f}x"
             f"  target <= 1.5x: {met} (rounds {', '.join(rounds)})"
         )
-    first, *_, last = sizes
+    _, *larger = sizes
     for key, title, _ in ROWS[:1] + ROWS[3:5]:
-        ratio = table[key][first] / table[key][last]
-        print(f"  {title.split(',')[0]:36}{first} / {last} {ratio:5.2f}x")
+        values = [table[key][name] for name in larger]
+        print(
+            f"  {title.split(',')[0]:36}max/min {max(values) / min(values):5.2f}x"
+            f" of {' and '.join(larger)} alone"
+        )
 
 
 def main() -> None:
