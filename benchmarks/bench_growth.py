@@ -13,21 +13,29 @@ built here, all valid against their kind's declaration:
 
 Each round, the sizes taking turns, one warmed office (a ConverterPool of 1),
 everything in this process:
-- whole: ``render_set`` of the parsed data (DOCX, the set joined and
-  converted, the PDF stage, the bundle): its wall time, the CPU time of this
-  process (ours: the office and its bridge are other processes) and of the
-  office's processes (from /proc);
+- whole: ``render_set`` of the data (validation, DOCX, the set joined and
+  converted, the PDF stage, the bundle): its wall time, the wall time spent
+  inside the pool's conversions, the CPU time of this process (ours: the
+  office and its bridge are other processes) and of the office's (/proc);
 - office: LibreOffice alone converting the same joined DOCX through the pool
-  (as ``benchmarks/common.convert_rate`` does): its wall time and CPU;
-- stages: our CPU in each stage on its own: DOCX render (``render_docx``),
-  joining, the PDF stage (``finish_set`` on the office's raw PDF).
+  (as ``benchmarks/common.convert_rate`` does; a set of one document does not
+  join and converts as it is, as ``add_pdfs`` does): its wall time and CPU;
+- stages: our CPU in each stage on its own: validation, DOCX render
+  (``render_docx``), joining, the PDF stage (``finish_set`` on the office's
+  raw PDF, the font programs it read forgotten, as a fresh conversion's are);
+- LibreOffice alone converting the small set's document ``--joined`` times
+  joined into one file: what joining small sets of several contracts into one
+  office pass would give.
 
-Reported, medians of ``--repeat`` rounds: pages, then per page the whole
-path, LibreOffice alone, our part (whole minus office, wall) and our CPU,
-and the ratio max/min across sizes. ``--profile N`` then runs each size's
-whole path once under cProfile and prints its top N functions by own time.
+Reported, medians of ``--repeat`` rounds: the pages, then per page: the
+whole path; LibreOffice alone; our part, as the whole less LibreOffice alone
+and as the whole less its own conversion; our CPU and the office's; each of
+our stages; the ratio max/min across sizes (and per round), the same for the
+two larger sizes alone; and a set's cost as fixed + per page (least squares
+through the three sizes). ``--profile N`` then runs each size's whole path
+once under cProfile and prints its top N functions by own time.
 
-    .venv/bin/python benchmarks/bench_growth.py [--repeat 3] [--profile 20]
+    .venv/bin/python benchmarks/bench_growth.py [--repeat 3] [--profile 20] [--joined 10]
 """
 
 from __future__ import annotations
@@ -273,6 +281,15 @@ def forget() -> None:
     type1._cmaps.clear()
 
 
+def office_round(size: Size, pool: ConverterPool) -> None:
+    """Measure one round of LibreOffice alone converting a size; count its pages."""
+    raws: list[list[tuple[bytes, list[int] | None]]] = []
+    size.office.append(measured(lambda timed: raws.append(office_alone(size, timed)), pool))
+    counts = [n for _, pages in raws[0] for n in pages or ()]
+    if counts:
+        size.pages = sum(counts)
+
+
 def pdf_stage(contract_set: Any, raws: list[tuple[bytes, list[int] | None]]) -> int:
     """Run the PDF stage alone on the office's raw PDFs, as ``add_pdfs`` does; return the pages."""
     contract = contract_set.contract
@@ -385,16 +402,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every size")
     parser.add_argument("--profile", type=int, default=0, help="top N functions per size")
+    parser.add_argument(
+        "--joined", type=int, default=10, help="the small set's document N times in one pass"
+    )
     args = parser.parse_args()
     sizes = {name: prepare(build()) for name, build in SIZES.items()}
+    small = sizes["small"]
+    many = dataclasses.replace(small, docx=small.docx * args.joined, joined=None, office=[])
+    many.joined = join(many.docx)
     with ConverterPool(1) as pool:
         for size in sizes.values():  # warm-up: the office started, every template read
             render_set(size.contract, converter=pool)
         for _ in range(args.repeat):
             for size in sizes.values():
                 round_of(size, pool)
+            office_round(many, pool)
         profiles = {n: profile(s, pool, args.profile) for n, s in sizes.items() if args.profile}
     report(sizes, args.repeat)
+    alone = median([sample.wall for sample in many.office]) / many.pages * 1000
+    print(
+        f"  LibreOffice alone, the small set's document {args.joined} times joined in one pass"
+        f" ({many.pages} pages): {alone:.2f} ms per page"
+    )
     for name, text in profiles.items():
         print(f"\n--- {name}: top {args.profile} by own time ---\n{text}")
 
