@@ -67,10 +67,10 @@ from generator.pipeline import render_docx, render_set, seal_specs
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def checklist(line: str, limit: int, start: int = 1) -> str:
+def checklist(line: str, limit: int) -> str:
     """Return numbered short lines made from ``line`` (with ``{n}``), as long as fits ``limit``."""
     lines: list[str] = []
-    n = start
+    n = 1
     while True:
         piece = line.format(n=n)
         if len("\n".join([*lines, piece])) > limit:
@@ -103,7 +103,11 @@ def long_data() -> dict[str, Any]:
     templates/om_service/kind.yaml caps acceptance_plan.items at 30 rows
     (环节 100, 内容 and 标准 500 characters each), payment.instalments at 24
     (条件 500), other_documents at 20 (200 each), other_terms and
-    confidential_extra at 5,000, the acceptance procedure at 2,000.
+    confidential_extra at 5,000, the acceptance procedure at 2,000, the bond,
+    the acceptance time, the sampling ratio and the destroyed products' handling
+    (sampling and destructive tests both 是) at 500. The texts are checklists of
+    short lines: a line break costs a printed line, so they make more pages than
+    prose of the same length.
     """
     data = copy.deepcopy(seed_data())
     data["performance_bond"] = checklist("（{n}）保函一份", 500)
