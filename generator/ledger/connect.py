@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
 from ..errors import LedgerError
 
 __all__ = [
+    "damage_in_words",
+    "damaged",
     "default_url",
     "file_identity",
     "in_words",
@@ -142,6 +146,32 @@ _REASONS = {
     "timeout expired": "连接超时",
     "password authentication failed": "数据库用户名或密码不对",
 }
+
+
+def damaged(shown: str, exc: BaseException) -> LedgerError:
+    """Return the error of a ledger file SQLite cannot read as a database."""
+    reason = in_words(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
+    return LedgerError(
+        f"合同台账 {shown} 无法读取：{reason}"
+        "（请从备份恢复台账，或用 --ledger 指向正确的台账文件）",
+        code="ledger.damaged",
+        url=shown,
+    )
+
+
+def damage_in_words(shown: str) -> Callable[[ExceptionContext], LedgerError | None]:
+    """Return an engine's ``handle_error`` hook: SQLite's "malformed" in any query, said plainly.
+
+    Only SQLite's plain ``DatabaseError`` (a damaged file, or not a database at all), never
+    its subclasses: a locked or full database, a broken constraint keep their own errors.
+    """
+
+    def hook(context: ExceptionContext) -> LedgerError | None:
+        if type(context.original_exception) is sqlite3.DatabaseError:
+            return damaged(shown, context.original_exception)
+        return None
+
+    return hook
 
 
 def in_words(reason: str) -> str:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
 from ..errors import LedgerError
 from ..identity import identity
@@ -33,6 +33,8 @@ from ..pipeline import ContractSet
 from . import migrate
 from .chain import GENESIS, canonical, event_hash, file_records, set_record
 from .connect import (
+    damage_in_words,
+    damaged,
     default_url,
     file_identity,
     in_words,
@@ -126,6 +128,9 @@ class Ledger:
         except OperationalError as exc:
             self.engine.dispose()
             raise self.unreachable(exc) from exc
+        except DatabaseError as exc:  # not a database, or a damaged one
+            self.engine.dispose()
+            raise damaged(self.masked_url, exc) from exc
         except BaseException:
             self.engine.dispose()
             raise
@@ -167,6 +172,7 @@ class Ledger:
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", sqlite_connect)
             event.listen(engine, "begin", sqlite_begin)
+            event.listen(engine, "handle_error", damage_in_words(self.masked_url))
         return engine
 
     def signing_key(self) -> SigningKey:

@@ -7,9 +7,11 @@ not be read; the file (bank accounts inside) was 0644.
 
 from __future__ import annotations
 
+import copy
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from generator.ledger import Ledger
 
@@ -46,3 +48,32 @@ def test_the_ledger_file_is_the_owner_s_alone_and_read_on_a_read_only_path(tmp_p
         assert answer.returncode == 0, answer.stderr
     finally:
         folder.chmod(0o700)
+
+
+def test_a_damaged_ledger_or_another_file_is_said_plainly(
+    tmp_path: Path, seed_data: dict[str, Any]
+) -> None:
+    from generator.kinds import parse
+    from generator.pipeline import render_set
+
+    other = tmp_path / "notes.sqlite3"
+    other.write_bytes("这不是台账，是一份备忘录。".encode() * 200)
+    damaged = tmp_path / "ledger.sqlite3"
+    with Ledger(f"sqlite:///{damaged}") as ledger:
+        for n in range(30):  # enough rows for pages in the middle of the file
+            data = {**copy.deepcopy(seed_data), "contract_no": f"DAMAGE{n:03d}"}
+            ledger.record(render_set(parse(data), formats=("docx",)))
+    with open(damaged, "r+b") as fh:
+        fh.seek(damaged.stat().st_size // 2)
+        fh.write(b"\x07" * 8192)
+    queries = [("ledger", "list"), ("ledger", "check")]
+    for path, reason, asked in (
+        (other, "该文件不是合同台账", [*queries, ("verify", SAMPLES / "seed.yaml")]),
+        (damaged, "台账文件已损坏", queries),  # verify reads one index: it may not meet the damage
+    ):
+        url = f"sqlite:///{path}"
+        for args in asked:
+            answer = run_cli(*args, "--ledger", url)
+            assert answer.returncode != 0, answer
+            assert f"无法读取：{reason}" in answer.stderr and "[ledger.damaged]" in answer.stderr
+            assert "Traceback" not in answer.stderr
