@@ -13,7 +13,7 @@ from ..errors import QueueError
 from ..ledger import masked
 from .app import SOCKET_SECONDS
 
-__all__ = ["SOCKET_SECONDS", "reaching"]
+__all__ = ["SOCKET_SECONDS", "in_words", "reaching"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -23,9 +23,36 @@ R = TypeVar("R")
 _AWAY: tuple[type[BaseException], ...] = (redis.RedisError, KombuOperationalError, OSError)
 
 
+#: what Redis's client says, as a clerk reads it (lower case, as found in its message)
+_REASONS = {
+    "connection refused": "连接被拒绝（Redis 未运行，或地址、端口有误）",
+    "timed out": "连接超时",
+    "timeout": "连接超时",
+    "name or service not known": "主机名无法解析",
+    "temporary failure in name resolution": "主机名无法解析",
+    "connection reset": "连接被对方断开",
+    "connection closed": "连接被对方断开",
+    "wrongpass": "用户名或密码不对",
+    "invalid password": "用户名或密码不对",
+    "authentication required": "需要密码，但未提供",
+    "retry limit exceeded": "多次重新连接仍未成功",
+    "loading": "Redis 正在载入数据，尚不能使用",
+}
+
+
+def in_words(exc: BaseException) -> str:
+    """Return why Redis could not be reached, in Chinese where the client's reason is known."""
+    said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lowered = said.lower()
+    for known, words in _REASONS.items():
+        if known in lowered:
+            return words
+    return said
+
+
 def _unreachable(broker: str, exc: BaseException) -> QueueError:
     """Return the error of a broker that could not be reached (its URL masked)."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = in_words(exc)
     return QueueError(
         f"消息代理（Redis）暂时无法连接：{reason}", code="queue.unreachable", url=masked(broker)
     )

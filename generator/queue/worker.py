@@ -69,6 +69,7 @@ from .app import (
     stored_states,
 )
 from .keeper import Keeper, lost_count
+from .reach import in_words
 
 __all__ = ["WorkerConfig", "check_broker", "make_job", "register", "run_worker"]
 
@@ -380,9 +381,10 @@ def check_broker(app: Celery, url: str) -> None:
                 max_retries=1, interval_start=0, interval_step=0, timeout=5
             )
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise QueueError(
-            f"无法连接消息代理 {masked(url)}：{reason}", code="queue.unreachable", url=masked(url)
+            f"无法连接消息代理 {masked(url)}：{in_words(exc)}",
+            code="queue.unreachable",
+            url=masked(url),
         ) from exc
 
 

@@ -351,7 +351,7 @@ def _conversion(request: Request, exc: ConversionError) -> Problem:
         503,
         "conversion-failed",
         "PDF conversion failed",
-        "LibreOffice could not convert a document; try again",
+        "PDF 转换失败：LibreOffice 未能转换文档，请稍后重试",
         headers={"Retry-After": "5"},
     )
 
