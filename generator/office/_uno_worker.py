@@ -99,7 +99,11 @@ def convert(desktop, job):
         raise DocumentError("cannot load it: LibreOffice returned no document")
     answer = {"ok": True}
     try:
-        keep_punctuation(doc)
+        if job.get("hanging_off") and hanging_off(doc):
+            answer["punctuation"] = "imported"
+        else:
+            keep_punctuation(doc)
+            answer["punctuation"] = "set"
         sections = job.get("sections")
         if sections:
             answer["pages"] = count_pages(doc, sections)
@@ -157,6 +161,20 @@ def keep_punctuation(doc):
     body.gotoStart(False)
     body.gotoEnd(True)
     body.setPropertyValue("ParaIsHangingPunctuation", False)
+
+
+def hanging_off(doc):
+    """Tell whether the default paragraph style came in with hanging punctuation off.
+
+    A joined set asks for it in its document defaults (``generator/docx/join.py``), so
+    that the layout done at loading is the final one: setting it afterwards, as
+    :func:`keep_punctuation` does, lays out every page again. Should the import not
+    have honoured it, the caller sets it as for any other document.
+    """
+    styles = doc.getStyleFamilies().getByName("ParagraphStyles")
+    if not styles.hasByName("Standard"):
+        return False
+    return not styles.getByName("Standard").getPropertyValue("ParaIsHangingPunctuation")
 
 
 def count_pages(doc, sections):

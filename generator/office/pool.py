@@ -191,13 +191,15 @@ class ConverterPool:
         *,
         pdfa: bool = False,
         deadline: float | None = None,
+        hanging_off: bool = False,
     ) -> tuple[bytes, list[int]]:
         """Return the PDF of a set joined into one DOCX and each section's page count.
 
         ``sections`` are the bridge's marks of each section: bookmarks named
         ``start`` and ``end``, placeholder text ``total``. The counts add up
         to the PDF's pages (blank pages inserted between sections are left out).
-        ``generator/docx/join.py`` makes such a set.
+        ``generator/docx/join.py`` makes such a set; ``hanging_off`` says that it
+        turns hanging punctuation off itself (:attr:`Joined.hanging_off`).
         """
 
         def finish(out: Path, answer: dict[str, Any]) -> tuple[bytes, list[int]]:
@@ -214,7 +216,9 @@ class ConverterPool:
                 out.unlink(missing_ok=True)
 
         label = f"<{len(docx)} bytes of DOCX in {len(sections)} sections>"
-        return self._run(staging(docx), finish, pdfa, label, sections, deadline=deadline)
+        return self._run(
+            staging(docx), finish, pdfa, label, sections, deadline=deadline, hanging_off=hanging_off
+        )
 
     def _run(
         self,
@@ -225,6 +229,7 @@ class ConverterPool:
         sections: Sequence[Mapping[str, str]] | None = None,
         *,
         deadline: float | None = None,
+        hanging_off: bool = False,
     ) -> _T:
         """Convert on a worker, replacing a broken worker and retrying once, by ``deadline``."""
         worker = self._checkout(deadline, label)
@@ -243,7 +248,9 @@ class ConverterPool:
                         stderr="" if failed is None else failed.stderr,
                     )
                 try:
-                    result = self._attempt(worker, stage, finish, pdfa, sections, left, deadline)
+                    result = self._attempt(
+                        worker, stage, finish, pdfa, (sections, hanging_off), left, deadline
+                    )
                 except DocumentFailure as exc:
                     self._count("failures")
                     raise ConversionError(
@@ -276,11 +283,13 @@ class ConverterPool:
         stage: Callable[[Path], Path],
         finish: Callable[[Path, dict[str, Any]], _T],
         pdfa: bool,
-        sections: Sequence[Mapping[str, str]] | None,
+        job: tuple[Sequence[Mapping[str, str]] | None, bool],
         left: float,
         deadline: float | None,
     ) -> _T:
         """Convert once on ``worker``, starting its office first if need be, in ``left`` s.
+
+        ``job``: the sections of a joined set, and whether it turns hanging punctuation off.
 
         Raise :class:`WorkerFailure` or :class:`DocumentFailure` when it cannot.
         """
@@ -298,7 +307,10 @@ class ConverterPool:
             out.unlink(missing_ok=True)
             if deadline is not None:
                 left = deadline - time.monotonic()
-            answer = worker.convert(staged, out, pdfa, min(self.timeout, left), sections)
+            sections, hanging_off = job
+            answer = worker.convert(
+                staged, out, pdfa, min(self.timeout, left), sections, hanging_off
+            )
             problem = check_pdf(out)
             if problem:
                 raise DocumentFailure(problem)

@@ -163,10 +163,12 @@ class Worker:
         pdfa: bool,
         timeout: float,
         sections: Sequence[Mapping[str, str]] | None = None,
+        hanging_off: bool = False,
     ) -> dict[str, Any]:
         """Have the office export ``source`` to ``target`` and return the bridge's answer.
 
-        Raise a failure when it cannot.
+        ``hanging_off``: the document turns hanging punctuation off itself (a joined
+        set, ``generator/docx/join.py``). Raise a failure when it cannot.
         """
         assert self.bridge is not None and self.bridge.stdin is not None
         job: dict[str, Any] = {
@@ -177,6 +179,8 @@ class Worker:
         }
         if sections:
             job["sections"] = [dict(section) for section in sections]
+        if hanging_off:
+            job["hanging_off"] = True
         try:
             self.bridge.stdin.write(json.dumps(job).encode() + b"\n")
             self.bridge.stdin.flush()

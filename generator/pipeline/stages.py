@@ -168,6 +168,7 @@ def add_pdfs(
                 [asdict(section) for section in joined.sections],
                 pdfa=pdfa,
                 deadline=deadline,
+                hanging_off=joined.hanging_off,
             )
             parts = [part(doc, pages) for doc, pages in zip(documents, counts, strict=True)]
             made = finish_set([(raw, parts)], bundle)

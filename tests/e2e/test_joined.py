@@ -22,7 +22,8 @@ import generator
 from generator.docx.join import join
 from generator.errors import ConversionError
 from generator.kinds import parse
-from generator.office import ConverterPool, find_uno_python
+from generator.office import FONTS_CONF, ConverterPool, find_soffice, find_uno_python
+from generator.office.worker import Worker
 from generator.pdf import Meta, Part, finish_set, page_count, type1
 from generator.pipeline import (
     ContractSet,
@@ -341,3 +342,55 @@ def test_text_that_looks_like_the_page_placeholder_prints_literally(
     assert "见附件#cg-pages-1#及#cg-pages-4#" in text
     body = zipfile.ZipFile(io.BytesIO(contract.docx)).read("word/document.xml").decode()
     assert "见附件#cg-pages-1#及#cg-pages-4#" in re.sub(r"<[^>]+>", "", body)
+
+
+def _contents(pdf: bytes) -> list[bytes]:
+    """Return what each page draws (its content streams, decoded)."""
+    with open_bytes(pdf) as doc:
+        return [page.Contents.read_bytes() for page in doc.pages]
+
+
+def test_a_joined_set_comes_in_with_hanging_punctuation_off_and_is_laid_out_once(
+    contract_set: ContractSet, tmp_path: Path
+) -> None:
+    """The joined file turns hanging punctuation off itself; the bridge then sets nothing.
+
+    The same pages as when the bridge sets it after loading (what it does for any
+    other document, and what it falls back to when the import did not turn it off).
+    """
+    joined = join([doc.docx for doc in contract_set.documents])
+    assert joined is not None and joined.hanging_off
+    package = zipfile.ZipFile(io.BytesIO(joined.docx))
+    styles = package.read("word/styles.xml")
+    assert styles.count(b"overflowPunct") == 1 and b'<w:overflowPunct w:val="1"/>' in styles
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as out:
+        for name in package.namelist():
+            data = package.read(name)
+            if name == "word/styles.xml":
+                data = data.replace(b'<w:overflowPunct w:val="1"/>', b"")
+            out.writestr(name, data)
+    (tmp_path / "joined.docx").write_bytes(joined.docx)
+    (tmp_path / "plain.docx").write_bytes(plain.getvalue())
+    sections = [dataclasses.asdict(section) for section in joined.sections]
+    worker = Worker(0, find_soffice(), find_uno_python(), FONTS_CONF, 60.0, tmp_path)
+    worker.start()
+    try:
+        imported = worker.convert(
+            tmp_path / "joined.docx", tmp_path / "a.pdf", False, 120.0, sections, True
+        )
+        # told so, but the file does not say it: hanging is on after loading, so it is set
+        fallback = worker.convert(
+            tmp_path / "plain.docx", tmp_path / "b.pdf", False, 120.0, sections, True
+        )
+        before = worker.convert(
+            tmp_path / "plain.docx", tmp_path / "c.pdf", False, 120.0, sections, False
+        )
+    finally:
+        worker.stop()
+    assert imported["punctuation"] == "imported"
+    assert fallback["punctuation"] == "set" and before["punctuation"] == "set"
+    assert imported["pages"] == before["pages"] == fallback["pages"]
+    drawn = _contents((tmp_path / "c.pdf").read_bytes())
+    assert _contents((tmp_path / "a.pdf").read_bytes()) == drawn
+    assert _contents((tmp_path / "b.pdf").read_bytes()) == drawn

@@ -147,3 +147,64 @@ def test_one_document_or_something_else_is_not_joined(documents: list[bytes]) ->
     assert join(documents[:1]) is None
     assert join([documents[0], b"not a zip"]) is None
     assert join(documents[:2]) is not None
+
+
+SPACING = '<w:pPrDefault><w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/>'
+
+
+def test_the_joined_file_turns_hanging_punctuation_off_in_its_defaults(
+    documents: list[bytes],
+) -> None:
+    joined = join(documents)
+    assert joined is not None and joined.hanging_off
+    styles = parts(joined.docx)["word/styles.xml"]
+    assert styles.count("overflowPunct") == 1
+    # before w:spacing, as CT_PPrBase orders them
+    assert '<w:pPr><w:overflowPunct w:val="1"/><w:spacing ' in styles
+    assert all("overflowPunct" not in xml for xml in parts(documents[0]).values())
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # the defaults already say something: the bridge sets it after loading, as before
+        (SPACING, SPACING.replace("<w:spacing", '<w:overflowPunct w:val="0"/><w:spacing')),
+        # no paragraph defaults written as expected
+        (SPACING, '<w:pPrDefault><w:pPrX/><w:spacing w:after="0" w:line="240" w:lineRule="auto"/>'),
+    ],
+)
+def test_defaults_that_say_otherwise_are_left_to_the_bridge(
+    documents: list[bytes], old: str, new: str
+) -> None:
+    changed = [replaced(doc, "word/styles.xml", old, new) for doc in documents]
+    joined = join(changed)
+    assert joined is not None and not joined.hanging_off
+    assert parts(joined.docx)["word/styles.xml"] == parts(changed[0])["word/styles.xml"]
+
+
+def test_a_paragraph_that_sets_hanging_punctuation_itself_is_left_to_the_bridge(
+    documents: list[bytes],
+) -> None:
+    changed = list(documents)
+    own = '<w:p><w:pPr><w:overflowPunct w:val="0"/>'
+    changed[1] = replaced(documents[1], "word/document.xml", "<w:p><w:pPr>", own)
+    joined = join(changed)
+    assert joined is not None and not joined.hanging_off
+    assert "overflowPunct" not in parts(joined.docx)["word/styles.xml"]
+
+
+def test_the_element_follows_the_properties_that_come_before_it() -> None:
+    from generator.docx.join import _hanging_off
+
+    styles = (
+        '<w:docDefaults><w:pPrDefault><w:pPr><w:keepNext/><w:numPr><w:ilvl w:val="0"/>'
+        '</w:numPr><w:jc w:val="both"/></w:pPr></w:pPrDefault></w:docDefaults>'
+    )
+    assert _hanging_off(styles, []) == styles.replace(
+        "</w:numPr><w:jc", '</w:numPr><w:overflowPunct w:val="1"/><w:jc'
+    )
+    empty = "<w:docDefaults><w:pPrDefault><w:pPr></w:pPr></w:pPrDefault></w:docDefaults>"
+    assert _hanging_off(empty, []) == empty.replace(
+        "<w:pPr></w:pPr>", '<w:pPr><w:overflowPunct w:val="1"/></w:pPr>'
+    )
+    assert _hanging_off(styles, ['<w:overflowPunct w:val="0"/>']) is None
