@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
@@ -282,7 +282,7 @@ class Ledger:
             "data": canonical(record["data"]),
             "templates": canonical(record["templates"]),
         }
-        inserted = conn.execute(insert(SETS).values(**row)).inserted_primary_key
+        inserted = conn.execute(insert(SETS), row).inserted_primary_key
         assert inserted is not None
         set_id = inserted[0]
         self._add_files(conn, set_id, files)
@@ -316,8 +316,10 @@ class Ledger:
     ) -> None:
         """Append an event to the chain, signed (inside :meth:`writing`'s transaction)."""
         key = self.signing_key()
-        last = conn.execute(select(EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)).scalar()
-        seq = (conn.execute(select(func.max(EVENTS.c.seq))).scalar() or 0) + 1
+        head = conn.execute(
+            select(EVENTS.c.seq, EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)
+        ).first()
+        last, seq = (None, 1) if head is None else (head.hash, head.seq + 1)
         content = {
             "seq": seq,
             "at": at or _now(),
@@ -330,15 +332,14 @@ class Ledger:
         }
         prev = last or GENESIS
         chained = event_hash(prev, content)
-        conn.execute(
-            insert(EVENTS).values(
-                **content,
-                prev_hash=prev,
-                hash=chained,
-                key_id=key.key_id,
-                signature=key.sign(chained),
-            )
-        )
+        row = {
+            **content,
+            "prev_hash": prev,
+            "hash": chained,
+            "key_id": key.key_id,
+            "signature": key.sign(chained),
+        }
+        conn.execute(insert(EVENTS), row)
 
     def void(self, contract_no: str, version: int, reason: str, actor: str | None = None) -> None:
         """Mark a version voided, with why; raise LedgerError if there is no such issued one."""

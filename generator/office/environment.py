@@ -70,6 +70,19 @@ def find_soffice() -> str:
     override = os.environ.get("CONTRACTGEN_SOFFICE")
     if override:
         return override
+    path = os.environ.get("PATH", os.defpath)
+    found = _found.get(path)
+    if found is not None and os.access(found, os.X_OK):
+        return found  # asked for every manifest: PATH is searched once while it stays
+    _found[path] = _search_soffice()
+    return _found[path]
+
+
+#: the office found on a PATH
+_found: dict[str, str] = {}
+
+
+def _search_soffice() -> str:
     for name in ("soffice", "libreoffice"):
         found = shutil.which(name)
         if found:

@@ -61,6 +61,11 @@ class ContractSet:
     pdfa: bool = False
     #: which templates made the set: built in or an office's own folder, and their SHA-256
     templates: dict[str, Any] = field(default_factory=dict)
+    #: the files described already (the manifest is read three times a set): by name,
+    #: the very bytes described and their description
+    _described: dict[str, tuple[bytes, dict[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def contract_no(self) -> str:
@@ -91,9 +96,9 @@ class ContractSet:
         for doc in self.documents:
             entry: dict[str, Any] = {"kind": doc.kind, "title": doc.title}
             if "docx" in self.formats:
-                entry["docx"] = _describe(f"{doc.stem}.docx", doc.docx)
+                entry["docx"] = self._describe(f"{doc.stem}.docx", doc.docx)
             if doc.pdf is not None:
-                entry["pdf"] = {**_describe(f"{doc.stem}.pdf", doc.pdf), "pages": doc.pages}
+                entry["pdf"] = {**self._describe(f"{doc.stem}.pdf", doc.pdf), "pages": doc.pages}
                 entry["seals"] = doc.seals
                 entry["cross_page_seal"] = doc.cross_page_seal
             documents.append(entry)
@@ -112,10 +117,17 @@ class ContractSet:
         }
         if self.bundle is not None:
             manifest["bundle"] = {
-                **_describe(self.bundle_name, self.bundle),
+                **self._describe(self.bundle_name, self.bundle),
                 "pages": self.bundle_pages,
             }
         return manifest
+
+    def _describe(self, name: str, data: bytes) -> dict[str, Any]:
+        """Return a file's entry, hashed once for the same bytes."""
+        known = self._described.get(name)
+        if known is None or known[0] is not data:
+            known = self._described[name] = (data, _describe(name, data))
+        return dict(known[1])
 
     def manifest_bytes(self) -> bytes:
         """Return the manifest as UTF-8 JSON."""
