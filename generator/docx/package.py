@@ -4,7 +4,9 @@ A DOCX of a template is mostly parts the data never touch (styles, theme, fonts,
 relationships); only the document, its headers and footers and a few more are rendered
 for each contract. :class:`Entry` holds a part compressed and with its local header
 built, so a template compresses its fixed parts once and every document it renders
-reuses them; :func:`package` lays entries out as a zip.
+reuses them; :func:`package` lays entries out as a zip. A rendered part that comes out
+as it came out lately (a footer without data, an agreement whose text two contracts
+share) is not compressed again: :meth:`Entry.of` keeps the last ones made.
 
 The bytes are those :mod:`zipfile` writes for the same entries (a fixed time, mode
 0644, deflated at zlib's default level, no extra fields, no comment, into a seekable
@@ -15,8 +17,10 @@ built-in template, so a document rendered either way is the same file.
 from __future__ import annotations
 
 import struct
+import threading
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,7 +51,26 @@ class Entry:
 
     @classmethod
     def of(cls, name: str, content: bytes) -> Entry:
-        """Return ``content`` compressed as the entry ``name``."""
+        """Return ``content`` compressed as the entry ``name`` (kept if made lately)."""
+        key = (name, content)
+        with _lock:
+            made = _recent.get(key)
+            if made is not None:
+                _recent.move_to_end(key)
+                return made
+        made = cls._made(name, content)
+        global _kept
+        with _lock:
+            if key not in _recent:
+                _recent[key] = made
+                _kept += len(content) + len(made.data)
+            while _kept > _RECENT_BYTES:
+                (_, old), gone = _recent.popitem(last=False)
+                _kept -= len(old) + len(gone.data)
+        return made
+
+    @classmethod
+    def _made(cls, name: str, content: bytes) -> Entry:
         if len(content) * 1.05 > _ZIP64_LIMIT:
             raise ValueError(f"{name}: too large for a zip without zip64")
         compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, _WBITS)
@@ -60,6 +83,14 @@ class Entry:
         info.compress_size = len(data)
         info.CRC = zlib.crc32(content)
         return cls(info, info.FileHeader(False), data)
+
+
+#: the entries made lately, by name and content, up to a size (the parts and their zips);
+#: thread-safe: the service renders in threads
+_RECENT_BYTES = 8 << 20
+_recent: OrderedDict[tuple[str, bytes], Entry] = OrderedDict()
+_kept = 0
+_lock = threading.Lock()
 
 
 def package(entries: Iterable[Entry]) -> bytes:
