@@ -253,7 +253,7 @@ def office_alone(size: Size, pool: Any) -> list[tuple[bytes, list[int] | None]]:
     if joined is None:
         return [(pool.convert_bytes(docx), None) for docx in size.docx]
     sections = [dataclasses.asdict(section) for section in joined.sections]
-    raw, counts = pool.convert_sections(joined.docx, sections)
+    raw, counts = pool.convert_sections(joined.docx, sections, hanging_off=joined.hanging_off)
     return [(raw, counts)]
 
 

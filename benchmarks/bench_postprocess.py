@@ -98,7 +98,9 @@ def convert(pdfa: bool, keep: Path | None) -> Raw:
             # before numbers them on, so every font program needs renumbering.
             for _ in range(2):
                 pdfs = [pool.convert_bytes(doc.docx, pdfa=pdfa) for doc in docs]
-                joined_pdf, counts = pool.convert_sections(joined.docx, sections, pdfa=pdfa)
+                joined_pdf, counts = pool.convert_sections(
+                    joined.docx, sections, pdfa=pdfa, hanging_off=joined.hanging_off
+                )
         if keep:
             keep.mkdir(parents=True, exist_ok=True)
             for name, pdf in zip(names, [*pdfs, joined_pdf], strict=False):

@@ -109,11 +109,17 @@ def convert_rate(items: list[dict[str, Any]], workers: int) -> float:
     for data in items:
         joined = join([doc.docx for doc in render_docx(parse(data)).documents])
         assert joined is not None
-        jobs.append((joined.docx, [dataclasses.asdict(s) for s in joined.sections]))
+        sections = [dataclasses.asdict(s) for s in joined.sections]
+        jobs.append((joined.docx, sections, joined.hanging_off))
+
+    def convert(job: tuple[bytes, list[dict[str, str]], bool]) -> tuple[bytes, list[int]]:
+        docx, sections, hanging_off = job  # as the pipeline asks for it
+        return converter.convert_sections(docx, sections, hanging_off=hanging_off)
+
     with ConverterPool(workers) as converter, ThreadPoolExecutor(workers) as threads:
-        list(threads.map(lambda job: converter.convert_sections(*job), jobs[:workers]))  # start
+        list(threads.map(convert, jobs[:workers]))  # start
         start = time.perf_counter()
-        results = list(threads.map(lambda job: converter.convert_sections(*job), jobs))
+        results = list(threads.map(convert, jobs))
         seconds = time.perf_counter() - start
     return sum(sum(counts) for _, counts in results) / seconds
 
