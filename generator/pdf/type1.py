@@ -256,14 +256,15 @@ class _Program:
     def rewritten(self, unique_id: int | None, codes: Iterable[int]) -> tuple[bytes, bytes]:
         """Return the clear and encrypted parts with a new UniqueID and the glyphs of ``codes``."""
         encoding = self.encoding
-        kept = {b".notdef"} | {encoding[code] for code in codes if code in encoding}
-        clear = b"".join(part for name, part in self.clear if name is None or name in kept)
+        # None: the clear part between the encoding's entries, always kept
+        kept = {None, b".notdef", *(encoding[code] for code in codes if code in encoding)}
+        clear = b"".join([part for name, part in self.clear if name in kept])
         head = self.head
         if unique_id is not None:
             replacement = b"/UniqueID %d def" % unique_id
             clear = _UNIQUE_ID.sub(replacement, clear, count=1)
             head = _UNIQUE_ID.sub(replacement, head, count=1)
-        body = b"".join(entry for name, entry in self.glyphs if name in kept)
+        body = b"".join([entry for name, entry in self.glyphs if name in kept])
         return clear, encrypt(head + body + self.tail)
 
 
