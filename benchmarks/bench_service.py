@@ -57,6 +57,8 @@ def start_server(workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]
                 *(sys.executable, "-m", "generator", "serve", "--port", str(port)),
                 # No set cache: each request renders, as a new contract would.
                 *("--workers", str(workers), "--queue", "64", "--cached-sets", "0"),
+                # Drafts are asked for (as `render` makes): no ledger, none of the user's touched.
+                "--no-ledger",
             ],
             cwd=ROOT,
             env=env,
