@@ -213,8 +213,8 @@ class KindSpec(_Spec):
 class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A safe YAML loader whose nodes carry their lines: libyaml's when PyYAML has it.
 
-    libyaml composes a declaration about ten times faster (0.04 s of a command's start
-    for the two built-in kinds); the nodes, their lines and the scalars are the same.
+    With libyaml the two built-in kinds load in 0.025 s instead of 0.048 (every process
+    reads them); the nodes, their lines and the scalars are the same.
     """
 
 
