@@ -293,14 +293,10 @@ def _parse(clear: bytes, secret: bytes, trailer: bytes) -> _Program:
     begin = plain.find(b"begin\n", begin) + len(b"begin\n") if begin >= 0 else -1
     if begin <= 0:
         raise ValueError("a Type 1 program without /CharStrings")
-    glyphs, at = [], begin
-    while not plain.startswith(b"end end", at):
-        entry = _CHARSTRING.match(plain, at)
-        end = -1 if entry is None else entry.end() + int(entry.group(2))
-        if entry is None or plain[end : end + 4] != b" ND\n":
-            raise ValueError(f"a Type 1 charstring not written as LibreOffice does, at {at}")
-        glyphs.append((entry.group(1), plain[at : end + 4]))
-        at = end + 4
+    if _eexec_c is not None and hasattr(_eexec_c, "charstrings"):
+        glyphs, at = _eexec_c.charstrings(plain, begin)
+    else:
+        glyphs, at = _charstrings(plain, begin)
     found = _UNIQUE_ID.search(clear)
     unique_id = int(found.group(1)) if found else None
     parts: list[tuple[bytes | None, bytes]] = []
@@ -314,6 +310,22 @@ def _parse(clear: bytes, secret: bytes, trailer: bytes) -> _Program:
     return _Program(
         tuple(parts), encoding, plain[:begin], tuple(glyphs), plain[at:], trailer, unique_id
     )
+
+
+def _charstrings(plain: bytes, at: int) -> tuple[list[tuple[bytes, bytes]], int]:
+    """Return the charstrings from ``at`` to ``end end``, each (name, entry), and their end.
+
+    What ``_eexec.c``'s ``charstrings`` gives, slower.
+    """
+    glyphs = []
+    while not plain.startswith(b"end end", at):
+        entry = _CHARSTRING.match(plain, at)
+        end = -1 if entry is None else entry.end() + int(entry.group(2))
+        if entry is None or plain[end : end + 4] != b" ND\n":
+            raise ValueError(f"a Type 1 charstring not written as LibreOffice does, at {at}")
+        glyphs.append((entry.group(1), plain[at : end + 4]))
+        at = end + 4
+    return glyphs, at
 
 
 @dataclass(frozen=True)

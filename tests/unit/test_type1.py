@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import random
 import struct
+from collections.abc import Callable
+from typing import Any
 
 import pikepdf
 import pytest
@@ -161,3 +164,53 @@ def test_a_page_s_characters_come_from_its_fonts_maps_or_are_not_known() -> None
     buffer = io.BytesIO()
     pdf.save(buffer)
     assert document.Source(buffer.getvalue()).chars(0) is None
+
+
+def _charstrings_part(count: int, seed: int) -> bytes:
+    """Return a Private part's charstrings as LibreOffice writes them, binary glyph data."""
+    rng = random.Random(seed)
+    entries = []
+    for n in range(count):
+        # the data may hold anything, the markers and spaces among it
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 60)))
+        data += rng.choice([b"", b" ND\n", b"/x 3 RD ", b"end end"])
+        entries.append(b"/g%d %d RD %s ND\n" % (n, len(data), data))
+    return b"dup /CharStrings %d dict dup begin\n" % count + b"".join(entries) + b"end end\n"
+
+
+def _cut(plain: bytes, at: int, how: Callable[[bytes, int], Any]) -> Any:
+    try:
+        glyphs, end = how(plain, at)
+    except ValueError as exc:
+        return str(exc)
+    return [tuple(glyph) for glyph in glyphs], end
+
+
+def test_the_c_loop_cuts_charstrings_as_the_python_loop_does() -> None:
+    """The same glyphs and end, or the same refusal, for programs whole and damaged."""
+    if type1._eexec_c is None or not hasattr(type1._eexec_c, "charstrings"):
+        pytest.skip("the C loop was not built (no compiler at set-up)")
+    rng = random.Random(25)
+    refused = 0
+    for seed in range(20):
+        plain = _charstrings_part(rng.randrange(1, 40), seed)
+        begin = plain.index(b"begin\n") + len(b"begin\n")
+        whole = _cut(plain, begin, type1._eexec_c.charstrings)
+        assert whole == _cut(plain, begin, type1._charstrings)
+        assert not isinstance(whole, str) and plain.startswith(b"end end", whole[1])
+        for _ in range(100):
+            damaged = bytearray(plain)
+            at = rng.randrange(begin, len(damaged))
+            change = rng.randrange(4)
+            if change == 0:
+                damaged[at] = rng.randrange(256)
+            elif change == 1:
+                del damaged[at:]
+            elif change == 2:
+                damaged[at:at] = rng.choice([b" ", b"/", b"9", b" RD ", b" ND\n", b"end end"])
+            else:
+                del damaged[at : at + rng.randrange(1, 8)]
+            fast = _cut(bytes(damaged), begin, type1._eexec_c.charstrings)
+            assert fast == _cut(bytes(damaged), begin, type1._charstrings)
+            refused += isinstance(fast, str)
+    assert refused > 100  # damage is refused, and said alike
