@@ -16,6 +16,7 @@ import io
 import json
 import re
 import socket
+import sqlite3
 import threading
 import time
 import zipfile
@@ -374,20 +375,30 @@ def test_an_operator_lists_shows_and_requeues_a_job_and_a_running_row_says_where
 
     body = json.dumps({**load_data(SAMPLES / "seed.yaml")}, ensure_ascii=False, default=str)
     where = ("--broker", stack.redis.url, "--jobs-dir", stack.jobs)
-    sent = stack.client.post(
-        "/v1/jobs?issue=true", content=body.encode(), headers={"Content-Type": "application/json"}
-    )
-    assert sent.status_code == 202, sent.text
-    job, location = sent.json()["id"], sent.headers["location"]
-    give_up = time.monotonic() + DONE_SECONDS
-    while True:  # the row, while it runs, says since when and on which worker
-        (row,) = stack.client.get(location).json()["rows"]
-        if row["status"] != "queued":
-            break
-        assert time.monotonic() < give_up, row
-        time.sleep(0.02)  # the poll's interval, within its deadline
-    assert row["status"] == "running", row
-    assert row["started"].endswith("+00:00") and row["worker"].count(":") == 1, row
+    # The ledger's write lock held here keeps the row running (its set made, waiting to be
+    # recorded) for as long as the test looks: a set is made too fast to be caught otherwise.
+    holder = sqlite3.connect(stack.ledger.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        sent = stack.client.post(
+            "/v1/jobs?issue=true",
+            content=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert sent.status_code == 202, sent.text
+        job, location = sent.json()["id"], sent.headers["location"]
+        give_up = time.monotonic() + DONE_SECONDS
+        while True:  # the row, while it runs, says since when and on which worker
+            (row,) = stack.client.get(location).json()["rows"]
+            if row["status"] != "queued":
+                break
+            assert time.monotonic() < give_up, row
+            time.sleep(0.02)  # the poll's interval, within its deadline
+        assert row["status"] == "running", row
+        assert row["started"].endswith("+00:00") and row["worker"].count(":") == 1, row
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
     stack.wait_done(location)
     listed = run_cli("jobs", "list", *where, "--json")
     assert listed.returncode == 0, listed.stderr
