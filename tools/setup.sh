@@ -4,7 +4,7 @@
 # python3-uno (for the PDF workers), a C compiler and Python headers (for the optional
 # generator/pdf/_eexec.c), PostgreSQL (the tests start a throwaway server for the shared ledger),
 # Chromium (the workbench's browser tests), Redis (the job queue's broker; the tests start their
-# own), then a venv with the package, the service's dependencies at the versions locked in
+# own), strace (a test watches the set's files flushed), then a venv with the package, the service's dependencies at the versions locked in
 # requirements/service.lock (tools/lock.sh), so the tests run on the set the image ships.
 # The container image's tools (podman, runc, mmdebstrap) are tools/image.sh's own business.
 # Idempotent: a second run only checks.
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libreoffice-writer-nogui fonts-noto-cjk fonts-dejavu-core fonts-opensymbol fonts-hanazono
-  poppler-utils python3-uno python3-venv fontconfig gcc libc6-dev python3-dev postgresql chromium redis-server)
+  poppler-utils python3-uno python3-venv fontconfig gcc libc6-dev python3-dev postgresql chromium redis-server strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
