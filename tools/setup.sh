@@ -4,8 +4,9 @@
 # python3-uno (for the PDF workers), a C compiler and Python headers (for the optional
 # generator/pdf/_eexec.c), PostgreSQL (the tests start a throwaway server for the shared ledger),
 # Chromium (the workbench's browser tests), Redis (the job queue's broker; the tests start their
-# own), strace (a test watches the set's files flushed), then a venv with the package, the service's dependencies at the versions locked in
-# requirements/service.lock (tools/lock.sh), so the tests run on the set the image ships.
+# own), strace (a test watches a set's files flushed), then a venv with the package, the
+# service's dependencies at the versions locked in requirements/service.lock (tools/lock.sh),
+# so the tests run on the set the image ships.
 # The container image's tools (podman, runc, mmdebstrap) are tools/image.sh's own business.
 # Idempotent: a second run only checks.
 set -euo pipefail
