@@ -26,6 +26,7 @@ NOT_RUNTIME = {
     "postgresql",
     "chromium",
     "redis-server",
+    "strace",
 }
 
 
