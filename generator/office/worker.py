@@ -76,6 +76,8 @@ class Worker:
         self.bridge: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self.jobs = 0
+        #: what the bridge turned off in the office, as read back (``_uno_worker.quiet``)
+        self.settings: dict[str, Any] = {}
 
     @property
     def running(self) -> bool:
@@ -117,6 +119,7 @@ class Worker:
             raise
         if not answer.get("ready"):
             raise self.failure(f"LibreOffice did not start: {answer.get('error', answer)}")
+        self.settings = answer.get("settings", {})
         self.jobs = 0
 
     def _launch(self, bridge_cmd: list[str]) -> None:

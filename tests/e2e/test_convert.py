@@ -143,6 +143,19 @@ def test_text_layer_keeps_every_character(pool: ConverterPool, tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["合同 草稿.docx", "合同.pdf", "输出"]
 
 
+def test_offices_collect_no_words_and_show_no_status_bar(pool: ConverterPool) -> None:
+    """Each office started has word completion's collecting off and no status bar.
+
+    The bridge reads both back from the office's configuration once it set them;
+    they cost about a seventh of its CPU for a joined set (benchmarks/bench_idle.py).
+    """
+    pool.convert_bytes(make_docx((BODY, "宋体")))
+    started = [worker for worker in pool._workers if worker.running]
+    assert started
+    for worker in started:
+        assert worker.settings == {"collect_words": False, "status_bar": False}
+
+
 def test_fonts_embedded_song_serif_hei_sans(pool: ConverterPool, tmp_path: Path) -> None:
     song = tmp_path / "song.pdf"
     song.write_bytes(pool.convert_bytes(make_docx((BODY, "宋体"), latin="Times New Roman")))
