@@ -104,8 +104,11 @@ def main() -> None:
                 pool.close()
     new, old = median(cpu["idle work off"]), median(cpu["idle work on"])
     print(f"The office's CPU a joined set, {args.contracts} contracts, medians of {args.repeat}")
-    print(f"  idle work off (this tree)  {new:.3f} CPU-s  rounds {fmt(cpu['idle work off'])}")
-    print(f"  idle work on ({args.before:9.9})  {old:.3f} CPU-s  rounds {fmt(cpu['idle work on'])}")
+    for label, figure, way in (
+        ("idle work off (this tree)", new, "idle work off"),
+        (f"idle work on ({args.before})", old, "idle work on"),
+    ):
+        print(f"  {label:<28} {figure:.3f} CPU-s  rounds {fmt(cpu[way])}")
     print(f"  ratio {new / old:.2f}; every page and bookmark the same both ways")
 
 
