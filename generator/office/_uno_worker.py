@@ -38,6 +38,7 @@ import time
 import uno
 from com.sun.star.beans import PropertyValue
 from com.sun.star.connection import NoConnectException
+from com.sun.star.container import NoSuchElementException
 from com.sun.star.io import IOException
 from com.sun.star.lang import DisposedException, IllegalArgumentException
 from com.sun.star.uno import RuntimeException
@@ -116,8 +117,9 @@ def convert(desktop, job):
             keep_punctuation(doc)
             answer["punctuation"] = "set"
         sections = job.get("sections")
+        marks = section_marks(doc, sections) if sections else []
         if sections:
-            answer["pages"] = count_pages(doc, sections)
+            answer["pages"] = count_pages(doc, sections, marks)
         filter_data = props(
             EmbedStandardFonts=True,
             SelectPdfVersion=2 if job.get("pdfa") else 0,
@@ -143,7 +145,7 @@ def convert(desktop, job):
             # The export lays out every page: the sections must not have moved since
             # they were measured (seen once in a thousand sets, with all pages laid out
             # later than refresh() promised).
-            spans, _ = section_pages(doc, sections)
+            spans, _ = section_pages(doc, marks)
             if [final - first + 1 for first, final in spans] != answer["pages"]:
                 raise DocumentError(f"sections moved during the export: {spans}")
     finally:
@@ -190,41 +192,53 @@ def hanging_off(doc):
     return not styles.getByName("Standard").getPropertyValue("ParaIsHangingPunctuation")
 
 
-def count_pages(doc, sections):
+def count_pages(doc, sections, marks):
     """Return each section's page count and write it over the section's placeholder."""
     for _ in range(3):
         # The whole layout first: after loading, LibreOffice formats the rest of a
         # document in idle time, and pages asked for before it is done come out wrong.
         doc.refresh()
-        spans, last = section_pages(doc, sections)
+        spans, last = section_pages(doc, marks)
         if consistent(spans, last):
             break
     else:
         raise DocumentError(f"inconsistent section pages {spans} of {last}")
     counts = [final - first + 1 for first, final in spans]
+    search = doc.createReplaceDescriptor()
     for section, count in zip(sections, counts, strict=True):
-        search = doc.createReplaceDescriptor()
         search.SearchString = section["total"]
         search.ReplaceString = str(count)
         doc.replaceAll(search)
     return counts
 
 
-def section_pages(doc, sections):
-    """Return the first and last page of each section, and the document's last page."""
-    cursor = doc.getCurrentController().getViewCursor()
+def section_marks(doc, sections):
+    """Return the text range of each section's start and end mark, in that order."""
     bookmarks = doc.getBookmarks()
-    spans = []
+    marks = []
     for section in sections:
-        pages = []
         for name in (section["start"], section["end"]):
-            if not bookmarks.hasByName(name):
-                raise DocumentError(f"cannot find the section mark {name}")
-            cursor.gotoRange(bookmarks.getByName(name).getAnchor(), False)
-            pages.append(cursor.getPage())
-        spans.append(pages)
+            try:
+                marks.append(bookmarks.getByName(name).getAnchor())
+            except NoSuchElementException:
+                raise DocumentError(f"cannot find the section mark {name}") from None
+    return marks
+
+
+def section_pages(doc, marks):
+    """Return the first and last page of each section, and the document's last page.
+
+    ``marks`` are :func:`section_marks`, asked for once: each object the office hands
+    over costs the bridge about a millisecond of CPU (its interfaces described), a
+    call on it a fifth of that.
+    """
+    cursor = doc.getCurrentController().getViewCursor()
+    pages = []
+    for mark in marks:
+        cursor.gotoRange(mark, False)
+        pages.append(cursor.getPage())
     cursor.jumpToLastPage()
-    return spans, cursor.getPage()
+    return [pages[n : n + 2] for n in range(0, len(pages), 2)], cursor.getPage()
 
 
 def consistent(spans, last):

@@ -163,6 +163,20 @@ def test_page_counts_that_do_not_add_up_are_an_error(
         split(pdf, [0, *counts[1:-1], counts[-1] + counts[0]], contract_set)
 
 
+def test_a_section_mark_missing_from_the_file_is_an_error(
+    pool: ConverterPool, contract_set: ContractSet
+) -> None:
+    joined = join([doc.docx for doc in contract_set.documents])
+    assert joined is not None
+    sections = [dataclasses.asdict(section) for section in joined.sections]
+    lacking = [dict(section) for section in sections]
+    lacking[2]["end"] = "无此书签"
+    with pytest.raises(ConversionError, match="cannot find the section mark 无此书签"):
+        pool.convert_sections(joined.docx, lacking)
+    # The office is still there for the next set.
+    assert len(pool.convert_sections(joined.docx, sections)[1]) == len(sections)
+
+
 def test_templates_that_cannot_be_joined_convert_one_by_one(
     tmp_path: Path, pool: ConverterPool, seed_data: dict[str, Any], cut: tuple[list[bytes], bytes]
 ) -> None:
