@@ -102,7 +102,7 @@ def main() -> None:
         )
         ways = {"idle work off": worker_module.BRIDGE_SCRIPT, "idle work on": old_bridge}
         cpu: dict[str, list[float]] = {way: [] for way in ways}
-        bridge: dict[str, list[float]] = {way: [] for way in ways}
+        bridges: dict[str, list[float]] = {way: [] for way in ways}
         pools = {way: ConverterPool(1, recycle_after=None) for way in ways}
         try:
             for way, bridge in ways.items():
@@ -121,7 +121,7 @@ def main() -> None:
                     assert made["idle work off"] == made["idle work on"], "the pages differ"
                 for way in ways:
                     cpu[way].append(spent[way] / len(jobs))
-                    bridge[way].append(bridged[way] / len(jobs))
+                    bridges[way].append(bridged[way] / len(jobs))
         finally:
             for pool in pools.values():
                 pool.close()
@@ -133,13 +133,13 @@ def main() -> None:
     ):
         print(f"  {label:<28} {figure:.3f} CPU-s  rounds {fmt(cpu[way])}")
     print(f"  ratio {new / old:.2f}; every page and bookmark the same both ways")
-    new, old = median(bridge["idle work off"]), median(bridge["idle work on"])
+    new, old = median(bridges["idle work off"]), median(bridges["idle work on"])
     print("The UNO bridge's CPU a joined set (Debian's python3 and pyuno)")
     for label, figure, way in (
         ("this tree", new, "idle work off"),
         (args.before, old, "idle work on"),
     ):
-        print(f"  {label:<28} {figure:.3f} CPU-s  rounds {fmt(bridge[way])}")
+        print(f"  {label:<28} {figure:.3f} CPU-s  rounds {fmt(bridges[way])}")
     print(f"  ratio {new / old:.2f}")
 
 
