@@ -58,14 +58,23 @@ def _start_time(pid: int) -> str | None:
     return stat[stat.rindex(")") + 2 :].split()[19]
 
 
-def _owner() -> dict[str, Any]:
+#: this process's owner record, kept per pid (a forked worker makes its own)
+_owners: dict[int, bytes] = {}
+
+
+def _owner() -> bytes:
+    """Return the owner record naming this process, as written beside a staging folder."""
     pid = os.getpid()
-    return {
-        "host": socket.gethostname(),
-        "boot": _boot_id(),
-        "pid": pid,
-        "start": _start_time(pid),
-    }
+    record = _owners.get(pid)
+    if record is None:
+        owner = {
+            "host": socket.gethostname(),
+            "boot": _boot_id(),
+            "pid": pid,
+            "start": _start_time(pid),
+        }
+        record = _owners[pid] = json.dumps(owner).encode()
+    return record
 
 
 def _owner_alive(owner: Any) -> bool:
@@ -105,8 +114,8 @@ def make_staging(out_dir: Path) -> tuple[Path, Path]:
             fd = os.open(owner, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(_owner(), fh)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(_owner())
         folder = out_dir / name
         try:
             folder.mkdir(0o777)  # the umask applies, as to any folder the user makes
