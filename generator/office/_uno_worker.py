@@ -194,13 +194,18 @@ def hanging_off(doc):
 
 def count_pages(doc, sections, marks):
     """Return each section's page count and write it over the section's placeholder."""
-    for _ in range(3):
+    seen = None
+    for _ in range(4):
         # The whole layout first: after loading, LibreOffice formats the rest of a
         # document in idle time, and pages asked for before it is done come out wrong.
+        # Even after refresh() the pages may still be those of a layout being redone
+        # (19 pages for the seed's 31, once in a hundred sets on a loaded machine), so
+        # they count only when a second look after another refresh() gives the same.
         doc.refresh()
         spans, last = section_pages(doc, marks)
-        if consistent(spans, last):
+        if consistent(spans, last) and (spans, last) == seen:
             break
+        seen = (spans, last)
     else:
         raise DocumentError(f"inconsistent section pages {spans} of {last}")
     counts = [final - first + 1 for first, final in spans]
