@@ -251,11 +251,11 @@ class ConversionError(ContractError, RuntimeError):
         self.stderr_tail = stderr[-2000:]
         detail = [message]
         if self.command:
-            detail.append("command: " + " ".join(self.command))
+            detail.append("命令：" + " ".join(self.command))
         if returncode is not None:
-            detail.append(f"exit status: {returncode}")
+            detail.append(f"退出状态：{returncode}")
         if self.stderr_tail:
-            detail.append("stderr: " + self.stderr_tail)
+            detail.append("错误输出：" + self.stderr_tail)
         super().__init__("\n".join(detail))
         self._message = message
 

@@ -102,9 +102,9 @@ def convert(desktop, job):
             uno.systemPathToFileUrl(source), "_blank", 0, props(**load)
         )
     except (IllegalArgumentException, IOException) as exc:
-        raise DocumentError(f"cannot load it: {exc.Message or type(exc).__name__}") from exc
+        raise DocumentError(f"无法打开：{exc.Message or type(exc).__name__}") from exc
     if doc is None:
-        raise DocumentError("cannot load it: LibreOffice returned no document")
+        raise DocumentError("无法打开：LibreOffice 未返回文档")
     answer = {"ok": True}
     # Locked, the document gets no idle work between our calls: Writer's idle word
     # count for its statistics (about 6% of the office's CPU for a joined set) waits,
@@ -140,14 +140,14 @@ def convert(desktop, job):
             uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(target), export))
         except (IllegalArgumentException, IOException) as exc:
             msg = exc.Message or type(exc).__name__
-            raise DocumentError(f"cannot export it as PDF: {msg}") from exc
+            raise DocumentError(f"无法导出为 PDF：{msg}") from exc
         if sections:
             # The export lays out every page: the sections must not have moved since
             # they were measured (seen once in a thousand sets, with all pages laid out
             # later than refresh() promised).
             spans, _ = section_pages(doc, marks)
             if [final - first + 1 for first, final in spans] != answer["pages"]:
-                raise DocumentError(f"sections moved during the export: {spans}")
+                raise DocumentError(f"导出时各部分的页码有变：{spans}")
     finally:
         close(doc)
     return answer
@@ -207,7 +207,7 @@ def count_pages(doc, sections, marks):
             break
         seen = (spans, last)
     else:
-        raise DocumentError(f"inconsistent section pages {spans} of {last}")
+        raise DocumentError(f"各部分的页码不一致：{spans}，末页 {last}")
     counts = [final - first + 1 for first, final in spans]
     search = doc.createReplaceDescriptor()
     for section, count in zip(sections, counts, strict=True):
@@ -226,7 +226,7 @@ def section_marks(doc, sections):
             try:
                 marks.append(bookmarks.getByName(name).getAnchor())
             except NoSuchElementException:
-                raise DocumentError(f"cannot find the section mark {name}") from None
+                raise DocumentError(f"找不到分节书签 {name}") from None
     return marks
 
 
@@ -320,12 +320,12 @@ def main(argv):
         ctx = connect(pipe, timeout)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     except Exception as exc:
-        answer(ready=False, error=f"cannot connect to LibreOffice: {type(exc).__name__}: {exc}")
+        answer(ready=False, error=f"无法连接 LibreOffice：{type(exc).__name__}: {exc}")
         return 2
     try:
         settings = quiet(ctx)
     except Exception as exc:
-        answer(ready=False, error=f"cannot configure LibreOffice: {type(exc).__name__}: {exc}")
+        answer(ready=False, error=f"无法设置 LibreOffice：{type(exc).__name__}: {exc}")
         return 2
     answer(ready=True, settings=settings)
 
@@ -341,7 +341,7 @@ def main(argv):
             try:
                 desktop.getCurrentComponent()  # still talking to a live office?
             except RuntimeException:  # DisposedException among them
-                answer(ok=False, fatal=True, error=str(exc) + " (and the office is gone)")
+                answer(ok=False, fatal=True, error=str(exc) + "（LibreOffice 已退出）")
                 return 3
             answer(ok=False, fatal=False, error=str(exc))
         except Exception as exc:

@@ -91,7 +91,7 @@ def _search_soffice() -> str:
         if os.access(candidate, os.X_OK):
             return candidate
     raise ConversionError(
-        "LibreOffice not found: install libreoffice-writer-nogui or set CONTRACTGEN_SOFFICE"
+        "找不到 LibreOffice：请安装 libreoffice-writer-nogui，或用 CONTRACTGEN_SOFFICE 指明其位置"
     )
 
 

@@ -27,11 +27,11 @@ def check_pdf(path: Path) -> str | None:
         with path.open("rb") as fh:
             head = fh.read(5)
     except FileNotFoundError:
-        return "LibreOffice wrote no output file"
+        return "LibreOffice 没有写出文件"
     except OSError as exc:
-        return f"cannot read the output: {exc}"
+        return f"无法读取输出文件：{exc}"
     if head != b"%PDF-":
-        return f"the output is not a PDF (starts with {head!r})"
+        return f"输出的不是 PDF（开头为 {head!r}）"
     return None
 
 

@@ -48,7 +48,7 @@ def convert_once(
             str(source),
         ]
         if shutil.which(command[0]) is None:
-            raise ConversionError(f"cannot run LibreOffice: no such program: {command[0]}")
+            raise ConversionError(f"无法运行 LibreOffice：找不到程序 {command[0]}")
         try:
             proc = subprocess.Popen(
                 kept(command),
@@ -59,12 +59,12 @@ def convert_once(
                 start_new_session=True,
             )
         except OSError as exc:
-            raise ConversionError(f"cannot run LibreOffice: {exc}", command=command) from exc
+            raise ConversionError(f"无法运行 LibreOffice：{exc}", command=command) from exc
         try:
             output, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             raise ConversionError(
-                f"LibreOffice timed out after {timeout} s converting {source}", command=command
+                f"LibreOffice 转换 {source} 超时（{timeout} 秒）", command=command
             ) from exc
         finally:
             kill_group(proc)  # soffice.bin too, whatever happened to its launcher
@@ -75,7 +75,7 @@ def convert_once(
     problem = check_pdf(target)
     if proc.returncode != 0 or problem:
         raise ConversionError(
-            f"LibreOffice could not convert {source}: {problem or 'non-zero exit'}",
+            f"LibreOffice 未能转换 {source}：{problem or '退出状态非零'}",
             command=command,
             returncode=proc.returncode,
             stderr=output.decode("utf-8", "replace"),

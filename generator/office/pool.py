@@ -141,7 +141,7 @@ class ConverterPool:
 
         A start that fails is left for the first conversion to try again and report.
         """
-        worker = self._checkout(label="warm-up")
+        worker = self._checkout(label="（预热）")
         try:
             if not worker.running:
                 try:
@@ -163,12 +163,12 @@ class ConverterPool:
         """
         source = Path(docx)
         if not source.is_file():
-            raise ConversionError(f"no such document: {source}")
+            raise ConversionError(f"找不到要转换的文档：{source}")
 
         def finish(out: Path, _: dict[str, Any]) -> None:
             place(out, Path(pdf))
 
-        self._run(copying(source), finish, pdfa, str(source), deadline=deadline)
+        self._run(copying(source), finish, pdfa, f"“{source}”", deadline=deadline)
 
     def convert_bytes(
         self, docx: bytes, *, pdfa: bool = False, deadline: float | None = None
@@ -181,7 +181,7 @@ class ConverterPool:
             finally:
                 out.unlink(missing_ok=True)
 
-        label = f"<{len(docx)} bytes of DOCX>"
+        label = f"（{len(docx)} 字节的 DOCX）"
         return self._run(staging(docx), finish, pdfa, label, deadline=deadline)
 
     def convert_sections(
@@ -210,12 +210,12 @@ class ConverterPool:
                     and len(pages) == len(sections)
                     and all(isinstance(n, int) and n > 0 for n in pages)
                 ):
-                    raise DocumentFailure(f"no page count for each section: {pages!r}")
+                    raise DocumentFailure(f"没有得到每一部分的页数：{pages!r}")
                 return out.read_bytes(), pages
             finally:
                 out.unlink(missing_ok=True)
 
-        label = f"<{len(docx)} bytes of DOCX in {len(sections)} sections>"
+        label = f"（{len(docx)} 字节、{len(sections)} 部分的合并 DOCX）"
         return self._run(
             staging(docx), finish, pdfa, label, sections, deadline=deadline, hanging_off=hanging_off
         )
@@ -241,8 +241,8 @@ class ConverterPool:
                     # Out of time before (another) try: the caller has given up.
                     self._count("failures")
                     raise ConversionError(
-                        f"LibreOffice could not convert {label} in the time given"
-                        + (f": {failed}" if failed else ""),
+                        f"LibreOffice 未能在限定时间内转换{label}"
+                        + (f"：{failed}" if failed else ""),
                         command=worker.command,
                         returncode=None if failed is None else failed.returncode,
                         stderr="" if failed is None else failed.stderr,
@@ -254,7 +254,7 @@ class ConverterPool:
                 except DocumentFailure as exc:
                     self._count("failures")
                     raise ConversionError(
-                        f"LibreOffice could not convert {label}: {exc}",
+                        f"LibreOffice 未能转换{label}：{exc}",
                         command=worker.command,
                         stderr=worker.failure("").stderr,
                     ) from None
@@ -263,7 +263,7 @@ class ConverterPool:
                     if attempt == 2 or self._closed:
                         self._count("failures")
                         raise ConversionError(
-                            f"LibreOffice could not convert {label}: {exc}",
+                            f"LibreOffice 未能转换{label}：{exc}",
                             command=worker.command,
                             returncode=exc.returncode,
                             stderr=exc.stderr,
@@ -327,7 +327,7 @@ class ConverterPool:
         """Take an idle worker (waiting until ``deadline``), creating the slots on first use."""
         with self._lock:
             if self._closed:
-                raise ConversionError("the converter pool is closed")
+                raise ConversionError("转换进程池已关闭")
             if not self._workers:
                 soffice = self._soffice or find_soffice()
                 uno_python = self._uno_python or find_uno_python()
@@ -350,8 +350,7 @@ class ConverterPool:
             with self._lock:
                 self._stats["failures"] += 1
             raise ConversionError(
-                f"LibreOffice could not convert {label} in the time given: "
-                f"all {self.size} workers stayed busy"
+                f"LibreOffice 未能在限定时间内转换{label}：{self.size} 个转换进程一直都忙"
             ) from None
         finally:
             with self._lock:
@@ -360,7 +359,7 @@ class ConverterPool:
             # Closed while we waited: hand the worker back for close() (or the
             # next waiter) and refuse.
             self._idle.put(worker)
-            raise ConversionError("the converter pool is closed")
+            raise ConversionError("转换进程池已关闭")
         return worker
 
     def _checkin(self, worker: Worker) -> None:

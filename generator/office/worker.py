@@ -112,13 +112,13 @@ class Worker:
         self._launch([self.uno_python, str(BRIDGE_SCRIPT), pipe, str(self.startup_timeout)])
         try:
             wait = self.startup_timeout if timeout is None else timeout
-            answer = self._read_answer(time.monotonic() + wait, "starting up")
+            answer = self._read_answer(time.monotonic() + wait, "启动")
         except BaseException as exc:
             if not isinstance(exc, WorkerFailure):
                 self.stop(graceful=False)  # e.g. KeyboardInterrupt: leave nothing running
             raise
         if not answer.get("ready"):
-            raise self.failure(f"LibreOffice did not start: {answer.get('error', answer)}")
+            raise self.failure(f"LibreOffice 未能启动：{answer.get('error', answer)}")
         self.settings = answer.get("settings", {})
         self.jobs = 0
 
@@ -129,9 +129,7 @@ class Worker:
             # The keeper starts them: tell a missing program here, as Popen would.
             if shutil.which(program) is None:
                 self.stop(graceful=False)
-                raise WorkerFailure(
-                    f"cannot start LibreOffice: no such program: {program}", None, ""
-                )
+                raise WorkerFailure(f"无法启动 LibreOffice：找不到程序 {program}", None, "")
         try:
             # Logs go to files, not pipes: nobody drains a pipe of a busy office, and
             # a full pipe would block it.
@@ -157,7 +155,7 @@ class Worker:
                 )
         except OSError as exc:
             self.stop(graceful=False)
-            raise WorkerFailure(f"cannot start LibreOffice: {exc}", None, "") from exc
+            raise WorkerFailure(f"无法启动 LibreOffice：{exc}", None, "") from exc
 
     def convert(
         self,
@@ -188,9 +186,9 @@ class Worker:
             self.bridge.stdin.write(json.dumps(job).encode() + b"\n")
             self.bridge.stdin.flush()
         except OSError as exc:
-            raise self.failure(f"the UNO bridge is gone ({exc})") from exc
+            raise self.failure(f"UNO 桥接进程已退出（{exc}）") from exc
         try:
-            answer = self._read_answer(time.monotonic() + timeout, f"converting {source.name}")
+            answer = self._read_answer(time.monotonic() + timeout, f"转换 {source.name} ")
         except BaseException as exc:
             if not isinstance(exc, WorkerFailure):
                 # Interrupted with the answer unread: the next job would read this
@@ -201,7 +199,7 @@ class Worker:
         if answer.get("ok"):
             return answer
         if answer.get("fatal"):
-            raise self.failure(f"LibreOffice failed: {answer.get('error')}")
+            raise self.failure(f"LibreOffice 出错：{answer.get('error')}")
         raise DocumentFailure(str(answer.get("error", answer)))
 
     def _read_answer(self, deadline: float, doing: str) -> dict[str, Any]:
@@ -213,22 +211,22 @@ class Worker:
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self.failure(f"LibreOffice timed out while {doing}")
+                raise self.failure(f"LibreOffice {doing}超时")
             if not poller.poll(min(remaining, 0.5) * 1000):
                 # The bridge notices a dead office only on its next call, and not at
                 # all while the office is still starting: look ourselves.
                 if self.office is not None and exited(self.office) is not None:
-                    raise self.failure(f"LibreOffice exited while {doing}")
+                    raise self.failure(f"LibreOffice {doing}时退出")
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:
-                raise self.failure(f"the UNO bridge exited while {doing}")
+                raise self.failure(f"UNO 桥接进程在 LibreOffice {doing}时退出")
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:
             answer: dict[str, Any] = json.loads(line)
         except ValueError as exc:
-            raise self.failure(f"the UNO bridge said {line[:200]!r}") from exc
+            raise self.failure(f"UNO 桥接进程的回答无法读取：{line[:200]!r}") from exc
         return answer
 
     def failure(self, message: str) -> WorkerFailure:

@@ -253,7 +253,7 @@ def test_corrupt_docx_raises_with_command(pool: ConverterPool, tmp_path: Path) -
 
 
 def test_missing_input_raises(pool: ConverterPool, tmp_path: Path) -> None:
-    with pytest.raises(ConversionError, match="no such document"):
+    with pytest.raises(ConversionError, match="找不到要转换的文档"):
         pool.convert(tmp_path / "nothing.docx", tmp_path / "nothing.pdf")
 
 
@@ -300,7 +300,7 @@ def test_crashed_and_hung_workers_are_replaced_then_close_kills_all(tmp_path: Pa
     assert [pid for pid in pids if alive(pid)] == []
     assert own.office_pids() == []
     assert list(work.iterdir()) == []  # profiles removed
-    with pytest.raises(ConversionError, match="closed"):
+    with pytest.raises(ConversionError, match="已关闭"):
         own.convert_bytes(big)
 
 
@@ -385,7 +385,7 @@ def test_close_waits_for_running_and_refuses_waiting_callers(tmp_path: Path) -> 
     result = outcome["running"]
     assert isinstance(result, bytes) and result.startswith(b"%PDF-")
     assert isinstance(outcome["waiting"], ConversionError)
-    assert "closed" in str(outcome["waiting"])
+    assert "已关闭" in str(outcome["waiting"])
     assert own.waiting == 0
     assert own.office_pids() == []
 
@@ -395,7 +395,7 @@ def test_deadline_bounds_the_conversion_and_its_retry(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     with ConverterPool(workers=1, timeout=600, workdir=work) as own:
-        with pytest.raises(ConversionError, match="in the time given"):
+        with pytest.raises(ConversionError, match="限定时间"):
             own.convert_bytes(make_docx(("过期", "宋体")), deadline=time.monotonic() - 1)
         assert own.stats["starts"] == 0  # refused before any office started
 
@@ -403,11 +403,11 @@ def test_deadline_bounds_the_conversion_and_its_retry(tmp_path: Path) -> None:
         (hung,) = office_bin_pids(own)
         os.kill(hung, signal.SIGSTOP)  # would hang for the pool's 600 s
         started = time.monotonic()
-        with pytest.raises(ConversionError, match="in the time given") as info:
+        with pytest.raises(ConversionError, match="限定时间") as info:
             own.convert_bytes(big_docx(5), deadline=started + 3)
         # Timed out at the deadline, the worker replaced, no second try with no time left.
         assert time.monotonic() - started < 3 + 10
-        assert "timed out" in str(info.value)
+        assert "超时" in str(info.value)
         assert own.stats["retries"] <= 1
         # SIGKILLed with its group; a stopped process of that size takes a moment to die.
         wait_for(lambda: not alive(hung), "the hung office to be gone", within=10)

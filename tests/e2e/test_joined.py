@@ -171,7 +171,7 @@ def test_a_section_mark_missing_from_the_file_is_an_error(
     sections = [dataclasses.asdict(section) for section in joined.sections]
     lacking = [dict(section) for section in sections]
     lacking[2]["end"] = "无此书签"
-    with pytest.raises(ConversionError, match="cannot find the section mark 无此书签"):
+    with pytest.raises(ConversionError, match="找不到分节书签 无此书签"):
         pool.convert_sections(joined.docx, lacking)
     # The office is still there for the next set.
     assert len(pool.convert_sections(joined.docx, sections)[1]) == len(sections)
