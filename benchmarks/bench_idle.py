@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import generator.office.worker as worker_module
 from benchmarks.bench_punctuation import drawn, office_cpu
-from benchmarks.common import ROOT, contracts, median
+from benchmarks.common import ROOT, contracts, cpu_seconds, median
 from generator.docx.join import join
 from generator.kinds import parse
 from generator.office import ConverterPool
@@ -57,17 +56,11 @@ def bookmarks(pdf: bytes) -> list[str]:
 
 def bridge_cpu(pool: ConverterPool) -> float:
     """Return the CPU seconds the pool's UNO bridges (and their keepers) have used."""
-    total = 0
+    pids = []
     for worker in pool._workers:
-        if worker.bridge is None:
-            continue
-        for pid in [worker.bridge.pid, *descendants(worker.bridge.pid)]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        if worker.bridge is not None:
+            pids += [worker.bridge.pid, *descendants(worker.bridge.pid)]
+    return cpu_seconds(pids)
 
 
 def started_with(bridge: Path, pool: ConverterPool, docx: bytes, sections: list) -> None:

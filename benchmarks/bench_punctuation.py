@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
-import os
 import sys
 import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import contracts, median
+from benchmarks.common import contracts, cpu_seconds, median
 from generator.docx.join import join
 from generator.kinds import parse
 from generator.office import ConverterPool
@@ -35,14 +34,7 @@ _ELEMENT = b'<w:overflowPunct w:val="1"/>'
 
 def office_cpu(pool: ConverterPool) -> float:
     """Return the CPU seconds the pool's office processes have used."""
-    total = 0
-    for pid in pool.office_pids():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pool.office_pids())
 
 
 def without_element(docx: bytes) -> bytes:

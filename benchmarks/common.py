@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -207,6 +208,21 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
         action()
         times.append(time.perf_counter() - start)
     return times
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """Return the CPU seconds (user and system, from /proc) the processes ``pids`` have used.
+
+    A process already gone counts for nothing.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def median(values: list[float]) -> float:
